@@ -1,0 +1,456 @@
+//! The kpcert service: what authorities, officers and auditors can do, independent of HTTP or
+//! the command line. Handlers and CLI commands are thin wrappers around [`App`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::checkpoint::{valid_key_name, NoteSigner, NoteVerifier};
+use crate::crypto::{sha256, Hash, SigningKey};
+use crate::domain::authority::{DEFAULT_VALIDITY_DAYS, MAX_VALIDITY_DAYS_LIMIT};
+use crate::domain::participant::{parse_registry, REGISTRY_CSV};
+use crate::domain::{
+    Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, DraftInput,
+    IssuePolicy, Issuer, Participant, Problem,
+};
+use crate::encoding::{decode_certificate, encode_certificate, Entry, Event};
+use crate::keys::{KeyDir, LEDGER_KEY};
+use crate::ledger::{Appended, Ledger, LedgerError, Outcome, SignedCheckpoint};
+
+/// Default checkpoint origin (and ledger key name).
+pub const DEFAULT_ORIGIN: &str = "kpcert.local/ledger";
+
+/// Where the service keeps its state.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    /// The checkpoint origin line, also the ledger key's note name. Fixed on first run (kept
+    /// in keys/ledger.origin); `None` keeps the recorded one or uses [`DEFAULT_ORIGIN`].
+    pub origin: Option<String>,
+}
+
+/// Why the service could not start or act.
+#[derive(Debug)]
+pub enum AppError {
+    Config(String),
+    Keys(std::io::Error),
+    Ledger(LedgerError),
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::Config(e) => f.write_str(e),
+            AppError::Keys(e) => write!(f, "keys: {e}"),
+            AppError::Ledger(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<LedgerError> for AppError {
+    fn from(e: LedgerError) -> AppError {
+        AppError::Ledger(e)
+    }
+}
+
+/// Why an issuance was refused.
+#[derive(Debug)]
+pub enum IssueError {
+    /// The request breaks one or more rules; nothing was written.
+    Invalid(Vec<Problem>),
+    /// The authority asked to issue for another participant.
+    Forbidden(String),
+}
+
+/// An authority that can act: its ledger record and its signing key.
+pub struct ActiveAuthority {
+    pub authority: Authority,
+    key: SigningKey,
+}
+
+/// What [`App::add_authority`] hands out once.
+pub struct NewAuthority {
+    pub authority: Authority,
+    pub token: String,
+}
+
+/// An issued certificate with its ledger position and proof.
+#[derive(Clone, Debug)]
+pub struct IssuedCertificate {
+    pub certificate: Certificate,
+    pub canonical: Vec<u8>,
+    pub hash: Hash,
+    pub signature: [u8; 64],
+    pub entry_index: u64,
+    pub entry_time_ms: u64,
+    pub checkpoint: Arc<SignedCheckpoint>,
+    /// Inclusion proof of the entry against `checkpoint`.
+    pub proof: Vec<Hash>,
+}
+
+/// The running service.
+pub struct App {
+    ledger: Ledger,
+    keys: KeyDir,
+    participants: HashMap<CountryCode, Participant>,
+    authorities: RwLock<HashMap<String, Arc<ActiveAuthority>>>,
+    verifier: NoteVerifier,
+    /// Serialises authority registration (id assignment and key files).
+    registering: Mutex<()>,
+}
+
+fn token_hash(token: &str) -> Hash {
+    sha256(token.as_bytes())
+}
+
+fn authority_key_name(authority: &Authority) -> String {
+    format!("authority-{}", authority.key_id())
+}
+
+impl App {
+    /// Opens the data and keys folders, generating the ledger key and recording the participant
+    /// registry on first run.
+    pub fn open(config: &Config) -> Result<App, AppError> {
+        let keys = KeyDir::open(&config.keys_dir).map_err(AppError::Keys)?;
+        let origin = match (keys.stored_origin().map_err(AppError::Keys)?, &config.origin) {
+            (Some(stored), Some(asked)) if &stored != asked => {
+                return Err(AppError::Config(format!(
+                    "this ledger's origin is {stored:?}, not {asked:?} (it is fixed on first run)"
+                )))
+            }
+            (Some(stored), _) => stored,
+            (None, asked) => asked.clone().unwrap_or_else(|| DEFAULT_ORIGIN.to_owned()),
+        };
+        if !valid_key_name(&origin) {
+            return Err(AppError::Config(format!(
+                "origin {origin:?} must be non-empty with no spaces and no '+'"
+            )));
+        }
+        keys.store_origin(&origin).map_err(AppError::Keys)?;
+        let (ledger_key, created) = keys.load_or_generate(LEDGER_KEY).map_err(AppError::Keys)?;
+        if created {
+            tracing::info!(path = %keys.key_path(LEDGER_KEY).display(), "generated the ledger key");
+        }
+        let signer = NoteSigner::new(&origin, ledger_key);
+        let verifier = signer.verifier();
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            AppError::Config(format!("cannot create {}: {e}", config.data_dir.display()))
+        })?;
+        let ledger = Ledger::open(&config.data_dir, signer)?;
+        let registry = parse_registry(REGISTRY_CSV).map_err(AppError::Config)?;
+        if ledger.size() == 0 {
+            for p in &registry {
+                let event = Event::ParticipantRegistered(p.clone());
+                ledger
+                    .append_blocking(move |_| {
+                        Ok(Outcome::Append {
+                            actor: "secretariat".into(),
+                            event,
+                        })
+                    })?
+                    .map_err(|_| AppError::Config("registry entry declined".into()))?;
+            }
+            tracing::info!(participants = registry.len(), "recorded the participant registry");
+        }
+        let app = App {
+            participants: registry.into_iter().map(|p| (p.code, p)).collect(),
+            ledger,
+            keys,
+            authorities: RwLock::new(HashMap::new()),
+            verifier,
+            registering: Mutex::new(()),
+        };
+        app.load_authorities()?;
+        Ok(app)
+    }
+
+    fn load_authorities(&self) -> Result<(), AppError> {
+        let mut map = HashMap::new();
+        for index in self.ledger.authority_indexes()? {
+            let bytes = self.ledger.entry(index)?.ok_or_else(|| {
+                AppError::Ledger(LedgerError::Corrupt(format!("missing entry {index}")))
+            })?;
+            let entry = Entry::decode(&bytes)
+                .map_err(|e| AppError::Ledger(LedgerError::Corrupt(e.to_string())))?;
+            let Event::AuthorityRegistered(authority) = entry.event else {
+                return Err(AppError::Ledger(LedgerError::Corrupt(format!(
+                    "entry {index} is not an authority registration"
+                ))));
+            };
+            match self.keys.load(&authority_key_name(&authority)) {
+                Ok(key) if key.public_key() == authority.public_key => {
+                    map.insert(
+                        authority.id.clone(),
+                        Arc::new(ActiveAuthority { authority, key }),
+                    );
+                }
+                Ok(_) => tracing::warn!(authority = %authority.id, "key file does not match the registered key; the authority cannot issue"),
+                Err(e) => tracing::warn!(authority = %authority.id, error = %e, "no signing key in the keys folder; the authority cannot issue"),
+            }
+        }
+        *self.authorities.write().expect("authorities lock") = map;
+        Ok(())
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The ledger's checkpoint verifier key (`name+hex8+base64`).
+    pub fn ledger_verifier(&self) -> &NoteVerifier {
+        &self.verifier
+    }
+
+    /// The KP participant with `code`, if any.
+    pub fn participant(&self, code: CountryCode) -> Option<&Participant> {
+        self.participants.get(&code)
+    }
+
+    /// Authorities that can issue, sorted by id.
+    pub fn authorities(&self) -> Vec<Authority> {
+        let mut list: Vec<Authority> = self
+            .authorities
+            .read()
+            .expect("authorities lock")
+            .values()
+            .map(|a| a.authority.clone())
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Registers an issuing authority for `participant`: generates its key into the keys folder,
+    /// appends its registration to the ledger and returns a fresh bearer token.
+    pub fn add_authority(
+        &self,
+        participant: &str,
+        name: &str,
+        max_validity_days: u32,
+    ) -> Result<NewAuthority, AppError> {
+        let code = CountryCode::participant(participant)
+            .filter(|c| self.participants.contains_key(c))
+            .ok_or_else(|| {
+                AppError::Config(format!("{participant:?} is not a Kimberley Process participant code"))
+            })?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(AppError::Config(
+                "the authority name must be 1 to 200 characters without control characters".into(),
+            ));
+        }
+        if !(1..=MAX_VALIDITY_DAYS_LIMIT).contains(&max_validity_days) {
+            return Err(AppError::Config(format!(
+                "the maximum validity must be between 1 and {MAX_VALIDITY_DAYS_LIMIT} days"
+            )));
+        }
+        let _guard = self.registering.lock().expect("registration lock");
+        let key = SigningKey::generate();
+        let template = Authority {
+            id: String::new(),
+            participant: code,
+            name: name.to_owned(),
+            public_key: key.public_key(),
+            default_validity_days: DEFAULT_VALIDITY_DAYS.min(max_validity_days),
+            max_validity_days,
+        };
+        // The key is on disk before the ledger names it: a crash in between leaves an unused key
+        // file, never a registered authority without its key.
+        self.keys
+            .write_private(
+                &format!("{}.key", authority_key_name(&template)),
+                format!("{}\n", crate::crypto::hex(&key.seed())).as_bytes(),
+            )
+            .map_err(AppError::Keys)?;
+        let appended = self
+            .ledger
+            .append_blocking(move |ctx| {
+                let n = ctx.next_counter(&format!("authority/{code}"))?;
+                let authority = Authority {
+                    id: Authority::id_for(code, n),
+                    ..template
+                };
+                ctx.index_authority(&authority.id);
+                Ok(Outcome::Append {
+                    actor: "secretariat".into(),
+                    event: Event::AuthorityRegistered(authority),
+                })
+            })?
+            .map_err(|_| AppError::Config("authority registration declined".into()))?;
+        let entry = Entry::decode(&appended.entry_bytes)
+            .map_err(|e| AppError::Ledger(LedgerError::Corrupt(e.to_string())))?;
+        let Event::AuthorityRegistered(authority) = entry.event else {
+            unreachable!("we appended an authority registration");
+        };
+        self.authorities.write().expect("authorities lock").insert(
+            authority.id.clone(),
+            Arc::new(ActiveAuthority {
+                authority: authority.clone(),
+                key,
+            }),
+        );
+        let token = self.new_token(&authority.id)?;
+        Ok(NewAuthority { authority, token })
+    }
+
+    /// Mints a new bearer token for `authority_id`; only its hash is stored.
+    pub fn new_token(&self, authority_id: &str) -> Result<String, AppError> {
+        let token = format!(
+            "kpat_{}",
+            crate::b64::encode_url(&crate::crypto::random_bytes::<32>())
+        );
+        self.ledger.add_token(&token_hash(&token), authority_id)?;
+        Ok(token)
+    }
+
+    /// Revokes every token of `authority_id`.
+    pub fn revoke_tokens(&self, authority_id: &str) -> Result<usize, AppError> {
+        Ok(self.ledger.revoke_tokens(authority_id)?)
+    }
+
+    /// The authority a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Option<Arc<ActiveAuthority>> {
+        let id = self.ledger.token_owner(&token_hash(token)).ok()??;
+        self.authorities
+            .read()
+            .expect("authorities lock")
+            .get(&id)
+            .cloned()
+    }
+
+    /// Checks an issuance request for `authority` on `today`; writes nothing.
+    pub fn validate(
+        &self,
+        authority: &ActiveAuthority,
+        input: &DraftInput,
+        claimed_issuer: Option<&str>,
+        today: Date,
+    ) -> Result<CertificateContent, IssueError> {
+        let a = &authority.authority;
+        if let Some(claimed) = claimed_issuer {
+            if claimed != a.participant.as_str() {
+                return Err(IssueError::Forbidden(format!(
+                    "authority {} issues only for participant {}, not {claimed}",
+                    a.id, a.participant
+                )));
+            }
+        }
+        let is_participant = |c: CountryCode| self.participants.contains_key(&c);
+        let policy = IssuePolicy {
+            issuer: a.participant,
+            issued_on: today,
+            default_validity_days: a.default_validity_days,
+            max_validity_days: a.max_validity_days,
+            is_participant: &is_participant,
+        };
+        CertificateContent::validate(input, &policy).map_err(IssueError::Invalid)
+    }
+
+    /// Numbers, signs and durably records validated content; answers once it is on disk.
+    pub async fn issue(
+        &self,
+        authority: Arc<ActiveAuthority>,
+        content: CertificateContent,
+    ) -> Result<IssuedCertificate, LedgerError> {
+        let slot: Arc<Mutex<Option<(Certificate, Vec<u8>, [u8; 64])>>> = Arc::default();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job_slot = slot.clone();
+        self.ledger.submit(
+            move |ctx| {
+                let a = &authority.authority;
+                let year = content.issued_on.year();
+                let serial = ctx.next_counter(&format!("certificate/{}/{year}", a.participant))?;
+                let number = CertificateNumber::new(a.participant, year, serial);
+                if ctx.has_certificate(number.as_str())? {
+                    return Err(LedgerError::Corrupt(format!("{number} is already recorded")));
+                }
+                ctx.index_certificate(number.as_str());
+                let certificate = Certificate {
+                    number,
+                    issuer: Issuer {
+                        participant: a.participant,
+                        authority_id: a.id.clone(),
+                        authority_name: a.name.clone(),
+                        key_id: a.key_id(),
+                    },
+                    content,
+                };
+                let bytes = encode_certificate(&certificate);
+                let signature = authority.key.sign(&bytes);
+                *job_slot.lock().expect("slot") = Some((certificate, bytes.clone(), signature));
+                Ok(Outcome::Append {
+                    actor: a.id.clone(),
+                    event: Event::CertificateIssued {
+                        certificate: bytes,
+                        signature,
+                    },
+                })
+            },
+            move |result| {
+                let _ = tx.send(result);
+            },
+        );
+        let appended: Appended = rx
+            .await
+            .map_err(|_| LedgerError::Closed)??
+            .map_err(|_| LedgerError::Corrupt("issuance declined".into()))?;
+        let (certificate, canonical, signature) =
+            slot.lock().expect("slot").take().expect("the job filled the slot");
+        let proof = self
+            .ledger
+            .inclusion_proof(appended.index, appended.checkpoint.checkpoint.size)?;
+        Ok(IssuedCertificate {
+            hash: sha256(&canonical),
+            certificate,
+            canonical,
+            signature,
+            entry_index: appended.index,
+            entry_time_ms: appended.time_ms,
+            checkpoint: appended.checkpoint,
+            proof,
+        })
+    }
+
+    /// The certificate `number` as recorded, with a proof against the latest checkpoint.
+    pub fn certificate(&self, number: &str) -> Result<Option<IssuedCertificate>, LedgerError> {
+        let Some(index) = self.ledger.certificate_index(number)? else {
+            return Ok(None);
+        };
+        let checkpoint = self.ledger.head();
+        let bytes = self
+            .ledger
+            .entry(index)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))?;
+        let entry = Entry::decode(&bytes).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let Event::CertificateIssued {
+            certificate: canonical,
+            signature,
+        } = entry.event
+        else {
+            return Err(LedgerError::Corrupt(format!("entry {index} is not an issuance")));
+        };
+        let certificate =
+            decode_certificate(&canonical).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let proof = self
+            .ledger
+            .inclusion_proof(index, checkpoint.checkpoint.size)?;
+        Ok(Some(IssuedCertificate {
+            hash: sha256(&canonical),
+            certificate,
+            canonical,
+            signature,
+            entry_index: index,
+            entry_time_ms: entry.time_ms,
+            checkpoint,
+            proof,
+        }))
+    }
+
+    /// Stops the ledger writer after queued work and flushes.
+    pub fn close(&self) {
+        self.ledger.close();
+    }
+}

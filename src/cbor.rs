@@ -1,0 +1,396 @@
+//! Deterministic CBOR (RFC 8949 section 4.2.1), the only wire format that is ever signed or hashed.
+//!
+//! The encoder always produces the core deterministic form: shortest argument encoding, definite
+//! lengths, map entries sorted by the bytewise order of their encoded keys, no duplicate keys.
+//! The decoder is strict: it accepts exactly the byte strings the encoder can produce (no floats,
+//! no indefinite lengths, no non-shortest arguments, no unsorted or duplicate map keys, no
+//! trailing bytes), so `encode(decode(b)) == b` whenever decoding succeeds. That property is what
+//! lets an independent verifier check a signature without ever re-serialising.
+//!
+//! Only the subset kpcert uses is supported: unsigned and negative integers, byte strings, text
+//! strings, arrays, maps, tags, `false`, `true` and `null`.
+
+use std::fmt;
+
+/// Nesting deeper than this is rejected while decoding (kpcert structures nest at most 5 deep).
+const MAX_DEPTH: usize = 16;
+
+/// A CBOR data item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// Major type 0.
+    Uint(u64),
+    /// Major type 1: the value is `-1 - n`.
+    Nint(u64),
+    Bytes(Vec<u8>),
+    Text(String),
+    Array(Vec<Value>),
+    /// Kept in canonical order once encoded; construction order does not matter.
+    Map(Vec<(Value, Value)>),
+    Tag(u64, Box<Value>),
+    Bool(bool),
+    Null,
+}
+
+/// Why a byte string is not an acceptable deterministic CBOR item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Truncated,
+    TrailingBytes,
+    NotShortest,
+    Unsupported(u8),
+    TooDeep,
+    InvalidUtf8,
+    UnsortedMap,
+    DuplicateKey,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated => write!(f, "cbor item is truncated"),
+            DecodeError::TrailingBytes => write!(f, "trailing bytes after the cbor item"),
+            DecodeError::NotShortest => write!(f, "cbor argument is not in its shortest form"),
+            DecodeError::Unsupported(b) => write!(f, "unsupported cbor initial byte 0x{b:02x}"),
+            DecodeError::TooDeep => write!(f, "cbor nesting is too deep"),
+            DecodeError::InvalidUtf8 => write!(f, "cbor text string is not valid utf-8"),
+            DecodeError::UnsortedMap => write!(f, "cbor map keys are not in deterministic order"),
+            DecodeError::DuplicateKey => write!(f, "cbor map has a duplicate key"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl Value {
+    /// A text string.
+    pub fn text(s: impl Into<String>) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// A map with text keys, the shape of every kpcert structure.
+    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Value::Text(k.into()), v))
+                .collect(),
+        )
+    }
+
+    /// A signed integer.
+    pub fn int(i: i64) -> Value {
+        if i >= 0 {
+            Value::Uint(i as u64)
+        } else {
+            Value::Nint((-1 - i) as u64)
+        }
+    }
+
+    /// The deterministic encoding of this item.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the deterministic encoding of this item to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::Uint(n) => head(out, 0, *n),
+            Value::Nint(n) => head(out, 1, *n),
+            Value::Bytes(b) => {
+                head(out, 2, b.len() as u64);
+                out.extend_from_slice(b);
+            }
+            Value::Text(s) => {
+                head(out, 3, s.len() as u64);
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Array(items) => {
+                head(out, 4, items.len() as u64);
+                for item in items {
+                    item.encode_into(out);
+                }
+            }
+            Value::Map(entries) => {
+                let mut encoded: Vec<(Vec<u8>, &Value)> =
+                    entries.iter().map(|(k, v)| (k.encode(), v)).collect();
+                encoded.sort_by(|a, b| a.0.cmp(&b.0));
+                debug_assert!(
+                    encoded.windows(2).all(|w| w[0].0 != w[1].0),
+                    "duplicate map key in a structure built by kpcert"
+                );
+                head(out, 5, encoded.len() as u64);
+                for (k, v) in encoded {
+                    out.extend_from_slice(&k);
+                    v.encode_into(out);
+                }
+            }
+            Value::Tag(tag, inner) => {
+                head(out, 6, *tag);
+                inner.encode_into(out);
+            }
+            Value::Bool(false) => out.push(0xf4),
+            Value::Bool(true) => out.push(0xf5),
+            Value::Null => out.push(0xf6),
+        }
+    }
+
+    /// Decodes exactly one deterministic item that fills all of `bytes`.
+    pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
+        let mut reader = Reader { bytes, pos: 0 };
+        let value = reader.item(0)?;
+        if reader.pos != bytes.len() {
+            return Err(DecodeError::TrailingBytes);
+        }
+        Ok(value)
+    }
+
+    /// The entries of a map, or `None`.
+    pub fn as_map(&self) -> Option<&[(Value, Value)]> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The items of an array, or `None`.
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The string, or `None`.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The byte string, or `None`.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The unsigned integer, or `None`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Uint(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The boolean, or `None`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The value under text key `key` of a map, or `None`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_text() == Some(key))
+            .map(|(_, v)| v)
+    }
+}
+
+fn head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    if n < 24 {
+        out.push(m | n as u8);
+    } else if n <= u8::MAX as u64 {
+        out.extend_from_slice(&[m | 24, n as u8]);
+    } else if n <= u16::MAX as u64 {
+        out.push(m | 25);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else if n <= u32::MAX as u64 {
+        out.push(m | 26);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(m | 27);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated)?;
+        let slice = self.bytes.get(self.pos..end).ok_or(DecodeError::Truncated)?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn argument(&mut self, initial: u8) -> Result<u64, DecodeError> {
+        let info = initial & 0x1f;
+        let (n, min) = match info {
+            0..=23 => return Ok(info as u64),
+            24 => (self.take(1)?[0] as u64, 24),
+            25 => (
+                u16::from_be_bytes(self.take(2)?.try_into().unwrap()) as u64,
+                0x100,
+            ),
+            26 => (
+                u32::from_be_bytes(self.take(4)?.try_into().unwrap()) as u64,
+                0x1_0000,
+            ),
+            27 => (
+                u64::from_be_bytes(self.take(8)?.try_into().unwrap()),
+                0x1_0000_0000,
+            ),
+            _ => return Err(DecodeError::Unsupported(initial)),
+        };
+        if n < min {
+            return Err(DecodeError::NotShortest);
+        }
+        Ok(n)
+    }
+
+    fn length(&mut self, initial: u8) -> Result<usize, DecodeError> {
+        let n = self.argument(initial)?;
+        // Every item takes at least one byte, so a length beyond what is left is truncation.
+        if n > (self.bytes.len() - self.pos) as u64 {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n as usize)
+    }
+
+    fn item(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        if depth > MAX_DEPTH {
+            return Err(DecodeError::TooDeep);
+        }
+        let initial = self.take(1)?[0];
+        match initial >> 5 {
+            0 => Ok(Value::Uint(self.argument(initial)?)),
+            1 => Ok(Value::Nint(self.argument(initial)?)),
+            2 => {
+                let n = self.length(initial)?;
+                Ok(Value::Bytes(self.take(n)?.to_vec()))
+            }
+            3 => {
+                let n = self.length(initial)?;
+                let raw = self.take(n)?;
+                let s = std::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
+                Ok(Value::Text(s.to_owned()))
+            }
+            4 => {
+                let n = self.length(initial)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.item(depth + 1)?);
+                }
+                Ok(Value::Array(items))
+            }
+            5 => {
+                let n = self.length(initial)?;
+                let mut entries = Vec::with_capacity(n);
+                let mut last_key: Option<&'a [u8]> = None;
+                for _ in 0..n {
+                    let start = self.pos;
+                    let key = self.item(depth + 1)?;
+                    let key_bytes = &self.bytes[start..self.pos];
+                    if let Some(prev) = last_key {
+                        match prev.cmp(key_bytes) {
+                            std::cmp::Ordering::Less => {}
+                            std::cmp::Ordering::Equal => return Err(DecodeError::DuplicateKey),
+                            std::cmp::Ordering::Greater => return Err(DecodeError::UnsortedMap),
+                        }
+                    }
+                    last_key = Some(key_bytes);
+                    let value = self.item(depth + 1)?;
+                    entries.push((key, value));
+                }
+                Ok(Value::Map(entries))
+            }
+            6 => {
+                let tag = self.argument(initial)?;
+                Ok(Value::Tag(tag, Box::new(self.item(depth + 1)?)))
+            }
+            _ => match initial {
+                0xf4 => Ok(Value::Bool(false)),
+                0xf5 => Ok(Value::Bool(true)),
+                0xf6 => Ok(Value::Null),
+                other => Err(DecodeError::Unsupported(other)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn rfc8949_appendix_a_examples() {
+        let cases: &[(Value, &str)] = &[
+            (Value::Uint(0), "00"),
+            (Value::Uint(23), "17"),
+            (Value::Uint(24), "1818"),
+            (Value::Uint(1000), "1903e8"),
+            (Value::Uint(1_000_000), "1a000f4240"),
+            (Value::Uint(1_000_000_000_000), "1b000000e8d4a51000"),
+            (Value::int(-1), "20"),
+            (Value::int(-1000), "3903e7"),
+            (Value::Bytes(vec![1, 2, 3, 4]), "4401020304"),
+            (Value::text("IETF"), "6449455446"),
+            (Value::text("\u{00fc}"), "62c3bc"),
+            (Value::Array(vec![]), "80"),
+            (Value::Bool(true), "f5"),
+            (Value::Null, "f6"),
+        ];
+        for (value, want) in cases {
+            let bytes = value.encode();
+            assert_eq!(hex(&bytes), *want, "{value:?}");
+            assert_eq!(&Value::decode(&bytes).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn maps_sort_by_encoded_key_bytes() {
+        // Shorter text keys sort first because the length is in the initial byte.
+        let v = Value::map([("bb", Value::Uint(1)), ("a", Value::Uint(2))]);
+        assert_eq!(hex(&v.encode()), "a261610262626201");
+        let decoded = Value::decode(&v.encode()).unwrap();
+        assert_eq!(decoded.get("a"), Some(&Value::Uint(2)));
+    }
+
+    #[test]
+    fn strict_decoding_rejects_non_deterministic_forms() {
+        let check = |hexstr: &str, want: DecodeError| {
+            let bytes: Vec<u8> = (0..hexstr.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hexstr[i..i + 2], 16).unwrap())
+                .collect();
+            assert_eq!(Value::decode(&bytes), Err(want), "{hexstr}");
+        };
+        check("1817", DecodeError::NotShortest);
+        check("190017", DecodeError::NotShortest);
+        check("a2616201616101", DecodeError::UnsortedMap);
+        check("a2616101616101", DecodeError::DuplicateKey);
+        check("9f00ff", DecodeError::Unsupported(0x9f));
+        check("f93c00", DecodeError::Unsupported(0xf9));
+        check("0000", DecodeError::TrailingBytes);
+        check("62c3", DecodeError::Truncated);
+        check("62fffe", DecodeError::InvalidUtf8);
+        check("", DecodeError::Truncated);
+        check("5bffffffffffffffff", DecodeError::Truncated);
+    }
+}

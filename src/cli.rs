@@ -1,0 +1,411 @@
+//! The `kpcert` command line: the only module that touches `clap`.
+//!
+//! Two stages, as in ripgrep: clap parses raw arguments, then each command checks what clap
+//! cannot (TLS flag combinations, loopback-only plain HTTP) before anything is opened.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::app::{App, Config, DEFAULT_ORIGIN};
+use crate::checkpoint::NoteSigner;
+use crate::domain::authority::DEFAULT_VALIDITY_DAYS;
+use crate::keys::{KeyDir, LEDGER_KEY};
+use crate::{http, tls};
+
+#[derive(Parser, Debug)]
+#[command(name = "kpcert", version, about = "Kimberley Process certificates with a verifiable ledger")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTPS API.
+    Serve(ServeArgs),
+    /// Run the API on localhost with a self-signed certificate and demo authorities for BW, AE,
+    /// IN and EU, printing their tokens and a ready-to-paste curl command.
+    Demo(DemoArgs),
+    /// Manage issuing authorities (while the server is stopped).
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Show public keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+struct Dirs {
+    /// Folder of the sled database.
+    #[arg(long, env = "KPCERT_DATA_DIR", default_value = "kpcert-data")]
+    data_dir: PathBuf,
+    /// Folder of the private keys (created 0700; key files 0600).
+    #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
+    keys_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    dirs: Dirs,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept in the keys folder (for trials).
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Allow plain HTTP on a non-loopback address (never do this on a network you do not control).
+    #[arg(long)]
+    insecure_plain_http: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args, Debug)]
+struct ServerArgs {
+    /// Checkpoint origin (and ledger key name); fixed when the ledger key is first generated.
+    #[arg(long)]
+    origin: Option<String>,
+    /// Requests per second per client address on public endpoints (0 disables the limit).
+    #[arg(long, default_value_t = 50.0)]
+    public_rate_limit: f64,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    dirs: Dirs,
+    /// Loopback address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuthorityCommand {
+    /// Register an issuing authority, generate its signing key and print its token once.
+    Add {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// KP participant code (ISO 3166-1 alpha-2, or EU).
+        #[arg(long)]
+        participant: String,
+        /// Official name of the authority.
+        #[arg(long)]
+        name: String,
+        /// Longest validity the authority may give a certificate, in days.
+        #[arg(long, default_value_t = 90)]
+        max_validity_days: u32,
+        /// Print one JSON object: authority_id, key_id, token.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the registered authorities.
+    List {
+        #[command(flatten)]
+        dirs: Dirs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mint a new bearer token for an authority (printed once).
+    Token {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Authority id, e.g. BW-A1.
+        #[arg(long)]
+        authority: String,
+        /// Revoke the authority's earlier tokens first.
+        #[arg(long)]
+        revoke_others: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Print the ledger's checkpoint verifier key and the authorities' public keys. Reads only
+    /// the keys folder, so it works while the server runs.
+    Show {
+        #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
+        keys_dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Demo(args) => demo(args),
+        Command::Authority(cmd) => authority(cmd),
+        Command::Keys(KeysCommand::Show { keys_dir, json }) => keys_show(&keys_dir, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kpcert: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KPCERT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn config(dirs: &Dirs, origin: Option<String>) -> Config {
+    Config {
+        data_dir: dirs.data_dir.clone(),
+        keys_dir: dirs.keys_dir.clone(),
+        origin,
+    }
+}
+
+fn open(dirs: &Dirs, origin: Option<String>) -> Result<App, String> {
+    App::open(&config(dirs, origin)).map_err(|e| e.to_string())
+}
+
+fn options(args: &ServerArgs) -> http::Options {
+    http::Options {
+        public_rate_limit: args.public_rate_limit,
+        workers: args.workers,
+        handle_signals: true,
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let tls_mode = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), false) => Some(TlsMode::Files(cert.clone(), key.clone())),
+        (None, None, true) => Some(TlsMode::SelfSigned),
+        (None, None, false) => None,
+        _ => return Err("give either --tls-cert and --tls-key, or --tls-self-signed".into()),
+    };
+    if tls_mode.is_none() && !args.listen.ip().is_loopback() && !args.insecure_plain_http {
+        return Err(format!(
+            "refusing plain HTTP on {}: it is not a loopback address. Serve HTTPS with --tls-cert/--tls-key \
+             (or --tls-self-signed for trials), listen on 127.0.0.1, or pass --insecure-plain-http if you really mean it",
+            args.listen
+        ));
+    }
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let tls = match tls_mode {
+        None => None,
+        Some(TlsMode::Files(cert, key)) => Some(tls::from_pem_files(&cert, &key)?),
+        Some(TlsMode::SelfSigned) => {
+            let keys = KeyDir::open(&args.dirs.keys_dir).map_err(|e| e.to_string())?;
+            let (config, path) = tls::self_signed(&keys, &tls_names(args.listen))?;
+            eprintln!("self-signed TLS certificate: {}", path.display());
+            Some(config)
+        }
+    };
+    run_server(app, args.listen, tls, &options(&args.server))
+}
+
+enum TlsMode {
+    Files(PathBuf, PathBuf),
+    SelfSigned,
+}
+
+fn tls_names(listen: SocketAddr) -> Vec<String> {
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let ip = listen.ip().to_string();
+    if !listen.ip().is_unspecified() && !names.contains(&ip) {
+        names.push(ip);
+    }
+    names
+}
+
+fn run_server(
+    app: Arc<App>,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+    options: &http::Options,
+) -> Result<(), String> {
+    let listener =
+        TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr().map_err(|e| e.to_string())?, scheme, "serving");
+    let server_app = app.clone();
+    let options = options.clone();
+    let result = actix_web::rt::System::new().block_on(async move {
+        http::serve(server_app, listener, tls, &options)?.await
+    });
+    app.close();
+    result.map_err(|e| format!("server error: {e}"))
+}
+
+const DEMO_AUTHORITIES: [(&str, &str); 4] = [
+    ("BW", "Demo: Government Diamond Valuator, Botswana"),
+    ("AE", "Demo: UAE Kimberley Process Office, Dubai"),
+    ("IN", "Demo: Gem and Jewellery Export Promotion Council, Mumbai"),
+    ("EU", "Demo: Antwerp Diamond Office (EU authority)"),
+];
+
+fn demo(args: DemoArgs) -> Result<(), String> {
+    if !args.listen.ip().is_loopback() {
+        return Err("the demo listens on a loopback address only; use `kpcert serve` otherwise".into());
+    }
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let keys = KeyDir::open(&args.dirs.keys_dir).map_err(|e| e.to_string())?;
+    let (tls, cert_path) = tls::self_signed(&keys, &tls_names(args.listen))?;
+    let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
+    let existing = app.authorities();
+    let mut tokens = Vec::new();
+    for (participant, name) in DEMO_AUTHORITIES {
+        let token = match existing.iter().find(|a| a.name == name) {
+            Some(a) => {
+                app.revoke_tokens(&a.id).map_err(|e| e.to_string())?;
+                (a.id.clone(), app.new_token(&a.id).map_err(|e| e.to_string())?)
+            }
+            None => {
+                let new = app
+                    .add_authority(participant, name, 90)
+                    .map_err(|e| e.to_string())?;
+                (new.authority.id, new.token)
+            }
+        };
+        tokens.push((participant, name, token));
+    }
+    let base = format!("https://localhost:{}", args.listen.port());
+    println!("kpcert demo: {base}  (ledger in {}, keys in {})", args.dirs.data_dir.display(), args.dirs.keys_dir.display());
+    println!("TLS: self-signed certificate {}", cert_path.display());
+    println!("Ledger verifier key: {}", app.ledger_verifier());
+    println!();
+    println!("Demo issuing authorities (new tokens each start; earlier demo tokens are revoked):");
+    for (participant, name, (id, token)) in &tokens {
+        println!("  {participant}  {id:<6} {name}");
+        println!("      token: {token}");
+    }
+    let bw_token = &tokens[0].2 .1;
+    let cacert = cert_path.display();
+    println!();
+    println!("Issue a certificate as Botswana (BW) for a shipment to the UAE:");
+    println!();
+    println!(
+        "curl --cacert {cacert} -X POST {base}/v1/certificates \\\n  -H 'Authorization: Bearer {bw_token}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{}'",
+        DEMO_REQUEST
+    );
+    println!();
+    println!("Then look it up (use the number from the answer):");
+    println!("  curl --cacert {cacert} {base}/v1/certificates/BW-{}-000001", crate::domain::Date::from_unix_seconds(crate::ledger::now_ms() / 1000).year());
+    println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
+    println!();
+    println!("Press Ctrl-C to stop.");
+    run_server(app, args.listen, Some(tls), &options(&args.server))
+}
+
+/// The request the demo prints: the example of the README.
+pub const DEMO_REQUEST: &str = r#"{"exporter":{"name":"Okavango Diamond Company","address":"Plot 123, Gaborone, Botswana"},"importer":{"name":"Desert Rough DMCC","address":"Almas Tower, Dubai, UAE"},"destination":"AE","origin":{"countries":["BW"]},"parcels":3,"items":[{"hs_code":"7102.10","carats":"1520.35","value_usd":"845000.00"}]}"#;
+
+fn authority(cmd: AuthorityCommand) -> Result<(), String> {
+    match cmd {
+        AuthorityCommand::Add {
+            dirs,
+            participant,
+            name,
+            max_validity_days,
+            json,
+        } => {
+            let app = open(&dirs, None)?;
+            let new = app
+                .add_authority(&participant, &name, max_validity_days)
+                .map_err(|e| e.to_string())?;
+            app.close();
+            let a = &new.authority;
+            if json {
+                println!(
+                    "{}",
+                    json!({"authority_id": a.id, "key_id": a.key_id().to_string(), "token": new.token, "participant": a.participant.as_str(), "name": a.name})
+                );
+            } else {
+                println!("authority_id: {}", a.id);
+                println!("participant:  {}", a.participant);
+                println!("name:         {}", a.name);
+                println!("key_id:       {}", a.key_id());
+                println!("token:        {}", new.token);
+                println!();
+                println!("The token is shown once; only its hash is stored. Default validity {} days, maximum {} days.", a.default_validity_days.min(DEFAULT_VALIDITY_DAYS), a.max_validity_days);
+            }
+            Ok(())
+        }
+        AuthorityCommand::List { dirs, json } => {
+            let app = open(&dirs, None)?;
+            let list = app.authorities();
+            app.close();
+            if json {
+                let rows: Vec<_> = list
+                    .iter()
+                    .map(|a| json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name, "key_id": a.key_id().to_string(), "max_validity_days": a.max_validity_days}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                for a in list {
+                    println!("{:<8} {}  {}  key {}", a.id, a.participant, a.name, a.key_id());
+                }
+            }
+            Ok(())
+        }
+        AuthorityCommand::Token {
+            dirs,
+            authority,
+            revoke_others,
+        } => {
+            let app = open(&dirs, None)?;
+            if !app.authorities().iter().any(|a| a.id == authority) {
+                return Err(format!("no authority {authority} (see `kpcert authority list`)"));
+            }
+            if revoke_others {
+                let n = app.revoke_tokens(&authority).map_err(|e| e.to_string())?;
+                eprintln!("revoked {n} earlier token(s)");
+            }
+            let token = app.new_token(&authority).map_err(|e| e.to_string())?;
+            app.close();
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn keys_show(keys_dir: &Path, json: bool) -> Result<(), String> {
+    let keys = KeyDir::open(keys_dir).map_err(|e| e.to_string())?;
+    if !keys.has_key(LEDGER_KEY) {
+        return Err(format!(
+            "no ledger key in {} yet: it is generated on the first `kpcert serve` or `kpcert demo`",
+            keys_dir.display()
+        ));
+    }
+    let origin = keys
+        .stored_origin()
+        .map_err(|e| e.to_string())?
+        .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+    let key = keys.load(LEDGER_KEY).map_err(|e| e.to_string())?;
+    let verifier = NoteSigner::new(&origin, key).verifier();
+    if json {
+        println!("{}", json!({"ledger": {"origin": origin, "verifier_key": verifier.to_string()}}));
+    } else {
+        println!("ledger checkpoint verifier key: {verifier}");
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Hashing and ed25519 signatures: the only module that touches `sha2` and `ed25519-dalek`.
+//!
+//! Every signature kpcert checks goes through [`PublicKey::verify_strict`] (or the batch helper,
+//! which falls back to it). Weak (small-order) public keys are rejected when a key is parsed, so
+//! batch verification, which skips that check, never meets one.
+
+use std::fmt;
+
+use ed25519_dalek::Signer as _;
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> Hash {
+    Sha256::digest(data).into()
+}
+
+/// SHA-256 of the concatenation of `parts`, without copying them together.
+pub fn sha256_parts(parts: &[&[u8]]) -> Hash {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+/// Parses lower- or upper-case hex.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Fills `buf` from the operating system's random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    buf
+}
+
+/// An ed25519 signing key. Its seed is only ever written to a 0600 file under keys/.
+#[derive(Clone)]
+pub struct SigningKey(ed25519_dalek::SigningKey);
+
+impl SigningKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate() -> SigningKey {
+        SigningKey::from_seed(&random_bytes::<32>())
+    }
+
+    /// The key whose RFC 8032 seed is `seed`.
+    pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
+        SigningKey(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// The 32-byte seed, for the key file.
+    pub fn seed(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key())
+    }
+
+    /// The 64-byte ed25519 signature of `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({})", self.public_key().key_id())
+    }
+}
+
+/// An ed25519 public key that is not of small order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PublicKey(ed25519_dalek::VerifyingKey);
+
+/// Why bytes are not an acceptable public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    Length,
+    NotOnCurve,
+    Weak,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Length => write!(f, "an ed25519 public key is 32 bytes"),
+            KeyError::NotOnCurve => write!(f, "not a valid ed25519 public key"),
+            KeyError::Weak => write!(f, "weak (small-order) ed25519 public key"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl PublicKey {
+    /// Parses a 32-byte key, rejecting invalid and weak keys.
+    pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, KeyError> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Length)?;
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::NotOnCurve)?;
+        if key.is_weak() {
+            return Err(KeyError::Weak);
+        }
+        Ok(PublicKey(key))
+    }
+
+    /// The 32 encoded bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// kpcert's key id: the first 8 bytes of SHA-256("kpcert/key-id/v1\n" || key). See api/.
+    pub fn key_id(&self) -> KeyId {
+        let digest = sha256_parts(&[b"kpcert/key-id/v1\n", self.0.as_bytes()]);
+        KeyId(digest[..8].try_into().unwrap())
+    }
+
+    /// RFC 8032 verification with the strict checks of `verify_strict`.
+    pub fn verify_strict(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = <[u8; 64]>::try_from(signature) else {
+            return false;
+        };
+        let sig = ed25519_dalek::Signature::from_bytes(&sig);
+        self.0.verify_strict(message, &sig).is_ok()
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", hex(self.0.as_bytes()))
+    }
+}
+
+/// A key id: 8 bytes derived from a public key, shown as 16 lower-case hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(pub [u8; 8]);
+
+impl KeyId {
+    /// Parses 16 hex digits.
+    pub fn parse(s: &str) -> Option<KeyId> {
+        let bytes = from_hex(s)?;
+        Some(KeyId(bytes.try_into().ok()?))
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8032_test_1() {
+        let seed: [u8; 32] =
+            from_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let key = SigningKey::from_seed(&seed);
+        assert_eq!(
+            hex(&key.public_key().to_bytes()),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let sig = key.sign(b"");
+        assert_eq!(
+            hex(&sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        assert!(key.public_key().verify_strict(b"", &sig));
+        assert!(!key.public_key().verify_strict(b"x", &sig));
+        assert!(!key.public_key().verify_strict(b"", &sig[..63]));
+    }
+
+    #[test]
+    fn weak_keys_are_rejected() {
+        // The identity point (small order) encodes as 0x01 followed by zeros.
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        assert_eq!(PublicKey::from_bytes(&weak), Err(KeyError::Weak));
+        assert_eq!(PublicKey::from_bytes(&[0u8; 31]), Err(KeyError::Length));
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(from_hex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+    }
+}

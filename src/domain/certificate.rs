@@ -1,0 +1,675 @@
+//! KP certificates: what an issuing authority asks for, the rules it must meet, and what is issued.
+//!
+//! Parse, don't validate: [`CertificateContent::validate`] turns loosely typed input into a
+//! content that cannot be invalid, reporting every problem at once with its field path.
+
+use std::fmt;
+
+use super::amount::{AmountError, Hundredths};
+use super::country::CountryCode;
+use super::date::Date;
+use crate::crypto::KeyId;
+
+/// One thing wrong with a request: the JSON path of the field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A field as the wire layer saw it. `Invalid` means the wire layer already reported it (for
+/// example a number where a string belongs), so validation skips it without a second problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input<T> {
+    Missing,
+    Invalid,
+    Given(T),
+}
+
+/// Longest exporter or importer name, in characters.
+pub const MAX_NAME_CHARS: usize = 120;
+/// Longest exporter or importer address, in characters.
+pub const MAX_ADDRESS_CHARS: usize = 300;
+/// Most parcels in one shipment.
+pub const MAX_PARCELS: i64 = 100_000;
+/// Most mining countries listed for a mixed origin.
+pub const MAX_ORIGIN_COUNTRIES: usize = 60;
+
+/// The three HS codes of rough diamonds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HsCode {
+    /// 7102.10, unsorted.
+    Unsorted,
+    /// 7102.21, industrial.
+    Industrial,
+    /// 7102.31, non-industrial.
+    NonIndustrial,
+}
+
+impl HsCode {
+    /// Parses `7102.10`, `7102.21` or `7102.31`.
+    pub fn parse(s: &str) -> Option<HsCode> {
+        match s {
+            "7102.10" => Some(HsCode::Unsorted),
+            "7102.21" => Some(HsCode::Industrial),
+            "7102.31" => Some(HsCode::NonIndustrial),
+            _ => None,
+        }
+    }
+
+    /// The code as written on a certificate.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HsCode::Unsorted => "7102.10",
+            HsCode::Industrial => "7102.21",
+            HsCode::NonIndustrial => "7102.31",
+        }
+    }
+}
+
+/// An exporter or importer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Party {
+    pub name: String,
+    pub address: String,
+}
+
+/// Where the diamonds were mined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Unmixed origin: one country.
+    Single(CountryCode),
+    /// Mixed origin, with the known mining countries (sorted, distinct, possibly none).
+    Mixed(Vec<CountryCode>),
+}
+
+/// One line of goods: an HS code with its exact weight and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub hs_code: HsCode,
+    pub carats: Hundredths,
+    pub value_usd: Hundredths,
+}
+
+/// What a certificate says about the shipment, validated. Items are sorted by HS code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateContent {
+    pub exporter: Party,
+    pub importer: Party,
+    pub destination: CountryCode,
+    pub origin: Origin,
+    pub parcels: u32,
+    pub items: Vec<Item>,
+    pub issued_on: Date,
+    pub expires_on: Date,
+}
+
+/// Who issued a certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer {
+    pub participant: CountryCode,
+    pub authority_id: String,
+    pub authority_name: String,
+    pub key_id: KeyId,
+}
+
+/// An issued certificate: its number, its issuer and its content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    pub number: CertificateNumber,
+    pub issuer: Issuer,
+    pub content: CertificateContent,
+}
+
+impl Certificate {
+    /// Total carats over all items.
+    pub fn total_carats(&self) -> Hundredths {
+        sum(self.content.items.iter().map(|i| i.carats))
+    }
+
+    /// Total US dollar value over all items.
+    pub fn total_value_usd(&self) -> Hundredths {
+        sum(self.content.items.iter().map(|i| i.value_usd))
+    }
+}
+
+fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {
+    // At most three items, each below 10^15 units: the sum cannot overflow a u64 of hundredths.
+    values.fold(Hundredths::default(), |a, b| {
+        a.checked_add(b).expect("bounded sum")
+    })
+}
+
+/// A certificate number: `<participant>-<year>-<serial>`, e.g. `BW-2026-000042`. The serial
+/// counts per participant and year from 1 and is zero-padded to at least six digits.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CertificateNumber(String);
+
+impl CertificateNumber {
+    /// The number for `serial` (>= 1) of `participant` in `year`.
+    pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
+        debug_assert!(serial >= 1);
+        CertificateNumber(format!("{participant}-{year:04}-{serial:06}"))
+    }
+
+    /// Parses a number in canonical form.
+    pub fn parse(s: &str) -> Option<CertificateNumber> {
+        let mut parts = s.splitn(3, '-');
+        let participant = CountryCode::participant(parts.next()?)?;
+        let year = parts.next()?;
+        let serial = parts.next()?;
+        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if serial.len() < 6 || serial.len() > 19 || !serial.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let serial: u64 = serial.parse().ok()?;
+        let number = CertificateNumber::new(participant, year.parse().ok()?, serial.max(1));
+        (number.0 == s).then_some(number)
+    }
+
+    /// The issuing participant, from the first two letters.
+    pub fn participant(&self) -> CountryCode {
+        CountryCode::participant(&self.0[..2]).expect("validated on construction")
+    }
+
+    /// The number as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CertificateNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Loosely typed exporter or importer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyInput {
+    pub name: Input<String>,
+    pub address: Input<String>,
+}
+
+/// Loosely typed origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginInput {
+    pub mixed: Input<bool>,
+    pub countries: Input<Vec<Input<String>>>,
+}
+
+/// Loosely typed item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemInput {
+    pub hs_code: Input<String>,
+    pub carats: Input<String>,
+    pub value_usd: Input<String>,
+}
+
+/// A request to issue, as the wire layer decoded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DraftInput {
+    pub exporter: Input<PartyInput>,
+    pub importer: Input<PartyInput>,
+    pub destination: Input<String>,
+    pub origin: Input<OriginInput>,
+    pub parcels: Input<i64>,
+    pub items: Input<Vec<Input<ItemInput>>>,
+    pub expires_on: Input<String>,
+}
+
+/// The issuing side of a validation: who issues, on which day, under which validity policy, and
+/// which codes are KP participants that may receive the shipment.
+pub struct IssuePolicy<'a> {
+    pub issuer: CountryCode,
+    pub issued_on: Date,
+    pub default_validity_days: u32,
+    pub max_validity_days: u32,
+    pub is_participant: &'a dyn Fn(CountryCode) -> bool,
+}
+
+struct Collector(Vec<Problem>);
+
+impl Collector {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem::new(field, message));
+    }
+
+    fn required<'v, T>(&mut self, field: &str, input: &'v Input<T>) -> Option<&'v T> {
+        match input {
+            Input::Missing => {
+                self.add(field, "is required");
+                None
+            }
+            Input::Invalid => None,
+            Input::Given(v) => Some(v),
+        }
+    }
+}
+
+fn check_text(c: &mut Collector, field: &str, input: &Input<String>, max: usize) -> Option<String> {
+    let s = c.required(field, input)?;
+    if s.trim().is_empty() {
+        c.add(field, "must not be empty");
+        return None;
+    }
+    if s.chars().count() > max {
+        c.add(field, format!("must be at most {max} characters"));
+        return None;
+    }
+    if s.trim() != s {
+        c.add(field, "must not start or end with white space");
+        return None;
+    }
+    if s.chars().any(char::is_control) {
+        c.add(field, "must not contain control characters");
+        return None;
+    }
+    Some(s.clone())
+}
+
+fn check_party(c: &mut Collector, field: &str, input: &Input<PartyInput>) -> Option<Party> {
+    let p = c.required(field, input)?;
+    let name = check_text(c, &format!("{field}.name"), &p.name, MAX_NAME_CHARS);
+    let address = check_text(c, &format!("{field}.address"), &p.address, MAX_ADDRESS_CHARS);
+    Some(Party {
+        name: name?,
+        address: address?,
+    })
+}
+
+fn check_origin(c: &mut Collector, input: &Input<OriginInput>) -> Option<Origin> {
+    let o = c.required("origin", input)?;
+    let mixed = match &o.mixed {
+        Input::Missing => Some(false),
+        Input::Invalid => None,
+        Input::Given(m) => Some(*m),
+    };
+    let list = c.required("origin.countries", &o.countries)?;
+    let mut codes = Vec::with_capacity(list.len());
+    let mut ok = true;
+    for (i, code) in list.iter().enumerate() {
+        let field = format!("origin.countries[{i}]");
+        match code {
+            Input::Given(s) => match CountryCode::country(s) {
+                Some(cc) if codes.contains(&cc) => {
+                    c.add(field, format!("{s} is listed twice"));
+                    ok = false;
+                }
+                Some(cc) => codes.push(cc),
+                None => {
+                    c.add(field, format!("{s:?} is not an ISO 3166-1 alpha-2 country code"));
+                    ok = false;
+                }
+            },
+            _ => ok = false,
+        }
+    }
+    if list.len() > MAX_ORIGIN_COUNTRIES {
+        c.add("origin.countries", format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"));
+        ok = false;
+    }
+    let mixed = mixed?;
+    if !mixed && list.len() != 1 {
+        c.add(
+            "origin.countries",
+            "an unmixed origin names exactly one country; set \"mixed\": true for mixed origin",
+        );
+        return None;
+    }
+    if !ok {
+        return None;
+    }
+    codes.sort();
+    Some(if mixed {
+        Origin::Mixed(codes)
+    } else {
+        Origin::Single(codes[0])
+    })
+}
+
+fn check_amount(c: &mut Collector, field: String, input: &Input<String>) -> Option<Hundredths> {
+    let s = c.required(&field, input)?;
+    match Hundredths::parse(s) {
+        Ok(h) => Some(h),
+        Err(e @ (AmountError::Syntax | AmountError::TooManyDecimals | AmountError::TooLarge)) => {
+            c.add(field, e.to_string());
+            None
+        }
+    }
+}
+
+fn check_items(c: &mut Collector, input: &Input<Vec<Input<ItemInput>>>) -> Option<Vec<Item>> {
+    let list = c.required("items", input)?;
+    if list.is_empty() {
+        c.add("items", "must hold at least one item");
+        return None;
+    }
+    let mut items: Vec<Item> = Vec::with_capacity(list.len());
+    let mut ok = true;
+    for (i, item) in list.iter().enumerate() {
+        let field = format!("items[{i}]");
+        let Some(item) = c.required(&field, item) else {
+            ok = false;
+            continue;
+        };
+        let hs = c.required(&format!("{field}.hs_code"), &item.hs_code).and_then(|s| {
+            let code = HsCode::parse(s);
+            if code.is_none() {
+                c.add(
+                    format!("{field}.hs_code"),
+                    format!("{s:?} is not a rough-diamond HS code (7102.10, 7102.21 or 7102.31)"),
+                );
+            }
+            code
+        });
+        if let Some(code) = hs {
+            if items.iter().any(|it| it.hs_code == code) {
+                c.add(
+                    format!("{field}.hs_code"),
+                    format!("{} appears more than once", code.as_str()),
+                );
+                ok = false;
+            }
+        }
+        let carats = check_amount(c, format!("{field}.carats"), &item.carats);
+        if carats.is_some_and(|ct| ct.is_zero()) {
+            c.add(format!("{field}.carats"), "must be greater than 0");
+            ok = false;
+        }
+        let value = check_amount(c, format!("{field}.value_usd"), &item.value_usd);
+        match (hs, carats, value) {
+            (Some(hs_code), Some(carats), Some(value_usd)) => items.push(Item {
+                hs_code,
+                carats,
+                value_usd,
+            }),
+            _ => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    items.sort_by_key(|i| i.hs_code);
+    Some(items)
+}
+
+impl CertificateContent {
+    /// Checks every rule and returns the content, or every problem found.
+    pub fn validate(
+        input: &DraftInput,
+        policy: &IssuePolicy<'_>,
+    ) -> Result<CertificateContent, Vec<Problem>> {
+        let mut c = Collector(Vec::new());
+        let exporter = check_party(&mut c, "exporter", &input.exporter);
+        let importer = check_party(&mut c, "importer", &input.importer);
+
+        let destination = c.required("destination", &input.destination).and_then(|s| {
+            let Some(code) = CountryCode::participant(s) else {
+                c.add("destination", format!("{s:?} is not an ISO 3166-1 alpha-2 code"));
+                return None;
+            };
+            if !(policy.is_participant)(code) {
+                c.add("destination", format!("{code} is not a Kimberley Process participant"));
+                return None;
+            }
+            if code == policy.issuer {
+                c.add("destination", "must differ from the issuing participant");
+                return None;
+            }
+            Some(code)
+        });
+
+        let origin = check_origin(&mut c, &input.origin);
+
+        let parcels = c.required("parcels", &input.parcels).and_then(|&n| {
+            if !(1..=MAX_PARCELS).contains(&n) {
+                c.add("parcels", format!("must be between 1 and {MAX_PARCELS}"));
+                return None;
+            }
+            Some(n as u32)
+        });
+
+        let items = check_items(&mut c, &input.items);
+
+        let expires_on = match &input.expires_on {
+            Input::Missing => policy
+                .issued_on
+                .plus_days(policy.default_validity_days as i64),
+            Input::Invalid => None,
+            Input::Given(s) => match Date::parse(s) {
+                None => {
+                    c.add("expires_on", "must be a calendar date written YYYY-MM-DD");
+                    None
+                }
+                Some(d) if d <= policy.issued_on => {
+                    c.add(
+                        "expires_on",
+                        format!("must be after the issue date {}", policy.issued_on),
+                    );
+                    None
+                }
+                Some(d) if d.days() - policy.issued_on.days() > policy.max_validity_days as i64 => {
+                    c.add(
+                        "expires_on",
+                        format!(
+                            "must be within the authority's maximum validity of {} days (at most {})",
+                            policy.max_validity_days,
+                            policy
+                                .issued_on
+                                .plus_days(policy.max_validity_days as i64)
+                                .map(|d| d.to_string())
+                                .unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+                Some(d) => Some(d),
+            },
+        };
+
+        if !c.0.is_empty() {
+            return Err(c.0);
+        }
+        match (exporter, importer, destination, origin, parcels, items, expires_on) {
+            (Some(exporter), Some(importer), Some(destination), Some(origin), Some(parcels), Some(items), Some(expires_on)) => {
+                Ok(CertificateContent {
+                    exporter,
+                    importer,
+                    destination,
+                    origin,
+                    parcels,
+                    items,
+                    issued_on: policy.issued_on,
+                    expires_on,
+                })
+            }
+            // Every None above was reported, except an Invalid input the wire layer reported.
+            _ => Err(Vec::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(s: &str) -> Input<String> {
+        Input::Given(s.to_owned())
+    }
+
+    fn party(name: &str, address: &str) -> Input<PartyInput> {
+        Input::Given(PartyInput {
+            name: given(name),
+            address: given(address),
+        })
+    }
+
+    fn item(hs: &str, ct: &str, usd: &str) -> Input<ItemInput> {
+        Input::Given(ItemInput {
+            hs_code: given(hs),
+            carats: given(ct),
+            value_usd: given(usd),
+        })
+    }
+
+    fn example() -> DraftInput {
+        DraftInput {
+            exporter: party("Okavango Diamond Company", "Plot 123, Gaborone, Botswana"),
+            importer: party("Desert Rough DMCC", "Almas Tower, Dubai, UAE"),
+            destination: given("AE"),
+            origin: Input::Given(OriginInput {
+                mixed: Input::Missing,
+                countries: Input::Given(vec![given("BW")]),
+            }),
+            parcels: Input::Given(3),
+            items: Input::Given(vec![item("7102.10", "1520.35", "845000.00")]),
+            expires_on: given("2027-01-25"),
+        }
+    }
+
+    /// Validates `input` as BW on 2026-11-26 and returns the problems as `field: message`.
+    fn check(input: DraftInput) -> Result<CertificateContent, Vec<String>> {
+        let is_participant = |c: CountryCode| ["BW", "AE", "EU", "NA", "IN"].contains(&c.as_str());
+        let policy = IssuePolicy {
+            issuer: CountryCode::participant("BW").unwrap(),
+            issued_on: Date::parse("2026-11-26").unwrap(),
+            default_validity_days: 60,
+            max_validity_days: 90,
+            is_participant: &is_participant,
+        };
+        CertificateContent::validate(&input, &policy).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn the_example_request_is_valid() {
+        let content = check(example()).unwrap();
+        assert_eq!(content.items[0].carats.to_string(), "1520.35");
+        assert_eq!(content.expires_on.to_string(), "2027-01-25");
+        assert_eq!(content.origin, Origin::Single(CountryCode::country("BW").unwrap()));
+    }
+
+    #[test]
+    fn expiry_defaults_to_the_policy() {
+        let mut input = example();
+        input.expires_on = Input::Missing;
+        assert_eq!(check(input).unwrap().expires_on.to_string(), "2027-01-25");
+    }
+
+    #[test]
+    fn namibia_is_a_country() {
+        let mut input = example();
+        input.destination = given("NA");
+        input.origin = Input::Given(OriginInput {
+            mixed: Input::Given(true),
+            countries: Input::Given(vec![given("NA"), given("ZA")]),
+        });
+        let content = check(input).unwrap();
+        assert_eq!(content.destination.as_str(), "NA");
+    }
+
+    #[test]
+    fn mixed_origin_may_list_no_country_and_is_sorted() {
+        let mut input = example();
+        input.origin = Input::Given(OriginInput {
+            mixed: Input::Given(true),
+            countries: Input::Given(vec![]),
+        });
+        assert_eq!(check(input.clone()).unwrap().origin, Origin::Mixed(vec![]));
+        input.origin = Input::Given(OriginInput {
+            mixed: Input::Given(true),
+            countries: Input::Given(vec![given("ZA"), given("BW")]),
+        });
+        let Origin::Mixed(list) = check(input).unwrap().origin else { panic!() };
+        assert_eq!(list.iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["BW", "ZA"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let input = DraftInput {
+            exporter: party("", "Plot 123"),
+            importer: Input::Missing,
+            destination: given("BW"),
+            origin: Input::Given(OriginInput {
+                mixed: Input::Missing,
+                countries: Input::Given(vec![given("XX"), given("BW")]),
+            }),
+            parcels: Input::Given(0),
+            items: Input::Given(vec![
+                item("7102.99", "1.234", "-5"),
+                item("7102.10", "0", "1.00"),
+                item("7102.10", "1.00", "1.00"),
+            ]),
+            expires_on: given("2026-11-26"),
+        };
+        let problems = check(input).unwrap_err();
+        let want = [
+            "exporter.name: must not be empty",
+            "importer: is required",
+            "destination: must differ from the issuing participant",
+            "origin.countries[0]: \"XX\" is not an ISO 3166-1 alpha-2 country code",
+            "origin.countries: an unmixed origin names exactly one country; set \"mixed\": true for mixed origin",
+            "parcels: must be between 1 and 100000",
+            "items[0].hs_code: \"7102.99\" is not a rough-diamond HS code (7102.10, 7102.21 or 7102.31)",
+            "items[0].carats: must have at most 2 decimals",
+            "items[0].value_usd: must be a decimal number such as \"1520.35\"",
+            "items[1].carats: must be greater than 0",
+            "items[2].hs_code: 7102.10 appears more than once",
+            "expires_on: must be after the issue date 2026-11-26",
+        ];
+        assert_eq!(problems, want);
+    }
+
+    #[test]
+    fn bounds_and_participants() {
+        let mut input = example();
+        input.destination = given("KE");
+        input.expires_on = given("2027-03-01");
+        input.exporter = party(&"x".repeat(121), " padded");
+        input.items = Input::Given(vec![]);
+        let problems = check(input).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "exporter.name: must be at most 120 characters",
+                "exporter.address: must not start or end with white space",
+                "destination: KE is not a Kimberley Process participant",
+                "items: must hold at least one item",
+                "expires_on: must be within the authority's maximum validity of 90 days (at most 2027-02-24)",
+            ]
+        );
+    }
+
+    #[test]
+    fn certificate_numbers() {
+        let bw = CountryCode::participant("BW").unwrap();
+        let n = CertificateNumber::new(bw, 2026, 42);
+        assert_eq!(n.as_str(), "BW-2026-000042");
+        assert_eq!(CertificateNumber::parse("BW-2026-000042"), Some(n.clone()));
+        assert_eq!(n.participant(), bw);
+        assert_eq!(
+            CertificateNumber::parse("EU-2026-1234567").unwrap().as_str(),
+            "EU-2026-1234567"
+        );
+        for bad in ["BW-2026-42", "bw-2026-000042", "XX-2026-000001", "BW-26-000001", "BW-2026-0000042", ""] {
+            assert_eq!(CertificateNumber::parse(bad), None, "{bad}");
+        }
+    }
+}

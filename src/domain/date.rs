@@ -1,0 +1,148 @@
+//! Calendar dates (proleptic Gregorian, ISO 8601 `YYYY-MM-DD`), exact and timezone-free.
+
+use std::fmt;
+
+/// A calendar date between 1970-01-01 and 9999-12-31.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    /// Days since 1970-01-01.
+    days: i64,
+}
+
+const MAX_DAYS: i64 = 2_932_896; // 9999-12-31
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl Date {
+    /// Parses exactly `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            let part = &s[r];
+            part.bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| part.parse().ok())?
+        };
+        let (y, m, d) = (digits(0..4)? as i64, digits(5..7)?, digits(8..10)?);
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || y < 1970 {
+            return None;
+        }
+        Some(Date {
+            days: days_from_civil(y, m, d),
+        })
+    }
+
+    /// The date `days` days after 1970-01-01.
+    pub fn from_days(days: i64) -> Option<Date> {
+        (0..=MAX_DAYS).contains(&days).then_some(Date { days })
+    }
+
+    /// The UTC date of a unix time in seconds.
+    pub fn from_unix_seconds(secs: u64) -> Date {
+        Date {
+            days: (secs / 86_400) as i64,
+        }
+    }
+
+    /// Days since 1970-01-01.
+    pub fn days(self) -> i64 {
+        self.days
+    }
+
+    /// `self + n` days, if still in range.
+    pub fn plus_days(self, n: i64) -> Option<Date> {
+        Date::from_days(self.days + n)
+    }
+
+    /// The calendar year.
+    pub fn year(self) -> i64 {
+        civil_from_days(self.days).0
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = civil_from_days(self.days);
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+/// RFC 3339 UTC text of a unix time in milliseconds, e.g. `2026-11-26T21:03:34.123Z`.
+pub fn format_unix_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let day = Date::from_unix_seconds(secs);
+    let s = secs % 86_400;
+    format!(
+        "{day}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_display_round_trip() {
+        for s in ["1970-01-01", "2000-02-29", "2026-11-26", "2027-01-25", "9999-12-31"] {
+            assert_eq!(Date::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(Date::parse("1970-01-01").unwrap().days(), 0);
+        assert_eq!(Date::parse("2026-11-26").unwrap().days(), 20_783);
+    }
+
+    #[test]
+    fn invalid_dates_are_rejected() {
+        for s in [
+            "2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-01-32", "26-01-01",
+            "2026/01/01", "2026-1-01", "+026-01-01", "1969-12-31", "",
+        ] {
+            assert_eq!(Date::parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn arithmetic() {
+        let d = Date::parse("2026-11-26").unwrap();
+        assert_eq!(d.plus_days(60).unwrap().to_string(), "2027-01-25");
+        assert_eq!(d.year(), 2026);
+        assert_eq!(Date::from_unix_seconds(1_795_651_200).to_string(), "2026-11-26");
+        assert_eq!(format_unix_ms(1_795_651_200_123 + 3_723_000), "2026-11-26T01:02:03.123Z");
+    }
+}

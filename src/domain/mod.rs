@@ -1,0 +1,22 @@
+//! The KP domain: certificates, participants, authorities, amounts, dates and country codes.
+//!
+//! Pure: no IO, no serde, no wire format, no clock. Everything here is deterministic and exact
+//! (amounts are integer hundredths, dates are calendar days), so the same input always yields the
+//! same certificate and the same signed bytes.
+
+pub mod amount;
+pub mod authority;
+pub mod certificate;
+pub mod country;
+pub mod date;
+pub mod participant;
+
+pub use amount::Hundredths;
+pub use authority::Authority;
+pub use certificate::{
+    Certificate, CertificateContent, CertificateNumber, DraftInput, HsCode, Input, IssuePolicy,
+    Issuer, Item, ItemInput, Origin, OriginInput, Party, PartyInput, Problem,
+};
+pub use country::CountryCode;
+pub use date::Date;
+pub use participant::{Participant, ParticipantKind};

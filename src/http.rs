@@ -1,0 +1,789 @@
+//! The HTTPS API: the only module that touches `actix-web` and JSON.
+//!
+//! Handlers are thin: check the caller, decode the request into domain input, call [`App`],
+//! encode the answer. Every error is JSON `{"error", "message", "problems": [{field, message}]}`
+//! with a fitting status; nothing is written unless the answer is 201.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use serde_json::{json, Map, Value};
+
+use crate::app::{App, IssueError, IssuedCertificate};
+use crate::b64;
+use crate::crypto::hex;
+use crate::domain::date::format_unix_ms;
+use crate::domain::{
+    Date, DraftInput, Input, ItemInput, Origin, OriginInput, PartyInput, Problem,
+};
+use crate::encoding::{Entry, Event};
+use crate::ledger::LedgerError;
+use crate::merkle::ProofError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Most entries one `GET /v1/ledger/entries` returns.
+pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+
+/// Every route, as (method, path) in OpenAPI notation; a test keeps api/openapi.yaml in step.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("post", "/v1/certificates"),
+    ("get", "/v1/certificates/{number}"),
+    ("get", "/v1/ledger/checkpoint"),
+    ("get", "/v1/ledger/verifier-key"),
+    ("get", "/v1/ledger/entries"),
+    ("get", "/v1/ledger/proof/inclusion"),
+    ("get", "/v1/ledger/proof/consistency"),
+];
+
+/// Server options beyond the listener.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Requests per second each client IP may make to public read endpoints; 0 disables.
+    pub public_rate_limit: f64,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Stop gracefully on SIGINT and SIGTERM (the CLI); off for servers embedded in tests.
+    pub handle_signals: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            public_rate_limit: 50.0,
+            workers: 0,
+            handle_signals: false,
+        }
+    }
+}
+
+/// A JSON API error.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    problems: Vec<Problem>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn response(&self) -> HttpResponse {
+        let problems: Vec<Value> = self
+            .problems
+            .iter()
+            .map(|p| json!({"field": p.field, "message": p.message}))
+            .collect();
+        let mut builder = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        builder.json(json!({"error": self.code, "message": self.message, "problems": problems}))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl actix_web::ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        self.response()
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> ApiError {
+        tracing::error!(error = %e, "ledger error");
+        match e {
+            LedgerError::Poisoned | LedgerError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the ledger cannot accept writes right now",
+            ),
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error (logged)",
+            ),
+        }
+    }
+}
+
+/// Per-client token buckets for the public endpoints.
+struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    fn new(per_second: f64) -> RateLimiter {
+        RateLimiter {
+            per_second,
+            burst: (per_second * 2.0).max(1.0),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let Some(ip) = req.peer_addr().map(|a| a.ip()) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() > 100_000 {
+            let (rate, burst) = (self.per_second, self.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *at = now;
+        if *tokens < 1.0 {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this address; retry in a second",
+            ));
+        }
+        *tokens -= 1.0;
+        Ok(())
+    }
+}
+
+struct State {
+    app: Arc<App>,
+    limiter: RateLimiter,
+}
+
+type Shared = web::Data<State>;
+
+/// Starts the API on `listener` (TLS when `tls` is given) and returns the running server.
+pub fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    options: &Options,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(State {
+        app,
+        limiter: RateLimiter::new(options.public_rate_limit),
+    });
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                ApiError::bad_request(e.to_string()).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::bad_request(e.to_string()).into()
+            }))
+            .route("/healthz", web::get().to(healthz))
+            .route("/v1/certificates", web::post().to(issue))
+            .route("/v1/certificates/{number}", web::get().to(get_certificate))
+            .route("/v1/ledger/checkpoint", web::get().to(checkpoint))
+            .route("/v1/ledger/verifier-key", web::get().to(verifier_key))
+            .route("/v1/ledger/entries", web::get().to(entries))
+            .route("/v1/ledger/proof/inclusion", web::get().to(inclusion))
+            .route("/v1/ledger/proof/consistency", web::get().to(consistency))
+            .default_service(web::to(not_found))
+    });
+    let server = if options.handle_signals {
+        server
+    } else {
+        server.disable_signals()
+    };
+    let server = if options.workers > 0 {
+        server.workers(options.workers)
+    } else {
+        server
+    };
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let known = ROUTES.iter().any(|(_, path)| {
+        let pattern: Vec<&str> = path.split('/').collect();
+        let actual: Vec<&str> = req.path().split('/').collect();
+        pattern.len() == actual.len()
+            && pattern
+                .iter()
+                .zip(&actual)
+                .all(|(p, a)| p.starts_with('{') || p == a)
+    });
+    if known {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        )
+        .response()
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").response()
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body must be at most {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+async fn issue(
+    state: Shared,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let authority = bearer_token(&req)
+        .and_then(|t| state.app.authenticate(t))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid issuing authority token is required (Authorization: Bearer <token>)",
+            )
+        })?;
+    if !is_json(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the certificate as Content-Type: application/json",
+        ));
+    }
+    let body = read_body(&req, payload).await?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
+    let today = Date::from_unix_seconds(crate::ledger::now_ms() / 1000);
+    let content = match state
+        .app
+        .validate(&authority, &input, claimed_issuer.as_deref(), today)
+    {
+        Err(IssueError::Forbidden(message)) => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
+        }
+        Err(IssueError::Invalid(found)) => {
+            problems.extend(found);
+            return Err(invalid(problems));
+        }
+        Ok(_) if !problems.is_empty() => return Err(invalid(problems)),
+        Ok(content) => content,
+    };
+    let issued = state.app.issue(authority, content).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
+                .expect("numbers are ascii"),
+        ))
+        .json(certificate_json(&issued)))
+}
+
+fn invalid(problems: Vec<Problem>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_certificate",
+        message: format!("the certificate request has {} problem(s)", problems.len()),
+        problems,
+    }
+}
+
+/// Walks a JSON object, taking known fields and reporting unknown ones and wrong types.
+struct JsonFields<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl<'a> JsonFields<'a> {
+    fn open(
+        path: &str,
+        value: &'a Value,
+        known: &[&str],
+        problems: &'a mut Vec<Problem>,
+    ) -> Option<JsonFields<'a>> {
+        let Some(map) = value.as_object() else {
+            problems.push(Problem::new(path, "must be a JSON object"));
+            return None;
+        };
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                problems.push(Problem::new(join(path, key), "unknown field"));
+            }
+        }
+        Some(JsonFields {
+            path: path.to_owned(),
+            map,
+            problems,
+        })
+    }
+
+    fn field(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+
+    fn string(&mut self, key: &str) -> Input<String> {
+        let field = self.field(key);
+        string_input(&field, self.map.get(key), self.problems)
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn string_input(field: &str, value: Option<&Value>, problems: &mut Vec<Problem>) -> Input<String> {
+    match value {
+        None | Some(Value::Null) => Input::Missing,
+        Some(Value::String(s)) => Input::Given(s.clone()),
+        Some(Value::Number(_)) => {
+            problems.push(Problem::new(
+                field,
+                "must be a JSON string (amounts are exact decimals written as strings, e.g. \"1520.35\")",
+            ));
+            Input::Invalid
+        }
+        Some(_) => {
+            problems.push(Problem::new(field, "must be a JSON string"));
+            Input::Invalid
+        }
+    }
+}
+
+fn party_input(path: &str, value: Option<&Value>, problems: &mut Vec<Problem>) -> Input<PartyInput> {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Input::Missing;
+    };
+    let Some(mut f) = JsonFields::open(path, value, &["name", "address"], problems) else {
+        return Input::Invalid;
+    };
+    Input::Given(PartyInput {
+        name: f.string("name"),
+        address: f.string("address"),
+    })
+}
+
+fn array<'v>(field: &str, value: Option<&'v Value>, problems: &mut Vec<Problem>) -> Input<&'v Vec<Value>> {
+    match value {
+        None | Some(Value::Null) => Input::Missing,
+        Some(Value::Array(a)) => Input::Given(a),
+        Some(_) => {
+            problems.push(Problem::new(field, "must be a JSON array"));
+            Input::Invalid
+        }
+    }
+}
+
+/// Decodes the issuance request: the domain input, the optional `issuer` claim, and the wire
+/// problems found on the way (unknown fields, wrong JSON types).
+fn draft_from_json(
+    value: &Value,
+) -> Result<(DraftInput, Option<String>, Vec<Problem>), ApiError> {
+    const FIELDS: &[&str] = &[
+        "issuer", "exporter", "importer", "destination", "origin", "parcels", "items",
+        "expires_on",
+    ];
+    let Some(map) = value.as_object() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let mut problems = Vec::new();
+    let (issuer, destination, expires_on) = {
+        let mut f = JsonFields::open("", value, FIELDS, &mut problems).expect("an object");
+        (f.string("issuer"), f.string("destination"), f.string("expires_on"))
+    };
+    let issuer = match issuer {
+        Input::Given(s) => Some(s),
+        _ => None,
+    };
+    let parcels = match map.get("parcels") {
+        None | Some(Value::Null) => Input::Missing,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => Input::Given(i),
+            None => {
+                problems.push(Problem::new("parcels", "must be a whole number"));
+                Input::Invalid
+            }
+        },
+        Some(_) => {
+            problems.push(Problem::new("parcels", "must be a JSON number"));
+            Input::Invalid
+        }
+    };
+    let exporter = party_input("exporter", map.get("exporter"), &mut problems);
+    let importer = party_input("importer", map.get("importer"), &mut problems);
+    let origin = match map.get("origin").filter(|v| !v.is_null()) {
+        None => Input::Missing,
+        Some(v) => match JsonFields::open("origin", v, &["mixed", "countries"], &mut problems) {
+            None => Input::Invalid,
+            Some(o) => {
+                let mixed = match o.map.get("mixed") {
+                    None | Some(Value::Null) => Input::Missing,
+                    Some(Value::Bool(b)) => Input::Given(*b),
+                    Some(_) => {
+                        o.problems.push(Problem::new("origin.mixed", "must be true or false"));
+                        Input::Invalid
+                    }
+                };
+                let countries = match array("origin.countries", o.map.get("countries"), o.problems) {
+                    Input::Given(list) => Input::Given(
+                        list.iter()
+                            .enumerate()
+                            .map(|(i, c)| {
+                                let field = format!("origin.countries[{i}]");
+                                match string_input(&field, Some(c), o.problems) {
+                                    Input::Missing => {
+                                        o.problems.push(Problem::new(field, "must be a JSON string"));
+                                        Input::Invalid
+                                    }
+                                    other => other,
+                                }
+                            })
+                            .collect(),
+                    ),
+                    Input::Missing => Input::Missing,
+                    Input::Invalid => Input::Invalid,
+                };
+                Input::Given(OriginInput { mixed, countries })
+            }
+        },
+    };
+    let items = match array("items", map.get("items"), &mut problems) {
+        Input::Given(list) => Input::Given(
+            list.iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let path = format!("items[{i}]");
+                    match JsonFields::open(&path, item, &["hs_code", "carats", "value_usd"], &mut problems) {
+                        None => Input::Invalid,
+                        Some(mut f) => Input::Given(ItemInput {
+                            hs_code: f.string("hs_code"),
+                            carats: f.string("carats"),
+                            value_usd: f.string("value_usd"),
+                        }),
+                    }
+                })
+                .collect(),
+        ),
+        Input::Missing => Input::Missing,
+        Input::Invalid => Input::Invalid,
+    };
+    let input = DraftInput {
+        exporter,
+        importer,
+        destination,
+        origin,
+        parcels,
+        items,
+        expires_on,
+    };
+    Ok((input, issuer, problems))
+}
+
+fn certificate_json(issued: &IssuedCertificate) -> Value {
+    let cert = &issued.certificate;
+    let c = &cert.content;
+    let (mixed, countries) = match &c.origin {
+        Origin::Single(code) => (false, vec![code.as_str()]),
+        Origin::Mixed(list) => (true, list.iter().map(|c| c.as_str()).collect()),
+    };
+    let checkpoint = &issued.checkpoint;
+    let proof_b64: Vec<String> = issued.proof.iter().map(|h| b64::encode(h)).collect();
+    let mut tlog_proof = format!("c2sp.org/tlog-proof@v1\nindex {}\n", issued.entry_index);
+    for h in &proof_b64 {
+        tlog_proof.push_str(h);
+        tlog_proof.push('\n');
+    }
+    tlog_proof.push('\n');
+    tlog_proof.push_str(&checkpoint.note);
+    json!({
+        "number": cert.number.as_str(),
+        "hash": hex(&issued.hash),
+        "signature": b64::encode(&issued.signature),
+        "key_id": cert.issuer.key_id.to_string(),
+        "canonical": b64::encode(&issued.canonical),
+        "certificate": {
+            "number": cert.number.as_str(),
+            "issuer": {
+                "participant": cert.issuer.participant.as_str(),
+                "authority_id": cert.issuer.authority_id,
+                "authority_name": cert.issuer.authority_name,
+                "key_id": cert.issuer.key_id.to_string(),
+            },
+            "issued_on": c.issued_on.to_string(),
+            "expires_on": c.expires_on.to_string(),
+            "exporter": {"name": c.exporter.name, "address": c.exporter.address},
+            "importer": {"name": c.importer.name, "address": c.importer.address},
+            "destination": c.destination.as_str(),
+            "origin": {"mixed": mixed, "countries": countries},
+            "parcels": c.parcels,
+            "items": c.items.iter().map(|i| json!({
+                "hs_code": i.hs_code.as_str(),
+                "carats": i.carats.to_string(),
+                "value_usd": i.value_usd.to_string(),
+            })).collect::<Vec<_>>(),
+            "totals": {
+                "carats": cert.total_carats().to_string(),
+                "value_usd": cert.total_value_usd().to_string(),
+            },
+        },
+        "ledger": {
+            "index": issued.entry_index,
+            "time": format_unix_ms(issued.entry_time_ms),
+            "tree_size": checkpoint.checkpoint.size,
+            "inclusion_proof": proof_b64,
+            "checkpoint": checkpoint.note,
+            "tlog_proof": tlog_proof,
+        },
+    })
+}
+
+async fn get_certificate(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no certificate {} in the ledger", number.as_str()),
+        )
+    };
+    if number.len() > 32 {
+        return Err(not_found());
+    }
+    let issued = state.app.certificate(&number)?.ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(certificate_json(&issued)))
+}
+
+async fn checkpoint(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(state.app.ledger().head().note.clone()))
+}
+
+async fn verifier_key(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{}\n", state.app.ledger_verifier())))
+}
+
+/// Parses a query parameter as a non-negative decimal integer.
+fn query_u64(query: &HashMap<String, String>, name: &str, default: Option<u64>) -> Result<u64, ApiError> {
+    match query.get(name) {
+        None => default.ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required"))),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| ApiError::bad_request(format!("query parameter {name} must be a non-negative integer, not {v:?}"))),
+    }
+}
+
+fn entry_json(index: u64, bytes: &[u8]) -> Value {
+    let decoded = match Entry::decode(bytes) {
+        Ok(entry) => {
+            let payload = match &entry.event {
+                Event::ParticipantRegistered(p) => json!({
+                    "code": p.code.as_str(), "name": p.name, "region": p.region, "kind": p.kind.as_str(),
+                }),
+                Event::AuthorityRegistered(a) => json!({
+                    "authority_id": a.id,
+                    "participant": a.participant.as_str(),
+                    "name": a.name,
+                    "public_key": b64::encode(&a.public_key.to_bytes()),
+                    "key_id": a.key_id().to_string(),
+                    "default_validity_days": a.default_validity_days,
+                    "max_validity_days": a.max_validity_days,
+                }),
+                Event::CertificateIssued { certificate, signature } => json!({
+                    "certificate": b64::encode(certificate),
+                    "certificate_hash": hex(&crate::crypto::sha256(certificate)),
+                    "number": crate::encoding::decode_certificate(certificate).ok().map(|c| c.number.to_string()),
+                    "signature": b64::encode(signature),
+                }),
+            };
+            json!({
+                "kind": entry.event.kind(),
+                "time": format_unix_ms(entry.time_ms),
+                "actor": entry.actor,
+                "prev": hex(&entry.prev),
+                "payload": payload,
+            })
+        }
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    json!({"index": index, "canonical": b64::encode(bytes), "entry": decoded})
+}
+
+async fn entries(
+    state: Shared,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let size = state.app.ledger().size();
+    let start = query_u64(&query, "start", Some(0))?;
+    let limit = query_u64(&query, "limit", Some(100))?;
+    if limit == 0 || limit > MAX_ENTRIES_PER_PAGE {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_ENTRIES_PER_PAGE}")));
+    }
+    if start > size {
+        return Err(ApiError::bad_request(format!("start {start} is past the ledger size {size}")));
+    }
+    let end = start.saturating_add(limit).min(size);
+    let list = state
+        .app
+        .ledger()
+        .entries(start, end)
+        .map(|r| r.map(|(i, bytes)| entry_json(i, &bytes)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(json!({
+        "start": start,
+        "size": size,
+        "next": (end < size).then_some(end),
+        "entries": list,
+    })))
+}
+
+fn proof_error(e: ProofError) -> ApiError {
+    ApiError::bad_request(e.to_string())
+}
+
+async fn inclusion(
+    state: Shared,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let current = state.app.ledger().size();
+    let index = query_u64(&query, "index", None)?;
+    let size = query_u64(&query, "size", Some(current))?;
+    if size > current {
+        return Err(ApiError::bad_request(format!("size {size} is past the ledger size {current}")));
+    }
+    if index >= size {
+        return Err(proof_error(ProofError::IndexOutOfRange { index, size }));
+    }
+    let proof = state.app.ledger().inclusion_proof(index, size)?;
+    let leaf = state
+        .app
+        .ledger()
+        .entry(index)?
+        .map(|b| crate::merkle::leaf_hash(&b))
+        .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "index": index,
+        "size": size,
+        "leaf_hash": b64::encode(&leaf),
+        "proof": proof.iter().map(|h| b64::encode(h)).collect::<Vec<_>>(),
+    })))
+}
+
+async fn consistency(
+    state: Shared,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let current = state.app.ledger().size();
+    let from = query_u64(&query, "from", None)?;
+    let to = query_u64(&query, "to", Some(current))?;
+    if to > current {
+        return Err(ApiError::bad_request(format!("to {to} is past the ledger size {current}")));
+    }
+    if from > to {
+        return Err(proof_error(ProofError::SizeOutOfRange { from, to }));
+    }
+    if from == 0 {
+        return Err(proof_error(ProofError::FromZero));
+    }
+    let proof = state.app.ledger().consistency_proof(from, to)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "from": from,
+        "to": to,
+        "proof": proof.iter().map(|h| b64::encode(h)).collect::<Vec<_>>(),
+    })))
+}
