@@ -15,7 +15,7 @@ use crate::domain::{
 };
 use crate::encoding::{decode_certificate, encode_certificate, Entry, Event};
 use crate::keys::{KeyDir, LEDGER_KEY};
-use crate::ledger::{Appended, Ledger, LedgerError, Outcome, SignedCheckpoint};
+use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 
 /// Default checkpoint origin (and ledger key name).
 pub const DEFAULT_ORIGIN: &str = "kpcert.local/ledger";
@@ -91,6 +91,9 @@ pub struct IssuedCertificate {
     pub proof: Vec<Hash>,
 }
 
+/// A certificate with its canonical bytes and signature, handed back from the writer thread.
+type Signed = (Certificate, Vec<u8>, [u8; 64]);
+
 /// The running service.
 pub struct App {
     ledger: Ledger,
@@ -115,7 +118,10 @@ impl App {
     /// registry on first run.
     pub fn open(config: &Config) -> Result<App, AppError> {
         let keys = KeyDir::open(&config.keys_dir).map_err(AppError::Keys)?;
-        let origin = match (keys.stored_origin().map_err(AppError::Keys)?, &config.origin) {
+        let origin = match (
+            keys.stored_origin().map_err(AppError::Keys)?,
+            &config.origin,
+        ) {
             (Some(stored), Some(asked)) if &stored != asked => {
                 return Err(AppError::Config(format!(
                     "this ledger's origin is {stored:?}, not {asked:?} (it is fixed on first run)"
@@ -144,16 +150,17 @@ impl App {
         if ledger.size() == 0 {
             for p in &registry {
                 let event = Event::ParticipantRegistered(p.clone());
-                ledger
-                    .append_blocking(move |_| {
-                        Ok(Outcome::Append {
-                            actor: "secretariat".into(),
-                            event,
-                        })
-                    })?
-                    .map_err(|_| AppError::Config("registry entry declined".into()))?;
+                ledger.append_blocking(move |_| {
+                    Ok(NewEntry {
+                        actor: "secretariat".into(),
+                        event,
+                    })
+                })?;
             }
-            tracing::info!(participants = registry.len(), "recorded the participant registry");
+            tracing::info!(
+                participants = registry.len(),
+                "recorded the participant registry"
+            );
         }
         let app = App {
             participants: registry.into_iter().map(|p| (p.code, p)).collect(),
@@ -187,8 +194,12 @@ impl App {
                         Arc::new(ActiveAuthority { authority, key }),
                     );
                 }
-                Ok(_) => tracing::warn!(authority = %authority.id, "key file does not match the registered key; the authority cannot issue"),
-                Err(e) => tracing::warn!(authority = %authority.id, error = %e, "no signing key in the keys folder; the authority cannot issue"),
+                Ok(_) => {
+                    tracing::warn!(authority = %authority.id, "key file does not match the registered key; the authority cannot issue")
+                }
+                Err(e) => {
+                    tracing::warn!(authority = %authority.id, error = %e, "no signing key in the keys folder; the authority cannot issue")
+                }
             }
         }
         *self.authorities.write().expect("authorities lock") = map;
@@ -234,7 +245,9 @@ impl App {
         let code = CountryCode::participant(participant)
             .filter(|c| self.participants.contains_key(c))
             .ok_or_else(|| {
-                AppError::Config(format!("{participant:?} is not a Kimberley Process participant code"))
+                AppError::Config(format!(
+                    "{participant:?} is not a Kimberley Process participant code"
+                ))
             })?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -260,26 +273,20 @@ impl App {
         // The key is on disk before the ledger names it: a crash in between leaves an unused key
         // file, never a registered authority without its key.
         self.keys
-            .write_private(
-                &format!("{}.key", authority_key_name(&template)),
-                format!("{}\n", crate::crypto::hex(&key.seed())).as_bytes(),
-            )
+            .store(&authority_key_name(&template), &key)
             .map_err(AppError::Keys)?;
-        let appended = self
-            .ledger
-            .append_blocking(move |ctx| {
-                let n = ctx.next_counter(&format!("authority/{code}"))?;
-                let authority = Authority {
-                    id: Authority::id_for(code, n),
-                    ..template
-                };
-                ctx.index_authority(&authority.id);
-                Ok(Outcome::Append {
-                    actor: "secretariat".into(),
-                    event: Event::AuthorityRegistered(authority),
-                })
-            })?
-            .map_err(|_| AppError::Config("authority registration declined".into()))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            let n = ctx.next_counter(&format!("authority/{code}"))?;
+            let authority = Authority {
+                id: Authority::id_for(code, n),
+                ..template
+            };
+            ctx.index_authority(&authority.id);
+            Ok(NewEntry {
+                actor: "secretariat".into(),
+                event: Event::AuthorityRegistered(authority),
+            })
+        })?;
         let entry = Entry::decode(&appended.entry_bytes)
             .map_err(|e| AppError::Ledger(LedgerError::Corrupt(e.to_string())))?;
         let Event::AuthorityRegistered(authority) = entry.event else {
@@ -355,7 +362,7 @@ impl App {
         authority: Arc<ActiveAuthority>,
         content: CertificateContent,
     ) -> Result<IssuedCertificate, LedgerError> {
-        let slot: Arc<Mutex<Option<(Certificate, Vec<u8>, [u8; 64])>>> = Arc::default();
+        let slot: Arc<Mutex<Option<Signed>>> = Arc::default();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job_slot = slot.clone();
         self.ledger.submit(
@@ -365,7 +372,9 @@ impl App {
                 let serial = ctx.next_counter(&format!("certificate/{}/{year}", a.participant))?;
                 let number = CertificateNumber::new(a.participant, year, serial);
                 if ctx.has_certificate(number.as_str())? {
-                    return Err(LedgerError::Corrupt(format!("{number} is already recorded")));
+                    return Err(LedgerError::Corrupt(format!(
+                        "{number} is already recorded"
+                    )));
                 }
                 ctx.index_certificate(number.as_str());
                 let certificate = Certificate {
@@ -381,7 +390,7 @@ impl App {
                 let bytes = encode_certificate(&certificate);
                 let signature = authority.key.sign(&bytes);
                 *job_slot.lock().expect("slot") = Some((certificate, bytes.clone(), signature));
-                Ok(Outcome::Append {
+                Ok(NewEntry {
                     actor: a.id.clone(),
                     event: Event::CertificateIssued {
                         certificate: bytes,
@@ -393,12 +402,12 @@ impl App {
                 let _ = tx.send(result);
             },
         );
-        let appended: Appended = rx
-            .await
-            .map_err(|_| LedgerError::Closed)??
-            .map_err(|_| LedgerError::Corrupt("issuance declined".into()))?;
-        let (certificate, canonical, signature) =
-            slot.lock().expect("slot").take().expect("the job filled the slot");
+        let appended: Appended = rx.await.map_err(|_| LedgerError::Closed)??;
+        let (certificate, canonical, signature) = slot
+            .lock()
+            .expect("slot")
+            .take()
+            .expect("the job filled the slot");
         let proof = self
             .ledger
             .inclusion_proof(appended.index, appended.checkpoint.checkpoint.size)?;
@@ -430,7 +439,9 @@ impl App {
             signature,
         } = entry.event
         else {
-            return Err(LedgerError::Corrupt(format!("entry {index} is not an issuance")));
+            return Err(LedgerError::Corrupt(format!(
+                "entry {index} is not an issuance"
+            )));
         };
         let certificate =
             decode_certificate(&canonical).map_err(|e| LedgerError::Corrupt(e.to_string()))?;

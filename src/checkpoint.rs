@@ -29,7 +29,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The signed body: origin, size and root, each followed by a newline.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, b64::encode(&self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            b64::encode(&self.root)
+        )
     }
 }
 
@@ -41,7 +46,10 @@ fn note_key_id(name: &str, key: &PublicKey) -> [u8; 4] {
 
 /// Checks a note key name: non-empty, no spaces, no `+`, no control characters.
 pub fn valid_key_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c == '+' || c.is_whitespace() || c.is_control())
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c == '+' || c.is_whitespace() || c.is_control())
 }
 
 /// The operator key that signs checkpoints, with its note name (the log's origin).
@@ -112,7 +120,9 @@ impl fmt::Display for NoteError {
             NoteError::Malformed(why) => write!(f, "malformed checkpoint note: {why}"),
             NoteError::BadVerifierKey(why) => write!(f, "bad verifier key: {why}"),
             NoteError::NoSignatureByKey => write!(f, "the note has no signature by the ledger key"),
-            NoteError::BadSignature => write!(f, "the ledger key's signature on the note is invalid"),
+            NoteError::BadSignature => {
+                write!(f, "the ledger key's signature on the note is invalid")
+            }
         }
     }
 }
@@ -167,16 +177,18 @@ impl NoteVerifier {
             .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
         let (body, sigs) = (&note[..split + 1], &note[split + 2..]);
         if !sigs.ends_with('\n') || sigs.len() < 2 {
-            return Err(NoteError::Malformed("signature block must end with a newline"));
+            return Err(NoteError::Malformed(
+                "signature block must end with a newline",
+            ));
         }
         let mut verified = false;
         for line in sigs[..sigs.len() - 1].split('\n') {
-            let rest = line
-                .strip_prefix(SIG_PREFIX)
-                .ok_or(NoteError::Malformed("signature line must start with an em dash"))?;
-            let (name, blob) = rest
-                .split_once(' ')
-                .ok_or(NoteError::Malformed("signature line needs a name and a signature"))?;
+            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
+                "signature line must start with an em dash",
+            ))?;
+            let (name, blob) = rest.split_once(' ').ok_or(NoteError::Malformed(
+                "signature line needs a name and a signature",
+            ))?;
             let blob = b64::decode(blob).ok_or(NoteError::Malformed("signature is not base64"))?;
             if blob.len() < 4 {
                 return Err(NoteError::Malformed("signature is too short"));
@@ -216,7 +228,9 @@ fn parse_body(body: &str) -> Result<Checkpoint, NoteError> {
     let size = lines.next();
     let root = lines.next();
     let (Some(origin), Some(size), Some(root)) = (origin, size, root) else {
-        return Err(NoteError::Malformed("body needs origin, size and root lines"));
+        return Err(NoteError::Malformed(
+            "body needs origin, size and root lines",
+        ));
     };
     if size.is_empty() || (size.len() > 1 && size.starts_with('0')) {
         return Err(NoteError::Malformed("size is not a canonical decimal"));
@@ -240,8 +254,8 @@ mod tests {
     use crate::crypto::from_hex;
 
     fn test_signer() -> NoteSigner {
-        let seed = from_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
-            .unwrap();
+        let seed =
+            from_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap();
         NoteSigner::new(
             "example.com/kimberley-test",
             SigningKey::from_seed(&seed.try_into().unwrap()),
@@ -255,8 +269,8 @@ mod tests {
             signer.verifier().to_string(),
             "example.com/kimberley-test+974999ad+AddamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea"
         );
-        let root = from_hex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328")
-            .unwrap();
+        let root =
+            from_hex("5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328").unwrap();
         let cp = Checkpoint {
             origin: "example.com/kimberley-test".into(),
             size: 8,

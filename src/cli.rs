@@ -18,7 +18,11 @@ use crate::keys::{KeyDir, LEDGER_KEY};
 use crate::{http, tls};
 
 #[derive(Parser, Debug)]
-#[command(name = "kpcert", version, about = "Kimberley Process certificates with a verifiable ledger")]
+#[command(
+    name = "kpcert",
+    version,
+    about = "Kimberley Process certificates with a verifiable ledger"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -172,6 +176,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -229,7 +234,11 @@ enum TlsMode {
 }
 
 fn tls_names(listen: SocketAddr) -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     let ip = listen.ip().to_string();
     if !listen.ip().is_unspecified() && !names.contains(&ip) {
         names.push(ip);
@@ -249,9 +258,8 @@ fn run_server(
     tracing::info!(address = %listener.local_addr().map_err(|e| e.to_string())?, scheme, "serving");
     let server_app = app.clone();
     let options = options.clone();
-    let result = actix_web::rt::System::new().block_on(async move {
-        http::serve(server_app, listener, tls, &options)?.await
-    });
+    let result = actix_web::rt::System::new()
+        .block_on(async move { http::serve(server_app, listener, tls, &options)?.await });
     app.close();
     result.map_err(|e| format!("server error: {e}"))
 }
@@ -259,13 +267,18 @@ fn run_server(
 const DEMO_AUTHORITIES: [(&str, &str); 4] = [
     ("BW", "Demo: Government Diamond Valuator, Botswana"),
     ("AE", "Demo: UAE Kimberley Process Office, Dubai"),
-    ("IN", "Demo: Gem and Jewellery Export Promotion Council, Mumbai"),
+    (
+        "IN",
+        "Demo: Gem and Jewellery Export Promotion Council, Mumbai",
+    ),
     ("EU", "Demo: Antwerp Diamond Office (EU authority)"),
 ];
 
 fn demo(args: DemoArgs) -> Result<(), String> {
     if !args.listen.ip().is_loopback() {
-        return Err("the demo listens on a loopback address only; use `kpcert serve` otherwise".into());
+        return Err(
+            "the demo listens on a loopback address only; use `kpcert serve` otherwise".into(),
+        );
     }
     let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
     let keys = KeyDir::open(&args.dirs.keys_dir).map_err(|e| e.to_string())?;
@@ -277,7 +290,10 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         let token = match existing.iter().find(|a| a.name == name) {
             Some(a) => {
                 app.revoke_tokens(&a.id).map_err(|e| e.to_string())?;
-                (a.id.clone(), app.new_token(&a.id).map_err(|e| e.to_string())?)
+                (
+                    a.id.clone(),
+                    app.new_token(&a.id).map_err(|e| e.to_string())?,
+                )
             }
             None => {
                 let new = app
@@ -289,7 +305,11 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         tokens.push((participant, name, token));
     }
     let base = format!("https://localhost:{}", args.listen.port());
-    println!("kpcert demo: {base}  (ledger in {}, keys in {})", args.dirs.data_dir.display(), args.dirs.keys_dir.display());
+    println!(
+        "kpcert demo: {base}  (ledger in {}, keys in {})",
+        args.dirs.data_dir.display(),
+        args.dirs.keys_dir.display()
+    );
     println!("TLS: self-signed certificate {}", cert_path.display());
     println!("Ledger verifier key: {}", app.ledger_verifier());
     println!();
@@ -309,7 +329,10 @@ fn demo(args: DemoArgs) -> Result<(), String> {
     );
     println!();
     println!("Then look it up (use the number from the answer):");
-    println!("  curl --cacert {cacert} {base}/v1/certificates/BW-{}-000001", crate::domain::Date::from_unix_seconds(crate::ledger::now_ms() / 1000).year());
+    println!(
+        "  curl --cacert {cacert} {base}/v1/certificates/BW-{}-000001",
+        crate::domain::Date::from_unix_seconds(crate::ledger::now_ms() / 1000).year()
+    );
     println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
     println!();
     println!("Press Ctrl-C to stop.");
@@ -362,7 +385,13 @@ fn authority(cmd: AuthorityCommand) -> Result<(), String> {
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for a in list {
-                    println!("{:<8} {}  {}  key {}", a.id, a.participant, a.name, a.key_id());
+                    println!(
+                        "{:<8} {}  {}  key {}",
+                        a.id,
+                        a.participant,
+                        a.name,
+                        a.key_id()
+                    );
                 }
             }
             Ok(())
@@ -374,7 +403,9 @@ fn authority(cmd: AuthorityCommand) -> Result<(), String> {
         } => {
             let app = open(&dirs, None)?;
             if !app.authorities().iter().any(|a| a.id == authority) {
-                return Err(format!("no authority {authority} (see `kpcert authority list`)"));
+                return Err(format!(
+                    "no authority {authority} (see `kpcert authority list`)"
+                ));
             }
             if revoke_others {
                 let n = app.revoke_tokens(&authority).map_err(|e| e.to_string())?;
@@ -403,7 +434,10 @@ fn keys_show(keys_dir: &Path, json: bool) -> Result<(), String> {
     let key = keys.load(LEDGER_KEY).map_err(|e| e.to_string())?;
     let verifier = NoteSigner::new(&origin, key).verifier();
     if json {
-        println!("{}", json!({"ledger": {"origin": origin, "verifier_key": verifier.to_string()}}));
+        println!(
+            "{}",
+            json!({"ledger": {"origin": origin, "verifier_key": verifier.to_string()}})
+        );
     } else {
         println!("ledger checkpoint verifier key: {verifier}");
     }

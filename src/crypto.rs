@@ -216,7 +216,10 @@ mod tests {
 
     #[test]
     fn hex_round_trip() {
-        assert_eq!(from_hex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(
+            from_hex(&hex(&[0, 1, 254, 255])),
+            Some(vec![0, 1, 254, 255])
+        );
         assert_eq!(from_hex("abc"), None);
         assert_eq!(from_hex("zz"), None);
     }

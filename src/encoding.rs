@@ -55,7 +55,9 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn new(what: &'static str, v: &'a Value, keys: &[&str]) -> Result<Fields<'a>, FormatError> {
-        let map = v.as_map().ok_or_else(|| shape(format!("{what} is not a map")))?;
+        let map = v
+            .as_map()
+            .ok_or_else(|| shape(format!("{what} is not a map")))?;
         if map.len() != keys.len()
             || !map
                 .iter()
@@ -94,7 +96,11 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| shape(format!("{}.{key} is not a byte string", self.what)))
     }
 
-    fn parsed<T>(&self, key: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, FormatError> {
+    fn parsed<T>(
+        &self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, FormatError> {
         let s = self.text(key)?;
         parse(s).ok_or_else(|| shape(format!("{}.{key} has an invalid value {s:?}", self.what)))
     }
@@ -183,8 +189,16 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
         "certificate",
         body,
         &[
-            "number", "issuer", "issued_on", "expires_on", "exporter", "importer",
-            "destination", "origin", "parcels", "items",
+            "number",
+            "issuer",
+            "issued_on",
+            "expires_on",
+            "exporter",
+            "importer",
+            "destination",
+            "origin",
+            "parcels",
+            "items",
         ],
     )?;
     let issuer = Fields::new(
@@ -223,7 +237,9 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
     if items.is_empty() || !items.windows(2).all(|w| w[0].hs_code < w[1].hs_code) {
-        return Err(shape("items must be non-empty and sorted by distinct HS code"));
+        return Err(shape(
+            "items must be non-empty and sorted by distinct HS code",
+        ));
     }
     let parcels = u32::try_from(f.uint("parcels")?).map_err(|_| shape("parcels out of range"))?;
     Ok(Certificate {
@@ -285,7 +301,10 @@ impl Event {
                 ("name", Value::text(&a.name)),
                 ("public_key", Value::Bytes(a.public_key.to_bytes().to_vec())),
                 ("key_id", Value::text(a.key_id().to_string())),
-                ("default_validity_days", Value::Uint(a.default_validity_days as u64)),
+                (
+                    "default_validity_days",
+                    Value::Uint(a.default_validity_days as u64),
+                ),
                 ("max_validity_days", Value::Uint(a.max_validity_days as u64)),
             ]),
             Event::CertificateIssued {
@@ -314,8 +333,13 @@ impl Event {
                     "payload",
                     v,
                     &[
-                        "authority_id", "participant", "name", "public_key", "key_id",
-                        "default_validity_days", "max_validity_days",
+                        "authority_id",
+                        "participant",
+                        "name",
+                        "public_key",
+                        "key_id",
+                        "default_validity_days",
+                        "max_validity_days",
                     ],
                 )?;
                 let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
@@ -325,7 +349,8 @@ impl Event {
                     return Err(shape("payload.key_id does not match payload.public_key"));
                 }
                 let days = |k: &str| -> Result<u32, FormatError> {
-                    u32::try_from(f.uint(k)?).map_err(|_| shape(format!("payload.{k} out of range")))
+                    u32::try_from(f.uint(k)?)
+                        .map_err(|_| shape(format!("payload.{k} out of range")))
                 };
                 Ok(Event::AuthorityRegistered(Authority {
                     id: f.text("authority_id")?.to_owned(),

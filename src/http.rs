@@ -19,9 +19,7 @@ use crate::app::{App, IssueError, IssuedCertificate};
 use crate::b64;
 use crate::crypto::hex;
 use crate::domain::date::format_unix_ms;
-use crate::domain::{
-    Date, DraftInput, Input, ItemInput, Origin, OriginInput, PartyInput, Problem,
-};
+use crate::domain::{Date, DraftInput, Input, ItemInput, Origin, OriginInput, PartyInput, Problem};
 use crate::encoding::{Entry, Event};
 use crate::ledger::LedgerError;
 use crate::merkle::ProofError;
@@ -169,7 +167,8 @@ impl RateLimiter {
             });
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
+        *tokens =
+            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
         if *tokens < 1.0 {
             return Err(ApiError::new(
@@ -204,12 +203,14 @@ pub fn serve(
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
             .app_data(state.clone())
-            .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::bad_request(e.to_string()).into()
-            }))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::bad_request(e.to_string()).into()
-            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
+            )
             .route("/healthz", web::get().to(healthz))
             .route("/v1/certificates", web::post().to(issue))
             .route("/v1/certificates/{number}", web::get().to(get_certificate))
@@ -287,7 +288,8 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(1024));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
         }
@@ -429,7 +431,11 @@ fn string_input(field: &str, value: Option<&Value>, problems: &mut Vec<Problem>)
     }
 }
 
-fn party_input(path: &str, value: Option<&Value>, problems: &mut Vec<Problem>) -> Input<PartyInput> {
+fn party_input(
+    path: &str,
+    value: Option<&Value>,
+    problems: &mut Vec<Problem>,
+) -> Input<PartyInput> {
     let Some(value) = value.filter(|v| !v.is_null()) else {
         return Input::Missing;
     };
@@ -442,7 +448,11 @@ fn party_input(path: &str, value: Option<&Value>, problems: &mut Vec<Problem>) -
     })
 }
 
-fn array<'v>(field: &str, value: Option<&'v Value>, problems: &mut Vec<Problem>) -> Input<&'v Vec<Value>> {
+fn array<'v>(
+    field: &str,
+    value: Option<&'v Value>,
+    problems: &mut Vec<Problem>,
+) -> Input<&'v Vec<Value>> {
     match value {
         None | Some(Value::Null) => Input::Missing,
         Some(Value::Array(a)) => Input::Given(a),
@@ -453,13 +463,27 @@ fn array<'v>(field: &str, value: Option<&'v Value>, problems: &mut Vec<Problem>)
     }
 }
 
+/// Decodes an issuance request body for tools and test vectors: the domain input and the
+/// optional `issuer` claim, or every wire problem found.
+pub fn parse_issue_request(value: &Value) -> Result<(DraftInput, Option<String>), Vec<Problem>> {
+    match draft_from_json(value) {
+        Ok((input, issuer, problems)) if problems.is_empty() => Ok((input, issuer)),
+        Ok((_, _, problems)) => Err(problems),
+        Err(e) => Err(vec![Problem::new("", e.message)]),
+    }
+}
+
 /// Decodes the issuance request: the domain input, the optional `issuer` claim, and the wire
 /// problems found on the way (unknown fields, wrong JSON types).
-fn draft_from_json(
-    value: &Value,
-) -> Result<(DraftInput, Option<String>, Vec<Problem>), ApiError> {
+fn draft_from_json(value: &Value) -> Result<(DraftInput, Option<String>, Vec<Problem>), ApiError> {
     const FIELDS: &[&str] = &[
-        "issuer", "exporter", "importer", "destination", "origin", "parcels", "items",
+        "issuer",
+        "exporter",
+        "importer",
+        "destination",
+        "origin",
+        "parcels",
+        "items",
         "expires_on",
     ];
     let Some(map) = value.as_object() else {
@@ -468,7 +492,11 @@ fn draft_from_json(
     let mut problems = Vec::new();
     let (issuer, destination, expires_on) = {
         let mut f = JsonFields::open("", value, FIELDS, &mut problems).expect("an object");
-        (f.string("issuer"), f.string("destination"), f.string("expires_on"))
+        (
+            f.string("issuer"),
+            f.string("destination"),
+            f.string("expires_on"),
+        )
     };
     let issuer = match issuer {
         Input::Given(s) => Some(s),
@@ -499,11 +527,13 @@ fn draft_from_json(
                     None | Some(Value::Null) => Input::Missing,
                     Some(Value::Bool(b)) => Input::Given(*b),
                     Some(_) => {
-                        o.problems.push(Problem::new("origin.mixed", "must be true or false"));
+                        o.problems
+                            .push(Problem::new("origin.mixed", "must be true or false"));
                         Input::Invalid
                     }
                 };
-                let countries = match array("origin.countries", o.map.get("countries"), o.problems) {
+                let countries = match array("origin.countries", o.map.get("countries"), o.problems)
+                {
                     Input::Given(list) => Input::Given(
                         list.iter()
                             .enumerate()
@@ -511,7 +541,8 @@ fn draft_from_json(
                                 let field = format!("origin.countries[{i}]");
                                 match string_input(&field, Some(c), o.problems) {
                                     Input::Missing => {
-                                        o.problems.push(Problem::new(field, "must be a JSON string"));
+                                        o.problems
+                                            .push(Problem::new(field, "must be a JSON string"));
                                         Input::Invalid
                                     }
                                     other => other,
@@ -532,7 +563,12 @@ fn draft_from_json(
                 .enumerate()
                 .map(|(i, item)| {
                     let path = format!("items[{i}]");
-                    match JsonFields::open(&path, item, &["hs_code", "carats", "value_usd"], &mut problems) {
+                    match JsonFields::open(
+                        &path,
+                        item,
+                        &["hs_code", "carats", "value_usd"],
+                        &mut problems,
+                    ) {
                         None => Input::Invalid,
                         Some(mut f) => Input::Given(ItemInput {
                             hs_code: f.string("hs_code"),
@@ -651,14 +687,23 @@ async fn verifier_key(state: Shared, req: HttpRequest) -> Result<HttpResponse, A
 }
 
 /// Parses a query parameter as a non-negative decimal integer.
-fn query_u64(query: &HashMap<String, String>, name: &str, default: Option<u64>) -> Result<u64, ApiError> {
+fn query_u64(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, ApiError> {
     match query.get(name) {
-        None => default.ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required"))),
+        None => default
+            .ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required"))),
         Some(v) => v
             .parse::<u64>()
             .ok()
             .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| ApiError::bad_request(format!("query parameter {name} must be a non-negative integer, not {v:?}"))),
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "query parameter {name} must be a non-negative integer, not {v:?}"
+                ))
+            }),
     }
 }
 
@@ -678,7 +723,10 @@ fn entry_json(index: u64, bytes: &[u8]) -> Value {
                     "default_validity_days": a.default_validity_days,
                     "max_validity_days": a.max_validity_days,
                 }),
-                Event::CertificateIssued { certificate, signature } => json!({
+                Event::CertificateIssued {
+                    certificate,
+                    signature,
+                } => json!({
                     "certificate": b64::encode(certificate),
                     "certificate_hash": hex(&crate::crypto::sha256(certificate)),
                     "number": crate::encoding::decode_certificate(certificate).ok().map(|c| c.number.to_string()),
@@ -708,10 +756,14 @@ async fn entries(
     let start = query_u64(&query, "start", Some(0))?;
     let limit = query_u64(&query, "limit", Some(100))?;
     if limit == 0 || limit > MAX_ENTRIES_PER_PAGE {
-        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_ENTRIES_PER_PAGE}")));
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_ENTRIES_PER_PAGE}"
+        )));
     }
     if start > size {
-        return Err(ApiError::bad_request(format!("start {start} is past the ledger size {size}")));
+        return Err(ApiError::bad_request(format!(
+            "start {start} is past the ledger size {size}"
+        )));
     }
     let end = start.saturating_add(limit).min(size);
     let list = state
@@ -742,7 +794,9 @@ async fn inclusion(
     let index = query_u64(&query, "index", None)?;
     let size = query_u64(&query, "size", Some(current))?;
     if size > current {
-        return Err(ApiError::bad_request(format!("size {size} is past the ledger size {current}")));
+        return Err(ApiError::bad_request(format!(
+            "size {size} is past the ledger size {current}"
+        )));
     }
     if index >= size {
         return Err(proof_error(ProofError::IndexOutOfRange { index, size }));
@@ -772,7 +826,9 @@ async fn consistency(
     let from = query_u64(&query, "from", None)?;
     let to = query_u64(&query, "to", Some(current))?;
     if to > current {
-        return Err(ApiError::bad_request(format!("to {to} is past the ledger size {current}")));
+        return Err(ApiError::bad_request(format!(
+            "to {to} is past the ledger size {current}"
+        )));
     }
     if from > to {
         return Err(proof_error(ProofError::SizeOutOfRange { from, to }));

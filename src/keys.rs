@@ -80,12 +80,20 @@ impl KeyDir {
     /// Generates and stores a new key `name`; fails if one exists.
     pub fn generate(&self, name: &str) -> io::Result<SigningKey> {
         let key = SigningKey::generate();
-        self.write_private(&format!("{name}.key"), format!("{}\n", hex(&key.seed())).as_bytes())?;
+        self.store(name, &key)?;
+        Ok(key)
+    }
+
+    /// Stores `key` as `name` (private seed and public key files); fails if one exists.
+    pub fn store(&self, name: &str, key: &SigningKey) -> io::Result<()> {
+        self.write_private(
+            &format!("{name}.key"),
+            format!("{}\n", hex(&key.seed())).as_bytes(),
+        )?;
         fs::write(
             self.path.join(format!("{name}.pub")),
             format!("{}\n", hex(&key.public_key().to_bytes())),
-        )?;
-        Ok(key)
+        )
     }
 
     /// Loads the key `name`.
@@ -98,7 +106,10 @@ impl KeyDir {
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{} does not hold a 64-hex-digit ed25519 seed", self.key_path(name).display()),
+                    format!(
+                        "{} does not hold a 64-hex-digit ed25519 seed",
+                        self.key_path(name).display()
+                    ),
                 )
             })?;
         Ok(SigningKey::from_seed(&seed))
@@ -115,7 +126,10 @@ impl KeyDir {
 
     /// Records the checkpoint origin next to the ledger key.
     pub fn store_origin(&self, origin: &str) -> io::Result<()> {
-        fs::write(self.path.join(format!("{LEDGER_KEY}.origin")), format!("{origin}\n"))
+        fs::write(
+            self.path.join(format!("{LEDGER_KEY}.origin")),
+            format!("{origin}\n"),
+        )
     }
 
     /// Loads the key `name`, generating it on first use. Returns whether it was generated.
@@ -140,7 +154,10 @@ mod tests {
         assert_eq!(mode & 0o777, 0o700);
         let (key, created) = keys.load_or_generate("ledger").unwrap();
         assert!(created);
-        let mode = fs::metadata(keys.key_path("ledger")).unwrap().permissions().mode();
+        let mode = fs::metadata(keys.key_path("ledger"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let (again, created) = keys.load_or_generate("ledger").unwrap();
         assert!(!created);

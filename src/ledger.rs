@@ -85,9 +85,6 @@ impl From<std::io::Error> for LedgerError {
     }
 }
 
-/// What an append job returns when it declines to write (a business rule failed).
-pub type Declined = Box<dyn std::any::Any + Send>;
-
 /// The writer's view offered to an append job while it builds its entry.
 pub struct AppendContext<'a> {
     tree: &'a sled::Tree,
@@ -139,25 +136,28 @@ impl AppendContext<'_> {
 
     /// Records that this entry holds certificate `number`.
     pub fn index_certificate(&mut self, number: &str) {
-        self.writes
-            .push((key_with(b'c', number.as_bytes()), self.index.to_be_bytes().to_vec()));
+        self.writes.push((
+            key_with(b'c', number.as_bytes()),
+            self.index.to_be_bytes().to_vec(),
+        ));
     }
 
     /// Records that this entry registers authority `id`.
     pub fn index_authority(&mut self, id: &str) {
-        self.writes
-            .push((key_with(b'a', id.as_bytes()), self.index.to_be_bytes().to_vec()));
+        self.writes.push((
+            key_with(b'a', id.as_bytes()),
+            self.index.to_be_bytes().to_vec(),
+        ));
     }
 }
 
-type Build = Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<Outcome, LedgerError> + Send>;
+type Build = Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send>;
+type Reply = Box<dyn FnOnce(Result<Appended, LedgerError>) + Send>;
 
-/// What a job's builder decides.
-pub enum Outcome {
-    /// Append this event, by this actor.
-    Append { actor: String, event: Event },
-    /// Write nothing and hand this back to the caller.
-    Decline(Declined),
+/// What a job's builder appends: an event and who acted.
+pub struct NewEntry {
+    pub actor: String,
+    pub event: Event,
 }
 
 /// A durable append: the entry and a signed checkpoint that covers it.
@@ -183,7 +183,7 @@ enum Msg {
 
 struct Job {
     build: Build,
-    reply: Box<dyn FnOnce(Result<Result<Appended, Declined>, LedgerError>) + Send>,
+    reply: Reply,
 }
 
 struct Shared {
@@ -321,12 +321,12 @@ impl Ledger {
         })
     }
 
-    /// Queues a job and calls `reply` once it is durable, declined or failed. `build` runs on the
+    /// Queues a job and calls `reply` once it is durable or failed. `build` runs on the
     /// writer thread and must be quick: it sees the next index and may take counters.
     pub fn submit(
         &self,
-        build: impl FnOnce(&mut AppendContext<'_>) -> Result<Outcome, LedgerError> + Send + 'static,
-        reply: impl FnOnce(Result<Result<Appended, Declined>, LedgerError>) + Send + 'static,
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
     ) {
         let job = Job {
             build: Box::new(build),
@@ -343,8 +343,8 @@ impl Ledger {
     /// Appends and waits (for CLI use and tests; servers use [`Ledger::submit`]).
     pub fn append_blocking(
         &self,
-        build: impl FnOnce(&mut AppendContext<'_>) -> Result<Outcome, LedgerError> + Send + 'static,
-    ) -> Result<Result<Appended, Declined>, LedgerError> {
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
+    ) -> Result<Appended, LedgerError> {
         let (tx, rx) = mpsc::sync_channel(1);
         self.submit(build, move |r| {
             let _ = tx.send(r);
@@ -466,8 +466,6 @@ struct Writer {
     prev: Hash,
 }
 
-type Reply = Box<dyn FnOnce(Result<Result<Appended, Declined>, LedgerError>) + Send>;
-
 impl Writer {
     fn run(&mut self, queue: mpsc::Receiver<Msg>) {
         while let Ok(first) = queue.recv() {
@@ -522,8 +520,7 @@ impl Writer {
             };
             match (job.build)(&mut ctx) {
                 Err(e) => (job.reply)(Err(e)),
-                Ok(Outcome::Decline(why)) => (job.reply)(Ok(Err(why))),
-                Ok(Outcome::Append { actor, event }) => {
+                Ok(NewEntry { actor, event }) => {
                     let entry = Entry {
                         index: ctx.index,
                         time_ms: ctx.time_ms,
@@ -573,12 +570,12 @@ impl Writer {
             Ok(()) => {
                 *self.shared.head.write().expect("head lock") = head.clone();
                 for (reply, index, entry_bytes) in done {
-                    reply(Ok(Ok(Appended {
+                    reply(Ok(Appended {
                         index,
                         time_ms,
                         entry_bytes,
                         checkpoint: head.clone(),
-                    })));
+                    }));
                 }
             }
             Err(e) => {

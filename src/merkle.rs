@@ -457,8 +457,16 @@ mod tests {
         let full = tree(8);
         for (i, want) in want.iter().enumerate() {
             let size = i as u64 + 1;
-            assert_eq!(hex(&tree(i + 1).root()), *want, "frontier root of size {size}");
-            assert_eq!(hex(&root(&full, size).unwrap()), *want, "stored root of {size}");
+            assert_eq!(
+                hex(&tree(i + 1).root()),
+                *want,
+                "frontier root of size {size}"
+            );
+            assert_eq!(
+                hex(&root(&full, size).unwrap()),
+                *want,
+                "stored root of {size}"
+            );
         }
     }
 

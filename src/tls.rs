@@ -61,8 +61,11 @@ pub fn self_signed(
         let _ = std::fs::remove_file(&key_path);
         let generated = rcgen::generate_simple_self_signed(names.to_vec())
             .map_err(|e| format!("cannot generate a self-signed certificate: {e}"))?;
-        keys.write_private(SELF_SIGNED_KEY, generated.key_pair.serialize_pem().as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
+        keys.write_private(
+            SELF_SIGNED_KEY,
+            generated.key_pair.serialize_pem().as_bytes(),
+        )
+        .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
         std::fs::write(&cert_path, generated.cert.pem())
             .map_err(|e| format!("cannot write {}: {e}", cert_path.display()))?;
     }

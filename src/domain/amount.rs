@@ -56,7 +56,11 @@ impl Hundredths {
         if int.len() > 15 {
             return Err(AmountError::TooLarge);
         }
-        let units: u64 = if int.is_empty() { 0 } else { int.parse().unwrap() };
+        let units: u64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().unwrap()
+        };
         if units >= MAX_UNITS {
             return Err(AmountError::TooLarge);
         }
@@ -106,7 +110,11 @@ mod tests {
         check("0", 0, "0.00");
         check("7.5", 750, "7.50");
         check("007.05", 705, "7.05");
-        check("999999999999999.99", 99_999_999_999_999_999, "999999999999999.99");
+        check(
+            "999999999999999.99",
+            99_999_999_999_999_999,
+            "999999999999999.99",
+        );
     }
 
     #[test]

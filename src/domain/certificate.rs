@@ -283,7 +283,12 @@ fn check_text(c: &mut Collector, field: &str, input: &Input<String>, max: usize)
 fn check_party(c: &mut Collector, field: &str, input: &Input<PartyInput>) -> Option<Party> {
     let p = c.required(field, input)?;
     let name = check_text(c, &format!("{field}.name"), &p.name, MAX_NAME_CHARS);
-    let address = check_text(c, &format!("{field}.address"), &p.address, MAX_ADDRESS_CHARS);
+    let address = check_text(
+        c,
+        &format!("{field}.address"),
+        &p.address,
+        MAX_ADDRESS_CHARS,
+    );
     Some(Party {
         name: name?,
         address: address?,
@@ -310,7 +315,10 @@ fn check_origin(c: &mut Collector, input: &Input<OriginInput>) -> Option<Origin>
                 }
                 Some(cc) => codes.push(cc),
                 None => {
-                    c.add(field, format!("{s:?} is not an ISO 3166-1 alpha-2 country code"));
+                    c.add(
+                        field,
+                        format!("{s:?} is not an ISO 3166-1 alpha-2 country code"),
+                    );
                     ok = false;
                 }
             },
@@ -318,7 +326,10 @@ fn check_origin(c: &mut Collector, input: &Input<OriginInput>) -> Option<Origin>
         }
     }
     if list.len() > MAX_ORIGIN_COUNTRIES {
-        c.add("origin.countries", format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"));
+        c.add(
+            "origin.countries",
+            format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"),
+        );
         ok = false;
     }
     let mixed = mixed?;
@@ -365,16 +376,18 @@ fn check_items(c: &mut Collector, input: &Input<Vec<Input<ItemInput>>>) -> Optio
             ok = false;
             continue;
         };
-        let hs = c.required(&format!("{field}.hs_code"), &item.hs_code).and_then(|s| {
-            let code = HsCode::parse(s);
-            if code.is_none() {
-                c.add(
+        let hs =
+            c.required(&format!("{field}.hs_code"), &item.hs_code)
+                .and_then(|s| {
+                    let code = HsCode::parse(s);
+                    if code.is_none() {
+                        c.add(
                     format!("{field}.hs_code"),
                     format!("{s:?} is not a rough-diamond HS code (7102.10, 7102.21 or 7102.31)"),
                 );
-            }
-            code
-        });
+                    }
+                    code
+                });
         if let Some(code) = hs {
             if items.iter().any(|it| it.hs_code == code) {
                 c.add(
@@ -418,11 +431,17 @@ impl CertificateContent {
 
         let destination = c.required("destination", &input.destination).and_then(|s| {
             let Some(code) = CountryCode::participant(s) else {
-                c.add("destination", format!("{s:?} is not an ISO 3166-1 alpha-2 code"));
+                c.add(
+                    "destination",
+                    format!("{s:?} is not an ISO 3166-1 alpha-2 code"),
+                );
                 return None;
             };
             if !(policy.is_participant)(code) {
-                c.add("destination", format!("{code} is not a Kimberley Process participant"));
+                c.add(
+                    "destination",
+                    format!("{code} is not a Kimberley Process participant"),
+                );
                 return None;
             }
             if code == policy.issuer {
@@ -483,19 +502,33 @@ impl CertificateContent {
         if !c.0.is_empty() {
             return Err(c.0);
         }
-        match (exporter, importer, destination, origin, parcels, items, expires_on) {
-            (Some(exporter), Some(importer), Some(destination), Some(origin), Some(parcels), Some(items), Some(expires_on)) => {
-                Ok(CertificateContent {
-                    exporter,
-                    importer,
-                    destination,
-                    origin,
-                    parcels,
-                    items,
-                    issued_on: policy.issued_on,
-                    expires_on,
-                })
-            }
+        match (
+            exporter,
+            importer,
+            destination,
+            origin,
+            parcels,
+            items,
+            expires_on,
+        ) {
+            (
+                Some(exporter),
+                Some(importer),
+                Some(destination),
+                Some(origin),
+                Some(parcels),
+                Some(items),
+                Some(expires_on),
+            ) => Ok(CertificateContent {
+                exporter,
+                importer,
+                destination,
+                origin,
+                parcels,
+                items,
+                issued_on: policy.issued_on,
+                expires_on,
+            }),
             // Every None above was reported, except an Invalid input the wire layer reported.
             _ => Err(Vec::new()),
         }
@@ -563,7 +596,10 @@ mod tests {
         let content = check(example()).unwrap();
         assert_eq!(content.items[0].carats.to_string(), "1520.35");
         assert_eq!(content.expires_on.to_string(), "2027-01-25");
-        assert_eq!(content.origin, Origin::Single(CountryCode::country("BW").unwrap()));
+        assert_eq!(
+            content.origin,
+            Origin::Single(CountryCode::country("BW").unwrap())
+        );
     }
 
     #[test]
@@ -597,8 +633,13 @@ mod tests {
             mixed: Input::Given(true),
             countries: Input::Given(vec![given("ZA"), given("BW")]),
         });
-        let Origin::Mixed(list) = check(input).unwrap().origin else { panic!() };
-        assert_eq!(list.iter().map(|c| c.as_str()).collect::<Vec<_>>(), ["BW", "ZA"]);
+        let Origin::Mixed(list) = check(input).unwrap().origin else {
+            panic!()
+        };
+        assert_eq!(
+            list.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            ["BW", "ZA"]
+        );
     }
 
     #[test]
@@ -665,10 +706,19 @@ mod tests {
         assert_eq!(CertificateNumber::parse("BW-2026-000042"), Some(n.clone()));
         assert_eq!(n.participant(), bw);
         assert_eq!(
-            CertificateNumber::parse("EU-2026-1234567").unwrap().as_str(),
+            CertificateNumber::parse("EU-2026-1234567")
+                .unwrap()
+                .as_str(),
             "EU-2026-1234567"
         );
-        for bad in ["BW-2026-42", "bw-2026-000042", "XX-2026-000001", "BW-26-000001", "BW-2026-0000042", ""] {
+        for bad in [
+            "BW-2026-42",
+            "bw-2026-000042",
+            "XX-2026-000001",
+            "BW-26-000001",
+            "BW-2026-0000042",
+            "",
+        ] {
             assert_eq!(CertificateNumber::parse(bad), None, "{bad}");
         }
     }

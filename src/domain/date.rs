@@ -120,7 +120,13 @@ mod tests {
 
     #[test]
     fn parse_and_display_round_trip() {
-        for s in ["1970-01-01", "2000-02-29", "2026-11-26", "2027-01-25", "9999-12-31"] {
+        for s in [
+            "1970-01-01",
+            "2000-02-29",
+            "2026-11-26",
+            "2027-01-25",
+            "9999-12-31",
+        ] {
             assert_eq!(Date::parse(s).unwrap().to_string(), s);
         }
         assert_eq!(Date::parse("1970-01-01").unwrap().days(), 0);
@@ -130,8 +136,17 @@ mod tests {
     #[test]
     fn invalid_dates_are_rejected() {
         for s in [
-            "2026-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-01-32", "26-01-01",
-            "2026/01/01", "2026-1-01", "+026-01-01", "1969-12-31", "",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-32",
+            "26-01-01",
+            "2026/01/01",
+            "2026-1-01",
+            "+026-01-01",
+            "1969-12-31",
+            "",
         ] {
             assert_eq!(Date::parse(s), None, "{s}");
         }
@@ -142,7 +157,13 @@ mod tests {
         let d = Date::parse("2026-11-26").unwrap();
         assert_eq!(d.plus_days(60).unwrap().to_string(), "2027-01-25");
         assert_eq!(d.year(), 2026);
-        assert_eq!(Date::from_unix_seconds(1_795_651_200).to_string(), "2026-11-26");
-        assert_eq!(format_unix_ms(1_795_651_200_123 + 3_723_000), "2026-11-26T01:02:03.123Z");
+        assert_eq!(
+            Date::from_unix_seconds(1_795_651_200).to_string(),
+            "2026-11-26"
+        );
+        assert_eq!(
+            format_unix_ms(1_795_651_200_123 + 3_723_000),
+            "2026-11-26T01:02:03.123Z"
+        );
     }
 }

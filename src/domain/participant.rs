@@ -52,7 +52,10 @@ pub fn parse_registry(text: &str) -> Result<Vec<Participant>, String> {
         }
         if !header_seen {
             if line != "code,name,region,kind" {
-                return Err(format!("line {}: expected the header code,name,region,kind", n + 1));
+                return Err(format!(
+                    "line {}: expected the header code,name,region,kind",
+                    n + 1
+                ));
             }
             header_seen = true;
             continue;
@@ -99,7 +102,10 @@ mod tests {
     #[test]
     fn bad_registries_are_rejected() {
         assert!(parse_registry("code,name,region,kind\nXX,Nowhere,Africa,participant").is_err());
-        assert!(parse_registry("code,name,region,kind\nBW,B,Africa,participant\nBW,B,Africa,participant").is_err());
+        assert!(parse_registry(
+            "code,name,region,kind\nBW,B,Africa,participant\nBW,B,Africa,participant"
+        )
+        .is_err());
         assert!(parse_registry("BW,B,Africa,participant").is_err());
     }
 }

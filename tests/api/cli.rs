@@ -1,0 +1,225 @@
+//! The real `kpcert` binary: authority registration, keys, plain-HTTP refusal, and commands that
+//! meet a data folder held by a running server.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::example_request;
+
+fn kpcert(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kpcert"));
+    cmd.args(args)
+        .env("KPCERT_DATA_DIR", dir.join("data"))
+        .env("KPCERT_KEYS_DIR", dir.join("keys"))
+        .env_remove("KPCERT_LOG")
+        .current_dir(dir);
+    cmd
+}
+
+/// Runs to completion, failing the test if the command hangs (a guard, not a speed check).
+fn run(mut cmd: Command) -> (i32, String, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("command hung: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn add_authority(dir: &Path, participant: &str) -> Value {
+    let (code, out, err) = run(kpcert(
+        dir,
+        &[
+            "authority",
+            "add",
+            "--participant",
+            participant,
+            "--name",
+            "Ministry of Minerals",
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(out.trim()).unwrap()
+}
+
+struct Server(Child, u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(dir: &Path) -> Server {
+    let mut child = kpcert(
+        dir,
+        &["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let port = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("serving address=").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap();
+            break addr.rsplit(':').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, port)
+}
+
+#[test]
+fn authority_add_prints_json_once_and_keeps_the_key_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = add_authority(dir.path(), "BW");
+    let id = out["authority_id"].as_str().unwrap();
+    let key_id = out["key_id"].as_str().unwrap();
+    let token = out["token"].as_str().unwrap();
+    assert_eq!(id, "BW-A1");
+    assert_eq!(key_id.len(), 16);
+    assert!(token.len() > 40);
+
+    let keys = dir.path().join("keys");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&keys), 0o700);
+    assert_eq!(mode(&keys.join(format!("authority-{key_id}.key"))), 0o600);
+    assert_eq!(mode(&keys.join("ledger.key")), 0o600);
+
+    // Only a hash of the token is stored.
+    for entry in walk(&dir.path().join("data")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "token found in {}",
+            entry.display()
+        );
+    }
+
+    let second = add_authority(dir.path(), "BW");
+    assert_eq!(second["authority_id"], "BW-A2");
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &["authority", "add", "--participant", "KE", "--name", "Kenya"],
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("not a Kimberley Process participant"), "{err}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(kpcert(dir.path(), &["serve", "--listen", "0.0.0.0:0"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("refusing plain HTTP"), "{err}");
+    let (code, _, err) = run(kpcert(dir.path(), &["serve", "--tls-cert", "x.pem"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("--tls-key"), "{err}");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+#[tokio::test]
+async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_authority(dir.path(), "BW")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = start_server(dir.path());
+
+    let pem = std::fs::read(dir.path().join("keys/tls-self-signed.crt")).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{}", server.1);
+    let resp = client
+        .post(format!("{base}/v1/certificates"))
+        .bearer_auth(&token)
+        .json(&example_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    // A command that needs the database fails at once with a clear reason, and corrupts nothing.
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &["authority", "add", "--participant", "AE", "--name", "UAE"],
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("in use by another kpcert process"), "{err}");
+
+    // keys show reads only the keys folder and agrees with what the server publishes.
+    let (code, out, err) = run(kpcert(dir.path(), &["keys", "show"]));
+    assert_eq!(code, 0, "{err}");
+    let published = client
+        .get(format!("{base}/v1/ledger/verifier-key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(out.contains(published.trim()), "{out} vs {published}");
+
+    // The server keeps working after the refused command.
+    let resp = client
+        .post(format!("{base}/v1/certificates"))
+        .bearer_auth(&token)
+        .json(&example_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["number"].as_str().unwrap().ends_with("-000002"));
+    drop(server);
+
+    let (code, out, err) = run(kpcert(dir.path(), &["authority", "list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("BW-A1"), "{out}");
+}

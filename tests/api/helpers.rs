@@ -1,0 +1,132 @@
+//! `spawn_app()`: starts the real application over HTTPS on port 0 and returns a client for it.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use kpcert::app::{App, Config};
+use kpcert::keys::KeyDir;
+use kpcert::{http, tls};
+use serde_json::{json, Value};
+
+/// A running server with its folders and demo-like authorities.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: Arc<App>,
+    /// (authority id, token) for BW, AE and EU.
+    pub bw: (String, String),
+    pub ae: (String, String),
+    pub eu: (String, String),
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs an issuance request with `token`.
+    pub async fn issue_with(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/certificates"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POSTs an issuance request as BW.
+    pub async fn issue(&self, body: &Value) -> reqwest::Response {
+        self.issue_with(&self.bw.1.clone(), body).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub fn ledger_size(&self) -> u64 {
+        self.app.ledger().size()
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// The README's example request (BW to AE).
+pub fn example_request() -> Value {
+    json!({
+        "exporter": {"name": "Okavango Diamond Company", "address": "Plot 123, Gaborone, Botswana"},
+        "importer": {"name": "Desert Rough DMCC", "address": "Almas Tower, Dubai, UAE"},
+        "destination": "AE",
+        "origin": {"countries": ["BW"]},
+        "parcels": 3,
+        "items": [{"hs_code": "7102.10", "carats": "1520.35", "value_usd": "845000.00"}],
+    })
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(http::Options::default())
+}
+
+pub fn spawn_app_with(options: http::Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let keys_dir = dir.path().join("keys");
+    let app = App::open(&Config {
+        data_dir: data_dir.clone(),
+        keys_dir: keys_dir.clone(),
+        origin: Some("test.kpcert.local/ledger".into()),
+    })
+    .expect("open app");
+    let add = |code: &str, name: &str| {
+        let new = app.add_authority(code, name, 90).expect("add authority");
+        (new.authority.id, new.token)
+    };
+    let bw = add("BW", "Ministry of Minerals, Botswana");
+    let ae = add("AE", "UAE Kimberley Process Office");
+    let eu = add("EU", "Antwerp Diamond Office");
+    let app = Arc::new(app);
+    let keys = KeyDir::open(&keys_dir).unwrap();
+    let (tls_config, cert_path) =
+        tls::self_signed(&keys, &["localhost".into(), "127.0.0.1".into()]).expect("tls");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_app = app.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server =
+                http::serve(server_app, listener, Some(tls_config), &options).expect("serve");
+            tx.send(server.handle()).unwrap();
+            let _ = server.await;
+        })
+    });
+    let handle = rx.recv().expect("server handle");
+    let pem = std::fs::read(&cert_path).unwrap();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls::client_trusting(&pem).unwrap())
+        .build()
+        .unwrap();
+    TestApp {
+        base: format!("https://localhost:{port}"),
+        client,
+        app,
+        bw,
+        ae,
+        eu,
+        handle,
+        _dir: dir,
+    }
+}
+
+/// Decodes standard base64.
+pub fn b64(s: &str) -> Vec<u8> {
+    kpcert::b64::decode(s).expect("base64")
+}

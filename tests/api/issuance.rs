@@ -1,0 +1,207 @@
+//! Issuing and reading certificates over HTTPS.
+
+use kpcert::checkpoint::NoteVerifier;
+use kpcert::crypto::{hex, sha256};
+use kpcert::encoding::decode_certificate;
+use kpcert::merkle;
+use serde_json::Value;
+
+use crate::helpers::{b64, example_request, spawn_app};
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = spawn_app();
+    let resp = app.get("/healthz").await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
+    let app = spawn_app();
+    let size_before = app.ledger_size();
+    let resp = app.issue(&example_request()).await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let body: Value = resp.json().await.unwrap();
+    let number = body["number"].as_str().unwrap();
+    assert!(number.starts_with("BW-"), "{number}");
+    assert!(number.ends_with("-000001"), "{number}");
+    assert_eq!(location, format!("/v1/certificates/{number}"));
+
+    // The hash is SHA-256 of exactly the canonical bytes, which decode to what was asked.
+    let canonical = b64(body["canonical"].as_str().unwrap());
+    assert_eq!(body["hash"].as_str().unwrap(), hex(&sha256(&canonical)));
+    let cert = decode_certificate(&canonical).unwrap();
+    assert_eq!(cert.number.as_str(), number);
+    assert_eq!(cert.issuer.participant.as_str(), "BW");
+    assert_eq!(cert.issuer.authority_id, app.bw.0);
+    assert_eq!(cert.content.items[0].carats.to_string(), "1520.35");
+
+    // The signature verifies with the authority's registered key, and only over those bytes.
+    let authority = app
+        .app
+        .authorities()
+        .into_iter()
+        .find(|a| a.id == app.bw.0)
+        .unwrap();
+    let signature = b64(body["signature"].as_str().unwrap());
+    assert_eq!(
+        body["key_id"].as_str().unwrap(),
+        authority.key_id().to_string()
+    );
+    assert!(authority.public_key.verify_strict(&canonical, &signature));
+    let mut tampered = canonical.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    assert!(!authority.public_key.verify_strict(&tampered, &signature));
+
+    // Everything as issued, amounts as exact decimal strings.
+    let c = &body["certificate"];
+    assert_eq!(c["issuer"]["participant"], "BW");
+    assert_eq!(
+        c["issuer"]["authority_name"],
+        "Ministry of Minerals, Botswana"
+    );
+    assert_eq!(c["destination"], "AE");
+    assert_eq!(c["parcels"], 3);
+    assert_eq!(c["items"][0]["value_usd"], "845000.00");
+    assert_eq!(c["totals"]["carats"], "1520.35");
+    assert_eq!(c["totals"]["value_usd"], "845000.00");
+    assert_eq!(c["exporter"]["address"], "Plot 123, Gaborone, Botswana");
+    let issued_on = c["issued_on"].as_str().unwrap();
+    let expires_on = c["expires_on"].as_str().unwrap();
+    let days = kpcert::domain::Date::parse(expires_on).unwrap().days()
+        - kpcert::domain::Date::parse(issued_on).unwrap().days();
+    assert_eq!(
+        days, 60,
+        "default validity is the authority's policy, 60 days"
+    );
+
+    // The entry is in the ledger under a signed checkpoint, with a proof that verifies.
+    assert_eq!(app.ledger_size(), size_before + 1);
+    let ledger = &body["ledger"];
+    let index = ledger["index"].as_u64().unwrap();
+    assert_eq!(index, size_before);
+    let verifier = NoteVerifier::parse(&app.app.ledger_verifier().to_string()).unwrap();
+    let checkpoint = verifier
+        .open(ledger["checkpoint"].as_str().unwrap())
+        .unwrap();
+    assert!(checkpoint.size > index);
+    let entry_bytes = app.app.ledger().entry(index).unwrap().unwrap();
+    let proof: Vec<[u8; 32]> = ledger["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| b64(h.as_str().unwrap()).try_into().unwrap())
+        .collect();
+    merkle::verify_inclusion(
+        &merkle::leaf_hash(&entry_bytes),
+        index,
+        checkpoint.size,
+        &proof,
+        &checkpoint.root,
+    )
+    .unwrap();
+    assert!(ledger["tlog_proof"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {index}\n")));
+
+    // Reading it back gives the same record.
+    let resp = app.get(&format!("/v1/certificates/{number}")).await;
+    assert_eq!(resp.status(), 200);
+    let read: Value = resp.json().await.unwrap();
+    for field in [
+        "number",
+        "hash",
+        "signature",
+        "key_id",
+        "canonical",
+        "certificate",
+    ] {
+        assert_eq!(read[field], body[field], "{field}");
+    }
+    assert_eq!(read["ledger"]["index"], index);
+}
+
+#[tokio::test]
+async fn unknown_numbers_are_404_with_a_json_body() {
+    let app = spawn_app();
+    for number in ["BW-2026-999999", "nonsense", &"X".repeat(200)] {
+        let resp = app.get(&format!("/v1/certificates/{number}")).await;
+        assert_eq!(resp.status(), 404, "{number}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn each_participant_numbers_its_own_certificates() {
+    let app = spawn_app();
+    let mut to_bw = example_request();
+    to_bw["destination"] = "BW".into();
+    to_bw["origin"] = serde_json::json!({"mixed": true, "countries": ["BW", "ZA", "NA"]});
+    for (token, prefix) in [(&app.eu.1, "EU-"), (&app.ae.1, "AE-"), (&app.eu.1, "EU-")] {
+        let resp = app.issue_with(token, &to_bw).await;
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["number"].as_str().unwrap().starts_with(prefix));
+        assert_eq!(
+            body["certificate"]["origin"]["countries"],
+            serde_json::json!(["BW", "NA", "ZA"])
+        );
+    }
+    let resp = app.issue(&example_request()).await;
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["number"].as_str().unwrap().ends_with("-000001"),
+        "BW starts at 1"
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_clients_get_distinct_numbers_and_every_201_is_stored() {
+    let app = spawn_app();
+    let before = app.ledger_size();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let client = app.client.clone();
+        let url = app.url("/v1/certificates");
+        let token = if i % 2 == 0 {
+            app.bw.1.clone()
+        } else {
+            app.eu.1.clone()
+        };
+        let mut body = example_request();
+        if i % 2 == 1 {
+            body["destination"] = "IN".into();
+        }
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            resp.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut numbers = std::collections::BTreeSet::new();
+    let mut indexes = std::collections::BTreeSet::new();
+    for t in tasks {
+        let body = t.await.unwrap();
+        numbers.insert(body["number"].as_str().unwrap().to_owned());
+        indexes.insert(body["ledger"]["index"].as_u64().unwrap());
+    }
+    assert_eq!(numbers.len(), 16, "distinct numbers");
+    assert_eq!(indexes.len(), 16, "distinct ledger entries");
+    assert_eq!(app.ledger_size(), before + 16);
+    for number in &numbers {
+        let resp = app.get(&format!("/v1/certificates/{number}")).await;
+        assert_eq!(resp.status(), 200, "{number} is stored");
+    }
+    app.stop().await;
+}

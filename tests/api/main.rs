@@ -1,0 +1,10 @@
+//! The one integration-test binary: the real server on port 0 over real TLS, a real sled
+//! database in a temporary folder, a real HTTP client, and the real `kpcert` binary.
+
+mod cli;
+mod helpers;
+mod issuance;
+mod ledger;
+mod rules;
+mod tidy;
+mod vectors;
