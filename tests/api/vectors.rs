@@ -120,3 +120,93 @@ fn certificate_vectors_are_reproduced_byte_for_byte() {
         assert_eq!(v["hash"].as_str().unwrap(), hex(&sha256(&bytes)));
     }
 }
+
+/// The ledger entry vectors (api/vectors/entries.json): a three-entry ledger (a participant, an
+/// authority with the RFC 8032 test key, the first certificate vector) with fixed times, its
+/// Merkle root and its checkpoint signed by the same test key as ledger key.
+#[test]
+fn entry_vectors_are_reproduced_byte_for_byte() {
+    use kpcert::checkpoint::{Checkpoint, NoteSigner};
+    use kpcert::domain::{Authority, Participant, ParticipantKind};
+    use kpcert::encoding::{entry_hash, Entry, Event};
+    use kpcert::merkle::{leaf_hash, MemoryTree};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/entries.json");
+    let key = test_key();
+    let bw = CountryCode::participant("BW").unwrap();
+    let first = inputs().remove(0);
+    let cert_bytes = encode_certificate(&certificate(&first));
+    let events = vec![
+        (
+            "secretariat",
+            Event::ParticipantRegistered(Participant {
+                code: bw,
+                name: "Botswana".into(),
+                region: "Africa".into(),
+                kind: ParticipantKind::Participant,
+            }),
+        ),
+        (
+            "secretariat",
+            Event::AuthorityRegistered(Authority {
+                id: "BW-A1".into(),
+                participant: bw,
+                name: "Ministry of Minerals, Botswana".into(),
+                public_key: key.public_key(),
+                default_validity_days: 60,
+                max_validity_days: 90,
+            }),
+        ),
+        (
+            "BW-A1",
+            Event::CertificateIssued {
+                signature: key.sign(&cert_bytes),
+                certificate: cert_bytes,
+            },
+        ),
+    ];
+    let mut tree = MemoryTree::default();
+    let mut prev = [0u8; 32];
+    let mut entries = Vec::new();
+    for (i, (actor, event)) in events.into_iter().enumerate() {
+        let entry = Entry {
+            index: i as u64,
+            time_ms: 1_795_651_200_000 + i as u64 * 1000,
+            actor: actor.into(),
+            prev,
+            event,
+        };
+        let bytes = entry.encode();
+        assert_eq!(Entry::decode(&bytes).unwrap(), entry, "decode inverts encode");
+        tree.push_data(&bytes);
+        entries.push(json!({
+            "index": i,
+            "kind": entry.event.kind(),
+            "canonical_hex": hex(&bytes),
+            "leaf_hash_hex": hex(&leaf_hash(&bytes)),
+            "entry_hash_hex": hex(&entry_hash(&bytes)),
+        }));
+        prev = entry_hash(&bytes);
+    }
+    let signer = NoteSigner::new("kpcert.example/ledger", key.clone());
+    let checkpoint = signer.sign(&Checkpoint {
+        origin: "kpcert.example/ledger".into(),
+        size: tree.size(),
+        root: tree.root(),
+    });
+    let document = json!({
+        "description": "kpcert ledger entry v1 test vectors; see api/ledger.md",
+        "ledger_key": {
+            "seed_hex": TEST_SEED,
+            "verifier_key": signer.verifier().to_string(),
+        },
+        "entries": entries,
+        "root_hex": hex(&tree.root()),
+        "checkpoint": checkpoint,
+    });
+    if std::env::var_os("KPCERT_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&document).unwrap() + "\n").unwrap();
+    }
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(published, document);
+}
