@@ -1,2 +1,89 @@
-//! Placeholder.
-fn main() {}
+//! Issuance hot path in-process: validate + encode + sign one certificate, next to the raw
+//! ed25519 and SHA-256 rates measured in the same run (the REFERENCE.md baselines).
+//!
+//! `cargo bench --bench issuance`
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use kpcert::crypto::{sha256, SigningKey};
+use kpcert::domain::{
+    Certificate, CertificateContent, CertificateNumber, CountryCode, Date, IssuePolicy, Issuer,
+};
+use kpcert::encoding::encode_certificate;
+
+fn request() -> serde_json::Value {
+    serde_json::json!({
+        "exporter": {"name": "Okavango Diamond Company", "address": "Plot 123, Gaborone, Botswana"},
+        "importer": {"name": "Desert Rough DMCC", "address": "Almas Tower, Dubai, UAE"},
+        "destination": "AE",
+        "origin": {"countries": ["BW"]},
+        "parcels": 3,
+        "items": [{"hs_code": "7102.10", "carats": "1520.35", "value_usd": "845000.00"}],
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let key = SigningKey::from_seed(&[7; 32]);
+    let bw = CountryCode::participant("BW").unwrap();
+    let today = Date::parse("2026-11-26").unwrap();
+    let body = request();
+    let is_participant = |_c: CountryCode| true;
+    let policy = IssuePolicy {
+        issuer: bw,
+        issued_on: today,
+        default_validity_days: 60,
+        max_validity_days: 90,
+        is_participant: &is_participant,
+    };
+    let issuer = Issuer {
+        participant: bw,
+        authority_id: "BW-A1".into(),
+        authority_name: "Ministry of Minerals, Botswana".into(),
+        key_id: key.public_key().key_id(),
+    };
+
+    let mut group = c.benchmark_group("issuance");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("parse_validate_encode_sign", |b| {
+        let mut serial = 0;
+        b.iter(|| {
+            serial += 1;
+            let (input, _) = kpcert::http::parse_issue_request(black_box(&body)).unwrap();
+            let content = CertificateContent::validate(&input, &policy).unwrap();
+            let cert = Certificate {
+                number: CertificateNumber::new(bw, 2026, serial),
+                issuer: issuer.clone(),
+                content,
+            };
+            let bytes = encode_certificate(&cert);
+            black_box(key.sign(&bytes))
+        })
+    });
+    let (input, _) = kpcert::http::parse_issue_request(&body).unwrap();
+    let content = CertificateContent::validate(&input, &policy).unwrap();
+    let cert = Certificate {
+        number: CertificateNumber::new(bw, 2026, 1),
+        issuer: issuer.clone(),
+        content,
+    };
+    let bytes = encode_certificate(&cert);
+    group.bench_function("validate_only", |b| {
+        b.iter(|| CertificateContent::validate(black_box(&input), &policy).unwrap())
+    });
+    group.bench_function("encode_only", |b| {
+        b.iter(|| encode_certificate(black_box(&cert)))
+    });
+    group.bench_function("raw_ed25519_sign", |b| {
+        b.iter(|| key.sign(black_box(&bytes)))
+    });
+    let sig = key.sign(&bytes);
+    let public = key.public_key();
+    group.bench_function("raw_ed25519_verify_strict", |b| {
+        b.iter(|| public.verify_strict(black_box(&bytes), &sig))
+    });
+    let kib = vec![0xabu8; 1024];
+    group.bench_function("raw_sha256_1kib", |b| b.iter(|| sha256(black_box(&kib))));
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

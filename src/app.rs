@@ -86,6 +86,8 @@ pub struct IssuedCertificate {
     pub signature: [u8; 64],
     pub entry_index: u64,
     pub entry_time_ms: u64,
+    /// The ledger entry's canonical bytes (the Merkle leaf data).
+    pub entry: Vec<u8>,
     pub checkpoint: Arc<SignedCheckpoint>,
     /// Inclusion proof of the entry against `checkpoint`.
     pub proof: Vec<Hash>,
@@ -145,23 +147,15 @@ impl App {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             AppError::Config(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
-        let ledger = Ledger::open(&config.data_dir, signer)?;
         let registry = parse_registry(REGISTRY_CSV).map_err(AppError::Config)?;
-        if ledger.size() == 0 {
-            for p in &registry {
-                let event = Event::ParticipantRegistered(p.clone());
-                ledger.append_blocking(move |_| {
-                    Ok(NewEntry {
-                        actor: "secretariat".into(),
-                        event,
-                    })
-                })?;
-            }
-            tracing::info!(
-                participants = registry.len(),
-                "recorded the participant registry"
-            );
-        }
+        let genesis = registry
+            .iter()
+            .map(|p| NewEntry {
+                actor: "secretariat".into(),
+                event: Event::ParticipantRegistered(p.clone()),
+            })
+            .collect();
+        let ledger = Ledger::open(&config.data_dir, signer, genesis)?;
         let app = App {
             participants: registry.into_iter().map(|p| (p.code, p)).collect(),
             ledger,
@@ -418,6 +412,7 @@ impl App {
             signature,
             entry_index: appended.index,
             entry_time_ms: appended.time_ms,
+            entry: appended.entry_bytes,
             checkpoint: appended.checkpoint,
             proof,
         })
@@ -455,6 +450,7 @@ impl App {
             signature,
             entry_index: index,
             entry_time_ms: entry.time_ms,
+            entry: bytes,
             checkpoint,
             proof,
         }))

@@ -170,7 +170,8 @@ impl NoteVerifier {
     }
 
     /// Verifies a signed checkpoint note and returns what it states. Signatures by other keys
-    /// are ignored; a signature by this key that fails rejects the note.
+    /// are ignored; a signature by this key that fails rejects the note. kpcert names the ledger
+    /// key after the origin, so the origin line must equal the key name.
     pub fn open(&self, note: &str) -> Result<Checkpoint, NoteError> {
         let split = note
             .rfind("\n\n")
@@ -204,7 +205,13 @@ impl NoteVerifier {
         if !verified {
             return Err(NoteError::NoSignatureByKey);
         }
-        parse_body(body)
+        let checkpoint = parse_body(body)?;
+        if checkpoint.origin != self.name {
+            return Err(NoteError::Malformed(
+                "the origin line is not the ledger key's name",
+            ));
+        }
+        Ok(checkpoint)
     }
 }
 

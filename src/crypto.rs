@@ -160,8 +160,11 @@ impl fmt::Debug for PublicKey {
 pub struct KeyId(pub [u8; 8]);
 
 impl KeyId {
-    /// Parses 16 hex digits.
+    /// Parses exactly 16 lower-case hex digits (the only form kpcert writes).
     pub fn parse(s: &str) -> Option<KeyId> {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
         let bytes = from_hex(s)?;
         Some(KeyId(bytes.try_into().ok()?))
     }

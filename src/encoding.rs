@@ -275,12 +275,16 @@ pub enum Event {
         certificate: Vec<u8>,
         signature: [u8; 64],
     },
+    /// A kind this version does not know (written by a newer version): kept as is, so that old
+    /// readers still replay the chain and the tree; auditors report it.
+    Other { kind: String, payload: Value },
 }
 
 impl Event {
     /// The entry kind string.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
+            Event::Other { kind, .. } => kind,
             Event::ParticipantRegistered(_) => "participant.registered",
             Event::AuthorityRegistered(_) => "authority.registered",
             Event::CertificateIssued { .. } => "certificate.issued",
@@ -314,6 +318,7 @@ impl Event {
                 ("certificate", Value::Bytes(certificate.clone())),
                 ("signature", Value::Bytes(signature.to_vec())),
             ]),
+            Event::Other { payload, .. } => payload.clone(),
         }
     }
 
@@ -372,7 +377,10 @@ impl Event {
                     signature,
                 })
             }
-            other => Err(shape(format!("unknown entry kind {other:?}"))),
+            other => Ok(Event::Other {
+                kind: other.to_owned(),
+                payload: v.clone(),
+            }),
         }
     }
 }

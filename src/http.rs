@@ -643,6 +643,7 @@ fn certificate_json(issued: &IssuedCertificate) -> Value {
         },
         "ledger": {
             "index": issued.entry_index,
+            "entry": b64::encode(&issued.entry),
             "time": format_unix_ms(issued.entry_time_ms),
             "tree_size": checkpoint.checkpoint.size,
             "inclusion_proof": proof_b64,
@@ -732,6 +733,7 @@ fn entry_json(index: u64, bytes: &[u8]) -> Value {
                     "number": crate::encoding::decode_certificate(certificate).ok().map(|c| c.number.to_string()),
                     "signature": b64::encode(signature),
                 }),
+                Event::Other { payload, .. } => json!({"cbor": b64::encode(&payload.encode())}),
             };
             json!({
                 "kind": entry.event.kind(),

@@ -13,13 +13,18 @@
 //!   (up to [`MAX_BATCH`]), applies them as one batch and pays one flush and one fsync for all.
 //! - **Append only.** No code path updates or deletes an entry or a Merkle node. Indexes are
 //!   contiguous from 0 and kept by the writer, never by `generate_id`.
+//! - **Genesis is atomic.** The entries given to [`Ledger::open`] for an empty ledger (the
+//!   participant registry) are written in one batch before anything else.
+//! - **Times never go backwards.** An entry's time is the wall clock, or the previous entry's
+//!   time if the clock went back.
 //! - **Poisoned on write failure.** If a batch fails to apply or to reach the disk, the writer's
 //!   view of the tree can no longer be trusted: every later append fails with
 //!   [`LedgerError::Poisoned`] until the process restarts and reloads the state from disk.
 //!
 //! # Keys in the one sled tree
 //! `e`+index (u64 BE) -> entry bytes; `h`+level (u8)+index (u64 BE) -> Merkle node;
-//! `c`+number -> entry index; `s`+participant+year -> last serial; `a`+authority id -> entry index;
+//! `c`+number -> entry index; `s`+counter name (`certificate/<participant>/<year>`,
+//! `authority/<participant>`) -> last value; `a`+authority id -> entry index;
 //! `t`+SHA-256(token) -> authority id; `m`+name -> metadata (`size`, `checkpoint`, `head`).
 
 use std::collections::HashMap;
@@ -188,6 +193,8 @@ struct Job {
 
 struct Shared {
     db: sled::Db,
+    /// The database file, for `fdatasync` after sled's own flush.
+    db_file: File,
     tree: sled::Tree,
     head: RwLock<Arc<SignedCheckpoint>>,
     poisoned: AtomicBool,
@@ -254,10 +261,24 @@ impl NodeSource for TreeNodes<'_> {
     }
 }
 
+impl Shared {
+    /// sled's flush, then `fdatasync` of the database file: durable across power loss.
+    fn flush_durably(&self) -> Result<(), LedgerError> {
+        self.db.flush()?;
+        self.db_file.sync_data()?;
+        Ok(())
+    }
+}
+
 impl Ledger {
-    /// Opens (or creates) the ledger in `dir` and starts its writer thread. Start-up reads the
-    /// size and O(log n) Merkle nodes, never the entries.
-    pub fn open(dir: &Path, signer: NoteSigner) -> Result<Ledger, LedgerError> {
+    /// Opens (or creates) the ledger in `dir` and starts its writer thread. If the ledger is
+    /// empty, `genesis` is appended first, atomically. Start-up reads the size, the last entry
+    /// and O(log n) Merkle nodes, never the whole ledger.
+    pub fn open(
+        dir: &Path,
+        signer: NoteSigner,
+        genesis: Vec<NewEntry>,
+    ) -> Result<Ledger, LedgerError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -296,8 +317,20 @@ impl Ledger {
             note: signer.sign(&checkpoint),
             checkpoint,
         });
+        let last_time_ms = match size {
+            0 => 0,
+            n => {
+                let bytes = tree
+                    .get(entry_key(n - 1))?
+                    .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {}", n - 1)))?;
+                Entry::decode(&bytes)
+                    .map_err(|e| LedgerError::Corrupt(format!("entry {}: {e}", n - 1)))?
+                    .time_ms
+            }
+        };
         let shared = Arc::new(Shared {
             db,
+            db_file,
             tree,
             head: RwLock::new(head),
             poisoned: false.into(),
@@ -306,11 +339,33 @@ impl Ledger {
         let (queue, jobs) = mpsc::channel::<Msg>();
         let mut writer = Writer {
             shared: shared.clone(),
-            db_file,
             signer,
             frontier,
             prev,
+            last_time_ms,
         };
+        if size == 0 && !genesis.is_empty() {
+            let failed: Arc<Mutex<Option<LedgerError>>> = Arc::default();
+            let jobs = genesis
+                .into_iter()
+                .map(|entry| {
+                    let failed = failed.clone();
+                    Job {
+                        build: Box::new(move |_| Ok(entry)),
+                        reply: Box::new(move |r| {
+                            if let Err(e) = r {
+                                *failed.lock().expect("genesis lock") = Some(e);
+                            }
+                        }),
+                    }
+                })
+                .collect();
+            writer.commit(jobs);
+            let failure = failed.lock().expect("genesis lock").take();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
         let handle = thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(jobs))?;
@@ -420,8 +475,7 @@ impl Ledger {
         self.shared
             .tree
             .insert(key_with(b't', token_hash), authority_id.as_bytes())?;
-        self.shared.db.flush()?;
-        Ok(())
+        self.shared.flush_durably()
     }
 
     /// Removes every token of `authority_id`.
@@ -434,7 +488,7 @@ impl Ledger {
                 removed += 1;
             }
         }
-        self.shared.db.flush()?;
+        self.shared.flush_durably()?;
         Ok(removed)
     }
 
@@ -460,10 +514,10 @@ impl Ledger {
 
 struct Writer {
     shared: Arc<Shared>,
-    db_file: File,
     signer: NoteSigner,
     frontier: Frontier,
     prev: Hash,
+    last_time_ms: u64,
 }
 
 impl Writer {
@@ -508,7 +562,7 @@ impl Writer {
         let mut done: Vec<(Reply, u64, Vec<u8>)> = Vec::with_capacity(jobs.len());
         let start_frontier = self.frontier.clone();
         let start_prev = self.prev;
-        let time_ms = now_ms();
+        let time_ms = now_ms().max(self.last_time_ms);
         for job in jobs {
             let mut ctx = AppendContext {
                 tree: &self.shared.tree,
@@ -564,10 +618,10 @@ impl Writer {
             .tree
             .apply_batch(batch)
             .map_err(LedgerError::from)
-            .and_then(|()| self.shared.db.flush().map_err(LedgerError::from))
-            .and_then(|_| self.db_file.sync_data().map_err(LedgerError::from));
+            .and_then(|()| self.shared.flush_durably());
         match written {
             Ok(()) => {
+                self.last_time_ms = time_ms;
                 *self.shared.head.write().expect("head lock") = head.clone();
                 for (reply, index, entry_bytes) in done {
                     reply(Ok(Appended {

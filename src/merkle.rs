@@ -218,8 +218,8 @@ pub fn verify_inclusion(
 }
 
 /// RFC 9162 section 2.1.4.2: checks that the tree of size `to` with `root_to` extends the tree
-/// of size `from` with `root_from`. Edge cases follow transparency-dev/merkle: equal sizes need an
-/// empty proof and equal roots; a proof from size 0 to a larger size is an error.
+/// of size `from` with `root_from`. Edge cases follow transparency-dev/merkle: a proof from size 0
+/// is an error (even to size 0); equal sizes need an empty proof and equal roots.
 pub fn verify_consistency(
     from: u64,
     to: u64,
@@ -230,6 +230,9 @@ pub fn verify_consistency(
     if to < from {
         return Err(ProofError::SizeOutOfRange { from, to });
     }
+    if from == 0 {
+        return Err(ProofError::FromZero);
+    }
     if from == to {
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
@@ -238,9 +241,6 @@ pub fn verify_consistency(
             return Err(ProofError::RootMismatch);
         }
         return Ok(());
-    }
-    if from == 0 {
-        return Err(ProofError::FromZero);
     }
     if proof.is_empty() {
         return Err(ProofError::WrongLength);

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::helpers::example_request;
 
-fn kpcert(dir: &Path, args: &[&str]) -> Command {
+pub fn kpcert(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kpcert"));
     cmd.args(args)
         .env("KPCERT_DATA_DIR", dir.join("data"))
@@ -22,7 +22,7 @@ fn kpcert(dir: &Path, args: &[&str]) -> Command {
 }
 
 /// Runs to completion, failing the test if the command hangs (a guard, not a speed check).
-fn run(mut cmd: Command) -> (i32, String, String) {
+pub fn run(mut cmd: Command) -> (i32, String, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -48,7 +48,7 @@ fn run(mut cmd: Command) -> (i32, String, String) {
     )
 }
 
-fn add_authority(dir: &Path, participant: &str) -> Value {
+pub fn add_authority(dir: &Path, participant: &str) -> Value {
     let (code, out, err) = run(kpcert(
         dir,
         &[
@@ -65,7 +65,7 @@ fn add_authority(dir: &Path, participant: &str) -> Value {
     serde_json::from_str(out.trim()).unwrap()
 }
 
-struct Server(Child, u16);
+pub struct Server(pub Child, pub u16);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -74,15 +74,14 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &Path) -> Server {
-    let mut child = kpcert(
-        dir,
-        &["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+pub fn start_server(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--tls-self-signed"];
+    args.extend_from_slice(extra);
+    let mut child = kpcert(dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let port = loop {
@@ -168,7 +167,7 @@ async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_
         .as_str()
         .unwrap()
         .to_owned();
-    let server = start_server(dir.path());
+    let server = start_server(dir.path(), &[]);
 
     let pem = std::fs::read(dir.path().join("keys/tls-self-signed.crt")).unwrap();
     let client = reqwest::Client::builder()

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub app: Arc<App>,
+    /// The server's self-signed certificate (PEM), the only root clients trust.
+    pub cert_path: std::path::PathBuf,
     /// (authority id, token) for BW, AE and EU.
     pub bw: (String, String),
     pub ae: (String, String),
@@ -118,6 +120,7 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
         base: format!("https://localhost:{port}"),
         client,
         app,
+        cert_path,
         bw,
         ae,
         eu,

@@ -64,7 +64,7 @@ async fn the_ledger_replays_from_entry_zero_and_proves_what_it_holds() {
             assert_eq!(e["entry"]["kind"], entry.event.kind());
             prev = entry_hash(&bytes);
             tree.push_data(&bytes);
-            kinds.push(entry.event.kind());
+            kinds.push(entry.event.kind().to_owned());
             if let Event::AuthorityRegistered(a) = &entry.event {
                 assert_eq!(e["entry"]["payload"]["key_id"], a.key_id().to_string());
             }

@@ -2,9 +2,12 @@
 //! database in a temporary folder, a real HTTP client, and the real `kpcert` binary.
 
 mod cli;
+mod crash;
+mod go_crosscheck;
 mod helpers;
 mod issuance;
 mod ledger;
+mod merkle;
 mod rules;
 mod tidy;
 mod vectors;

@@ -177,7 +177,11 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
             event,
         };
         let bytes = entry.encode();
-        assert_eq!(Entry::decode(&bytes).unwrap(), entry, "decode inverts encode");
+        assert_eq!(
+            Entry::decode(&bytes).unwrap(),
+            entry,
+            "decode inverts encode"
+        );
         tree.push_data(&bytes);
         entries.push(json!({
             "index": i,
@@ -205,7 +209,11 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
         "checkpoint": checkpoint,
     });
     if std::env::var_os("KPCERT_BLESS").is_some() {
-        std::fs::write(&path, serde_json::to_string_pretty(&document).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&document).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(published, document);

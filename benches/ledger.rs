@@ -1,0 +1,216 @@
+//! Ledger speed in-process: durable appends with concurrent writers (group commit), inclusion
+//! and consistency proofs on a large ledger, start-up time and bytes on disk per entry, next to
+//! raw sled and fdatasync baselines measured in the same run.
+//!
+//! `cargo bench --bench ledger` (ledger size: `KPCERT_BENCH_ENTRIES`, default 1000000)
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use kpcert::checkpoint::NoteSigner;
+use kpcert::crypto::SigningKey;
+use kpcert::encoding::Event;
+use kpcert::ledger::{Ledger, NewEntry};
+
+fn signer() -> NoteSigner {
+    NoteSigner::new("bench.kpcert.local/ledger", SigningKey::from_seed(&[3; 32]))
+}
+
+/// An issuance-sized event: ~560 bytes of certificate and a signature.
+fn event(i: u64) -> Event {
+    let mut certificate = vec![0x5a; 560];
+    certificate[..8].copy_from_slice(&i.to_be_bytes());
+    Event::CertificateIssued {
+        certificate,
+        signature: [0x11; 64],
+    }
+}
+
+fn entry(
+    i: u64,
+) -> impl FnOnce(
+    &mut kpcert::ledger::AppendContext<'_>,
+) -> Result<NewEntry, kpcert::ledger::LedgerError>
+       + Send
+       + 'static {
+    move |ctx| {
+        ctx.index_certificate(&format!("BW-2026-{:06}", ctx.index()));
+        Ok(NewEntry {
+            actor: "BW-A1".into(),
+            event: event(i),
+        })
+    }
+}
+
+/// Appends `n` entries from `writers` threads, each waiting for its own acknowledgement before
+/// sending the next one (a concurrent client that needs its 201).
+fn append_concurrently(ledger: &Ledger, writers: usize, n: u64) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            let ledger = ledger.clone();
+            s.spawn(move || {
+                let mut i = w as u64;
+                while i < n {
+                    ledger.append_blocking(entry(i)).unwrap();
+                    i += writers as u64;
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+/// Appends `n` entries with many in flight (the way the HTTP server feeds the writer).
+fn append_pipelined(ledger: &Ledger, n: u64) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..n {
+        let tx = tx.clone();
+        ledger.submit(entry(i), move |r| {
+            r.unwrap();
+            let _ = tx.send(());
+        });
+        if i % 8192 == 8191 {
+            // Keep memory bounded: wait for most of what is queued.
+            for _ in 0..4096 {
+                rx.recv().unwrap();
+            }
+        }
+    }
+    drop(tx);
+    for _ in rx {}
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+
+    // Raw baselines on this disk.
+    let mut group = c.benchmark_group("raw");
+    group.throughput(Throughput::Elements(1));
+    {
+        let path = dir.path().join("fsync");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        group.bench_function("append_4kib_fdatasync", |b| {
+            b.iter(|| {
+                f.write_all(&block).unwrap();
+                f.sync_data().unwrap();
+            })
+        });
+    }
+    {
+        let db = sled::open(dir.path().join("raw-sled")).unwrap();
+        let mut i = 0u64;
+        group.bench_function("sled_insert_no_flush", |b| {
+            b.iter(|| {
+                i += 1;
+                db.insert(i.to_be_bytes(), &[0u8; 600][..]).unwrap();
+            })
+        });
+        group.bench_function("sled_insert_flush_each", |b| {
+            b.iter(|| {
+                i += 1;
+                db.insert(i.to_be_bytes(), &[0u8; 600][..]).unwrap();
+                db.flush().unwrap();
+            })
+        });
+    }
+    group.finish();
+
+    // Durable appends, concurrent writers sharing group commits.
+    let mut group = c.benchmark_group("ledger_append_durable");
+    group.sample_size(10);
+    for writers in [1usize, 16, 64] {
+        let ledger = Ledger::open(
+            &dir.path().join(format!("append-{writers}")),
+            signer(),
+            Vec::new(),
+        )
+        .unwrap();
+        let per_sample = 2000u64;
+        group.throughput(Throughput::Elements(per_sample));
+        group.bench_function(format!("{writers}_writers"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| append_concurrently(&ledger, writers, per_sample))
+                    .sum()
+            })
+        });
+        ledger.close();
+    }
+    group.finish();
+
+    // A large ledger: build it, then measure proofs, start-up and disk use.
+    let n: u64 = std::env::var("KPCERT_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let path = dir.path().join("large");
+    let ledger = Ledger::open(&path, signer(), Vec::new()).unwrap();
+    let start = Instant::now();
+    append_pipelined(&ledger, n);
+    let build = start.elapsed();
+    eprintln!(
+        "built a {n}-entry ledger in {:.1} s: {:.0} durable appends/s (pipelined)",
+        build.as_secs_f64(),
+        n as f64 / build.as_secs_f64()
+    );
+    ledger.close();
+    drop(ledger);
+    let start = Instant::now();
+    let ledger = Arc::new(Ledger::open(&path, signer(), Vec::new()).unwrap());
+    eprintln!(
+        "start-up with {n} entries: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    let bytes: u64 = walk_size(&path);
+    eprintln!(
+        "disk: {bytes} bytes for {n} entries = {:.0} bytes/entry",
+        bytes as f64 / n as f64
+    );
+
+    let mut group = c.benchmark_group("ledger_proofs");
+    group.throughput(Throughput::Elements(1));
+    let size = ledger.size();
+    let mut x = 0x9e3779b97f4a7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    group.bench_function(format!("inclusion_proof_{size}"), |b| {
+        b.iter(|| black_box(ledger.inclusion_proof(next() % size, size).unwrap()))
+    });
+    group.bench_function(format!("consistency_proof_{size}"), |b| {
+        b.iter(|| {
+            black_box(
+                ledger
+                    .consistency_proof(1 + next() % (size - 1), size)
+                    .unwrap(),
+            )
+        })
+    });
+    group.finish();
+    ledger.close();
+}
+
+fn walk_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                walk_size(&e.path())
+            } else {
+                m.len()
+            }
+        })
+        .sum()
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
