@@ -1,34 +1,43 @@
-//! The append-only ledger in sled: entries, their hash chain, the Merkle tree's nodes, signed
-//! checkpoints and the lookup indexes. The only module that touches `sled`.
+//! The append-only ledger: entries, their hash chain, the Merkle tree's nodes, signed
+//! checkpoints and the lookup indexes. The only module that touches `sled` and the ledger files.
+//!
+//! # Layout of the data folder
+//! - `entries.dat`: the entries' canonical bytes, each as a 4-byte big-endian length and the bytes.
+//! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its record in `entries.dat`.
+//! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
+//!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
+//! - `index/`: a sled database holding the commit point (`size`, head hash, latest checkpoint),
+//!   the counters, `c`+number -> entry index, `a`+authority id -> entry index, and
+//!   `t`+SHA-256(token) -> authority id.
+//!
+//! The three files are append-only and never rewritten; sled holds only small keys, so start-up
+//! and lookups stay fast at millions of entries.
 //!
 //! # Storage contract
-//! - **Atomic.** One append job (for example "assign the next number, sign, record the
-//!   certificate") becomes one entry, its Merkle nodes, its index keys, the new size and a new
-//!   signed checkpoint, all written in one sled batch. A batch is applied atomically: after a
-//!   crash either all of it is there or none of it.
-//! - **Durable before acknowledged.** [`Ledger::append`] answers only after the batch was applied,
-//!   `sled::Db::flush` returned, and the database file was `fdatasync`ed (sled 0.34's own flush
-//!   uses `sync_file_range`, which survives a process kill but not a power loss).
+//! - **One commit point.** A batch of jobs is appended to the three files, which are
+//!   `fdatasync`ed; then the new size, head hash, checkpoint, counters and indexes are applied as
+//!   one sled batch, flushed and the index file `fdatasync`ed. Only then is any job answered.
+//!   sled's own flush uses `sync_file_range`, which does not survive a power loss: the explicit
+//!   `fdatasync` calls are what make an acknowledged entry durable.
+//! - **Atomic.** An entry exists exactly when the committed size covers it: on open, bytes past the
+//!   committed size in the three files (a batch that crashed before its sled commit) are cut off.
+//!   A certificate, its number counter and its lookup key commit together with its entry.
 //! - **Group commit.** One writer thread owns every write. It takes all jobs waiting in its queue
-//!   (up to [`MAX_BATCH`]), applies them as one batch and pays one flush and one fsync for all.
-//! - **Append only.** No code path updates or deletes an entry or a Merkle node. Indexes are
-//!   contiguous from 0 and kept by the writer, never by `generate_id`.
+//!   (up to [`MAX_BATCH`]) and pays one round of `fdatasync` for all of them.
+//! - **Append only.** No code path changes or removes an entry or a Merkle node. Indexes are
+//!   contiguous from 0 and kept by the writer, never by sled's `generate_id`.
 //! - **Genesis is atomic.** The entries given to [`Ledger::open`] for an empty ledger (the
-//!   participant registry) are written in one batch before anything else.
+//!   participant registry) are committed as one batch before anything else.
 //! - **Times never go backwards.** An entry's time is the wall clock, or the previous entry's
 //!   time if the clock went back.
-//! - **Poisoned on write failure.** If a batch fails to apply or to reach the disk, the writer's
-//!   view of the tree can no longer be trusted: every later append fails with
-//!   [`LedgerError::Poisoned`] until the process restarts and reloads the state from disk.
-//!
-//! # Keys in the one sled tree
-//! `e`+index (u64 BE) -> entry bytes; `h`+level (u8)+index (u64 BE) -> Merkle node;
-//! `c`+number -> entry index; `s`+counter name (`certificate/<participant>/<year>`,
-//! `authority/<participant>`) -> last value; `a`+authority id -> entry index;
-//! `t`+SHA-256(token) -> authority id; `m`+name -> metadata (`size`, `checkpoint`, `head`).
+//! - **Poisoned on write failure.** If a batch fails to reach the disk, the writer's view can no
+//!   longer be trusted: every later append fails with [`LedgerError::Poisoned`] until the process
+//!   restarts, which cuts the files back to the last commit.
 
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -193,9 +202,10 @@ struct Job {
 
 struct Shared {
     db: sled::Db,
-    /// The database file, for `fdatasync` after sled's own flush.
+    /// sled's database file, for `fdatasync` after sled's own flush.
     db_file: File,
     tree: sled::Tree,
+    files: LogFiles,
     head: RwLock<Arc<SignedCheckpoint>>,
     poisoned: AtomicBool,
     closed: AtomicBool,
@@ -213,19 +223,6 @@ fn key_with(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
     k.push(prefix);
     k.extend_from_slice(rest);
-    k
-}
-
-fn entry_key(index: u64) -> [u8; 9] {
-    let mut k = [b'e'; 9];
-    k[1..].copy_from_slice(&index.to_be_bytes());
-    k
-}
-
-fn node_key(id: NodeId) -> [u8; 10] {
-    let mut k = [b'h'; 10];
-    k[1] = id.level;
-    k[2..].copy_from_slice(&id.index.to_be_bytes());
     k
 }
 
@@ -247,17 +244,117 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-struct TreeNodes<'a>(&'a sled::Tree);
+/// The three append-only files.
+struct LogFiles {
+    entries: File,
+    offsets: File,
+    nodes: File,
+}
 
-impl NodeSource for TreeNodes<'_> {
+/// Largest entry accepted (certificates are a few KiB at most).
+pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+fn read_exact_at(file: &File, len: usize, offset: u64) -> Result<Vec<u8>, LedgerError> {
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+impl LogFiles {
+    fn open(dir: &Path) -> Result<LogFiles, LedgerError> {
+        let open = |name: &str| {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(dir.join(name))
+        };
+        Ok(LogFiles {
+            entries: open("entries.dat")?,
+            offsets: open("offsets.dat")?,
+            nodes: open("nodes.dat")?,
+        })
+    }
+
+    fn offset(&self, index: u64) -> Result<u64, LedgerError> {
+        let raw = read_exact_at(&self.offsets, 8, index * 8)?;
+        u64_from(&raw)
+    }
+
+    /// The bytes of entry `index`, which the caller knows is committed.
+    fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        let offset = self.offset(index)?;
+        let len = u32::from_be_bytes(
+            read_exact_at(&self.entries, 4, offset)?
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
+        if len > MAX_ENTRY_BYTES {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {index} claims {len} bytes"
+            )));
+        }
+        read_exact_at(&self.entries, len, offset + 4)
+    }
+
+    /// Cuts the files back to the committed `size` (removing an uncommitted batch) and checks
+    /// that nothing committed is missing.
+    fn recover(&self, size: u64) -> Result<(), LedgerError> {
+        let entries_end = match size {
+            0 => 0,
+            n => {
+                let last = self.offset(n - 1).map_err(|_| {
+                    LedgerError::Corrupt(format!("offsets.dat is shorter than {n} entries"))
+                })?;
+                last + 4 + self.entry(n - 1)?.len() as u64
+            }
+        };
+        let want = [
+            (&self.entries, entries_end, "entries.dat"),
+            (&self.offsets, size * 8, "offsets.dat"),
+            (
+                &self.nodes,
+                merkle::stored_hash_count(size) * 32,
+                "nodes.dat",
+            ),
+        ];
+        for (file, len, name) in want {
+            let actual = file.metadata()?.len();
+            if actual < len {
+                return Err(LedgerError::Corrupt(format!(
+                    "{name} holds {actual} bytes but the committed ledger needs {len}"
+                )));
+            }
+            if actual > len {
+                tracing::warn!(
+                    file = name,
+                    cut = actual - len,
+                    "removing an uncommitted tail"
+                );
+                file.set_len(len)?;
+                file.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), LedgerError> {
+        self.entries.sync_data()?;
+        self.offsets.sync_data()?;
+        self.nodes.sync_data()?;
+        Ok(())
+    }
+}
+
+impl NodeSource for LogFiles {
     type Error = LedgerError;
     fn node(&self, id: NodeId) -> Result<Hash, LedgerError> {
-        let v = self.0.get(node_key(id))?.ok_or_else(|| {
-            LedgerError::Corrupt(format!("missing Merkle node {}/{}", id.level, id.index))
+        let at = merkle::stored_hash_index(id.level, id.index) * 32;
+        let mut hash = [0u8; 32];
+        self.nodes.read_exact_at(&mut hash, at).map_err(|e| {
+            LedgerError::Corrupt(format!("Merkle node {}/{}: {e}", id.level, id.index))
         })?;
-        v.as_ref()
-            .try_into()
-            .map_err(|_| LedgerError::Corrupt("a Merkle node is not 32 bytes".into()))
+        Ok(hash)
     }
 }
 
@@ -279,8 +376,10 @@ impl Ledger {
         signer: NoteSigner,
         genesis: Vec<NewEntry>,
     ) -> Result<Ledger, LedgerError> {
+        std::fs::create_dir_all(dir)?;
+        let index_dir = dir.join("index");
         let db = sled::Config::new()
-            .path(dir)
+            .path(&index_dir)
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| match e {
@@ -292,13 +391,16 @@ impl Ledger {
                 }
                 other => LedgerError::from(other),
             })?;
+        // sled's lock is held from here on: no other process touches the files below.
         let tree: sled::Tree = (*db).clone();
-        let db_file = File::open(dir.join("db"))?;
+        let db_file = File::open(index_dir.join("db"))?;
         let size = match tree.get(META_SIZE)? {
             Some(v) => u64_from(&v)?,
             None => 0,
         };
-        let frontier = Frontier::load(&TreeNodes(&tree), size)?;
+        let files = LogFiles::open(dir)?;
+        files.recover(size)?;
+        let frontier = Frontier::load(&files, size)?;
         let prev = match tree.get(META_HEAD)? {
             Some(v) => v
                 .as_ref()
@@ -320,9 +422,7 @@ impl Ledger {
         let last_time_ms = match size {
             0 => 0,
             n => {
-                let bytes = tree
-                    .get(entry_key(n - 1))?
-                    .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {}", n - 1)))?;
+                let bytes = files.entry(n - 1)?;
                 Entry::decode(&bytes)
                     .map_err(|e| LedgerError::Corrupt(format!("entry {}: {e}", n - 1)))?
                     .time_ms
@@ -332,17 +432,20 @@ impl Ledger {
             db,
             db_file,
             tree,
+            files,
             head: RwLock::new(head),
             poisoned: false.into(),
             closed: false.into(),
         });
         let (queue, jobs) = mpsc::channel::<Msg>();
+        let entries_end = shared.files.entries.metadata()?.len();
         let mut writer = Writer {
             shared: shared.clone(),
             signer,
             frontier,
             prev,
             last_time_ms,
+            entries_end,
         };
         if size == 0 && !genesis.is_empty() {
             let failed: Arc<Mutex<Option<LedgerError>>> = Arc::default();
@@ -417,24 +520,22 @@ impl Ledger {
         self.head().checkpoint.size
     }
 
-    /// The canonical bytes of entry `index`, if it exists.
+    /// The canonical bytes of entry `index`, if it is committed.
     pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.shared.tree.get(entry_key(index))?.map(|v| v.to_vec()))
+        if index >= self.size() {
+            return Ok(None);
+        }
+        self.shared.files.entry(index).map(Some)
     }
 
-    /// Entries `[start, end)` in order, streamed from one range scan.
+    /// Committed entries `[start, end)` in order.
     pub fn entries(
         &self,
         start: u64,
         end: u64,
-    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), LedgerError>> {
-        self.shared
-            .tree
-            .range(entry_key(start)..entry_key(end))
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((u64_from(&k[1..])?, v.to_vec()))
-            })
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), LedgerError>> + '_ {
+        let end = end.min(self.size());
+        (start..end).map(move |i| Ok((i, self.shared.files.entry(i)?)))
     }
 
     /// The entry index recording certificate `number`.
@@ -457,17 +558,17 @@ impl Ledger {
 
     /// The Merkle root of the first `size` entries (`size` <= the current size).
     pub fn root(&self, size: u64) -> Result<Hash, LedgerError> {
-        merkle::root(&TreeNodes(&self.shared.tree), size)
+        merkle::root(&self.shared.files, size)
     }
 
     /// Inclusion proof of entry `index` in the tree of `size` (`index < size <= current`).
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
-        merkle::inclusion_proof(&TreeNodes(&self.shared.tree), index, size)
+        merkle::inclusion_proof(&self.shared.files, index, size)
     }
 
     /// Consistency proof between sizes `from` and `to` (`0 < from <= to <= current`).
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
-        merkle::consistency_proof(&TreeNodes(&self.shared.tree), from, to)
+        merkle::consistency_proof(&self.shared.files, from, to)
     }
 
     /// Stores the SHA-256 of a bearer token for `authority_id`, durably.
@@ -518,6 +619,8 @@ struct Writer {
     frontier: Frontier,
     prev: Hash,
     last_time_ms: u64,
+    /// Length of entries.dat, where the next record goes.
+    entries_end: u64,
 }
 
 impl Writer {
@@ -559,9 +662,11 @@ impl Writer {
     fn commit(&mut self, jobs: Vec<Job>) {
         let mut overlay: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
         let mut batch = sled::Batch::default();
+        let mut entries_buf = Vec::with_capacity(jobs.len() * 1200);
+        let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
+        let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
         let mut done: Vec<(Reply, u64, Vec<u8>)> = Vec::with_capacity(jobs.len());
-        let start_frontier = self.frontier.clone();
-        let start_prev = self.prev;
+        let start = (self.frontier.clone(), self.prev, self.entries_end);
         let time_ms = now_ms().max(self.last_time_ms);
         for job in jobs {
             let mut ctx = AppendContext {
@@ -572,31 +677,44 @@ impl Writer {
                 batch_overlay: &overlay,
                 writes: Vec::new(),
             };
-            match (job.build)(&mut ctx) {
-                Err(e) => (job.reply)(Err(e)),
-                Ok(NewEntry { actor, event }) => {
-                    let entry = Entry {
-                        index: ctx.index,
-                        time_ms: ctx.time_ms,
-                        actor,
-                        prev: ctx.prev,
-                        event,
-                    };
-                    let writes = std::mem::take(&mut ctx.writes);
-                    let bytes = entry.encode();
-                    let index = entry.index;
-                    self.prev = entry_hash(&bytes);
-                    self.frontier.push(merkle::leaf_hash(&bytes), |id, hash| {
-                        batch.insert(&node_key(id), hash.as_slice());
-                    });
-                    batch.insert(&entry_key(index), bytes.as_slice());
-                    for (k, v) in writes {
-                        batch.insert(k.as_slice(), v.as_slice());
-                        overlay.insert(k, v);
-                    }
-                    done.push((job.reply, index, bytes));
+            let built = (job.build)(&mut ctx);
+            let NewEntry { actor, event } = match built {
+                Ok(new) => new,
+                Err(e) => {
+                    (job.reply)(Err(e));
+                    continue;
                 }
+            };
+            let entry = Entry {
+                index: ctx.index,
+                time_ms: ctx.time_ms,
+                actor,
+                prev: ctx.prev,
+                event,
+            };
+            let writes = std::mem::take(&mut ctx.writes);
+            let bytes = entry.encode();
+            if bytes.len() > MAX_ENTRY_BYTES {
+                (job.reply)(Err(LedgerError::Storage(format!(
+                    "an entry of {} bytes is over the {MAX_ENTRY_BYTES}-byte limit",
+                    bytes.len()
+                ))));
+                continue;
             }
+            let index = entry.index;
+            self.prev = entry_hash(&bytes);
+            self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
+                nodes_buf.extend_from_slice(hash);
+            });
+            offsets_buf.extend_from_slice(&self.entries_end.to_be_bytes());
+            entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            entries_buf.extend_from_slice(&bytes);
+            self.entries_end += 4 + bytes.len() as u64;
+            for (k, v) in writes {
+                batch.insert(k.as_slice(), v.as_slice());
+                overlay.insert(k, v);
+            }
+            done.push((job.reply, index, bytes));
         }
         if done.is_empty() {
             return;
@@ -613,12 +731,16 @@ impl Writer {
         batch.insert(META_SIZE, &head.checkpoint.size.to_be_bytes());
         batch.insert(META_HEAD, &self.prev);
         batch.insert(META_CHECKPOINT, head.note.as_bytes());
-        let written = self
-            .shared
-            .tree
-            .apply_batch(batch)
-            .map_err(LedgerError::from)
-            .and_then(|()| self.shared.flush_durably());
+        let files = &self.shared.files;
+        let written = (|| -> Result<(), LedgerError> {
+            (&files.entries).write_all(&entries_buf)?;
+            (&files.offsets).write_all(&offsets_buf)?;
+            (&files.nodes).write_all(&nodes_buf)?;
+            files.sync()?;
+            // The commit point: after this, the entries exist.
+            self.shared.tree.apply_batch(batch)?;
+            self.shared.flush_durably()
+        })();
         match written {
             Ok(()) => {
                 self.last_time_ms = time_ms;
@@ -634,13 +756,105 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e, "ledger write failed; refusing further appends");
-                self.frontier = start_frontier;
-                self.prev = start_prev;
+                (self.frontier, self.prev, self.entries_end) = start;
                 self.shared.poisoned.store(true, Ordering::SeqCst);
                 for (reply, _, _) in done {
                     reply(Err(LedgerError::Storage(e.to_string())));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningKey;
+    use crate::merkle::MemoryTree;
+
+    fn signer() -> NoteSigner {
+        NoteSigner::new("test/ledger", SigningKey::from_seed(&[5; 32]))
+    }
+
+    fn append(ledger: &Ledger, n: u64) {
+        for i in 0..n {
+            ledger
+                .append_blocking(move |ctx| {
+                    ctx.index_certificate(&format!("T-{i}"));
+                    Ok(NewEntry {
+                        actor: "test".into(),
+                        event: Event::CertificateIssued {
+                            certificate: vec![i as u8; 100],
+                            signature: [1; 64],
+                        },
+                    })
+                })
+                .unwrap();
+        }
+    }
+
+    fn replayed_root(ledger: &Ledger) -> Hash {
+        let mut tree = MemoryTree::default();
+        let mut prev = [0u8; 32];
+        for item in ledger.entries(0, ledger.size()) {
+            let (i, bytes) = item.unwrap();
+            let entry = Entry::decode(&bytes).unwrap();
+            assert_eq!(entry.index, i);
+            assert_eq!(entry.prev, prev);
+            prev = entry_hash(&bytes);
+            tree.push_data(&bytes);
+        }
+        tree.root()
+    }
+
+    #[test]
+    fn an_uncommitted_tail_is_cut_and_a_missing_committed_part_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path(), signer(), Vec::new()).unwrap();
+        append(&ledger, 5);
+        let root = ledger.head().checkpoint.root;
+        assert_eq!(replayed_root(&ledger), root);
+        ledger.close();
+        drop(ledger);
+
+        // A batch that reached the files but not the sled commit.
+        for name in ["entries.dat", "offsets.dat", "nodes.dat"] {
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(dir.path().join(name))
+                .unwrap();
+            f.write_all(&[0xee; 77]).unwrap();
+        }
+        let ledger = Ledger::open(dir.path(), signer(), Vec::new()).unwrap();
+        assert_eq!(ledger.size(), 5);
+        assert_eq!(ledger.head().checkpoint.root, root);
+        assert_eq!(ledger.certificate_index("T-3").unwrap(), Some(3));
+        append(&ledger, 3);
+        assert_eq!(ledger.size(), 8);
+        assert_eq!(replayed_root(&ledger), ledger.head().checkpoint.root);
+        assert_eq!(ledger.root(5).unwrap(), root);
+        ledger.close();
+        drop(ledger);
+
+        // Losing committed bytes is corruption, never silently accepted.
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("nodes.dat"))
+            .unwrap();
+        f.set_len(32).unwrap();
+        match Ledger::open(dir.path(), signer(), Vec::new()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("nodes.dat"), "{why}"),
+            other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),
+        }
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_folder_is_refused_as_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _ledger = Ledger::open(dir.path(), signer(), Vec::new()).unwrap();
+        match Ledger::open(dir.path(), signer(), Vec::new()) {
+            Err(LedgerError::Locked(_)) => {}
+            other => panic!("expected Locked, got {:?}", other.map(|l| l.size())),
         }
     }
 }

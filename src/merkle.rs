@@ -282,6 +282,36 @@ pub fn verify_consistency(
     Ok(())
 }
 
+/// Position of node (`level`, `index`) in the append-only "stored hash" order: each leaf hash is
+/// followed by the hashes of the subtrees it completes, as [`Frontier::push`] reports them (the
+/// layout of Go's sumdb/tlog). A file of 32-byte hashes in this order never changes once written.
+pub fn stored_hash_index(level: u8, index: u64) -> u64 {
+    let mut n = index;
+    for _ in 0..level {
+        n = 2 * n + 1;
+    }
+    let mut i = 0;
+    while n > 0 {
+        i += n;
+        n >>= 1;
+    }
+    i + level as u64
+}
+
+/// How many hashes the stored-hash order holds for a tree of `size` leaves.
+pub fn stored_hash_count(size: u64) -> u64 {
+    if size == 0 {
+        return 0;
+    }
+    let mut count = stored_hash_index(0, size - 1) + 1;
+    let mut i = size - 1;
+    while i & 1 != 0 {
+        count += 1;
+        i >>= 1;
+    }
+    count
+}
+
 /// The right edge of a growing tree: the roots of its perfect subtrees, largest first.
 /// Appending a leaf reports every node that becomes complete, so a store can persist them.
 #[derive(Clone, Debug, Default)]
@@ -531,6 +561,20 @@ mod tests {
             ],
         );
         check_consistency(5, 5, &[]);
+    }
+
+    #[test]
+    fn stored_hash_order_matches_what_the_frontier_emits() {
+        let mut frontier = Frontier::default();
+        let mut position = 0u64;
+        for i in 0..300u64 {
+            frontier.push(leaf_hash(&i.to_be_bytes()), |id, _| {
+                assert_eq!(stored_hash_index(id.level, id.index), position, "{id:?}");
+                position += 1;
+            });
+            assert_eq!(stored_hash_count(i + 1), position);
+        }
+        assert_eq!(stored_hash_count(0), 0);
     }
 
     #[test]
