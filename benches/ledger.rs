@@ -122,7 +122,7 @@ fn bench(c: &mut Criterion) {
     // Durable appends, concurrent writers sharing group commits.
     let mut group = c.benchmark_group("ledger_append_durable");
     group.sample_size(10);
-    for writers in [1usize, 16, 64] {
+    for writers in [1usize, 16, 64, 256] {
         let ledger = Ledger::open(
             &dir.path().join(format!("append-{writers}")),
             signer(),
