@@ -39,6 +39,7 @@ fn entry(
         ctx.index_certificate(&format!("BW-2026-{:06}", ctx.index()));
         Ok(NewEntry {
             actor: "BW-A1".into(),
+            key_id: None,
             event: event(i),
         })
     }

@@ -152,6 +152,7 @@ impl App {
             .iter()
             .map(|p| NewEntry {
                 actor: "secretariat".into(),
+                key_id: None,
                 event: Event::ParticipantRegistered(p.clone()),
             })
             .collect();
@@ -278,6 +279,7 @@ impl App {
             ctx.index_authority(&authority.id);
             Ok(NewEntry {
                 actor: "secretariat".into(),
+                key_id: None,
                 event: Event::AuthorityRegistered(authority),
             })
         })?;
@@ -386,6 +388,7 @@ impl App {
                 *job_slot.lock().expect("slot") = Some((certificate, bytes.clone(), signature));
                 Ok(NewEntry {
                     actor: a.id.clone(),
+                    key_id: Some(a.key_id()),
                     event: Event::CertificateIssued {
                         certificate: bytes,
                         signature,

@@ -141,8 +141,8 @@ enum AuthorityCommand {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
-    /// Print the ledger's checkpoint verifier key and the authorities' public keys. Reads only
-    /// the keys folder, so it works while the server runs.
+    /// Print the ledger's checkpoint verifier key. Reads only the keys folder, so it works
+    /// while the server runs.
     Show {
         #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
         keys_dir: PathBuf,

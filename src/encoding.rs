@@ -5,7 +5,7 @@
 //!
 //! - a certificate: `["kpcert/certificate/v1", {fields}]`, signed as is by the issuing
 //!   authority; its SHA-256 is the certificate hash;
-//! - a ledger entry: `["kpcert/entry/v1", {index, time, kind, actor, payload, prev}]`, the Merkle
+//! - a ledger entry: `["kpcert/entry/v1", {index, time, kind, actor, key_id, payload, prev}]`, the Merkle
 //!   leaf data; its SHA-256 is the `prev` of the next entry.
 //!
 //! api/certificate.md and api/ledger.md specify them byte by byte; the decoders here accept
@@ -394,6 +394,8 @@ pub struct Entry {
     pub time_ms: u64,
     /// Who acted: an authority id, or `secretariat` for registry entries.
     pub actor: String,
+    /// Key id of the key the actor signed this entry's payload with (`null` when it signed none).
+    pub key_id: Option<KeyId>,
     /// SHA-256 of the previous entry's canonical bytes; 32 zero bytes for entry 0.
     pub prev: Hash,
     pub event: Event,
@@ -407,6 +409,13 @@ impl Entry {
             ("time", Value::Uint(self.time_ms)),
             ("kind", Value::text(self.event.kind())),
             ("actor", Value::text(&self.actor)),
+            (
+                "key_id",
+                match self.key_id {
+                    Some(id) => Value::text(id.to_string()),
+                    None => Value::Null,
+                },
+            ),
             ("payload", self.event.payload()),
             ("prev", Value::Bytes(self.prev.to_vec())),
         ]);
@@ -420,12 +429,18 @@ impl Entry {
         let f = Fields::new(
             "entry",
             body,
-            &["index", "time", "kind", "actor", "payload", "prev"],
+            &[
+                "index", "time", "kind", "actor", "key_id", "payload", "prev",
+            ],
         )?;
         Ok(Entry {
             index: f.uint("index")?,
             time_ms: f.uint("time")?,
             actor: f.text("actor")?.to_owned(),
+            key_id: match f.get("key_id") {
+                Value::Null => None,
+                _ => Some(f.parsed("key_id", KeyId::parse)?),
+            },
             prev: f
                 .bytes("prev")?
                 .try_into()

@@ -260,7 +260,11 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     }
 }
 
-async fn healthz() -> HttpResponse {
+async fn healthz(state: Shared) -> HttpResponse {
+    if state.app.ledger().is_unavailable() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "unavailable", "reason": "the ledger cannot accept writes"}));
+    }
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
@@ -739,6 +743,7 @@ fn entry_json(index: u64, bytes: &[u8]) -> Value {
                 "kind": entry.event.kind(),
                 "time": format_unix_ms(entry.time_ms),
                 "actor": entry.actor,
+                "key_id": entry.key_id.map(|k| k.to_string()),
                 "prev": hex(&entry.prev),
                 "payload": payload,
             })
@@ -768,12 +773,16 @@ async fn entries(
         )));
     }
     let end = start.saturating_add(limit).min(size);
-    let list = state
-        .app
-        .ledger()
-        .entries(start, end)
-        .map(|r| r.map(|(i, bytes)| entry_json(i, &bytes)))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Reading and decoding a page is blocking work: keep it off the async workers.
+    let app = state.app.clone();
+    let list = web::block(move || {
+        app.ledger()
+            .entries(start, end)
+            .map(|r| r.map(|(i, bytes)| entry_json(i, &bytes)))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
     Ok(HttpResponse::Ok().json(json!({
         "start": start,
         "size": size,

@@ -21,12 +21,13 @@ pub struct KeyDir {
 pub const LEDGER_KEY: &str = "ledger";
 
 impl KeyDir {
-    /// Opens the folder, creating it with mode 0700 if it does not exist.
+    /// Opens the folder, creating it if needed, and sets its mode to 0700.
     pub fn open(path: &Path) -> io::Result<KeyDir> {
         if !path.exists() {
             fs::create_dir_all(path)?;
-            fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
         }
+        // Tighten an existing folder too (a git checkout creates keys/ with mode 0755).
+        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
         Ok(KeyDir {
             path: path.to_path_buf(),
         })
@@ -52,6 +53,8 @@ impl KeyDir {
             .open(&path)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        // The new name must survive a power loss too.
+        fs::File::open(&self.path)?.sync_all()?;
         Ok(path)
     }
 

@@ -22,8 +22,11 @@
 //! - **Atomic.** An entry exists exactly when the committed size covers it: on open, bytes past the
 //!   committed size in the three files (a batch that crashed before its sled commit) are cut off.
 //!   A certificate, its number counter and its lookup key commit together with its entry.
-//! - **Group commit.** One writer thread owns every write. It takes all jobs waiting in its queue
-//!   (up to [`MAX_BATCH`]) and pays one round of `fdatasync` for all of them.
+//! - **Group commit, pipelined.** One writer thread builds every entry: it takes all jobs waiting
+//!   in its queue (up to [`MAX_BATCH`]), appends them to the files and hands the batch to one
+//!   committer thread, which pays one round of `fdatasync` and one sled commit for all of them.
+//!   While the committer syncs batch k, the writer prepares batch k+1 (at most one ahead);
+//!   commits happen strictly in order, and a failed commit poisons every later one.
 //! - **Append only.** No code path changes or removes an entry or a Merkle node. Indexes are
 //!   contiguous from 0 and kept by the writer, never by sled's `generate_id`.
 //! - **Genesis is atomic.** The entries given to [`Ledger::open`] for an empty ledger (the
@@ -107,6 +110,8 @@ pub struct AppendContext<'a> {
     prev: Hash,
     /// Writes of earlier jobs in the same batch, visible to later ones.
     batch_overlay: &'a HashMap<Vec<u8>, Vec<u8>>,
+    /// Counters taken by earlier batches, which may still be on their way to sled.
+    counters: &'a HashMap<Vec<u8>, Vec<u8>>,
     /// This job's own writes, merged only if it succeeds.
     writes: Vec<(Vec<u8>, Vec<u8>)>,
 }
@@ -129,12 +134,15 @@ impl AppendContext<'_> {
         if let Some(v) = self.batch_overlay.get(key) {
             return Ok(Some(v.clone()));
         }
+        if let Some(v) = self.counters.get(key) {
+            return Ok(Some(v.clone()));
+        }
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
     }
 
     /// Takes the next value of the counter `name` (1, 2, 3, ...), persisted with the entry.
     pub fn next_counter(&mut self, name: &str) -> Result<u64, LedgerError> {
-        let key = key_with(b's', name.as_bytes());
+        let key = key_with(COUNTER_PREFIX, name.as_bytes());
         let next = match self.get(&key)? {
             Some(v) => u64_from(&v)? + 1,
             None => 1,
@@ -171,6 +179,8 @@ type Reply = Box<dyn FnOnce(Result<Appended, LedgerError>) + Send>;
 /// What a job's builder appends: an event and who acted.
 pub struct NewEntry {
     pub actor: String,
+    /// The key the actor signed the payload with, if any.
+    pub key_id: Option<crate::crypto::KeyId>,
     pub event: Event,
 }
 
@@ -232,7 +242,9 @@ fn u64_from(v: &[u8]) -> Result<u64, LedgerError> {
     })?))
 }
 
+const COUNTER_PREFIX: u8 = b's';
 const META_SIZE: &[u8] = b"msize";
+const META_CREATED: &[u8] = b"mcreated";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
 const META_HEAD: &[u8] = b"mhead";
 
@@ -251,6 +263,10 @@ struct LogFiles {
     nodes: File,
 }
 
+/// Most entries the writer can have in the files without a commit: the batch being committed and
+/// the one handed over behind it.
+const MAX_UNCOMMITTED_ENTRIES: u64 = 2 * MAX_BATCH as u64;
+
 /// Largest entry accepted (certificates are a few KiB at most).
 pub const MAX_ENTRY_BYTES: usize = 64 * 1024;
 
@@ -262,6 +278,7 @@ fn read_exact_at(file: &File, len: usize, offset: u64) -> Result<Vec<u8>, Ledger
 
 impl LogFiles {
     fn open(dir: &Path) -> Result<LogFiles, LedgerError> {
+        let created = !dir.join("entries.dat").exists();
         let open = |name: &str| {
             OpenOptions::new()
                 .read(true)
@@ -269,11 +286,16 @@ impl LogFiles {
                 .create(true)
                 .open(dir.join(name))
         };
-        Ok(LogFiles {
+        let files = LogFiles {
             entries: open("entries.dat")?,
             offsets: open("offsets.dat")?,
             nodes: open("nodes.dat")?,
-        })
+        };
+        if created {
+            // New directory entries must survive a power loss too.
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(files)
     }
 
     fn offset(&self, index: u64) -> Result<u64, LedgerError> {
@@ -297,9 +319,18 @@ impl LogFiles {
         read_exact_at(&self.entries, len, offset + 4)
     }
 
-    /// Cuts the files back to the committed `size` (removing an uncommitted batch) and checks
-    /// that nothing committed is missing.
+    /// Cuts the files back to the committed `size` (removing the batches that were written but
+    /// not committed when the process stopped) and checks that nothing committed is missing. A
+    /// tail longer than the writer can leave behind means the index is older than the files (a
+    /// lost or restored `index/`): that is refused, never cut.
     fn recover(&self, size: u64) -> Result<(), LedgerError> {
+        let tail_entries = (self.offsets.metadata()?.len().saturating_sub(size * 8)).div_ceil(8);
+        if tail_entries > MAX_UNCOMMITTED_ENTRIES {
+            return Err(LedgerError::Corrupt(format!(
+                "the ledger files hold {tail_entries} entries past the {size} the index has committed; \
+                 the index/ folder is older than the files (restored or replaced?); refusing to cut them"
+            )));
+        }
         let entries_end = match size {
             0 => 0,
             n => {
@@ -405,6 +436,18 @@ impl Ledger {
             None => 0,
         };
         let files = LogFiles::open(dir)?;
+        if tree.get(META_CREATED)?.is_none() {
+            if files.entries.metadata()?.len() > 0 {
+                return Err(LedgerError::Corrupt(
+                    "the index/ folder is new but the ledger files are not empty (lost or replaced index?)"
+                        .into(),
+                ));
+            }
+            tree.insert(META_CREATED, &now_ms().to_be_bytes())?;
+            db.flush()?;
+            db_file.sync_data()?;
+            File::open(dir.join("index"))?.sync_all()?;
+        }
         files.recover(size)?;
         let frontier = Frontier::load(&files, size)?;
         let prev = match tree.get(META_HEAD)? {
@@ -425,15 +468,49 @@ impl Ledger {
             note: signer.sign(&checkpoint),
             checkpoint,
         });
+        // The pieces must belong together: the head hash and the last leaf must match the last
+        // entry, and the stored checkpoint must verify with this key and state this tree. A
+        // mismatch (mixed backups, another keys folder) is refused rather than re-signed.
         let last_time_ms = match size {
             0 => 0,
             n => {
                 let bytes = files.entry(n - 1)?;
+                if entry_hash(&bytes) != prev {
+                    return Err(LedgerError::Corrupt(format!(
+                        "entry {} does not match the committed head hash",
+                        n - 1
+                    )));
+                }
+                if files.node(NodeId {
+                    level: 0,
+                    index: n - 1,
+                })? != merkle::leaf_hash(&bytes)
+                {
+                    return Err(LedgerError::Corrupt(format!(
+                        "nodes.dat does not match entry {}",
+                        n - 1
+                    )));
+                }
                 Entry::decode(&bytes)
                     .map_err(|e| LedgerError::Corrupt(format!("entry {}: {e}", n - 1)))?
                     .time_ms
             }
         };
+        if let Some(note) = tree.get(META_CHECKPOINT)? {
+            let note = String::from_utf8_lossy(&note);
+            let stored = signer.verifier().open(&note).map_err(|e| {
+                LedgerError::Corrupt(format!(
+                    "this ledger's checkpoints were not signed by the ledger key and origin \
+                     in use ({e}): is this the keys folder that belongs to this data folder?"
+                ))
+            })?;
+            if stored != head.checkpoint {
+                return Err(LedgerError::Corrupt(format!(
+                    "the stored checkpoint (size {}) does not match the tree on disk (size {})",
+                    stored.size, size
+                )));
+            }
+        }
         let shared = Arc::new(Shared {
             db,
             db_file,
@@ -452,6 +529,7 @@ impl Ledger {
             prev,
             last_time_ms,
             entries_end,
+            counters: HashMap::new(),
         };
         if size == 0 && !genesis.is_empty() {
             let failed: Arc<Mutex<Option<LedgerError>>> = Arc::default();
@@ -469,7 +547,16 @@ impl Ledger {
                     }
                 })
                 .collect();
-            writer.commit(jobs);
+            // All of genesis or none of it: a job that failed to build leaves the prepared batch
+            // uncommitted (the next open cuts it from the files).
+            let prepared = writer.prepare(jobs);
+            let failure = failed.lock().expect("genesis lock").take();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if let Some(prepared) = prepared {
+                commit(&writer.shared, prepared);
+            }
             let failure = failed.lock().expect("genesis lock").take();
             if let Some(e) = failure {
                 return Err(e);
@@ -513,7 +600,7 @@ impl Ledger {
         self.submit(build, move |r| {
             let _ = tx.send(r);
         });
-        rx.recv().unwrap_or(Err(LedgerError::Poisoned))
+        rx.recv().unwrap_or(Err(LedgerError::Closed))
     }
 
     /// The latest signed checkpoint.
@@ -546,11 +633,30 @@ impl Ledger {
 
     /// The entry index recording certificate `number`.
     pub fn certificate_index(&self, number: &str) -> Result<Option<u64>, LedgerError> {
-        self.shared
+        let size = self.size();
+        Ok(self
+            .shared
             .tree
             .get(key_with(b'c', number.as_bytes()))?
             .map(|v| u64_from(&v))
-            .transpose()
+            .transpose()?
+            // Between the sled commit and the head update an index may be ahead of the head.
+            .filter(|&index| index < size))
+    }
+
+    /// Whether the writer stopped accepting appends (a failed write, or closed).
+    pub fn is_unavailable(&self) -> bool {
+        self.shared.poisoned.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), LedgerError> {
+        let committed = self.size();
+        if size > committed {
+            return Err(LedgerError::Corrupt(format!(
+                "size {size} is past the committed size {committed}"
+            )));
+        }
+        Ok(())
     }
 
     /// Entry indexes of all registered authorities.
@@ -564,16 +670,19 @@ impl Ledger {
 
     /// The Merkle root of the first `size` entries (`size` <= the current size).
     pub fn root(&self, size: u64) -> Result<Hash, LedgerError> {
+        self.check_size(size)?;
         merkle::root(&self.shared.files, size)
     }
 
     /// Inclusion proof of entry `index` in the tree of `size` (`index < size <= current`).
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(size)?;
         merkle::inclusion_proof(&self.shared.files, index, size)
     }
 
     /// Consistency proof between sizes `from` and `to` (`0 < from <= to <= current`).
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(to)?;
         merkle::consistency_proof(&self.shared.files, from, to)
     }
 
@@ -614,11 +723,15 @@ impl Ledger {
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
             let _ = self.queue.send(Msg::Stop);
             let _ = handle.join();
-            let _ = self.shared.db.flush();
+            if !self.shared.poisoned.load(Ordering::SeqCst) {
+                let _ = self.shared.db.flush();
+            }
         }
     }
 }
 
+/// The writer thread's state: it builds entries and appends them to the files; the committer
+/// thread makes each prepared batch durable and answers it.
 struct Writer {
     shared: Arc<Shared>,
     signer: NoteSigner,
@@ -627,10 +740,82 @@ struct Writer {
     last_time_ms: u64,
     /// Length of entries.dat, where the next record goes.
     entries_end: u64,
+    /// Every counter value this writer has taken, ahead of sled while a batch is in flight.
+    counters: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+/// A batch whose entries are written to the files (not yet synced), with what its commit point
+/// must record and whom to answer.
+struct Prepared {
+    batch: sled::Batch,
+    head: Arc<SignedCheckpoint>,
+    time_ms: u64,
+    done: Vec<(Reply, u64, Vec<u8>)>,
+}
+
+/// Makes a prepared batch durable (files, then the sled commit point) and answers its jobs.
+fn commit(shared: &Shared, prepared: Prepared) {
+    let Prepared {
+        batch,
+        head,
+        time_ms,
+        done,
+    } = prepared;
+    if shared.poisoned.load(Ordering::SeqCst) {
+        for (reply, _, _) in done {
+            reply(Err(LedgerError::Poisoned));
+        }
+        return;
+    }
+    let written = shared.files.sync().and_then(|()| {
+        // The commit point: once sled has the batch, the entries exist, whatever happens next.
+        shared.tree.apply_batch(batch)?;
+        if let Err(e) = shared.flush_durably() {
+            // sled may still write the batch in the background: whether these entries survive
+            // is unknown, and answering "failed" could make clients issue twice. Stop here and
+            // let the restart decide from what is on disk.
+            tracing::error!(error = %e, "ledger commit applied but not flushed; aborting");
+            std::process::abort();
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => {
+            *shared.head.write().expect("head lock") = head.clone();
+            for (reply, index, entry_bytes) in done {
+                reply(Ok(Appended {
+                    index,
+                    time_ms,
+                    entry_bytes,
+                    checkpoint: head.clone(),
+                }));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger commit failed; refusing further appends");
+            shared.poisoned.store(true, Ordering::SeqCst);
+            for (reply, _, _) in done {
+                reply(Err(LedgerError::Storage(e.to_string())));
+            }
+        }
+    }
 }
 
 impl Writer {
+    /// Takes jobs in batches and prepares each while the committer makes the previous one
+    /// durable, so the CPU work of batch k+1 overlaps the fsyncs of batch k.
     fn run(&mut self, queue: mpsc::Receiver<Msg>) {
+        // A rendezvous channel: the writer is at most one prepared batch ahead of the committer.
+        let (to_committer, prepared) = mpsc::sync_channel::<Prepared>(0);
+        let shared = self.shared.clone();
+        let committer = thread::Builder::new()
+            .name("ledger-commit".into())
+            .spawn(move || {
+                for batch in prepared {
+                    commit(&shared, batch);
+                }
+            })
+            .expect("spawn the ledger committer");
         while let Ok(first) = queue.recv() {
             let mut batch = Vec::new();
             let mut stop = false;
@@ -651,10 +836,14 @@ impl Writer {
                 for job in batch {
                     (job.reply)(Err(LedgerError::Poisoned));
                 }
-            } else if !batch.is_empty() {
-                self.commit(batch);
+            } else if let Some(prepared) = self.prepare(batch) {
+                if let Err(mpsc::SendError(p)) = to_committer.send(prepared) {
+                    commit(&self.shared, p);
+                }
             }
             if stop {
+                drop(to_committer);
+                let _ = committer.join();
                 self.shared.closed.store(true, Ordering::SeqCst);
                 // Fail whatever was queued behind the stop.
                 while let Ok(Msg::Job(job)) = queue.try_recv() {
@@ -665,14 +854,14 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, jobs: Vec<Job>) {
+    /// Builds the batch's entries, appends them to the files and signs the new checkpoint.
+    fn prepare(&mut self, jobs: Vec<Job>) -> Option<Prepared> {
         let mut overlay: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
         let mut batch = sled::Batch::default();
         let mut entries_buf = Vec::with_capacity(jobs.len() * 1200);
         let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
         let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
         let mut done: Vec<(Reply, u64, Vec<u8>)> = Vec::with_capacity(jobs.len());
-        let start = (self.frontier.clone(), self.prev, self.entries_end);
         let time_ms = now_ms().max(self.last_time_ms);
         for job in jobs {
             let mut ctx = AppendContext {
@@ -681,10 +870,20 @@ impl Writer {
                 time_ms,
                 prev: self.prev,
                 batch_overlay: &overlay,
+                counters: &self.counters,
                 writes: Vec::new(),
             };
-            let built = (job.build)(&mut ctx);
-            let NewEntry { actor, event } = match built {
+            let build = job.build;
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&mut ctx)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("an append job panicked; it is answered with an error");
+                    Err(LedgerError::Storage("the append job panicked".into()))
+                });
+            let NewEntry {
+                actor,
+                key_id,
+                event,
+            } = match built {
                 Ok(new) => new,
                 Err(e) => {
                     (job.reply)(Err(e));
@@ -695,6 +894,7 @@ impl Writer {
                 index: ctx.index,
                 time_ms: ctx.time_ms,
                 actor,
+                key_id,
                 prev: ctx.prev,
                 event,
             };
@@ -718,13 +918,17 @@ impl Writer {
             self.entries_end += 4 + bytes.len() as u64;
             for (k, v) in writes {
                 batch.insert(k.as_slice(), v.as_slice());
+                if k.first() == Some(&COUNTER_PREFIX) {
+                    self.counters.insert(k.clone(), v.clone());
+                }
                 overlay.insert(k, v);
             }
             done.push((job.reply, index, bytes));
         }
         if done.is_empty() {
-            return;
+            return None;
         }
+        self.last_time_ms = time_ms;
         let checkpoint = Checkpoint {
             origin: self.signer.name().to_owned(),
             size: self.frontier.size(),
@@ -738,37 +942,26 @@ impl Writer {
         batch.insert(META_HEAD, &self.prev);
         batch.insert(META_CHECKPOINT, head.note.as_bytes());
         let files = &self.shared.files;
-        let written = (|| -> Result<(), LedgerError> {
+        let appended = (|| -> Result<(), LedgerError> {
             (&files.entries).write_all(&entries_buf)?;
             (&files.offsets).write_all(&offsets_buf)?;
             (&files.nodes).write_all(&nodes_buf)?;
-            files.sync()?;
-            // The commit point: after this, the entries exist.
-            self.shared.tree.apply_batch(batch)?;
-            self.shared.flush_durably()
+            Ok(())
         })();
-        match written {
-            Ok(()) => {
-                self.last_time_ms = time_ms;
-                *self.shared.head.write().expect("head lock") = head.clone();
-                for (reply, index, entry_bytes) in done {
-                    reply(Ok(Appended {
-                        index,
-                        time_ms,
-                        entry_bytes,
-                        checkpoint: head.clone(),
-                    }));
-                }
+        if let Err(e) = appended {
+            tracing::error!(error = %e, "ledger append failed; refusing further appends");
+            self.shared.poisoned.store(true, Ordering::SeqCst);
+            for (reply, _, _) in done {
+                reply(Err(LedgerError::Storage(e.to_string())));
             }
-            Err(e) => {
-                tracing::error!(error = %e, "ledger write failed; refusing further appends");
-                (self.frontier, self.prev, self.entries_end) = start;
-                self.shared.poisoned.store(true, Ordering::SeqCst);
-                for (reply, _, _) in done {
-                    reply(Err(LedgerError::Storage(e.to_string())));
-                }
-            }
+            return None;
         }
+        Some(Prepared {
+            batch,
+            head,
+            time_ms,
+            done,
+        })
     }
 }
 
@@ -789,6 +982,7 @@ mod tests {
                     ctx.index_certificate(&format!("T-{i}"));
                     Ok(NewEntry {
                         actor: "test".into(),
+                        key_id: None,
                         event: Event::CertificateIssued {
                             certificate: vec![i as u8; 100],
                             signature: [1; 64],
@@ -852,6 +1046,36 @@ mod tests {
             Err(LedgerError::Corrupt(why)) => assert!(why.contains("nodes.dat"), "{why}"),
             other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),
         }
+    }
+
+    #[test]
+    fn a_lost_index_or_a_foreign_key_is_refused_not_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path(), signer(), Vec::new()).unwrap();
+        append(&ledger, 4);
+        ledger.close();
+        drop(ledger);
+
+        let other = NoteSigner::new("test/ledger", SigningKey::from_seed(&[6; 32]));
+        match Ledger::open(dir.path(), other, Vec::new()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("ledger key"), "{why}"),
+            other => panic!("expected refusal, got {:?}", other.map(|l| l.size())),
+        }
+        let renamed = NoteSigner::new("test/other", SigningKey::from_seed(&[5; 32]));
+        assert!(matches!(
+            Ledger::open(dir.path(), renamed, Vec::new()),
+            Err(LedgerError::Corrupt(_))
+        ));
+
+        std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+        match Ledger::open(dir.path(), signer(), Vec::new()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("index/"), "{why}"),
+            other => panic!("expected refusal, got {:?}", other.map(|l| l.size())),
+        }
+        let entries = std::fs::metadata(dir.path().join("entries.dat"))
+            .unwrap()
+            .len();
+        assert!(entries > 0, "nothing was cut");
     }
 
     #[test]

@@ -438,9 +438,14 @@ impl CertificateContent {
                 return None;
             };
             if !(policy.is_participant)(code) {
+                let hint = if code.is_eu_member_state() {
+                    " (EU member states take part as one participant: use EU)"
+                } else {
+                    ""
+                };
                 c.add(
                     "destination",
-                    format!("{code} is not a Kimberley Process participant"),
+                    format!("{code} is not a Kimberley Process participant{hint}"),
                 );
                 return None;
             }
@@ -681,7 +686,7 @@ mod tests {
     #[test]
     fn bounds_and_participants() {
         let mut input = example();
-        input.destination = given("KE");
+        input.destination = given("BE");
         input.expires_on = given("2027-03-01");
         input.exporter = party(&"x".repeat(121), " padded");
         input.items = Input::Given(vec![]);
@@ -691,7 +696,7 @@ mod tests {
             [
                 "exporter.name: must be at most 120 characters",
                 "exporter.address: must not start or end with white space",
-                "destination: KE is not a Kimberley Process participant",
+                "destination: BE is not a Kimberley Process participant (EU member states take part as one participant: use EU)",
                 "items: must hold at least one item",
                 "expires_on: must be within the authority's maximum validity of 90 days (at most 2027-02-24)",
             ]

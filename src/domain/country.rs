@@ -27,6 +27,13 @@ pub const ISO_3166_1_ALPHA_2: [&str; 249] = [
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
+/// The 27 member states of the European Union, which take part in the KP as one participant,
+/// `EU`.
+pub const EU_MEMBER_STATES: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
 /// Exceptionally reserved codes that name a KP participant without being a country.
 pub const RESERVED_PARTICIPANT_CODES: [&str; 1] = ["EU"];
 
@@ -49,6 +56,11 @@ impl CountryCode {
             return Some(CountryCode([s.as_bytes()[0], s.as_bytes()[1]]));
         }
         CountryCode::country(s)
+    }
+
+    /// Whether this is an EU member state (whose KP participant is `EU`).
+    pub fn is_eu_member_state(&self) -> bool {
+        EU_MEMBER_STATES.contains(&self.as_str())
     }
 
     /// The two letters.
@@ -74,6 +86,11 @@ mod tests {
         assert_eq!(CountryCode::country("BW").unwrap().to_string(), "BW");
         assert_eq!(CountryCode::country("EU"), None);
         assert_eq!(CountryCode::participant("EU").unwrap().as_str(), "EU");
+        assert!(CountryCode::country("BE").unwrap().is_eu_member_state());
+        assert!(!CountryCode::country("NO").unwrap().is_eu_member_state());
+        assert!(EU_MEMBER_STATES
+            .iter()
+            .all(|c| CountryCode::country(c).is_some()));
         for bad in ["bw", "XX", "B", "BWA", "", "ZZ", "UK"] {
             assert_eq!(CountryCode::participant(bad), None, "{bad}");
         }

@@ -173,6 +173,7 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
             index: i as u64,
             time_ms: 1_795_651_200_000 + i as u64 * 1000,
             actor: actor.into(),
+            key_id: (actor != "secretariat").then(|| key.public_key().key_id()),
             prev,
             event,
         };
