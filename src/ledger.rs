@@ -22,11 +22,12 @@
 //! - **Atomic.** An entry exists exactly when the committed size covers it: on open, bytes past the
 //!   committed size in the three files (a batch that crashed before its sled commit) are cut off.
 //!   A certificate, its number counter and its lookup key commit together with its entry.
-//! - **Group commit, pipelined.** One writer thread builds every entry: it takes all jobs waiting
-//!   in its queue (up to [`MAX_BATCH`]), appends them to the files and hands the batch to one
-//!   committer thread, which pays one round of `fdatasync` and one sled commit for all of them.
-//!   While the committer syncs batch k, the writer prepares batch k+1 (at most one ahead);
-//!   commits happen strictly in order, and a failed commit poisons every later one.
+//! - **Group commit, pipelined under load.** One writer thread builds every entry: it takes all
+//!   jobs waiting in its queue (up to [`MAX_BATCH`]), appends them to the files, and pays one
+//!   round of `fdatasync` and one sled commit for all of them. When more jobs are already
+//!   waiting, it hands the batch to a committer thread instead and prepares the next batch while
+//!   that one is synced (never more than one ahead). Commits happen strictly in order, and a
+//!   failed commit poisons every later one.
 //! - **Append only.** No code path changes or removes an entry or a Merkle node. Indexes are
 //!   contiguous from 0 and kept by the writer, never by sled's `generate_id`.
 //! - **Genesis is atomic.** The entries given to [`Ledger::open`] for an empty ledger (the
@@ -42,7 +43,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -802,21 +803,34 @@ fn commit(shared: &Shared, prepared: Prepared) {
 }
 
 impl Writer {
-    /// Takes jobs in batches and prepares each while the committer makes the previous one
-    /// durable, so the CPU work of batch k+1 overlaps the fsyncs of batch k.
+    /// Takes jobs in batches. A batch is committed on this thread when nothing else waits (no
+    /// thread hop on the latency path); when more jobs are queued, it is handed to the committer
+    /// thread so that its fsyncs overlap the preparation of the next batch.
     fn run(&mut self, queue: mpsc::Receiver<Msg>) {
         // A rendezvous channel: the writer is at most one prepared batch ahead of the committer.
         let (to_committer, prepared) = mpsc::sync_channel::<Prepared>(0);
+        let finished = Arc::new(AtomicU64::new(0));
         let shared = self.shared.clone();
+        let committer_finished = finished.clone();
         let committer = thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || {
                 for batch in prepared {
                     commit(&shared, batch);
+                    committer_finished.fetch_add(1, Ordering::SeqCst);
                 }
             })
             .expect("spawn the ledger committer");
-        while let Ok(first) = queue.recv() {
+        let mut handed = 0u64;
+        let mut carried: Option<Msg> = None;
+        loop {
+            let first = match carried.take() {
+                Some(msg) => msg,
+                None => match queue.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                },
+            };
             let mut batch = Vec::new();
             let mut stop = false;
             let mut next = Some(first);
@@ -837,20 +851,32 @@ impl Writer {
                     (job.reply)(Err(LedgerError::Poisoned));
                 }
             } else if let Some(prepared) = self.prepare(batch) {
-                if let Err(mpsc::SendError(p)) = to_committer.send(prepared) {
-                    commit(&self.shared, p);
+                if !stop {
+                    carried = queue.try_recv().ok();
+                }
+                let committer_idle = finished.load(Ordering::SeqCst) == handed;
+                if committer_idle && carried.is_none() {
+                    commit(&self.shared, prepared);
+                } else {
+                    handed += 1;
+                    if let Err(mpsc::SendError(p)) = to_committer.send(prepared) {
+                        commit(&self.shared, p);
+                    }
                 }
             }
             if stop {
-                drop(to_committer);
-                let _ = committer.join();
-                self.shared.closed.store(true, Ordering::SeqCst);
-                // Fail whatever was queued behind the stop.
-                while let Ok(Msg::Job(job)) = queue.try_recv() {
-                    (job.reply)(Err(LedgerError::Closed));
-                }
-                return;
+                break;
             }
+        }
+        drop(to_committer);
+        let _ = committer.join();
+        self.shared.closed.store(true, Ordering::SeqCst);
+        // Fail whatever was queued behind the stop.
+        if let Some(Msg::Job(job)) = carried {
+            (job.reply)(Err(LedgerError::Closed));
+        }
+        while let Ok(Msg::Job(job)) = queue.try_recv() {
+            (job.reply)(Err(LedgerError::Closed));
         }
     }
 
