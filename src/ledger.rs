@@ -25,7 +25,7 @@
 //! - **Group commit, pipelined under load.** One writer thread builds every entry: it takes all
 //!   jobs waiting in its queue (up to [`MAX_BATCH`]), appends them to the files, and pays one
 //!   round of `fdatasync` and one sled commit for all of them. When more jobs are already
-//!   waiting, it hands the batch to a committer thread instead and prepares the next batch while
+//!   waiting behind a big batch, it hands the batch to a committer thread instead and prepares the next batch while
 //!   that one is synced (never more than one ahead). Commits happen strictly in order, and a
 //!   failed commit poisons every later one.
 //! - **Append only.** No code path changes or removes an entry or a Merkle node. Indexes are
@@ -55,6 +55,9 @@ use crate::merkle::{self, Frontier, NodeId, NodeSource};
 
 /// Most jobs one group commit takes.
 pub const MAX_BATCH: usize = 4096;
+
+/// Smallest batch worth handing to the committer thread while more jobs wait.
+const PIPELINE_MIN_BATCH: usize = 32;
 
 /// Why a ledger operation failed.
 #[derive(Debug)]
@@ -855,7 +858,10 @@ impl Writer {
                     carried = queue.try_recv().ok();
                 }
                 let committer_idle = finished.load(Ordering::SeqCst) == handed;
-                if committer_idle && carried.is_none() {
+                // Overlap only pays when batches are big: a small batch is cheaper to commit here
+                // than to hand over to another thread.
+                let backlog = carried.is_some() && prepared.done.len() >= PIPELINE_MIN_BATCH;
+                if committer_idle && !backlog {
                     commit(&self.shared, prepared);
                 } else {
                     handed += 1;
