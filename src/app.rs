@@ -102,6 +102,9 @@ pub struct App {
     keys: KeyDir,
     participants: HashMap<CountryCode, Participant>,
     authorities: RwLock<HashMap<String, Arc<ActiveAuthority>>>,
+    /// SHA-256 of each valid bearer token -> authority id; mirrors the stored hashes (this
+    /// process is the only one that can change them while it holds the data folder).
+    tokens: RwLock<HashMap<Hash, String>>,
     verifier: NoteVerifier,
     /// Serialises authority registration (id assignment and key files).
     registering: Mutex<()>,
@@ -162,10 +165,12 @@ impl App {
             ledger,
             keys,
             authorities: RwLock::new(HashMap::new()),
+            tokens: RwLock::new(HashMap::new()),
             verifier,
             registering: Mutex::new(()),
         };
         app.load_authorities()?;
+        *app.tokens.write().expect("tokens lock") = app.ledger.tokens()?.into_iter().collect();
         Ok(app)
     }
 
@@ -305,18 +310,33 @@ impl App {
             "kpat_{}",
             crate::b64::encode_url(&crate::crypto::random_bytes::<32>())
         );
-        self.ledger.add_token(&token_hash(&token), authority_id)?;
+        let hash = token_hash(&token);
+        self.ledger.add_token(&hash, authority_id)?;
+        self.tokens
+            .write()
+            .expect("tokens lock")
+            .insert(hash, authority_id.to_owned());
         Ok(token)
     }
 
     /// Revokes every token of `authority_id`.
     pub fn revoke_tokens(&self, authority_id: &str) -> Result<usize, AppError> {
-        Ok(self.ledger.revoke_tokens(authority_id)?)
+        let removed = self.ledger.revoke_tokens(authority_id)?;
+        self.tokens
+            .write()
+            .expect("tokens lock")
+            .retain(|_, id| id != authority_id);
+        Ok(removed)
     }
 
     /// The authority a bearer token belongs to.
     pub fn authenticate(&self, token: &str) -> Option<Arc<ActiveAuthority>> {
-        let id = self.ledger.token_owner(&token_hash(token)).ok()??;
+        let id = self
+            .tokens
+            .read()
+            .expect("tokens lock")
+            .get(&token_hash(token))?
+            .clone();
         self.authorities
             .read()
             .expect("authorities lock")

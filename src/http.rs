@@ -791,6 +791,22 @@ async fn entries(
     })))
 }
 
+/// A tree size parameter: defaults to the current size and may not exceed it.
+fn tree_size_param(
+    state: &Shared,
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<u64, ApiError> {
+    let current = state.app.ledger().size();
+    let size = query_u64(query, name, Some(current))?;
+    if size > current {
+        return Err(ApiError::bad_request(format!(
+            "{name} {size} is past the ledger size {current}"
+        )));
+    }
+    Ok(size)
+}
+
 fn proof_error(e: ProofError) -> ApiError {
     ApiError::bad_request(e.to_string())
 }
@@ -801,14 +817,8 @@ async fn inclusion(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(&req)?;
-    let current = state.app.ledger().size();
     let index = query_u64(&query, "index", None)?;
-    let size = query_u64(&query, "size", Some(current))?;
-    if size > current {
-        return Err(ApiError::bad_request(format!(
-            "size {size} is past the ledger size {current}"
-        )));
-    }
+    let size = tree_size_param(&state, &query, "size")?;
     if index >= size {
         return Err(proof_error(ProofError::IndexOutOfRange { index, size }));
     }
@@ -833,14 +843,8 @@ async fn consistency(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(&req)?;
-    let current = state.app.ledger().size();
     let from = query_u64(&query, "from", None)?;
-    let to = query_u64(&query, "to", Some(current))?;
-    if to > current {
-        return Err(ApiError::bad_request(format!(
-            "to {to} is past the ledger size {current}"
-        )));
-    }
+    let to = tree_size_param(&state, &query, "to")?;
     if from > to {
         return Err(proof_error(ProofError::SizeOutOfRange { from, to }));
     }

@@ -712,13 +712,19 @@ impl Ledger {
         Ok(removed)
     }
 
-    /// The authority id a token hash belongs to.
-    pub fn token_owner(&self, token_hash: &Hash) -> Result<Option<String>, LedgerError> {
-        Ok(self
-            .shared
+    /// Every stored token hash with its authority id.
+    pub fn tokens(&self) -> Result<Vec<(Hash, String)>, LedgerError> {
+        self.shared
             .tree
-            .get(key_with(b't', token_hash))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+            .scan_prefix([b't'])
+            .map(|item| {
+                let (k, v) = item?;
+                let hash = k[1..]
+                    .try_into()
+                    .map_err(|_| LedgerError::Corrupt("a token key is not 33 bytes".into()))?;
+                Ok((hash, String::from_utf8_lossy(&v).into_owned()))
+            })
+            .collect()
     }
 
     /// Stops the writer after the jobs queued so far and flushes. Later appends fail with
