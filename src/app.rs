@@ -372,11 +372,29 @@ impl App {
         CertificateContent::validate(input, &policy).map_err(IssueError::Invalid)
     }
 
-    /// Numbers, signs and durably records validated content; answers once it is on disk.
+    /// The certificate an earlier request with idempotency `key` of `authority` created, and
+    /// whether that request had the same body hash.
+    pub fn idempotent_replay(
+        &self,
+        authority: &ActiveAuthority,
+        key: &str,
+        request_hash: &Hash,
+    ) -> Result<Option<(bool, IssuedCertificate)>, LedgerError> {
+        let Some((hash, index)) = self.ledger.idempotency(&authority.authority.id, key)? else {
+            return Ok(None);
+        };
+        let issued = self.issued_at(index)?;
+        Ok(Some((&hash == request_hash, issued)))
+    }
+
+    /// Numbers, signs and durably records validated content; answers once it is on disk. With
+    /// an idempotency key (and the hash of the request body), a second request with the same
+    /// key appends nothing: it fails with [`LedgerError::IdempotencyConflict`].
     pub async fn issue(
         &self,
         authority: Arc<ActiveAuthority>,
         content: CertificateContent,
+        idempotency: Option<(String, Hash)>,
     ) -> Result<IssuedCertificate, LedgerError> {
         let slot: Arc<Mutex<Option<Signed>>> = Arc::default();
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -384,6 +402,9 @@ impl App {
         self.ledger.submit(
             move |ctx| {
                 let a = &authority.authority;
+                if let Some((key, request_hash)) = &idempotency {
+                    ctx.claim_idempotency(&a.id, key, request_hash)?;
+                }
                 let year = content.issued_on.year();
                 let serial = ctx.next_counter(&format!("certificate/{}/{year}", a.participant))?;
                 let number = CertificateNumber::new(a.participant, year, serial);
@@ -443,9 +464,14 @@ impl App {
 
     /// The certificate `number` as recorded, with a proof against the latest checkpoint.
     pub fn certificate(&self, number: &str) -> Result<Option<IssuedCertificate>, LedgerError> {
-        let Some(index) = self.ledger.certificate_index(number)? else {
-            return Ok(None);
-        };
+        match self.ledger.certificate_index(number)? {
+            Some(index) => self.issued_at(index).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The certificate recorded by entry `index`, with a proof against the latest checkpoint.
+    fn issued_at(&self, index: u64) -> Result<IssuedCertificate, LedgerError> {
         let checkpoint = self.ledger.head();
         let bytes = self
             .ledger
@@ -466,7 +492,7 @@ impl App {
         let proof = self
             .ledger
             .inclusion_proof(index, checkpoint.checkpoint.size)?;
-        Ok(Some(IssuedCertificate {
+        Ok(IssuedCertificate {
             hash: sha256(&canonical),
             certificate,
             canonical,
@@ -476,7 +502,7 @@ impl App {
             entry: bytes,
             checkpoint,
             proof,
-        }))
+        })
     }
 
     /// Stops the ledger writer after queued work and flushes.

@@ -331,7 +331,17 @@ async fn issue(
             "send the certificate as Content-Type: application/json",
         ));
     }
+    let idempotency_key = idempotency_key(&req)?;
     let body = read_body(&req, payload).await?;
+    let request_hash = crate::crypto::sha256(&body);
+    if let Some(key) = &idempotency_key {
+        if let Some(replay) = state
+            .app
+            .idempotent_replay(&authority, key, &request_hash)?
+        {
+            return replayed(replay);
+        }
+    }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
@@ -350,14 +360,77 @@ async fn issue(
         Ok(_) if !problems.is_empty() => return Err(invalid(problems)),
         Ok(content) => content,
     };
-    let issued = state.app.issue(authority, content).await?;
-    Ok(HttpResponse::Created()
+    let idempotency = idempotency_key.clone().map(|k| (k, request_hash));
+    match state
+        .app
+        .issue(authority.clone(), content, idempotency)
+        .await
+    {
+        Ok(issued) => Ok(created(&issued)),
+        Err(LedgerError::IdempotencyConflict) => {
+            // Another request with this key won the race; answer as it did once it is committed.
+            let key = idempotency_key.expect("a conflict needs a key");
+            match state
+                .app
+                .idempotent_replay(&authority, &key, &request_hash)?
+            {
+                Some(replay) => replayed(replay),
+                None => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_conflict",
+                    "a request with this Idempotency-Key is still being recorded; retry shortly",
+                )),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The 201 answer for a newly issued (or replayed) certificate.
+fn created(issued: &IssuedCertificate) -> HttpResponse {
+    HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
                 .expect("numbers are ascii"),
         ))
-        .json(certificate_json(&issued)))
+        .json(certificate_json(issued))
+}
+
+/// The answer to a retried request: the original certificate if the body is the same.
+fn replayed((same_body, issued): (bool, IssuedCertificate)) -> Result<HttpResponse, ApiError> {
+    if !same_body {
+        let mut err = invalid(vec![Problem::new(
+            "Idempotency-Key",
+            format!(
+                "was already used for another request body (it created {})",
+                issued.certificate.number
+            ),
+        )]);
+        err.code = "idempotency_key_reused";
+        return Err(err);
+    }
+    let mut resp = created(&issued);
+    resp.headers_mut().insert(
+        header::HeaderName::from_static("idempotent-replayed"),
+        HeaderValue::from_static("true"),
+    );
+    Ok(resp)
+}
+
+/// The optional `Idempotency-Key` header: 1 to 128 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(k) if (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k.to_owned()))
+        }
+        _ => Err(ApiError::bad_request(
+            "Idempotency-Key must be 1 to 128 visible ASCII characters",
+        )),
+    }
 }
 
 fn invalid(problems: Vec<Problem>) -> ApiError {

@@ -7,7 +7,8 @@
 //! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
 //!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
 //! - `index/`: a sled database holding the commit point (`size`, head hash, latest checkpoint),
-//!   the counters, `c`+number -> entry index, `a`+authority id -> entry index, and
+//!   the counters, `c`+number -> entry index, `a`+authority id -> entry index,
+//!   `i`+authority id+0+idempotency key -> request hash and entry index, and
 //!   `t`+SHA-256(token) -> authority id.
 //!
 //! The three files are append-only and never rewritten; sled holds only small keys, so start-up
@@ -71,6 +72,9 @@ pub enum LedgerError {
     Closed,
     /// The stored data is not what this version wrote.
     Corrupt(String),
+    /// The job declined to append: the idempotency key is already taken (by an entry that is
+    /// committed or in the same batch).
+    IdempotencyConflict,
 }
 
 impl std::fmt::Display for LedgerError {
@@ -88,6 +92,7 @@ impl std::fmt::Display for LedgerError {
             ),
             LedgerError::Corrupt(e) => write!(f, "ledger data is corrupt: {e}"),
             LedgerError::Closed => write!(f, "the ledger is closed"),
+            LedgerError::IdempotencyConflict => write!(f, "the idempotency key is already used"),
         }
     }
 }
@@ -175,6 +180,33 @@ impl AppendContext<'_> {
             self.index.to_be_bytes().to_vec(),
         ));
     }
+
+    /// Claims idempotency `key` of `actor` for this entry, with the hash of the request that
+    /// asked for it. Fails if the key is taken, committed or earlier in the same batch.
+    pub fn claim_idempotency(
+        &mut self,
+        actor: &str,
+        key: &str,
+        request_hash: &Hash,
+    ) -> Result<(), LedgerError> {
+        let k = idempotency_key(actor, key);
+        if self.get(&k)?.is_some() {
+            return Err(LedgerError::IdempotencyConflict);
+        }
+        let mut v = request_hash.to_vec();
+        v.extend_from_slice(&self.index.to_be_bytes());
+        self.writes.push((k, v));
+        Ok(())
+    }
+}
+
+fn idempotency_key(actor: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + actor.len() + key.len());
+    k.push(b'i');
+    k.extend_from_slice(actor.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
 }
 
 type Build = Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send>;
@@ -646,6 +678,21 @@ impl Ledger {
             .transpose()?
             // Between the sled commit and the head update an index may be ahead of the head.
             .filter(|&index| index < size))
+    }
+
+    /// The committed entry that claimed idempotency `key` of `actor`, with its request hash.
+    pub fn idempotency(&self, actor: &str, key: &str) -> Result<Option<(Hash, u64)>, LedgerError> {
+        let size = self.size();
+        let Some(v) = self.shared.tree.get(idempotency_key(actor, key))? else {
+            return Ok(None);
+        };
+        if v.len() != 40 {
+            return Err(LedgerError::Corrupt(
+                "an idempotency record is not 40 bytes".into(),
+            ));
+        }
+        let index = u64_from(&v[32..])?;
+        Ok((index < size).then(|| (v[..32].try_into().expect("32 bytes"), index)))
     }
 
     /// Whether the writer stopped accepting appends (a failed write, or closed).

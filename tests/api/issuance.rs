@@ -205,3 +205,92 @@ async fn sixteen_concurrent_clients_get_distinct_numbers_and_every_201_is_stored
     }
     app.stop().await;
 }
+
+async fn issue_with_key(
+    app: &crate::helpers::TestApp,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/certificates"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_request_with_the_same_idempotency_key_issues_once() {
+    let app = spawn_app();
+    let bw = app.bw.1.clone();
+    let before = app.ledger_size();
+    let first = issue_with_key(&app, &bw, "shipment-0042", &example_request()).await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = issue_with_key(&app, &bw, "shipment-0042", &example_request()).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["number"], first["number"]);
+    assert_eq!(again["hash"], first["hash"]);
+    assert_eq!(app.ledger_size(), before + 1, "the retry wrote nothing");
+
+    // The same key with another body is refused and writes nothing.
+    let mut other = example_request();
+    other["parcels"] = 4.into();
+    let resp = issue_with_key(&app, &bw, "shipment-0042", &other).await;
+    assert_eq!(resp.status(), 422);
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "idempotency_key_reused");
+    assert_eq!(err["problems"][0]["field"], "Idempotency-Key");
+    assert_eq!(app.ledger_size(), before + 1);
+
+    // Keys belong to one authority; a bad key is a 400.
+    let mut to_bw = example_request();
+    to_bw["destination"] = "BW".into();
+    let resp = issue_with_key(&app, &app.eu.1.clone(), "shipment-0042", &to_bw).await;
+    assert_eq!(resp.status(), 201);
+    let resp = issue_with_key(&app, &bw, &"k".repeat(129), &example_request()).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(app.ledger_size(), before + 2);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_create_one_certificate() {
+    let app = spawn_app();
+    let before = app.ledger_size();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/v1/certificates"),
+            app.bw.1.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "same-shipment")
+                .json(&example_request())
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut numbers = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(status == 201 || status == 409, "{status} {body}");
+        if status == 201 {
+            numbers.insert(body["number"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(numbers.len(), 1, "{numbers:?}");
+    assert_eq!(app.ledger_size(), before + 1);
+}
