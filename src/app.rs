@@ -42,7 +42,7 @@ impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AppError::Config(e) => f.write_str(e),
-            AppError::Keys(e) => write!(f, "keys: {e}"),
+            AppError::Keys(e) => write!(f, "{e}"),
             AppError::Ledger(e) => write!(f, "{e}"),
         }
     }
@@ -101,7 +101,10 @@ pub struct App {
     ledger: Ledger,
     keys: KeyDir,
     participants: HashMap<CountryCode, Participant>,
+    /// Authorities whose signing key is here, by id.
     authorities: RwLock<HashMap<String, Arc<ActiveAuthority>>>,
+    /// Every registered authority, from the ledger.
+    registered: RwLock<Vec<Authority>>,
     /// SHA-256 of each valid bearer token -> authority id; mirrors the stored hashes (this
     /// process is the only one that can change them while it holds the data folder).
     tokens: RwLock<HashMap<Hash, String>>,
@@ -123,6 +126,17 @@ impl App {
     /// registry on first run.
     pub fn open(config: &Config) -> Result<App, AppError> {
         let keys = KeyDir::open(&config.keys_dir).map_err(AppError::Keys)?;
+        let holds_ledger = std::fs::metadata(config.data_dir.join("entries.dat"))
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        if holds_ledger && !keys.has_key(LEDGER_KEY) {
+            return Err(AppError::Config(format!(
+                "the data folder {} holds a ledger but the keys folder {} has no ledger key: \
+                 point --keys-dir at the keys folder that belongs to it (to start over, remove both folders)",
+                config.data_dir.display(),
+                config.keys_dir.display()
+            )));
+        }
         let origin = match (
             keys.stored_origin().map_err(AppError::Keys)?,
             &config.origin,
@@ -165,6 +179,7 @@ impl App {
             ledger,
             keys,
             authorities: RwLock::new(HashMap::new()),
+            registered: RwLock::new(Vec::new()),
             tokens: RwLock::new(HashMap::new()),
             verifier,
             registering: Mutex::new(()),
@@ -174,8 +189,12 @@ impl App {
         Ok(app)
     }
 
+    /// Loads every registered authority and the signing keys found in the keys folder. A key
+    /// file that others can read or that holds another key stops the start (a security
+    /// problem to fix, not to skip); a missing key file leaves that authority unable to issue.
     fn load_authorities(&self) -> Result<(), AppError> {
         let mut map = HashMap::new();
+        let mut registered = Vec::new();
         for index in self.ledger.authority_indexes()? {
             let bytes = self.ledger.entry(index)?.ok_or_else(|| {
                 AppError::Ledger(LedgerError::Corrupt(format!("missing entry {index}")))
@@ -187,7 +206,9 @@ impl App {
                     "entry {index} is not an authority registration"
                 ))));
             };
-            match self.keys.load(&authority_key_name(&authority)) {
+            registered.push(authority.clone());
+            let name = authority_key_name(&authority);
+            match self.keys.load(&name) {
                 Ok(key) if key.public_key() == authority.public_key => {
                     map.insert(
                         authority.id.clone(),
@@ -195,14 +216,25 @@ impl App {
                     );
                 }
                 Ok(_) => {
-                    tracing::warn!(authority = %authority.id, "key file does not match the registered key; the authority cannot issue")
+                    return Err(AppError::Config(format!(
+                        "{} does not hold the key registered for authority {}",
+                        self.keys.key_path(&name).display(),
+                        authority.id
+                    )))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::warn!(authority = %authority.id, path = %self.keys.key_path(&name).display(), "no signing key in the keys folder; the authority cannot issue")
                 }
                 Err(e) => {
-                    tracing::warn!(authority = %authority.id, error = %e, "no signing key in the keys folder; the authority cannot issue")
+                    return Err(AppError::Config(format!(
+                        "the signing key of authority {}: {e}",
+                        authority.id
+                    )))
                 }
             }
         }
         *self.authorities.write().expect("authorities lock") = map;
+        *self.registered.write().expect("registered lock") = registered;
         Ok(())
     }
 
@@ -221,17 +253,19 @@ impl App {
         self.participants.get(&code)
     }
 
-    /// Authorities that can issue, sorted by id.
+    /// Every registered authority, sorted by id.
     pub fn authorities(&self) -> Vec<Authority> {
-        let mut list: Vec<Authority> = self
-            .authorities
-            .read()
-            .expect("authorities lock")
-            .values()
-            .map(|a| a.authority.clone())
-            .collect();
+        let mut list = self.registered.read().expect("registered lock").clone();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         list
+    }
+
+    /// Whether authority `id` has its signing key here and can issue.
+    pub fn can_issue(&self, id: &str) -> bool {
+        self.authorities
+            .read()
+            .expect("authorities lock")
+            .contains_key(id)
     }
 
     /// Registers an issuing authority for `participant`: generates its key into the keys folder,
@@ -293,6 +327,10 @@ impl App {
         let Event::AuthorityRegistered(authority) = entry.event else {
             unreachable!("we appended an authority registration");
         };
+        self.registered
+            .write()
+            .expect("registered lock")
+            .push(authority.clone());
         self.authorities.write().expect("authorities lock").insert(
             authority.id.clone(),
             Arc::new(ActiveAuthority {

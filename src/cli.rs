@@ -115,7 +115,7 @@ enum AuthorityCommand {
         /// Longest validity the authority may give a certificate, in days.
         #[arg(long, default_value_t = 90)]
         max_validity_days: u32,
-        /// Print one JSON object: authority_id, key_id, token.
+        /// Print one JSON object: authority_id, key_id, token, participant, name.
         #[arg(long)]
         json: bool,
     },
@@ -123,6 +123,7 @@ enum AuthorityCommand {
     List {
         #[command(flatten)]
         dirs: Dirs,
+        /// Print a JSON array.
         #[arg(long)]
         json: bool,
     },
@@ -146,6 +147,7 @@ enum KeysCommand {
     Show {
         #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
         keys_dir: PathBuf,
+        /// Print a JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -288,6 +290,16 @@ fn demo(args: DemoArgs) -> Result<(), String> {
     let mut tokens = Vec::new();
     for (participant, name) in DEMO_AUTHORITIES {
         let token = match existing.iter().find(|a| a.name == name) {
+            Some(a) if !app.can_issue(&a.id) => {
+                return Err(format!(
+                    "demo authority {} has no signing key in {} (it was registered with one); \
+                     restore the key file, or remove {} and {} to start the demo over",
+                    a.id,
+                    args.dirs.keys_dir.display(),
+                    args.dirs.data_dir.display(),
+                    args.dirs.keys_dir.display()
+                ))
+            }
             Some(a) => {
                 app.revoke_tokens(&a.id).map_err(|e| e.to_string())?;
                 (
@@ -375,18 +387,30 @@ fn authority(cmd: AuthorityCommand) -> Result<(), String> {
         }
         AuthorityCommand::List { dirs, json } => {
             let app = open(&dirs, None)?;
-            let list = app.authorities();
+            let list: Vec<_> = app
+                .authorities()
+                .into_iter()
+                .map(|a| {
+                    let can_issue = app.can_issue(&a.id);
+                    (a, can_issue)
+                })
+                .collect();
             app.close();
             if json {
                 let rows: Vec<_> = list
                     .iter()
-                    .map(|a| json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name, "key_id": a.key_id().to_string(), "max_validity_days": a.max_validity_days}))
+                    .map(|(a, can_issue)| json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name, "key_id": a.key_id().to_string(), "max_validity_days": a.max_validity_days, "can_issue": can_issue}))
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                for a in list {
+                for (a, can_issue) in list {
+                    let status = if can_issue {
+                        ""
+                    } else {
+                        "  (no signing key here: cannot issue)"
+                    };
                     println!(
-                        "{:<8} {}  {}  key {}",
+                        "{:<8} {}  {}  key {}{status}",
                         a.id,
                         a.participant,
                         a.name,

@@ -222,3 +222,42 @@ async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("BW-A1"), "{out}");
 }
+
+#[test]
+fn unsafe_or_foreign_key_folders_stop_the_start_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_id = add_authority(dir.path(), "BW")["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = dir.path().join(format!("keys/authority-{key_id}.key"));
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, _, err) = run(kpcert(dir.path(), &["authority", "list"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("chmod 600"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, out, err) = run(kpcert(dir.path(), &["authority", "list"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("BW-A1") && !out.contains("cannot issue"),
+        "{out}"
+    );
+
+    // A missing key leaves the authority listed but unable to issue.
+    std::fs::rename(&key, dir.path().join("moved.key")).unwrap();
+    let (code, out, _) = run(kpcert(dir.path(), &["authority", "list"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("BW-A1") && out.contains("cannot issue"),
+        "{out}"
+    );
+
+    // An existing ledger with an empty keys folder is refused before any key is generated.
+    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
+    cmd.env("KPCERT_KEYS_DIR", dir.path().join("other-keys"));
+    let (code, _, err) = run(cmd);
+    assert_ne!(code, 0);
+    assert!(err.contains("has no ledger key"), "{err}");
+    assert!(!dir.path().join("other-keys/ledger.key").exists());
+}
