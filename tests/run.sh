@@ -20,4 +20,17 @@ if [ -f tests/go/build.sh ]; then
   export KPCERT_GO_VERIFIER="$PWD/target/kpverify"
 fi
 
+# api/openapi.yaml must be a valid OpenAPI 3.1 document (its routes are kept in step with the
+# server by a Rust test); checked with the openapi-spec-validator package from PyPI.
+if ! python3 -c 'import openapi_spec_validator' >/dev/null 2>&1; then
+  python3 -m pip install -q --disable-pip-version-check openapi-spec-validator >/dev/null
+fi
+python3 - <<'PY'
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+spec, _ = read_from_filename("api/openapi.yaml")
+validate(spec)
+print("api/openapi.yaml: valid OpenAPI 3.1")
+PY
+
 cargo test
