@@ -95,7 +95,9 @@ impl ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE
+        {
             builder.insert_header((header::RETRY_AFTER, "1"));
         }
         builder.json(json!({"error": self.code, "message": self.message, "problems": problems}))
@@ -121,6 +123,11 @@ impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         tracing::error!(error = %e, "ledger error");
         match e {
+            LedgerError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the ledger is busy; retry in a second",
+            ),
             LedgerError::Poisoned | LedgerError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -139,7 +146,30 @@ impl From<LedgerError> for ApiError {
 struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<Buckets>,
+}
+
+struct Buckets {
+    map: HashMap<IpAddr, (f64, Instant)>,
+    last_sweep: Instant,
+}
+
+/// Most clients tracked at once; past it, full buckets are swept at most once a second, and if
+/// that is not enough the table starts afresh (briefly lenient rather than locking people out).
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+
+/// The bucket a client address falls in: IPv4 addresses one by one, IPv6 by /64 (one site).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 impl RateLimiter {
@@ -147,7 +177,10 @@ impl RateLimiter {
         RateLimiter {
             per_second,
             burst: (per_second * 2.0).max(1.0),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                map: HashMap::new(),
+                last_sweep: Instant::now(),
+            }),
         }
     }
 
@@ -155,18 +188,24 @@ impl RateLimiter {
         if self.per_second <= 0.0 {
             return Ok(());
         }
-        let Some(ip) = req.peer_addr().map(|a| a.ip()) else {
+        let Some(ip) = req.peer_addr().map(|a| client_key(a.ip())) else {
             return Ok(());
         };
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        if buckets.len() > 100_000 {
+        if buckets.map.len() > MAX_TRACKED_CLIENTS
+            && now.duration_since(buckets.last_sweep).as_secs() >= 1
+        {
             let (rate, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, (tokens, at)| {
+            buckets.map.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
+            if buckets.map.len() > MAX_TRACKED_CLIENTS {
+                buckets.map.clear();
+            }
+            buckets.last_sweep = now;
         }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
+        let (tokens, at) = buckets.map.entry(ip).or_insert((self.burst, now));
         *tokens =
             (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
@@ -342,8 +381,7 @@ async fn issue(
             return replayed(replay);
         }
     }
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value = parse_json_strict(&body)?;
     let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
     let today = Date::from_unix_seconds(crate::ledger::now_ms() / 1000);
     let content = match state
@@ -431,6 +469,73 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
             "Idempotency-Key must be 1 to 128 visible ASCII characters",
         )),
     }
+}
+
+/// A JSON value in which no object repeats a key: `{"destination": "AE", "destination": "KE"}`
+/// is ambiguous input for a document that gets signed, so it is refused rather than resolved.
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StrictValue, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StrictValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StrictValue, A::Error> {
+                let mut list = Vec::new();
+                while let Some(StrictValue(v)) = seq.next_element()? {
+                    list.push(v);
+                }
+                Ok(StrictValue(Value::Array(list)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StrictValue, A::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let StrictValue(v) = map.next_value()?;
+                    if object.insert(key.clone(), v).is_some() {
+                        return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                    }
+                }
+                Ok(StrictValue(Value::Object(object)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn parse_json_strict(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice::<StrictValue>(body)
+        .map(|v| v.0)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
 fn invalid(problems: Vec<Problem>) -> ApiError {
@@ -930,4 +1035,26 @@ async fn consistency(
         "to": to,
         "proof": proof.iter().map(|h| b64::encode(h)).collect::<Vec<_>>(),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_counted_per_ipv4_address_and_per_ipv6_slash_64() {
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn duplicate_json_keys_are_refused_at_any_depth() {
+        assert!(parse_json_strict(br#"{"a":1,"b":[{"c":2}]}"#).is_ok());
+        assert!(parse_json_strict(br#"{"a":1,"a":2}"#).is_err());
+        assert!(parse_json_strict(br#"{"x":{"c":1,"c":1}}"#).is_err());
+        assert!(parse_json_strict(br#"[{"c":1,"c":1}]"#).is_err());
+    }
 }

@@ -57,6 +57,10 @@ use crate::merkle::{self, Frontier, NodeId, NodeSource};
 /// Most jobs one group commit takes.
 pub const MAX_BATCH: usize = 4096;
 
+/// Most jobs waiting for the writer; past it, appends fail at once with [`LedgerError::Busy`]
+/// (HTTP 503) instead of piling up memory.
+pub const MAX_QUEUED_JOBS: usize = 16_384;
+
 /// Smallest batch worth handing to the committer thread while more jobs wait.
 const PIPELINE_MIN_BATCH: usize = 32;
 
@@ -70,6 +74,8 @@ pub enum LedgerError {
     Poisoned,
     /// The ledger was closed.
     Closed,
+    /// The writer's queue is full; retry shortly.
+    Busy,
     /// The stored data is not what this version wrote.
     Corrupt(String),
     /// The job declined to append: the idempotency key is already taken (by an entry that is
@@ -92,6 +98,7 @@ impl std::fmt::Display for LedgerError {
             ),
             LedgerError::Corrupt(e) => write!(f, "ledger data is corrupt: {e}"),
             LedgerError::Closed => write!(f, "the ledger is closed"),
+            LedgerError::Busy => write!(f, "the ledger is busy; retry shortly"),
             LedgerError::IdempotencyConflict => write!(f, "the idempotency key is already used"),
         }
     }
@@ -261,7 +268,7 @@ struct Shared {
 #[derive(Clone)]
 pub struct Ledger {
     shared: Arc<Shared>,
-    queue: mpsc::Sender<Msg>,
+    queue: mpsc::SyncSender<Msg>,
     writer: Arc<Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
@@ -556,7 +563,7 @@ impl Ledger {
             poisoned: false.into(),
             closed: false.into(),
         });
-        let (queue, jobs) = mpsc::channel::<Msg>();
+        let (queue, jobs) = mpsc::sync_channel::<Msg>(MAX_QUEUED_JOBS);
         let entries_end = shared.files.entries.metadata()?.len();
         let mut writer = Writer {
             shared: shared.clone(),
@@ -622,8 +629,13 @@ impl Ledger {
         if self.shared.closed.load(Ordering::SeqCst) {
             return (job.reply)(Err(LedgerError::Closed));
         }
-        if let Err(mpsc::SendError(Msg::Job(job))) = self.queue.send(Msg::Job(job)) {
-            (job.reply)(Err(LedgerError::Closed));
+        match self.queue.try_send(Msg::Job(job)) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(Msg::Job(job))) => (job.reply)(Err(LedgerError::Busy)),
+            Err(mpsc::TrySendError::Disconnected(Msg::Job(job))) => {
+                (job.reply)(Err(LedgerError::Closed))
+            }
+            Err(_) => unreachable!("only jobs are submitted"),
         }
     }
 

@@ -290,13 +290,19 @@ async fn authentication_media_type_size_and_syntax_errors() {
         "payload_too_large"
     );
 
-    for raw in ["{not json", "[1,2]", "\"text\"", ""] {
+    let duplicated = example_request().to_string().replacen(
+        "\"destination\":\"AE\"",
+        "\"destination\":\"AE\",\"destination\":\"KE\"",
+        1,
+    );
+    assert!(duplicated.contains("\"KE\""));
+    for raw in ["{not json", "[1,2]", "\"text\"", "", duplicated.as_str()] {
         let resp = app
             .client
             .post(&url)
             .bearer_auth(&app.bw.1)
             .header("content-type", "application/json")
-            .body(raw)
+            .body(raw.to_owned())
             .send()
             .await
             .unwrap();
