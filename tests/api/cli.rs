@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::example_request;
+use crate::helpers::{client_for, post_example};
 
 pub fn kpcert(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kpcert"));
@@ -169,19 +169,9 @@ async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_
         .to_owned();
     let server = start_server(dir.path(), &[]);
 
-    let pem = std::fs::read(dir.path().join("keys/tls-self-signed.crt")).unwrap();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
-        .build()
-        .unwrap();
+    let client = client_for(dir.path());
     let base = format!("https://localhost:{}", server.1);
-    let resp = client
-        .post(format!("{base}/v1/certificates"))
-        .bearer_auth(&token)
-        .json(&example_request())
-        .send()
-        .await
-        .unwrap();
+    let resp = post_example(&client, &base, &token).await;
     assert_eq!(resp.status(), 201);
 
     // A command that needs the database fails at once with a clear reason, and corrupts nothing.
@@ -206,13 +196,7 @@ async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_
     assert!(out.contains(published.trim()), "{out} vs {published}");
 
     // The server keeps working after the refused command.
-    let resp = client
-        .post(format!("{base}/v1/certificates"))
-        .bearer_auth(&token)
-        .json(&example_request())
-        .send()
-        .await
-        .unwrap();
+    let resp = post_example(&client, &base, &token).await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
     assert!(body["number"].as_str().unwrap().ends_with("-000002"));

@@ -3,7 +3,6 @@
 //! and that the new checkpoint extends the last one served before the kill.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use kpcert::checkpoint::{Checkpoint, NoteVerifier};
@@ -12,15 +11,7 @@ use kpcert::merkle::{self, MemoryTree};
 use serde_json::Value;
 
 use crate::cli::{add_authority, start_server};
-use crate::helpers::{b64, example_request};
-
-pub fn client_for(dir: &Path) -> reqwest::Client {
-    let pem = std::fs::read(dir.join("keys/tls-self-signed.crt")).unwrap();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
-        .build()
-        .unwrap()
-}
+use crate::helpers::{b64, client_for, example_request, post_example};
 
 async fn verifier(client: &reqwest::Client, base: &str) -> NoteVerifier {
     let key = client
@@ -201,13 +192,7 @@ async fn kill_9_during_concurrent_issuing_loses_nothing_acknowledged() {
     merkle::verify_consistency(before.size, after.size, &proof, &before.root, &after.root).unwrap();
 
     // And the restarted server keeps issuing, with a fresh number.
-    let resp = client
-        .post(format!("{base}/v1/certificates"))
-        .bearer_auth(&token)
-        .json(&example_request())
-        .send()
-        .await
-        .unwrap();
+    let resp = post_example(&client, &base, &token).await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
     assert!(!acknowledged.contains_key(body["number"].as_str().unwrap()));

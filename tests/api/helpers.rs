@@ -129,6 +129,27 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
     }
 }
 
+/// A client that trusts only the self-signed certificate in `dir`/keys (a server run by the
+/// real binary).
+pub fn client_for(dir: &std::path::Path) -> reqwest::Client {
+    let pem = std::fs::read(dir.join("keys/tls-self-signed.crt")).unwrap();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls::client_trusting(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// POSTs the README example to `base` with `token`.
+pub async fn post_example(client: &reqwest::Client, base: &str, token: &str) -> reqwest::Response {
+    client
+        .post(format!("{base}/v1/certificates"))
+        .bearer_auth(token)
+        .json(&example_request())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Decodes standard base64.
 pub fn b64(s: &str) -> Vec<u8> {
     kpcert::b64::decode(s).expect("base64")
