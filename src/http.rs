@@ -432,7 +432,7 @@ fn created(issued: &IssuedCertificate) -> HttpResponse {
             HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
                 .expect("numbers are ascii"),
         ))
-        .json(certificate_json(issued))
+        .json(certificate_answer(issued))
 }
 
 /// The answer to a retried request: the original certificate if the body is the same.
@@ -776,7 +776,86 @@ fn draft_from_json(value: &Value) -> Result<(DraftInput, Option<String>, Vec<Pro
     Ok((input, issuer, problems))
 }
 
-fn certificate_json(issued: &IssuedCertificate) -> Value {
+/// The answer for one certificate: serialised straight from typed views (no intermediate
+/// `serde_json::Value`), in the documented field order.
+#[derive(serde::Serialize)]
+struct CertificateAnswer<'a> {
+    number: &'a str,
+    hash: String,
+    signature: String,
+    key_id: String,
+    canonical: String,
+    certificate: CertificateView<'a>,
+    ledger: LedgerView<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct CertificateView<'a> {
+    number: &'a str,
+    issuer: IssuerView<'a>,
+    issued_on: String,
+    expires_on: String,
+    exporter: PartyView<'a>,
+    importer: PartyView<'a>,
+    destination: &'a str,
+    origin: OriginView<'a>,
+    parcels: u32,
+    items: Vec<ItemView>,
+    totals: TotalsView,
+}
+
+#[derive(serde::Serialize)]
+struct IssuerView<'a> {
+    participant: &'a str,
+    authority_id: &'a str,
+    authority_name: &'a str,
+    key_id: String,
+}
+
+#[derive(serde::Serialize)]
+struct PartyView<'a> {
+    name: &'a str,
+    address: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct OriginView<'a> {
+    mixed: bool,
+    countries: Vec<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+struct ItemView {
+    hs_code: &'static str,
+    carats: String,
+    value_usd: String,
+}
+
+#[derive(serde::Serialize)]
+struct TotalsView {
+    carats: String,
+    value_usd: String,
+}
+
+#[derive(serde::Serialize)]
+struct LedgerView<'a> {
+    index: u64,
+    entry: String,
+    time: String,
+    tree_size: u64,
+    inclusion_proof: Vec<String>,
+    checkpoint: &'a str,
+    tlog_proof: String,
+}
+
+fn party(p: &crate::domain::Party) -> PartyView<'_> {
+    PartyView {
+        name: &p.name,
+        address: &p.address,
+    }
+}
+
+fn certificate_answer(issued: &IssuedCertificate) -> CertificateAnswer<'_> {
     let cert = &issued.certificate;
     let c = &cert.content;
     let (mixed, countries) = match &c.origin {
@@ -792,47 +871,51 @@ fn certificate_json(issued: &IssuedCertificate) -> Value {
     }
     tlog_proof.push('\n');
     tlog_proof.push_str(&checkpoint.note);
-    json!({
-        "number": cert.number.as_str(),
-        "hash": hex(&issued.hash),
-        "signature": b64::encode(&issued.signature),
-        "key_id": cert.issuer.key_id.to_string(),
-        "canonical": b64::encode(&issued.canonical),
-        "certificate": {
-            "number": cert.number.as_str(),
-            "issuer": {
-                "participant": cert.issuer.participant.as_str(),
-                "authority_id": cert.issuer.authority_id,
-                "authority_name": cert.issuer.authority_name,
-                "key_id": cert.issuer.key_id.to_string(),
+    CertificateAnswer {
+        number: cert.number.as_str(),
+        hash: hex(&issued.hash),
+        signature: b64::encode(&issued.signature),
+        key_id: cert.issuer.key_id.to_string(),
+        canonical: b64::encode(&issued.canonical),
+        certificate: CertificateView {
+            number: cert.number.as_str(),
+            issuer: IssuerView {
+                participant: cert.issuer.participant.as_str(),
+                authority_id: &cert.issuer.authority_id,
+                authority_name: &cert.issuer.authority_name,
+                key_id: cert.issuer.key_id.to_string(),
             },
-            "issued_on": c.issued_on.to_string(),
-            "expires_on": c.expires_on.to_string(),
-            "exporter": {"name": c.exporter.name, "address": c.exporter.address},
-            "importer": {"name": c.importer.name, "address": c.importer.address},
-            "destination": c.destination.as_str(),
-            "origin": {"mixed": mixed, "countries": countries},
-            "parcels": c.parcels,
-            "items": c.items.iter().map(|i| json!({
-                "hs_code": i.hs_code.as_str(),
-                "carats": i.carats.to_string(),
-                "value_usd": i.value_usd.to_string(),
-            })).collect::<Vec<_>>(),
-            "totals": {
-                "carats": cert.total_carats().to_string(),
-                "value_usd": cert.total_value_usd().to_string(),
+            issued_on: c.issued_on.to_string(),
+            expires_on: c.expires_on.to_string(),
+            exporter: party(&c.exporter),
+            importer: party(&c.importer),
+            destination: c.destination.as_str(),
+            origin: OriginView { mixed, countries },
+            parcels: c.parcels,
+            items: c
+                .items
+                .iter()
+                .map(|i| ItemView {
+                    hs_code: i.hs_code.as_str(),
+                    carats: i.carats.to_string(),
+                    value_usd: i.value_usd.to_string(),
+                })
+                .collect(),
+            totals: TotalsView {
+                carats: cert.total_carats().to_string(),
+                value_usd: cert.total_value_usd().to_string(),
             },
         },
-        "ledger": {
-            "index": issued.entry_index,
-            "entry": b64::encode(&issued.entry),
-            "time": format_unix_ms(issued.entry_time_ms),
-            "tree_size": checkpoint.checkpoint.size,
-            "inclusion_proof": proof_b64,
-            "checkpoint": checkpoint.note,
-            "tlog_proof": tlog_proof,
+        ledger: LedgerView {
+            index: issued.entry_index,
+            entry: b64::encode(&issued.entry),
+            time: format_unix_ms(issued.entry_time_ms),
+            tree_size: checkpoint.checkpoint.size,
+            inclusion_proof: proof_b64,
+            checkpoint: &checkpoint.note,
+            tlog_proof,
         },
-    })
+    }
 }
 
 async fn get_certificate(
@@ -852,7 +935,7 @@ async fn get_certificate(
         return Err(not_found());
     }
     let issued = state.app.certificate(&number)?.ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(certificate_json(&issued)))
+    Ok(HttpResponse::Ok().json(certificate_answer(&issued)))
 }
 
 async fn checkpoint(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
