@@ -113,6 +113,53 @@ pub struct App {
     registering: Mutex<()>,
 }
 
+/// The participants as the ledger records them. Rows of the registry shipped in this binary that
+/// the ledger does not know yet (a newer registry) are recorded first, so that the ledger alone
+/// says who was a participant when; a row that differs from the recorded one is reported, not
+/// applied (status changes are ledger events of their own).
+fn sync_participants(
+    ledger: &Ledger,
+    registry: &[Participant],
+) -> Result<HashMap<CountryCode, Participant>, AppError> {
+    let mut known = HashMap::new();
+    for index in ledger.participant_indexes()? {
+        let bytes = ledger
+            .entry(index)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))?;
+        match Entry::decode(&bytes).map(|e| e.event) {
+            Ok(Event::ParticipantRegistered(p)) => {
+                known.insert(p.code, p);
+            }
+            _ => {
+                return Err(AppError::Ledger(LedgerError::Corrupt(format!(
+                    "entry {index} is not a participant registration"
+                ))))
+            }
+        }
+    }
+    for row in registry {
+        match known.get(&row.code) {
+            Some(recorded) if recorded != row => {
+                tracing::warn!(participant = %row.code, "the shipped registry differs from the ledger's record; the ledger's is used")
+            }
+            Some(_) => {}
+            None => {
+                let event = Event::ParticipantRegistered(row.clone());
+                ledger.append_blocking(move |_| {
+                    Ok(NewEntry {
+                        actor: "secretariat".into(),
+                        key_id: None,
+                        event,
+                    })
+                })?;
+                tracing::info!(participant = %row.code, "recorded a participant new to this ledger");
+                known.insert(row.code, row.clone());
+            }
+        }
+    }
+    Ok(known)
+}
+
 fn token_hash(token: &str) -> Hash {
     sha256(token.as_bytes())
 }
@@ -174,8 +221,9 @@ impl App {
             })
             .collect();
         let ledger = Ledger::open(&config.data_dir, signer, genesis)?;
+        let participants = sync_participants(&ledger, &registry)?;
         let app = App {
-            participants: registry.into_iter().map(|p| (p.code, p)).collect(),
+            participants,
             ledger,
             keys,
             authorities: RwLock::new(HashMap::new()),

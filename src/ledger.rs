@@ -8,6 +8,7 @@
 //!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
 //! - `index/`: a sled database holding the commit point (`size`, head hash, latest checkpoint),
 //!   the counters, `c`+number -> entry index, `a`+authority id -> entry index,
+//!   `p`+participant code -> entry index of its registry entry,
 //!   `i`+authority id+0+idempotency key -> request hash and entry index, and
 //!   `t`+SHA-256(token) -> authority id.
 //!
@@ -724,11 +725,24 @@ impl Ledger {
 
     /// Entry indexes of all registered authorities.
     pub fn authority_indexes(&self) -> Result<Vec<u64>, LedgerError> {
-        self.shared
-            .tree
-            .scan_prefix([b'a'])
-            .map(|r| u64_from(&r?.1))
-            .collect()
+        self.indexes(b'a')
+    }
+
+    /// Entry indexes of the latest registry entry of each participant.
+    pub fn participant_indexes(&self) -> Result<Vec<u64>, LedgerError> {
+        self.indexes(b'p')
+    }
+
+    fn indexes(&self, prefix: u8) -> Result<Vec<u64>, LedgerError> {
+        let size = self.size();
+        let mut list = Vec::new();
+        for item in self.shared.tree.scan_prefix([prefix]) {
+            let index = u64_from(&item?.1)?;
+            if index < size {
+                list.push(index);
+            }
+        }
+        Ok(list)
     }
 
     /// The Merkle root of the first `size` entries (`size` <= the current size).
@@ -1013,6 +1027,14 @@ impl Writer {
             entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
             entries_buf.extend_from_slice(&bytes);
             self.entries_end += 4 + bytes.len() as u64;
+            if let Event::ParticipantRegistered(p) = &entry.event {
+                // The ledger indexes its own registry entries: who is a participant is read
+                // back from the ledger, not from the binary.
+                batch.insert(
+                    key_with(b'p', p.code.as_str().as_bytes()),
+                    &index.to_be_bytes(),
+                );
+            }
             for (k, v) in writes {
                 batch.insert(k.as_slice(), v.as_slice());
                 if k.first() == Some(&COUNTER_PREFIX) {

@@ -193,3 +193,75 @@ async fn unknown_routes_and_methods_get_json_errors() {
     let resp = app.get("/v1/certificates").await;
     assert_eq!(resp.status(), 405);
 }
+
+#[test]
+fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
+    use kpcert::app::{App, Config, DEFAULT_ORIGIN};
+    use kpcert::checkpoint::NoteSigner;
+    use kpcert::domain::{CountryCode, Participant, ParticipantKind};
+    use kpcert::keys::{KeyDir, LEDGER_KEY};
+    use kpcert::ledger::{Ledger, NewEntry};
+
+    // A ledger whose genesis knew only Botswana (an older registry).
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyDir::open(&dir.path().join("keys")).unwrap();
+    let key = keys.generate(LEDGER_KEY).unwrap();
+    keys.store_origin(DEFAULT_ORIGIN).unwrap();
+    let bw = Participant {
+        code: CountryCode::participant("BW").unwrap(),
+        name: "Botswana".into(),
+        region: "Africa".into(),
+        kind: ParticipantKind::Participant,
+    };
+    let old = Ledger::open(
+        &dir.path().join("data"),
+        NoteSigner::new(DEFAULT_ORIGIN, key),
+        vec![NewEntry {
+            actor: "secretariat".into(),
+            key_id: None,
+            event: Event::ParticipantRegistered(bw),
+        }],
+    )
+    .unwrap();
+    old.close();
+    drop(old);
+
+    let app = App::open(&Config {
+        data_dir: dir.path().join("data"),
+        keys_dir: dir.path().join("keys"),
+        origin: None,
+    })
+    .unwrap();
+    // The 60 rows the old ledger did not know were recorded as entries 1..=60.
+    assert_eq!(app.ledger().size(), 61);
+    for code in ["BW", "AE", "NA", "EU", "TW"] {
+        assert!(
+            app.participant(CountryCode::participant(code).unwrap())
+                .is_some(),
+            "{code}"
+        );
+    }
+    let kinds: Vec<String> = app
+        .ledger()
+        .entries(0, 61)
+        .map(|r| {
+            Entry::decode(&r.unwrap().1)
+                .unwrap()
+                .event
+                .kind()
+                .to_owned()
+        })
+        .collect();
+    assert!(kinds.iter().all(|k| k == "participant.registered"));
+    app.close();
+    drop(app);
+
+    // Opening again records nothing new.
+    let app = App::open(&Config {
+        data_dir: dir.path().join("data"),
+        keys_dir: dir.path().join("keys"),
+        origin: None,
+    })
+    .unwrap();
+    assert_eq!(app.ledger().size(), 61);
+}
