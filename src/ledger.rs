@@ -507,7 +507,8 @@ impl Ledger {
             size,
             root: frontier.root(),
         };
-        // Re-sign at start: the stored note may come from another origin or key.
+        // Sign the head afresh: ed25519 is deterministic, so when the key and tree are the ones
+        // that signed the stored note (checked below), the bytes are the same.
         let head = Arc::new(SignedCheckpoint {
             note: signer.sign(&checkpoint),
             checkpoint,
