@@ -457,6 +457,7 @@ impl Ledger {
         signer: NoteSigner,
         genesis: Vec<NewEntry>,
     ) -> Result<Ledger, LedgerError> {
+        let started = std::time::Instant::now();
         std::fs::create_dir_all(dir)?;
         let index_dir = dir.join("index");
         let db = sled::Config::new()
@@ -472,6 +473,7 @@ impl Ledger {
                 }
                 other => LedgerError::from(other),
             })?;
+        let index_opened = started.elapsed();
         // sled's lock is held from here on: no other process touches the files below.
         let tree: sled::Tree = (*db).clone();
         let db_file = File::open(index_dir.join("db"))?;
@@ -607,6 +609,12 @@ impl Ledger {
                 return Err(e);
             }
         }
+        tracing::info!(
+            size = shared.head.read().expect("head lock").checkpoint.size,
+            index_ms = index_opened.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "opened the ledger"
+        );
         let handle = thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(jobs))?;
