@@ -591,6 +591,23 @@ impl App {
         })
     }
 
+    /// The seal of an issued certificate, signed by its issuing authority's key (ed25519 is
+    /// deterministic, so this is the same seal every time). `None` if that key is not here.
+    pub fn seal(&self, issued: &IssuedCertificate) -> Option<Vec<u8>> {
+        let authority = self
+            .authorities
+            .read()
+            .expect("authorities lock")
+            .get(&issued.certificate.issuer.authority_id)
+            .cloned()?;
+        let claims = crate::seal::SealClaims::of(&issued.certificate, &issued.hash);
+        Some(crate::seal::seal(
+            &claims,
+            &authority.authority.key_id(),
+            |tbs| authority.key.sign(tbs),
+        ))
+    }
+
     /// Stops the ledger writer after queued work and flushes.
     pub fn close(&self) {
         self.ledger.close();

@@ -87,6 +87,9 @@ struct ServerArgs {
     /// HTTP worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Public base URL printed in QR codes (`<URL>/S/<seal>`); default https://localhost:<port>.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -194,11 +197,15 @@ fn open(dirs: &Dirs, origin: Option<String>) -> Result<App, String> {
     App::open(&config(dirs, origin)).map_err(|e| e.to_string())
 }
 
-fn options(args: &ServerArgs) -> http::Options {
+fn options(args: &ServerArgs, listen: SocketAddr) -> http::Options {
     http::Options {
         public_rate_limit: args.public_rate_limit,
         workers: args.workers,
         handle_signals: true,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://localhost:{}", listen.port())),
     }
 }
 
@@ -227,7 +234,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             Some(config)
         }
     };
-    run_server(app, args.listen, tls, &options(&args.server))
+    run_server(app, args.listen, tls, &options(&args.server, args.listen))
 }
 
 enum TlsMode {
@@ -348,7 +355,12 @@ fn demo(args: DemoArgs) -> Result<(), String> {
     println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
     println!();
     println!("Press Ctrl-C to stop.");
-    run_server(app, args.listen, Some(tls), &options(&args.server))
+    run_server(
+        app,
+        args.listen,
+        Some(tls),
+        &options(&args.server, args.listen),
+    )
 }
 
 /// The request the demo prints: the example of the README.

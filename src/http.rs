@@ -34,6 +34,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("post", "/v1/certificates"),
     ("get", "/v1/certificates/{number}"),
+    ("get", "/v1/certificates/{number}/qr.png"),
+    ("get", "/v1/certificates/{number}/qr.svg"),
     ("get", "/v1/ledger/checkpoint"),
     ("get", "/v1/ledger/verifier-key"),
     ("get", "/v1/ledger/entries"),
@@ -50,6 +52,8 @@ pub struct Options {
     pub workers: usize,
     /// Stop gracefully on SIGINT and SIGTERM (the CLI); off for servers embedded in tests.
     pub handle_signals: bool,
+    /// The public base URL printed in QR codes (`<URL>/S/<seal>`, upper-cased).
+    pub public_url: String,
 }
 
 impl Default for Options {
@@ -58,6 +62,7 @@ impl Default for Options {
             public_rate_limit: 50.0,
             workers: 0,
             handle_signals: false,
+            public_url: "https://localhost:8443".into(),
         }
     }
 }
@@ -224,7 +229,20 @@ impl RateLimiter {
 struct State {
     app: Arc<App>,
     limiter: RateLimiter,
+    public_url: String,
+    /// Rendered QR codes by certificate number (PNG bytes, SVG text, version); cleared when full.
+    qr_cache: Mutex<HashMap<String, Arc<RenderedQr>>>,
 }
+
+struct RenderedQr {
+    png: Vec<u8>,
+    svg: String,
+}
+
+/// Most rendered QR codes kept in memory.
+const QR_CACHE_ENTRIES: usize = 4096;
+/// Pixels per module of the PNG: about 0.33 mm at 300 dpi would be 4; 8 leaves room to scale down.
+const QR_PNG_SCALE: usize = 8;
 
 type Shared = web::Data<State>;
 
@@ -238,6 +256,8 @@ pub fn serve(
     let state = web::Data::new(State {
         app,
         limiter: RateLimiter::new(options.public_rate_limit),
+        public_url: options.public_url.clone(),
+        qr_cache: Mutex::new(HashMap::new()),
     });
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
@@ -253,6 +273,8 @@ pub fn serve(
             .route("/healthz", web::get().to(healthz))
             .route("/v1/certificates", web::post().to(issue))
             .route("/v1/certificates/{number}", web::get().to(get_certificate))
+            .route("/v1/certificates/{number}/qr.png", web::get().to(qr_png))
+            .route("/v1/certificates/{number}/qr.svg", web::get().to(qr_svg))
             .route("/v1/ledger/checkpoint", web::get().to(checkpoint))
             .route("/v1/ledger/verifier-key", web::get().to(verifier_key))
             .route("/v1/ledger/entries", web::get().to(entries))
@@ -378,7 +400,7 @@ async fn issue(
             .app
             .idempotent_replay(&authority, key, &request_hash)?
         {
-            return replayed(replay);
+            return replayed(replay, &state);
         }
     }
     let value = parse_json_strict(&body)?;
@@ -404,7 +426,7 @@ async fn issue(
         .issue(authority.clone(), content, idempotency)
         .await
     {
-        Ok(issued) => Ok(created(&issued)),
+        Ok(issued) => Ok(created(&issued, &state)),
         Err(LedgerError::IdempotencyConflict) => {
             // Another request with this key won the race; answer as it did once it is committed.
             let key = idempotency_key.expect("a conflict needs a key");
@@ -412,7 +434,7 @@ async fn issue(
                 .app
                 .idempotent_replay(&authority, &key, &request_hash)?
             {
-                Some(replay) => replayed(replay),
+                Some(replay) => replayed(replay, &state),
                 None => Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency_conflict",
@@ -425,18 +447,21 @@ async fn issue(
 }
 
 /// The 201 answer for a newly issued (or replayed) certificate.
-fn created(issued: &IssuedCertificate) -> HttpResponse {
+fn created(issued: &IssuedCertificate, state: &State) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
                 .expect("numbers are ascii"),
         ))
-        .json(certificate_answer(issued))
+        .json(certificate_answer(issued, state))
 }
 
 /// The answer to a retried request: the original certificate if the body is the same.
-fn replayed((same_body, issued): (bool, IssuedCertificate)) -> Result<HttpResponse, ApiError> {
+fn replayed(
+    (same_body, issued): (bool, IssuedCertificate),
+    state: &State,
+) -> Result<HttpResponse, ApiError> {
     if !same_body {
         let mut err = invalid(vec![Problem::new(
             "Idempotency-Key",
@@ -448,7 +473,7 @@ fn replayed((same_body, issued): (bool, IssuedCertificate)) -> Result<HttpRespon
         err.code = "idempotency_key_reused";
         return Err(err);
     }
-    let mut resp = created(&issued);
+    let mut resp = created(&issued, state);
     resp.headers_mut().insert(
         header::HeaderName::from_static("idempotent-replayed"),
         HeaderValue::from_static("true"),
@@ -781,6 +806,8 @@ fn draft_from_json(value: &Value) -> Result<(DraftInput, Option<String>, Vec<Pro
 #[derive(serde::Serialize)]
 struct CertificateAnswer<'a> {
     number: &'a str,
+    /// The QR text (`<PUBLIC URL>/S/<BASE32 SEAL>`), absent if the authority's key is not here.
+    qr: Option<String>,
     hash: String,
     signature: String,
     key_id: String,
@@ -855,7 +882,7 @@ fn party(p: &crate::domain::Party) -> PartyView<'_> {
     }
 }
 
-fn certificate_answer(issued: &IssuedCertificate) -> CertificateAnswer<'_> {
+fn certificate_answer<'a>(issued: &'a IssuedCertificate, state: &State) -> CertificateAnswer<'a> {
     let cert = &issued.certificate;
     let c = &cert.content;
     let (mixed, countries) = match &c.origin {
@@ -873,6 +900,10 @@ fn certificate_answer(issued: &IssuedCertificate) -> CertificateAnswer<'_> {
     tlog_proof.push_str(&checkpoint.note);
     CertificateAnswer {
         number: cert.number.as_str(),
+        qr: state
+            .app
+            .seal(issued)
+            .map(|seal| crate::seal::qr_text(&state.public_url, &seal)),
         hash: hex(&issued.hash),
         signature: b64::encode(&issued.signature),
         key_id: cert.issuer.key_id.to_string(),
@@ -918,24 +949,88 @@ fn certificate_answer(issued: &IssuedCertificate) -> CertificateAnswer<'_> {
     }
 }
 
+/// The recorded certificate `number`, or a JSON 404.
+fn find_certificate(state: &State, number: &str) -> Result<IssuedCertificate, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no certificate {number} in the ledger"),
+        )
+    };
+    if number.len() > 32 {
+        return Err(not_found());
+    }
+    state.app.certificate(number)?.ok_or_else(not_found)
+}
+
 async fn get_certificate(
     state: Shared,
     req: HttpRequest,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state.limiter.check(&req)?;
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no certificate {} in the ledger", number.as_str()),
-        )
-    };
-    if number.len() > 32 {
-        return Err(not_found());
+    let issued = find_certificate(&state, &number)?;
+    Ok(HttpResponse::Ok().json(certificate_answer(&issued, &state)))
+}
+
+/// The rendered QR code of certificate `number`, from the cache or built once (building takes
+/// about a millisecond and a half, so it is kept off the issuance path).
+async fn rendered_qr(state: &Shared, number: &str) -> Result<Arc<RenderedQr>, ApiError> {
+    if let Some(hit) = state.qr_cache.lock().expect("qr cache").get(number) {
+        return Ok(hit.clone());
     }
-    let issued = state.app.certificate(&number)?.ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(certificate_answer(&issued)))
+    let issued = find_certificate(state, number)?;
+    let seal = state.app.seal(&issued).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the issuing authority's key is not on this server",
+        )
+    })?;
+    let text = crate::seal::qr_text(&state.public_url, &seal);
+    let rendered = web::block(move || {
+        crate::qr::Symbol::encode(&text).map(|symbol| RenderedQr {
+            png: symbol.png(QR_PNG_SCALE),
+            svg: symbol.svg(),
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    let rendered = Arc::new(rendered);
+    let mut cache = state.qr_cache.lock().expect("qr cache");
+    if cache.len() >= QR_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(number.to_owned(), rendered.clone());
+    Ok(rendered)
+}
+
+async fn qr_png(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let rendered = rendered_qr(&state, &number).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
+        .body(rendered.png.clone()))
+}
+
+async fn qr_svg(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let rendered = rendered_qr(&state, &number).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
+        .body(rendered.svg.clone()))
 }
 
 async fn checkpoint(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {

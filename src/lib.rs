@@ -15,4 +15,6 @@ pub mod http;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+pub mod qr;
+pub mod seal;
 pub mod tls;

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need+=(golang-golang-x-mod-dev)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -33,4 +34,6 @@ validate(spec)
 print("api/openapi.yaml: valid OpenAPI 3.1")
 PY
 
+# The QR round-trip test must also be read by zbar, an independent decoder.
+export KPCERT_REQUIRE_ZBAR=1
 cargo test

@@ -9,5 +9,6 @@ mod issuance;
 mod ledger;
 mod merkle;
 mod rules;
+mod seal;
 mod tidy;
 mod vectors;

@@ -1,0 +1,430 @@
+//! The QR seal: what a customs officer's scanner reads. A COSE_Sign1 (RFC 9052) signed with the
+//! issuing authority's ed25519 key (EdDSA, COSE alg -8) over deterministic CBOR claims, carried
+//! in an upper-case URL that stays in QR alphanumeric mode:
+//!
+//! ```text
+//! <PUBLIC BASE URL, UPPER CASE>/S/<BASE32 (RFC 4648, no padding) OF THE COSE_Sign1 BYTES>
+//! ```
+//!
+//! The claims are what an officer compares with the shipment and the paper, plus the SHA-256 of
+//! the full canonical certificate, which binds every other field (addresses included). api/seal.md
+//! specifies the bytes. Ed25519 is deterministic, so a certificate's seal is always the same bytes
+//! and need not be stored: it is re-derived from the ledger record when needed.
+
+use std::fmt;
+
+use crate::cbor::Value;
+use crate::crypto::{Hash, KeyId, PublicKey};
+use crate::domain::{
+    Certificate, CertificateNumber, CountryCode, Date, HsCode, Hundredths, Item, Origin,
+};
+
+/// Version of the claims layout (claim 0).
+pub const SEAL_VERSION: u64 = 1;
+/// CBOR tag of COSE_Sign1.
+pub const COSE_SIGN1_TAG: u64 = 18;
+/// COSE algorithm id of EdDSA.
+pub const COSE_ALG_EDDSA: i64 = -8;
+/// The path segment between the base URL and the encoded seal.
+pub const QR_PATH: &str = "/S/";
+
+/// What the seal states. The certificate number is not spelled out: it is
+/// `<participant>-<year of issued_on>-<serial, 6 digits at least>`, which saves ten bytes of a
+/// QR code that must stay at version 18 or lower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealClaims {
+    pub serial: u64,
+    pub participant: CountryCode,
+    pub authority_id: String,
+    pub exporter_name: String,
+    pub importer_name: String,
+    pub destination: CountryCode,
+    pub origin: Origin,
+    pub parcels: u32,
+    pub items: Vec<Item>,
+    pub issued_on: Date,
+    pub expires_on: Date,
+    pub certificate_hash: Hash,
+}
+
+/// Why scanned text is not a valid kpcert seal. Any of these means the verdict `malformed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Malformed {
+    Malformed(msg.into())
+}
+
+fn hs_number(code: HsCode) -> u64 {
+    match code {
+        HsCode::Unsorted => 10,
+        HsCode::Industrial => 21,
+        HsCode::NonIndustrial => 31,
+    }
+}
+
+fn hs_from_number(n: u64) -> Option<HsCode> {
+    match n {
+        10 => Some(HsCode::Unsorted),
+        21 => Some(HsCode::Industrial),
+        31 => Some(HsCode::NonIndustrial),
+        _ => None,
+    }
+}
+
+impl SealClaims {
+    /// The claims of an issued certificate whose canonical bytes hash to `hash`.
+    pub fn of(cert: &Certificate, hash: &Hash) -> SealClaims {
+        let c = &cert.content;
+        let serial = cert
+            .number
+            .as_str()
+            .rsplit('-')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("a certificate number ends with its serial");
+        debug_assert_eq!(
+            CertificateNumber::new(cert.issuer.participant, c.issued_on.year(), serial),
+            cert.number,
+            "numbers use the year of issue"
+        );
+        SealClaims {
+            serial,
+            participant: cert.issuer.participant,
+            authority_id: cert.issuer.authority_id.clone(),
+            exporter_name: c.exporter.name.clone(),
+            importer_name: c.importer.name.clone(),
+            destination: c.destination,
+            origin: c.origin.clone(),
+            parcels: c.parcels,
+            items: c.items.clone(),
+            issued_on: c.issued_on,
+            expires_on: c.expires_on,
+            certificate_hash: *hash,
+        }
+    }
+
+    /// The certificate number the seal states.
+    pub fn number(&self) -> CertificateNumber {
+        CertificateNumber::new(self.participant, self.issued_on.year(), self.serial)
+    }
+
+    fn to_cbor(&self) -> Value {
+        let (mixed, countries) = match &self.origin {
+            Origin::Single(c) => (false, vec![*c]),
+            Origin::Mixed(list) => (true, list.clone()),
+        };
+        let text = |s: &str| Value::text(s);
+        Value::Map(vec![
+            (Value::Uint(0), Value::Uint(SEAL_VERSION)),
+            (Value::Uint(1), Value::Uint(self.serial)),
+            (Value::Uint(2), text(self.participant.as_str())),
+            (Value::Uint(3), text(&self.authority_id)),
+            (Value::Uint(4), text(&self.exporter_name)),
+            (Value::Uint(5), text(&self.importer_name)),
+            (Value::Uint(6), text(self.destination.as_str())),
+            (
+                Value::Uint(7),
+                Value::Array(vec![
+                    Value::Bool(mixed),
+                    Value::Array(countries.iter().map(|c| text(c.as_str())).collect()),
+                ]),
+            ),
+            (Value::Uint(8), Value::Uint(self.parcels as u64)),
+            (
+                Value::Uint(9),
+                Value::Array(
+                    self.items
+                        .iter()
+                        .map(|i| {
+                            Value::Array(vec![
+                                Value::Uint(hs_number(i.hs_code)),
+                                Value::Uint(i.carats.hundredths()),
+                                Value::Uint(i.value_usd.hundredths()),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (Value::Uint(10), Value::Uint(self.issued_on.days() as u64)),
+            (Value::Uint(11), Value::Uint(self.expires_on.days() as u64)),
+            (
+                Value::Uint(12),
+                Value::Bytes(self.certificate_hash.to_vec()),
+            ),
+        ])
+    }
+
+    fn from_cbor(v: &Value) -> Result<SealClaims, Malformed> {
+        let map = v.as_map().ok_or_else(|| bad("claims are not a map"))?;
+        if map.len() != 13 {
+            return Err(bad("claims must have exactly the keys 0 to 12"));
+        }
+        let get = |k: u64| -> Result<&Value, Malformed> {
+            map.iter()
+                .find(|(key, _)| key.as_u64() == Some(k))
+                .map(|(_, v)| v)
+                .ok_or_else(|| bad(format!("claim {k} is missing")))
+        };
+        let text = |k: u64| -> Result<&str, Malformed> {
+            get(k)?
+                .as_text()
+                .ok_or_else(|| bad(format!("claim {k} is not text")))
+        };
+        let uint = |k: u64| -> Result<u64, Malformed> {
+            get(k)?
+                .as_u64()
+                .ok_or_else(|| bad(format!("claim {k} is not an unsigned integer")))
+        };
+        let code = |k: u64| -> Result<CountryCode, Malformed> {
+            CountryCode::participant(text(k)?)
+                .ok_or_else(|| bad(format!("claim {k} is not a code")))
+        };
+        let date = |k: u64| -> Result<Date, Malformed> {
+            i64::try_from(uint(k)?)
+                .ok()
+                .and_then(Date::from_days)
+                .ok_or_else(|| bad(format!("claim {k} is not a date")))
+        };
+        if uint(0)? != SEAL_VERSION {
+            return Err(bad("unknown seal version"));
+        }
+        let origin = match get(7)?.as_array() {
+            Some([Value::Bool(mixed), Value::Array(list)]) => {
+                let codes = list
+                    .iter()
+                    .map(|c| c.as_text().and_then(CountryCode::country))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad("origin holds an invalid code"))?;
+                match (mixed, codes.len()) {
+                    (false, 1) => Origin::Single(codes[0]),
+                    (true, _) => Origin::Mixed(codes),
+                    _ => return Err(bad("an unmixed origin has exactly one country")),
+                }
+            }
+            _ => return Err(bad("origin is not [mixed, [countries]]")),
+        };
+        let items = get(9)?
+            .as_array()
+            .ok_or_else(|| bad("items are not an array"))?
+            .iter()
+            .map(|item| match item.as_array() {
+                Some([Value::Uint(hs), Value::Uint(ct), Value::Uint(usd)]) => Some(Item {
+                    hs_code: hs_from_number(*hs)?,
+                    carats: Hundredths::from_hundredths(*ct)?,
+                    value_usd: Hundredths::from_hundredths(*usd)?,
+                }),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| bad("an item is not [hs, centicarats, usd_cents]"))?;
+        let serial = uint(1)?;
+        if serial == 0 {
+            return Err(bad("claim 1 (serial) starts at 1"));
+        }
+        Ok(SealClaims {
+            serial,
+            participant: code(2)?,
+            authority_id: text(3)?.to_owned(),
+            exporter_name: text(4)?.to_owned(),
+            importer_name: text(5)?.to_owned(),
+            destination: code(6)?,
+            origin,
+            parcels: u32::try_from(uint(8)?).map_err(|_| bad("parcels out of range"))?,
+            items,
+            issued_on: date(10)?,
+            expires_on: date(11)?,
+            certificate_hash: get(12)?
+                .as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| bad("claim 12 is not a 32-byte hash"))?,
+        })
+    }
+}
+
+fn protected_header(key_id: &KeyId) -> Vec<u8> {
+    Value::Map(vec![
+        (Value::Uint(1), Value::int(COSE_ALG_EDDSA)),
+        (Value::Uint(4), Value::Bytes(key_id.0.to_vec())),
+    ])
+    .encode()
+}
+
+/// The COSE Sig_structure: the exact bytes the signature covers.
+fn to_be_signed(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+    Value::Array(vec![
+        Value::text("Signature1"),
+        Value::Bytes(protected.to_vec()),
+        Value::Bytes(Vec::new()),
+        Value::Bytes(payload.to_vec()),
+    ])
+    .encode()
+}
+
+/// Builds the seal: `sign` receives the bytes to sign (the COSE Sig_structure).
+pub fn seal(claims: &SealClaims, key_id: &KeyId, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> Vec<u8> {
+    let protected = protected_header(key_id);
+    let payload = claims.to_cbor().encode();
+    let signature = sign(&to_be_signed(&protected, &payload));
+    Value::Tag(
+        COSE_SIGN1_TAG,
+        Box::new(Value::Array(vec![
+            Value::Bytes(protected),
+            Value::Map(Vec::new()),
+            Value::Bytes(payload),
+            Value::Bytes(signature.to_vec()),
+        ])),
+    )
+    .encode()
+}
+
+/// A decoded seal, not yet verified.
+#[derive(Clone, Debug)]
+pub struct OpenedSeal {
+    pub key_id: KeyId,
+    pub claims: SealClaims,
+    to_be_signed: Vec<u8>,
+    signature: [u8; 64],
+}
+
+impl OpenedSeal {
+    /// Whether `key` signed this seal.
+    pub fn verify(&self, key: &PublicKey) -> bool {
+        key.verify_strict(&self.to_be_signed, &self.signature)
+    }
+}
+
+/// Decodes seal bytes strictly (deterministic CBOR only).
+pub fn open(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
+    let value = Value::decode(bytes).map_err(|e| bad(format!("not deterministic CBOR: {e}")))?;
+    let Value::Tag(COSE_SIGN1_TAG, inner) = value else {
+        return Err(bad("not a tagged COSE_Sign1"));
+    };
+    let Some(
+        [Value::Bytes(protected), Value::Map(unprotected), Value::Bytes(payload), Value::Bytes(signature)],
+    ) = inner.as_array()
+    else {
+        return Err(bad(
+            "COSE_Sign1 must be [protected, unprotected, payload, signature]",
+        ));
+    };
+    if !unprotected.is_empty() {
+        return Err(bad("the unprotected header must be empty"));
+    }
+    let header = Value::decode(protected).map_err(|e| bad(format!("protected header: {e}")))?;
+    let alg_ok = header.as_map().is_some_and(|m| m.len() == 2)
+        && header
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _)| k.as_u64() == Some(1)))
+            .is_some_and(|(_, v)| *v == Value::int(COSE_ALG_EDDSA));
+    if !alg_ok {
+        return Err(bad("the protected header must be {1: -8, 4: kid}"));
+    }
+    let key_id = header
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_u64() == Some(4)))
+        .and_then(|(_, v)| v.as_bytes())
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(KeyId)
+        .ok_or_else(|| bad("the key id must be 8 bytes"))?;
+    let claims = Value::decode(payload).map_err(|e| bad(format!("claims: {e}")))?;
+    let claims = SealClaims::from_cbor(&claims)?;
+    let signature: [u8; 64] = signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| bad("the signature must be 64 bytes"))?;
+    Ok(OpenedSeal {
+        key_id,
+        claims,
+        to_be_signed: to_be_signed(protected, payload),
+        signature,
+    })
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32, upper case, no padding.
+pub fn base32(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(BASE32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Decodes unpadded base32 (either case); `None` on any other character or leftover bits.
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = BASE32.iter().position(|&a| a == c.to_ascii_uppercase())? as u32;
+        acc = (acc << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    // Leftover bits must be fewer than 5 and zero (canonical encoding).
+    (bits < 5 && acc == 0).then_some(out)
+}
+
+/// The QR text for `seal` under `public_base_url` (e.g. `https://kp.example.org`).
+pub fn qr_text(public_base_url: &str, seal: &[u8]) -> String {
+    format!(
+        "{}{QR_PATH}{}",
+        public_base_url.trim_end_matches('/').to_ascii_uppercase(),
+        base32(seal)
+    )
+}
+
+/// The seal bytes in scanned QR text (any base URL; the part after the last `/S/`).
+pub fn seal_from_qr_text(text: &str) -> Result<Vec<u8>, Malformed> {
+    let text = text.trim();
+    let upper = text.to_ascii_uppercase();
+    let at = upper
+        .rfind(QR_PATH)
+        .filter(|_| upper.starts_with("HTTPS://") || upper.starts_with("HTTP://"))
+        .ok_or_else(|| bad("not a kpcert seal URL (expected <base>/S/<seal>)"))?;
+    base32_decode(&text[at + QR_PATH.len()..]).ok_or_else(|| bad("the seal is not base32"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_round_trips_and_matches_rfc4648() {
+        for (raw, want) in [
+            ("", ""),
+            ("f", "MY"),
+            ("fo", "MZXQ"),
+            ("foo", "MZXW6"),
+            ("foob", "MZXW6YQ"),
+            ("fooba", "MZXW6YTB"),
+            ("foobar", "MZXW6YTBOI"),
+        ] {
+            assert_eq!(base32(raw.as_bytes()), want);
+            assert_eq!(base32_decode(want).unwrap(), raw.as_bytes());
+            assert_eq!(base32_decode(&want.to_lowercase()).unwrap(), raw.as_bytes());
+        }
+        assert_eq!(base32_decode("MZ1"), None);
+        assert_eq!(base32_decode("MZ"), None, "non-zero leftover bits");
+    }
+}
