@@ -219,3 +219,56 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(published, document);
 }
+
+/// The seal vectors (api/vectors/seals.json): for each certificate vector, the COSE_Sign1 seal
+/// under the RFC 8032 test key, the Sig_structure it signs, and the QR text for the base URL
+/// `https://kp.example.org`.
+#[test]
+fn seal_vectors_are_reproduced_byte_for_byte() {
+    use kpcert::seal::{open, qr_text, seal, SealClaims};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/seals.json");
+    let key = test_key();
+    let vectors: Vec<Value> = inputs()
+        .into_iter()
+        .map(|v| {
+            let cert = certificate(&v);
+            let hash = sha256(&encode_certificate(&cert));
+            let claims = SealClaims::of(&cert, &hash);
+            let mut signed = Vec::new();
+            let bytes = seal(&claims, &key.public_key().key_id(), |tbs| {
+                signed = tbs.to_vec();
+                key.sign(tbs)
+            });
+            let opened = open(&bytes).unwrap();
+            assert!(opened.verify(&key.public_key()));
+            assert_eq!(opened.claims, claims);
+            json!({
+                "name": v["name"],
+                "certificate_number": cert.number.as_str(),
+                "certificate_hash": hex(&hash),
+                "to_be_signed_hex": hex(&signed),
+                "seal_hex": hex(&bytes),
+                "qr_text": qr_text("https://kp.example.org", &bytes),
+            })
+        })
+        .collect();
+    let document = json!({
+        "description": "kpcert seal v1 test vectors (COSE_Sign1, EdDSA); see api/seal.md",
+        "test_key": {
+            "seed_hex": TEST_SEED,
+            "public_key_hex": hex(&key.public_key().to_bytes()),
+            "key_id": key.public_key().key_id().to_string(),
+        },
+        "public_base_url": "https://kp.example.org",
+        "vectors": vectors,
+    });
+    if std::env::var_os("KPCERT_BLESS").is_some() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&document).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(published, document);
+}
