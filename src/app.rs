@@ -613,3 +613,165 @@ impl App {
         self.ledger.close();
     }
 }
+
+/// The verdict of a border check. The strings are part of the API (`verdict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A seal signed by a trusted key, matching the ledger record, not expired.
+    Valid,
+    /// Not a kpcert seal: prefix, encoding or CBOR wrong.
+    Malformed,
+    /// The signature fails, the key is unknown, or the seal differs from the ledger's record.
+    Forged,
+    /// A valid signature by a trusted key, but no such certificate in the ledger (key misuse).
+    NotInLedger,
+    /// Past its date of expiry.
+    Expired,
+    /// No certificate with that number.
+    Unknown,
+}
+
+impl Verdict {
+    /// The API string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Malformed => "malformed",
+            Verdict::Forged => "forged",
+            Verdict::NotInLedger => "not_in_ledger",
+            Verdict::Expired => "expired",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// The outcome of a border check: the verdict, why, what was verified, and the ledger record.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// The seal's claims once its signature verified (or the record's, for a number look-up).
+    pub claims: Option<crate::seal::SealClaims>,
+    /// The ledger record, when there is one.
+    pub record: Option<IssuedCertificate>,
+}
+
+impl Verification {
+    fn of(verdict: Verdict, reason: impl Into<String>) -> Verification {
+        Verification {
+            verdict,
+            reasons: vec![reason.into()],
+            claims: None,
+            record: None,
+        }
+    }
+}
+
+impl App {
+    /// Checks scanned QR text on `today`: decoding, signature by a key the ledger registered,
+    /// agreement with the ledger record, dates.
+    pub fn verify_qr(&self, qr: &str, today: Date) -> Result<Verification, LedgerError> {
+        use crate::seal::{open, seal_from_qr_text, SealClaims};
+        let opened = match seal_from_qr_text(qr).and_then(|bytes| open(&bytes)) {
+            Ok(opened) => opened,
+            Err(e) => return Ok(Verification::of(Verdict::Malformed, e.0)),
+        };
+        let candidates: Vec<Authority> = self
+            .authorities()
+            .into_iter()
+            .filter(|a| a.key_id() == opened.key_id)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(Verification::of(
+                Verdict::Forged,
+                format!("key {} is not a registered authority key", opened.key_id),
+            ));
+        }
+        let Some(signer) = candidates.iter().find(|a| opened.verify(&a.public_key)) else {
+            return Ok(Verification::of(
+                Verdict::Forged,
+                "the signature does not verify with the registered key",
+            ));
+        };
+        let claims = opened.claims;
+        if signer.id != claims.authority_id || signer.participant != claims.participant {
+            return Ok(Verification::of(
+                Verdict::Forged,
+                "the seal names another authority than the key that signed it",
+            ));
+        }
+        let number = claims.number();
+        let Some(record) = self.certificate(number.as_str())? else {
+            return Ok(Verification {
+                verdict: Verdict::NotInLedger,
+                reasons: vec![format!(
+                    "{number} is signed by {} but is not in the ledger: report this seal",
+                    signer.id
+                )],
+                claims: Some(claims),
+                record: None,
+            });
+        };
+        if SealClaims::of(&record.certificate, &record.hash) != claims {
+            return Ok(Verification {
+                verdict: Verdict::Forged,
+                reasons: vec![format!(
+                    "the seal differs from the ledger's record of {number}"
+                )],
+                claims: Some(claims),
+                record: Some(record),
+            });
+        }
+        Ok(Self::dated(claims, record, today))
+    }
+
+    /// Checks a certificate number on `today` against the ledger alone.
+    pub fn verify_number(&self, number: &str, today: Date) -> Result<Verification, LedgerError> {
+        match self.certificate(number)? {
+            None => Ok(Verification::of(
+                Verdict::Unknown,
+                format!("no certificate {number} in the ledger"),
+            )),
+            Some(record) => {
+                let claims = crate::seal::SealClaims::of(&record.certificate, &record.hash);
+                Ok(Self::dated(claims, record, today))
+            }
+        }
+    }
+
+    fn dated(
+        claims: crate::seal::SealClaims,
+        record: IssuedCertificate,
+        today: Date,
+    ) -> Verification {
+        let (verdict, reason) = if today > claims.expires_on {
+            (
+                Verdict::Expired,
+                format!("expired on {}", claims.expires_on),
+            )
+        } else if today
+            .plus_days(1)
+            .is_some_and(|tomorrow| tomorrow < claims.issued_on)
+        {
+            // A day of tolerance for clocks and time zones around midnight UTC.
+            (
+                Verdict::Forged,
+                format!("issued in the future ({})", claims.issued_on),
+            )
+        } else {
+            (
+                Verdict::Valid,
+                format!(
+                    "valid until {} inclusive; matches the ledger record",
+                    claims.expires_on
+                ),
+            )
+        };
+        Verification {
+            verdict,
+            reasons: vec![reason],
+            claims: Some(claims),
+            record: Some(record),
+        }
+    }
+}

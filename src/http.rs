@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
 use serde_json::{json, Map, Value};
 
-use crate::app::{App, IssueError, IssuedCertificate};
+use crate::app::{App, IssueError, IssuedCertificate, Verdict, Verification};
 use crate::b64;
 use crate::crypto::hex;
 use crate::domain::date::format_unix_ms;
@@ -36,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/certificates/{number}"),
     ("get", "/v1/certificates/{number}/qr.png"),
     ("get", "/v1/certificates/{number}/qr.svg"),
+    ("post", "/v1/verify"),
+    ("get", "/S/{seal}"),
     ("get", "/v1/ledger/checkpoint"),
     ("get", "/v1/ledger/verifier-key"),
     ("get", "/v1/ledger/entries"),
@@ -275,6 +277,8 @@ pub fn serve(
             .route("/v1/certificates/{number}", web::get().to(get_certificate))
             .route("/v1/certificates/{number}/qr.png", web::get().to(qr_png))
             .route("/v1/certificates/{number}/qr.svg", web::get().to(qr_svg))
+            .route("/v1/verify", web::post().to(verify))
+            .route("/S/{seal}", web::get().to(verify_page))
             .route("/v1/ledger/checkpoint", web::get().to(checkpoint))
             .route("/v1/ledger/verifier-key", web::get().to(verifier_key))
             .route("/v1/ledger/entries", web::get().to(entries))
@@ -1031,6 +1035,241 @@ async fn qr_svg(
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
         .body(rendered.svg.clone()))
+}
+
+/// `POST /v1/verify` with `{"qr": "<scanned text>"}` or `{"number": "..."}`: the verdict and
+/// what it rests on. Public and rate limited; it shows only what the seal itself shows.
+async fn verify(
+    state: Shared,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    if !is_json(&req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send {\"qr\": \"...\"} or {\"number\": \"...\"} as application/json",
+        ));
+    }
+    let body = read_body(&req, payload).await?;
+    let value = parse_json_strict(&body)?;
+    let Some(map) = value.as_object() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let unknown: Vec<Problem> = map
+        .keys()
+        .filter(|k| *k != "qr" && *k != "number")
+        .map(|k| Problem::new(k.as_str(), "unknown field"))
+        .collect();
+    let field = |k: &str| map.get(k).and_then(Value::as_str);
+    let today = Date::from_unix_seconds(crate::ledger::now_ms() / 1000);
+    let verification = match (field("qr"), field("number"), unknown.is_empty()) {
+        (Some(qr), None, true) if qr.len() <= 4096 => state.app.verify_qr(qr, today)?,
+        (None, Some(number), true) if number.len() <= 32 => {
+            state.app.verify_number(number, today)?
+        }
+        _ => {
+            let mut problems = unknown;
+            problems.push(Problem::new(
+                "",
+                "send exactly one of qr (the scanned text, at most 4096 characters) or number",
+            ));
+            return Err(ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_request",
+                message: "nothing to verify".into(),
+                problems,
+            });
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(verification_json(&state, &verification)))
+}
+
+fn verification_json(state: &State, v: &Verification) -> Value {
+    let certificate = v.claims.as_ref().map(|c| {
+        let (mixed, countries) = match &c.origin {
+            Origin::Single(code) => (false, vec![code.as_str()]),
+            Origin::Mixed(list) => (true, list.iter().map(|c| c.as_str()).collect()),
+        };
+        json!({
+            "number": c.number().as_str(),
+            "issuer": {"participant": c.participant.as_str(), "authority_id": c.authority_id},
+            "exporter": {"name": c.exporter_name},
+            "importer": {"name": c.importer_name},
+            "destination": c.destination.as_str(),
+            "origin": {"mixed": mixed, "countries": countries},
+            "parcels": c.parcels,
+            "items": c.items.iter().map(|i| json!({
+                "hs_code": i.hs_code.as_str(),
+                "carats": i.carats.to_string(),
+                "value_usd": i.value_usd.to_string(),
+            })).collect::<Vec<_>>(),
+            "issued_on": c.issued_on.to_string(),
+            "expires_on": c.expires_on.to_string(),
+            "hash": hex(&c.certificate_hash),
+        })
+    });
+    let ledger = v.record.as_ref().map(|r| {
+        json!({
+            "index": r.entry_index,
+            "events": [{
+                "index": r.entry_index,
+                "kind": "certificate.issued",
+                "time": format_unix_ms(r.entry_time_ms),
+                "actor": r.certificate.issuer.authority_id,
+            }],
+            "entry": b64::encode(&r.entry),
+            "tree_size": r.checkpoint.checkpoint.size,
+            "inclusion_proof": r.proof.iter().map(|h| b64::encode(h)).collect::<Vec<_>>(),
+            "checkpoint": r.checkpoint.note,
+        })
+    });
+    json!({
+        "verdict": v.verdict.as_str(),
+        "reasons": v.reasons,
+        "checked_at": format_unix_ms(crate::ledger::now_ms()),
+        "ledger_verifier_key": state.app.ledger_verifier().to_string(),
+        "certificate": certificate,
+        "ledger": ledger,
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// `GET /S/{seal}`: the page a phone camera opens from the QR code. No JavaScript; the verdict
+/// in large coloured words, the verified fields to compare with the paper, the time of the
+/// check and the ledger position.
+async fn verify_page(
+    state: Shared,
+    req: HttpRequest,
+    seal: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let today = Date::from_unix_seconds(crate::ledger::now_ms() / 1000);
+    let v = if seal.len() > 4096 {
+        Verification {
+            verdict: Verdict::Malformed,
+            reasons: vec!["the code is too long to be a kpcert seal".into()],
+            claims: None,
+            record: None,
+        }
+    } else {
+        state
+            .app
+            .verify_qr(&format!("HTTPS://SCANNED/S/{}", seal.as_str()), today)?
+    };
+    let (colour, headline, advice) = match v.verdict {
+        Verdict::Valid => (
+            "#0a7d2c",
+            "VALID",
+            "Genuine and recorded. Compare every field below with the paper and the shipment.",
+        ),
+        Verdict::Expired => (
+            "#b36b00",
+            "EXPIRED",
+            "Genuine, but past its date of expiry. Do not accept the shipment on this certificate.",
+        ),
+        Verdict::Forged => (
+            "#b00020",
+            "FORGED",
+            "Do not accept. The seal is not what the issuing authority signed or recorded.",
+        ),
+        Verdict::NotInLedger => (
+            "#b00020",
+            "NOT IN LEDGER",
+            "Do not accept. Signed by a trusted key but never recorded: report it.",
+        ),
+        Verdict::Malformed => (
+            "#5a5a5a",
+            "NOT A KP SEAL",
+            "This code is not a kpcert seal. Check the certificate by its number.",
+        ),
+        Verdict::Unknown => ("#5a5a5a", "UNKNOWN", "No such certificate."),
+    };
+    let mut rows = String::new();
+    if let Some(c) = &v.claims {
+        let origin = match &c.origin {
+            Origin::Single(code) => code.to_string(),
+            Origin::Mixed(list) => format!(
+                "mixed: {}",
+                if list.is_empty() {
+                    "countries not stated".to_owned()
+                } else {
+                    list.iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+        };
+        let items = c
+            .items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}: {} ct, USD {}",
+                    i.hs_code.as_str(),
+                    i.carats,
+                    i.value_usd
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("<br>");
+        for (label, value) in [
+            ("Certificate", html_escape(c.number().as_str())),
+            (
+                "Issued by",
+                html_escape(&format!("{} ({})", c.participant, c.authority_id)),
+            ),
+            ("Exporter", html_escape(&c.exporter_name)),
+            ("Importer", html_escape(&c.importer_name)),
+            ("Destination", html_escape(c.destination.as_str())),
+            ("Origin", html_escape(&origin)),
+            ("Parcels", c.parcels.to_string()),
+            ("Goods", items),
+            ("Issued on", c.issued_on.to_string()),
+            ("Expires on", c.expires_on.to_string()),
+        ] {
+            rows.push_str(&format!("<tr><th>{label}</th><td>{value}</td></tr>"));
+        }
+    }
+    if let Some(r) = &v.record {
+        rows.push_str(&format!(
+            "<tr><th>Ledger</th><td>entry {} of {}</td></tr>",
+            r.entry_index, r.checkpoint.checkpoint.size
+        ));
+    }
+    let reasons = v
+        .reasons
+        .iter()
+        .map(|r| format!("<li>{}</li>", html_escape(r)))
+        .collect::<String>();
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{headline} - KP certificate check</title><style>\
+body{{font-family:sans-serif;margin:0;padding:1rem;max-width:40rem}}\
+#verdict{{background:{colour};color:#fff;font-size:2.6rem;font-weight:bold;text-align:center;padding:1.2rem;border-radius:.5rem}}\
+table{{border-collapse:collapse;width:100%;margin-top:1rem}}th{{text-align:left;padding:.4rem;width:35%;vertical-align:top}}\
+td{{padding:.4rem;font-size:1.1rem}}tr{{border-bottom:1px solid #ddd}}</style></head><body>\
+<div id=\"verdict\" data-verdict=\"{verdict}\">{headline}</div><p><strong>{advice}</strong></p><ul>{reasons}</ul>\
+<table>{rows}</table><p>Checked at {checked} against the Kimberley Process ledger.</p></body></html>\n",
+        verdict = v.verdict.as_str(),
+        checked = format_unix_ms(crate::ledger::now_ms()),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page))
 }
 
 async fn checkpoint(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -9,6 +9,7 @@ need=()
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need+=(golang-golang-x-mod-dev)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -36,4 +37,6 @@ PY
 
 # The QR round-trip test must also be read by zbar, an independent decoder.
 export KPCERT_REQUIRE_ZBAR=1
+# The verification page must render its verdict in headless Chromium.
+export KPCERT_REQUIRE_CHROMIUM=1
 cargo test

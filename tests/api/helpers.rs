@@ -13,6 +13,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub app: Arc<App>,
+    /// The keys folder (authority private keys, for tests that sign as an authority).
+    pub keys_dir: std::path::PathBuf,
     /// The server's self-signed certificate (PEM), the only root clients trust.
     pub cert_path: std::path::PathBuf,
     /// (authority id, token) for BW, AE and EU.
@@ -120,6 +122,7 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
         base: format!("https://localhost:{port}"),
         client,
         app,
+        keys_dir,
         cert_path,
         bw,
         ae,

@@ -12,3 +12,4 @@ mod rules;
 mod seal;
 mod tidy;
 mod vectors;
+mod verify;

@@ -1,0 +1,294 @@
+//! Border verification: `POST /v1/verify` verdicts for valid, tampered, foreign-key,
+//! unrecorded, altered, expired, garbage and oversized inputs, and the phone page at the QR URL
+//! (also rendered by headless Chromium where installed).
+
+use kpcert::app::Verdict;
+use kpcert::crypto::SigningKey;
+use kpcert::keys::KeyDir;
+use kpcert::merkle;
+use kpcert::seal::{base32, open, qr_text, seal, seal_from_qr_text};
+use serde_json::{json, Value};
+
+use crate::helpers::{b64, example_request, spawn_app, TestApp};
+
+async fn verify(app: &TestApp, body: Value) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(app.url("/v1/verify"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn issue_qr(app: &TestApp) -> (Value, String) {
+    let issued: Value = app.issue(&example_request()).await.json().await.unwrap();
+    let qr = issued["qr"].as_str().unwrap().to_owned();
+    (issued, qr)
+}
+
+/// The BW authority's signing key, read from the test server's keys folder.
+fn bw_key(app: &TestApp) -> SigningKey {
+    let a = app
+        .app
+        .authorities()
+        .into_iter()
+        .find(|a| a.id == app.bw.0)
+        .unwrap();
+    KeyDir::open(&app.keys_dir)
+        .unwrap()
+        .load(&format!("authority-{}", a.key_id()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_genuine_seal_is_valid_with_its_fields_events_and_proof() {
+    let app = spawn_app();
+    let (issued, qr) = issue_qr(&app).await;
+    let (status, v) = verify(&app, json!({"qr": qr})).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    let c = &v["certificate"];
+    assert_eq!(c["number"], issued["number"]);
+    assert_eq!(c["hash"], issued["hash"]);
+    assert_eq!(c["exporter"]["name"], "Okavango Diamond Company");
+    assert!(
+        c["exporter"].get("address").is_none(),
+        "nothing beyond what the seal shows"
+    );
+    assert_eq!(v["ledger"]["events"][0]["kind"], "certificate.issued");
+    // The inclusion proof verifies against the signed checkpoint it comes with.
+    let verifier =
+        kpcert::checkpoint::NoteVerifier::parse(v["ledger_verifier_key"].as_str().unwrap())
+            .unwrap();
+    let cp = verifier
+        .open(v["ledger"]["checkpoint"].as_str().unwrap())
+        .unwrap();
+    let proof: Vec<[u8; 32]> = v["ledger"]["inclusion_proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| b64(h.as_str().unwrap()).try_into().unwrap())
+        .collect();
+    let leaf = merkle::leaf_hash(&b64(v["ledger"]["entry"].as_str().unwrap()));
+    merkle::verify_inclusion(
+        &leaf,
+        v["ledger"]["index"].as_u64().unwrap(),
+        cp.size,
+        &proof,
+        &cp.root,
+    )
+    .unwrap();
+
+    // A lower-cased scan (some phones do that) is still the same seal.
+    let (_, v) = verify(&app, json!({"qr": qr.to_lowercase()})).await;
+    assert_eq!(v["verdict"], "valid");
+
+    // By number: from the ledger alone.
+    let (_, v) = verify(&app, json!({"number": issued["number"]})).await;
+    assert_eq!(v["verdict"], "valid");
+    let (_, v) = verify(&app, json!({"number": "BW-2026-999999"})).await;
+    assert_eq!(v["verdict"], "unknown");
+}
+
+#[tokio::test]
+async fn tampered_foreign_unrecorded_and_altered_seals_are_caught() {
+    let app = spawn_app();
+    let (issued, qr) = issue_qr(&app).await;
+    let bytes = seal_from_qr_text(&qr).unwrap();
+
+    // Every single-byte change of the seal: forged or malformed, never valid.
+    for i in (0..bytes.len()).step_by(7) {
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x20;
+        let (status, v) = verify(
+            &app,
+            json!({"qr": qr_text("https://localhost:8443", &changed)}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let verdict = v["verdict"].as_str().unwrap();
+        assert!(
+            verdict == "forged" || verdict == "malformed",
+            "byte {i}: {verdict}"
+        );
+    }
+
+    let claims = open(&bytes).unwrap().claims;
+    // Signed by a key no authority registered.
+    let stranger = SigningKey::from_seed(&[42; 32]);
+    let foreign = seal(&claims, &stranger.public_key().key_id(), |tbs| {
+        stranger.sign(tbs)
+    });
+    let (_, v) = verify(&app, json!({"qr": qr_text("https://x.example", &foreign)})).await;
+    assert_eq!(v["verdict"], "forged", "{v}");
+
+    // Signed with the authority's real key, for a number the ledger never recorded.
+    let key = bw_key(&app);
+    let mut unrecorded = claims.clone();
+    unrecorded.serial = 999_999;
+    let bytes2 = seal(&unrecorded, &key.public_key().key_id(), |tbs| key.sign(tbs));
+    let (_, v) = verify(&app, json!({"qr": qr_text("https://x.example", &bytes2)})).await;
+    assert_eq!(v["verdict"], "not_in_ledger", "{v}");
+
+    // Signed with the real key, but the hash (or a field) differs from the ledger record.
+    let mut altered = claims.clone();
+    altered.certificate_hash[0] ^= 1;
+    let bytes3 = seal(&altered, &key.public_key().key_id(), |tbs| key.sign(tbs));
+    let (_, v) = verify(&app, json!({"qr": qr_text("https://x.example", &bytes3)})).await;
+    assert_eq!(v["verdict"], "forged", "{v}");
+    let mut heavier = claims.clone();
+    heavier.parcels += 1;
+    let bytes4 = seal(&heavier, &key.public_key().key_id(), |tbs| key.sign(tbs));
+    let (_, v) = verify(&app, json!({"qr": qr_text("https://x.example", &bytes4)})).await;
+    assert_eq!(v["verdict"], "forged", "{v}");
+
+    // Expired: the same genuine seal checked after its expiry date.
+    let later = kpcert::domain::Date::parse(issued["certificate"]["expires_on"].as_str().unwrap())
+        .unwrap()
+        .plus_days(1)
+        .unwrap();
+    assert_eq!(
+        app.app.verify_qr(&qr, later).unwrap().verdict,
+        Verdict::Expired
+    );
+
+    // Garbage is malformed; bad requests are 4xx.
+    for garbage in [
+        "",
+        "hello",
+        "HTTPS://LOCALHOST/S/",
+        "HTTPS://LOCALHOST/S/1!1",
+        &"A".repeat(500),
+    ] {
+        let (status, v) = verify(&app, json!({"qr": garbage})).await;
+        assert_eq!(
+            (status, v["verdict"].as_str()),
+            (200, Some("malformed")),
+            "{garbage:?}"
+        );
+    }
+    let url = app.url("/v1/verify");
+    let empty = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+    let (status, _) = verify(&app, json!({})).await;
+    assert_eq!(status, 422);
+    let (status, _) = verify(&app, json!({"qr": qr, "extra": 1})).await;
+    assert_eq!(status, 422);
+    let huge = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!("{{\"qr\":\"{}\"}}", "A".repeat(1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+}
+
+#[tokio::test]
+async fn verification_is_rate_limited_per_client() {
+    let app = crate::helpers::spawn_app_with(kpcert::http::Options {
+        public_rate_limit: 2.0,
+        ..Default::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(verify(&app, json!({"number": "BW-2026-000001"})).await.0);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+/// The phone page: the verdict in words and colour, no script.
+async fn page(app: &TestApp, qr: &str) -> String {
+    let path = &qr[qr.find("/S/").unwrap()..];
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_page_at_the_qr_url_shows_the_verdict_without_javascript() {
+    let app = spawn_app();
+    let (_, qr) = issue_qr(&app).await;
+    let mut tampered = seal_from_qr_text(&qr).unwrap();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let tampered = format!("HTTPS://LOCALHOST:8443/S/{}", base32(&tampered));
+    let malformed = "HTTPS://LOCALHOST:8443/S/NOTASEAL";
+    for (text, verdict, words) in [
+        (qr.as_str(), "valid", "VALID"),
+        (tampered.as_str(), "forged", "FORGED"),
+        (malformed, "malformed", "NOT A KP SEAL"),
+    ] {
+        let html = page(&app, text).await;
+        assert!(
+            html.contains(&format!("data-verdict=\"{verdict}\"")),
+            "{verdict}: {html}"
+        );
+        assert!(html.contains(words));
+        assert!(!html.contains("<script"));
+        if verdict == "valid" {
+            assert!(html.contains("Okavango Diamond Company") && html.contains("Checked at"));
+        }
+    }
+
+    // Headless Chromium renders the same verdicts (tests/run.sh installs it and requires it).
+    let required = std::env::var_os("KPCERT_REQUIRE_CHROMIUM").is_some();
+    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        std::process::Command::new(c)
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
+    let Some(chromium) = chromium else {
+        assert!(!required, "chromium is required but not installed");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    for (text, verdict) in [
+        (qr.as_str(), "valid"),
+        (tampered.as_str(), "forged"),
+        (malformed, "malformed"),
+    ] {
+        let url = format!("{}{}", app.base, &text[text.find("/S/").unwrap()..]);
+        let (chromium, profile_dir) = (chromium.to_owned(), profile.path().to_owned());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(chromium)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--ignore-certificate-errors",
+                ])
+                .arg(format!("--user-data-dir={}", profile_dir.display()))
+                .args(["--dump-dom", &url])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains(&format!("data-verdict=\"{verdict}\"")),
+            "chromium, {verdict}: {dom}"
+        );
+    }
+}
