@@ -14,7 +14,7 @@ use crate::domain::{
     IssuePolicy, Issuer, Participant, Problem,
 };
 use crate::encoding::{decode_certificate, encode_certificate, Entry, Event};
-use crate::keys::{KeyDir, LEDGER_KEY};
+use crate::keys::{KeyDir, LEDGER_KEY, ROOT_KEY};
 use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 
 /// Default checkpoint origin (and ledger key name).
@@ -103,8 +103,10 @@ pub struct App {
     participants: HashMap<CountryCode, Participant>,
     /// Authorities whose signing key is here, by id.
     authorities: RwLock<HashMap<String, Arc<ActiveAuthority>>>,
-    /// Every registered authority, from the ledger.
-    registered: RwLock<Vec<Authority>>,
+    /// Every registered authority with the time of its registration entry, from the ledger.
+    registered: RwLock<Vec<(Authority, u64)>>,
+    /// The Secretariat root key that signs trust bundles.
+    root_key: SigningKey,
     /// SHA-256 of each valid bearer token -> authority id; mirrors the stored hashes (this
     /// process is the only one that can change them while it holds the data folder).
     tokens: RwLock<HashMap<Hash, String>>,
@@ -206,6 +208,10 @@ impl App {
         if created {
             tracing::info!(path = %keys.key_path(LEDGER_KEY).display(), "generated the ledger key");
         }
+        let (root_key, created) = keys.load_or_generate(ROOT_KEY).map_err(AppError::Keys)?;
+        if created {
+            tracing::info!(path = %keys.key_path(ROOT_KEY).display(), "generated the Secretariat root key");
+        }
         let signer = NoteSigner::new(&origin, ledger_key);
         let verifier = signer.verifier();
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -228,6 +234,7 @@ impl App {
             keys,
             authorities: RwLock::new(HashMap::new()),
             registered: RwLock::new(Vec::new()),
+            root_key,
             tokens: RwLock::new(HashMap::new()),
             verifier,
             registering: Mutex::new(()),
@@ -254,7 +261,7 @@ impl App {
                     "entry {index} is not an authority registration"
                 ))));
             };
-            registered.push(authority.clone());
+            registered.push((authority.clone(), entry.time_ms));
             let name = authority_key_name(&authority);
             match self.keys.load(&name) {
                 Ok(key) if key.public_key() == authority.public_key => {
@@ -303,7 +310,13 @@ impl App {
 
     /// Every registered authority, sorted by id.
     pub fn authorities(&self) -> Vec<Authority> {
-        let mut list = self.registered.read().expect("registered lock").clone();
+        let mut list: Vec<Authority> = self
+            .registered
+            .read()
+            .expect("registered lock")
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         list
     }
@@ -378,7 +391,7 @@ impl App {
         self.registered
             .write()
             .expect("registered lock")
-            .push(authority.clone());
+            .push((authority.clone(), appended.time_ms));
         self.authorities.write().expect("authorities lock").insert(
             authority.id.clone(),
             Arc::new(ActiveAuthority {
@@ -606,6 +619,52 @@ impl App {
             &authority.authority.key_id(),
             |tbs| authority.key.sign(tbs),
         ))
+    }
+
+    /// The Secretariat root key's public half (pinned by offline verifiers).
+    pub fn root_public_key(&self) -> crate::crypto::PublicKey {
+        self.root_key.public_key()
+    }
+
+    /// The signed trust bundle for offline verifiers, valid for `valid_for_ms` from now.
+    pub fn trust_bundle(&self, valid_for_ms: u64) -> serde_json::Value {
+        use crate::trust::{BundleAuthority, BundleParticipant, TrustBundle};
+        let now = crate::ledger::now_ms();
+        let mut participants: Vec<BundleParticipant> = self
+            .participants
+            .values()
+            .map(|p| BundleParticipant {
+                code: p.code.to_string(),
+                name: p.name.clone(),
+                kind: p.kind.as_str().to_owned(),
+                status: "active".into(),
+            })
+            .collect();
+        participants.sort_by(|a, b| a.code.cmp(&b.code));
+        let mut authorities: Vec<BundleAuthority> = self
+            .registered
+            .read()
+            .expect("registered lock")
+            .iter()
+            .map(|(a, since)| BundleAuthority {
+                authority_id: a.id.clone(),
+                participant: a.participant.to_string(),
+                name: a.name.clone(),
+                public_key: a.public_key,
+                valid_from_ms: *since,
+                valid_until_ms: None,
+            })
+            .collect();
+        authorities.sort_by(|a, b| a.authority_id.cmp(&b.authority_id));
+        TrustBundle {
+            issued_at_ms: now,
+            next_update_ms: now + valid_for_ms,
+            ledger_origin: self.verifier.name().to_owned(),
+            ledger_verifier_key: self.verifier.to_string(),
+            participants,
+            authorities,
+        }
+        .to_signed_json(&self.root_key)
     }
 
     /// Stops the ledger writer after queued work and flushes.

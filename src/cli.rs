@@ -41,6 +41,30 @@ enum Command {
     /// Show public keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify a certificate's QR code offline, against a signed trust bundle (no network).
+    /// Exit code 0 only for the verdict `valid`.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The trust bundle file (saved from GET /v1/trust-bundle).
+    #[arg(long)]
+    trust: PathBuf,
+    /// A PNG image of the QR code.
+    #[arg(long, conflicts_with = "qr_text", required_unless_present = "qr_text")]
+    qr_image: Option<PathBuf>,
+    /// The scanned QR text.
+    #[arg(long)]
+    qr_text: Option<String>,
+    /// The Secretariat root public key (64 hex digits); default: root.pub in the keys folder.
+    #[arg(long)]
+    root_key: Option<String>,
+    #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
+    keys_dir: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -165,6 +189,11 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Authority(cmd) => authority(cmd),
         Command::Keys(KeysCommand::Show { keys_dir, json }) => keys_show(&keys_dir, json),
+        Command::Verify(args) => match verify_offline(&args) {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -469,13 +498,167 @@ fn keys_show(keys_dir: &Path, json: bool) -> Result<(), String> {
         .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
     let key = keys.load(LEDGER_KEY).map_err(|e| e.to_string())?;
     let verifier = NoteSigner::new(&origin, key).verifier();
+    let root = keys
+        .load(crate::keys::ROOT_KEY)
+        .map(|k| crate::trust::root_key_text(&k.public_key()))
+        .ok();
     if json {
         println!(
             "{}",
-            json!({"ledger": {"origin": origin, "verifier_key": verifier.to_string()}})
+            json!({"ledger": {"origin": origin, "verifier_key": verifier.to_string()}, "root_key": root})
         );
     } else {
         println!("ledger checkpoint verifier key: {verifier}");
+        if let Some(root) = root {
+            println!("secretariat root key (trust bundles): {root}");
+        }
     }
     Ok(())
+}
+
+/// `kpcert verify`: the offline border check. Returns whether the verdict is `valid`.
+fn verify_offline(args: &VerifyArgs) -> Result<bool, String> {
+    use crate::seal::{open, seal_from_qr_text};
+    use crate::trust::TrustBundle;
+    let root_hex = match &args.root_key {
+        Some(k) => k.clone(),
+        None => std::fs::read_to_string(args.keys_dir.join("root.pub")).map_err(|e| {
+            format!(
+                "no --root-key given and cannot read {}: {e}",
+                args.keys_dir.join("root.pub").display()
+            )
+        })?,
+    };
+    let root = crate::crypto::from_hex(root_hex.trim())
+        .and_then(|b| crate::crypto::PublicKey::from_bytes(&b).ok())
+        .ok_or("the root key must be 64 hex digits of an ed25519 public key")?;
+    let bundle_text = std::fs::read_to_string(&args.trust)
+        .map_err(|e| format!("cannot read {}: {e}", args.trust.display()))?;
+    let bundle = TrustBundle::open_signed_json(&bundle_text, &root).map_err(|e| e.to_string())?;
+    let text = match (&args.qr_text, &args.qr_image) {
+        (Some(t), _) => t.clone(),
+        (None, Some(path)) => {
+            let png =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            crate::qr::read_png(&png)?.remove(0)
+        }
+        (None, None) => return Err("give --qr-text or --qr-image".into()),
+    };
+    let now = crate::ledger::now_ms();
+    let today = crate::domain::Date::from_unix_seconds(now / 1000);
+    let age_hours = now.saturating_sub(bundle.issued_at_ms) as f64 / 3_600_000.0;
+    let stale = now > bundle.next_update_ms;
+
+    let (verdict, reason, claims) = match seal_from_qr_text(&text).and_then(|b| open(&b)) {
+        Err(e) => ("malformed", e.0, None),
+        Ok(opened) => {
+            let keys = bundle.keys_with_id(&opened.key_id);
+            match keys.iter().find(|a| opened.verify(&a.public_key)) {
+                None if keys.is_empty() => (
+                    "forged",
+                    format!("key {} is not in the trust bundle", opened.key_id),
+                    None,
+                ),
+                None => ("forged", "the signature does not verify".to_owned(), None),
+                Some(a) => {
+                    let c = opened.claims;
+                    let issued_ms = c.issued_on.days() as u64 * 86_400_000;
+                    let in_window = issued_ms + 86_400_000 > a.valid_from_ms
+                        && a.valid_until_ms.is_none_or(|until| issued_ms <= until);
+                    let participant_active = bundle
+                        .participants
+                        .iter()
+                        .any(|p| p.code == c.participant.as_str() && p.status == "active");
+                    if a.authority_id != c.authority_id || a.participant != c.participant.as_str() {
+                        (
+                            "forged",
+                            "the seal names another authority than its key".to_owned(),
+                            Some(c),
+                        )
+                    } else if !in_window {
+                        (
+                            "forged",
+                            "the key was not valid on the date of issue".to_owned(),
+                            Some(c),
+                        )
+                    } else if !participant_active {
+                        (
+                            "forged",
+                            format!("{} is not an active participant", c.participant),
+                            Some(c),
+                        )
+                    } else if today > c.expires_on {
+                        ("expired", format!("expired on {}", c.expires_on), Some(c))
+                    } else {
+                        (
+                            "valid",
+                            format!(
+                                "signed by {} ({}); valid until {} inclusive; offline: ledger status not checked",
+                                a.authority_id, a.name, c.expires_on
+                            ),
+                            Some(c),
+                        )
+                    }
+                }
+            }
+        }
+    };
+    let bundle_note = format!(
+        "trust bundle issued {age_hours:.1} h ago{}",
+        if stale {
+            " - PAST ITS NEXT UPDATE: fetch a new one when you can"
+        } else {
+            ""
+        }
+    );
+    if args.json {
+        let fields = claims.as_ref().map(|c| {
+            json!({
+                "number": c.number().as_str(),
+                "issuer": {"participant": c.participant.as_str(), "authority_id": c.authority_id},
+                "exporter": c.exporter_name,
+                "importer": c.importer_name,
+                "destination": c.destination.as_str(),
+                "parcels": c.parcels,
+                "items": c.items.iter().map(|i| json!({"hs_code": i.hs_code.as_str(), "carats": i.carats.to_string(), "value_usd": i.value_usd.to_string()})).collect::<Vec<_>>(),
+                "issued_on": c.issued_on.to_string(),
+                "expires_on": c.expires_on.to_string(),
+                "hash": crate::crypto::hex(&c.certificate_hash),
+            })
+        });
+        println!(
+            "{}",
+            json!({"verdict": verdict, "reasons": [reason], "certificate": fields,
+                   "bundle": {"issued_at": crate::domain::date::format_unix_ms(bundle.issued_at_ms),
+                              "age_hours": age_hours, "stale": stale}})
+        );
+    } else {
+        println!("verdict: {}", verdict.to_uppercase());
+        println!("reason:  {reason}");
+        if let Some(c) = &claims {
+            println!(
+                "certificate {}  issued by {} ({})",
+                c.number(),
+                c.participant,
+                c.authority_id
+            );
+            println!("exporter    {}", c.exporter_name);
+            println!("importer    {}", c.importer_name);
+            println!("destination {}   parcels {}", c.destination, c.parcels);
+            for i in &c.items {
+                println!(
+                    "goods       {}  {} ct  USD {}",
+                    i.hs_code.as_str(),
+                    i.carats,
+                    i.value_usd
+                );
+            }
+            println!("issued on   {}   expires on {}", c.issued_on, c.expires_on);
+        }
+        println!("{bundle_note}");
+    }
+    if stale {
+        eprintln!("warning: the trust bundle is past its next_update");
+    }
+    Ok(verdict == "valid")
 }

@@ -38,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/certificates/{number}/qr.svg"),
     ("post", "/v1/verify"),
     ("get", "/S/{seal}"),
+    ("get", "/v1/trust-bundle"),
     ("get", "/v1/ledger/checkpoint"),
     ("get", "/v1/ledger/verifier-key"),
     ("get", "/v1/ledger/entries"),
@@ -279,6 +280,7 @@ pub fn serve(
             .route("/v1/certificates/{number}/qr.svg", web::get().to(qr_svg))
             .route("/v1/verify", web::post().to(verify))
             .route("/S/{seal}", web::get().to(verify_page))
+            .route("/v1/trust-bundle", web::get().to(trust_bundle))
             .route("/v1/ledger/checkpoint", web::get().to(checkpoint))
             .route("/v1/ledger/verifier-key", web::get().to(verifier_key))
             .route("/v1/ledger/entries", web::get().to(entries))
@@ -1270,6 +1272,15 @@ td{{padding:.4rem;font-size:1.1rem}}tr{{border-bottom:1px solid #ddd}}</style></
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page))
+}
+
+/// How long a trust bundle is meant to be used before fetching a new one.
+pub const TRUST_BUNDLE_VALIDITY_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// `GET /v1/trust-bundle`: the signed bundle for offline verifiers (api/trust-bundle.md).
+async fn trust_bundle(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    Ok(HttpResponse::Ok().json(state.app.trust_bundle(TRUST_BUNDLE_VALIDITY_MS)))
 }
 
 async fn checkpoint(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {

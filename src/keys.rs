@@ -19,6 +19,8 @@ pub struct KeyDir {
 
 /// Name of the ledger operator's checkpoint signing key.
 pub const LEDGER_KEY: &str = "ledger";
+/// Name of the Secretariat root key that signs trust bundles.
+pub const ROOT_KEY: &str = "root";
 
 impl KeyDir {
     /// Opens the folder, creating it if needed, and sets its mode to 0700.

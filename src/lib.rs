@@ -18,3 +18,4 @@ pub mod merkle;
 pub mod qr;
 pub mod seal;
 pub mod tls;
+pub mod trust;

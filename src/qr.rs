@@ -1,4 +1,4 @@
-//! QR codes of seals: the only module that touches the `qrcode` and `png` crates.
+//! QR codes of seals: the only module that touches the `qrcode`, `png` and `rqrr` crates.
 //!
 //! Error correction level Q (stains and folds on paper that travels with shipments), a 4-module
 //! quiet zone (its absence is the most common cause of scan failures) and integer module
@@ -91,6 +91,21 @@ impl Symbol {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>\n"
         )
     }
+}
+
+/// The texts of the QR codes found in a PNG image (rqrr), for the offline verifier and tests.
+pub fn read_png(png_bytes: &[u8]) -> Result<Vec<String>, String> {
+    let (w, h, grey) = png_to_grey(png_bytes)?;
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| grey[y * w + x]);
+    let texts: Vec<String> = img
+        .detect_grids()
+        .iter()
+        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
+        .collect();
+    if texts.is_empty() {
+        return Err("no readable QR code in the image".into());
+    }
+    Ok(texts)
 }
 
 /// Decodes a PNG into greyscale pixels (width, height, pixels), for tests and the offline

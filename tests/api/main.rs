@@ -8,6 +8,7 @@ mod helpers;
 mod issuance;
 mod ledger;
 mod merkle;
+mod offline;
 mod rules;
 mod seal;
 mod tidy;
