@@ -1,5 +1,6 @@
-//! Issuance hot path in-process: validate + encode + sign one certificate, next to the raw
-//! ed25519 and SHA-256 rates measured in the same run (the REFERENCE.md baselines).
+//! Issuance and seal hot paths in-process: validate + encode + sign one certificate, build and
+//! sign its QR seal, decode and verify a scanned seal, next to the raw ed25519 and SHA-256
+//! rates measured in the same run (the REFERENCE.md baselines).
 //!
 //! `cargo bench --bench issuance`
 
@@ -79,6 +80,24 @@ fn bench(c: &mut Criterion) {
     let public = key.public_key();
     group.bench_function("raw_ed25519_verify_strict", |b| {
         b.iter(|| public.verify_strict(black_box(&bytes), &sig))
+    });
+    let hash = sha256(&bytes);
+    let claims = kpcert::seal::SealClaims::of(&cert, &hash);
+    let key_id = key.public_key().key_id();
+    group.bench_function("seal_build_and_sign", |b| {
+        b.iter(|| kpcert::seal::seal(black_box(&claims), &key_id, |tbs| key.sign(tbs)))
+    });
+    let sealed = kpcert::seal::seal(&claims, &key_id, |tbs| key.sign(tbs));
+    let text = kpcert::seal::qr_text("https://kp.example.org", &sealed);
+    group.bench_function("seal_decode_and_verify", |b| {
+        b.iter(|| {
+            let bytes = kpcert::seal::seal_from_qr_text(black_box(&text)).unwrap();
+            let opened = kpcert::seal::open(&bytes).unwrap();
+            assert!(opened.verify(&public));
+        })
+    });
+    group.bench_function("qr_symbol_build", |b| {
+        b.iter(|| kpcert::qr::Symbol::encode(black_box(&text)).unwrap())
     });
     let kib = vec![0xabu8; 1024];
     group.bench_function("raw_sha256_1kib", |b| b.iter(|| sha256(black_box(&kib))));

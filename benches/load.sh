@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# HTTPS load run with keep-alive: GET /healthz, then POST /v1/certificates, against the release
-# binary in one run, with wrk (Debian package, installed if missing). Prints requests/s, latency
-# percentiles and the issuance/healthz ratio. Bounded in time; loopback only.
+# HTTPS load run with keep-alive: GET /healthz, then POST /v1/certificates, then POST /v1/verify
+# with a real seal, against the release binary in one run, with wrk (Debian package, installed if
+# missing). Prints requests/s, latency percentiles and the ratios to healthz. Bounded in time;
+# loopback only.
 #
 #   bash benches/load.sh [seconds per run, default 10] [connections, default 16]
 set -euo pipefail
@@ -34,10 +35,18 @@ KPCERT_TOKEN=$TOKEN wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/issue.lua
   https://localhost:$PORT/v1/certificates | tee "$T/issue.txt"
 
 SIZE1=$(curl -sk https://localhost:$PORT/v1/ledger/checkpoint | sed -n 2p)
+QR=$(curl -sk https://localhost:$PORT/v1/certificates/BW-$(date -u +%Y)-000001 |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["qr"])')
+echo "== POST /v1/verify ($CONN connections, ${DUR}s)"
+KPCERT_QR=$QR wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/verify.lua \
+  https://localhost:$PORT/v1/verify | tee "$T/verify.txt"
+V=$(awk '/Requests\/sec/ {print $2}' "$T/verify.txt")
+VNON2XX=$(awk '/Non-2xx/ {print $5}' "$T/verify.txt")
 H=$(awk '/Requests\/sec/ {print $2}' "$T/healthz.txt")
 I=$(awk '/Requests\/sec/ {print $2}' "$T/issue.txt")
 NON2XX=$(awk '/Non-2xx/ {print $5}' "$T/issue.txt")
 echo "== summary"
 echo "healthz: $H req/s; issuance: $I certificates/s; ratio issuance/healthz: $(python3 -c "print(f'{$I/$H:.2f}')")"
+echo "verification: $V req/s; ratio verification/healthz: $(python3 -c "print(f'{$V/$H:.2f}')"); non-2xx: ${VNON2XX:-0}"
 echo "certificates recorded during the run: $((SIZE1 - SIZE0)); non-2xx answers: ${NON2XX:-0}"
 echo "disk: $(du -sb "$T/data" | cut -f1) bytes for $SIZE1 entries"
