@@ -17,6 +17,9 @@ use crate::encoding::{decode_certificate, encode_certificate, Entry, Event};
 use crate::keys::{KeyDir, LEDGER_KEY, ROOT_KEY};
 use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 
+/// Most certificate look-ups kept in memory.
+const RECORD_CACHE_ENTRIES: usize = 10_000;
+
 /// Default checkpoint origin (and ledger key name).
 pub const DEFAULT_ORIGIN: &str = "kpcert.local/ledger";
 
@@ -107,6 +110,8 @@ pub struct App {
     registered: RwLock<Vec<(Authority, u64)>>,
     /// The Secretariat root key that signs trust bundles.
     root_key: SigningKey,
+    /// Recent look-ups by number, each with its proof against the tree size it was made for.
+    record_cache: Mutex<HashMap<String, IssuedCertificate>>,
     /// SHA-256 of each valid bearer token -> authority id; mirrors the stored hashes (this
     /// process is the only one that can change them while it holds the data folder).
     tokens: RwLock<HashMap<Hash, String>>,
@@ -235,6 +240,7 @@ impl App {
             authorities: RwLock::new(HashMap::new()),
             registered: RwLock::new(Vec::new()),
             root_key,
+            record_cache: Mutex::new(HashMap::new()),
             tokens: RwLock::new(HashMap::new()),
             verifier,
             registering: Mutex::new(()),
@@ -562,11 +568,26 @@ impl App {
     }
 
     /// The certificate `number` as recorded, with a proof against the latest checkpoint.
+    /// Look-ups are cached per number while the ledger size stays the same: an entry never
+    /// changes and its proof against a given tree size never does either, and verification
+    /// traffic far exceeds issuance.
     pub fn certificate(&self, number: &str) -> Result<Option<IssuedCertificate>, LedgerError> {
-        match self.ledger.certificate_index(number)? {
-            Some(index) => self.issued_at(index).map(Some),
-            None => Ok(None),
+        let size = self.ledger.size();
+        if let Some(hit) = self.record_cache.lock().expect("record cache").get(number) {
+            if hit.checkpoint.checkpoint.size == size {
+                return Ok(Some(hit.clone()));
+            }
         }
+        let Some(index) = self.ledger.certificate_index(number)? else {
+            return Ok(None);
+        };
+        let issued = self.issued_at(index)?;
+        let mut cache = self.record_cache.lock().expect("record cache");
+        if cache.len() >= RECORD_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(number.to_owned(), issued.clone());
+        Ok(Some(issued))
     }
 
     /// The certificate recorded by entry `index`, with a proof against the latest checkpoint.
@@ -736,9 +757,12 @@ impl App {
             Err(e) => return Ok(Verification::of(Verdict::Malformed, e.0)),
         };
         let candidates: Vec<Authority> = self
-            .authorities()
-            .into_iter()
-            .filter(|a| a.key_id() == opened.key_id)
+            .registered
+            .read()
+            .expect("registered lock")
+            .iter()
+            .filter(|(a, _)| a.key_id() == opened.key_id)
+            .map(|(a, _)| a.clone())
             .collect();
         if candidates.is_empty() {
             return Ok(Verification::of(
