@@ -96,6 +96,30 @@ async fn a_border_post_verifies_a_printed_code_offline() {
     ]);
     assert_eq!((code, v["verdict"].as_str()), (1, Some("malformed")));
 
+    // A bundle past its next_update still works, with the warning an officer must see.
+    let root_key = kpcert::keys::KeyDir::open(&app.keys_dir)
+        .unwrap()
+        .load("root")
+        .unwrap();
+    let mut old = decoded.clone();
+    old.issued_at_ms -= 30 * 24 * 3600 * 1000;
+    old.next_update_ms = old.issued_at_ms + 1000;
+    let stale_path = dir.path().join("stale.json");
+    std::fs::write(&stale_path, old.to_signed_json(&root_key).to_string()).unwrap();
+    let (code, v, err) = run_verify(&[
+        "--trust",
+        stale_path.to_str().unwrap(),
+        "--qr-image",
+        p,
+        "--root-key",
+        &root,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["bundle"]["stale"], true);
+    assert!(v["bundle"]["age_hours"].as_f64().unwrap() > 700.0);
+    assert!(err.contains("past its next_update"), "{err}");
+
     // A bundle under another root key is refused before any verdict.
     let other = root_key_text(&kpcert::crypto::SigningKey::from_seed(&[9; 32]).public_key());
     let (code, _, err) = run_verify(&["--trust", b, "--qr-image", p, "--root-key", &other]);
