@@ -327,6 +327,15 @@ impl App {
         list
     }
 
+    /// The active authority `id` (what `authenticate` returns for its token).
+    pub fn active_authority(&self, id: &str) -> Option<Arc<ActiveAuthority>> {
+        self.authorities
+            .read()
+            .expect("authorities lock")
+            .get(id)
+            .cloned()
+    }
+
     /// Whether authority `id` has its signing key here and can issue.
     pub fn can_issue(&self, id: &str) -> bool {
         self.authorities
@@ -640,6 +649,20 @@ impl App {
             &authority.authority.key_id(),
             |tbs| authority.key.sign(tbs),
         ))
+    }
+
+    /// Writes the portable export of the ledger as of its latest checkpoint (api/export.md).
+    pub fn export(&self, out: impl std::io::Write) -> Result<(), String> {
+        let head = self.ledger.head();
+        let size = head.checkpoint.size;
+        crate::audit::write_export(
+            out,
+            &head.note,
+            size,
+            self.ledger
+                .entries(0, size)
+                .map(|r| r.map(|(_, bytes)| bytes)),
+        )
     }
 
     /// The Secretariat root key's public half (pinned by offline verifiers).

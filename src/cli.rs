@@ -44,6 +44,33 @@ enum Command {
     /// Verify a certificate's QR code offline, against a signed trust bundle (no network).
     /// Exit code 0 only for the verdict `valid`.
     Verify(VerifyArgs),
+    /// Write the portable ledger export (while the server is stopped; use GET
+    /// /v1/ledger/export while it runs).
+    Export {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The export file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Audit a ledger export from entry 0, trusting only the pinned ledger key.
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// The export file (kpcert export, or GET /v1/ledger/export).
+    #[arg(long)]
+    file: PathBuf,
+    /// The ledger's verifier key (`name+hex8+base64`, as `kpcert keys show` prints it).
+    #[arg(long)]
+    ledger_key: String,
+    /// Where the last verified checkpoint is kept; the next audit must extend it.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +216,12 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Authority(cmd) => authority(cmd),
         Command::Keys(KeysCommand::Show { keys_dir, json }) => keys_show(&keys_dir, json),
+        Command::Export { dirs, out } => export(&dirs, &out),
+        Command::Audit(args) => match audit(&args) {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
         Command::Verify(args) => match verify_offline(&args) {
             Ok(true) => return ExitCode::SUCCESS,
             Ok(false) => return ExitCode::from(1),
@@ -514,6 +547,127 @@ fn keys_show(keys_dir: &Path, json: bool) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn export(dirs: &Dirs, out: &Path) -> Result<(), String> {
+    let app = open(dirs, None)?;
+    let tmp = out.with_extension("partial");
+    let file =
+        std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    app.export(&mut writer)?;
+    let file = writer.into_inner().map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, out).map_err(|e| e.to_string())?;
+    let size = app.ledger().size();
+    app.close();
+    eprintln!("exported {size} entries to {}", out.display());
+    Ok(())
+}
+
+/// `kpcert audit`: returns whether the ledger passed.
+fn audit(args: &AuditArgs) -> Result<bool, String> {
+    use crate::checkpoint::{Checkpoint, NoteVerifier};
+    let verifier = NoteVerifier::parse(&args.ledger_key).map_err(|e| e.to_string())?;
+    let previous: Option<(Checkpoint, String)> = match &args.state {
+        Some(path) if path.exists() => {
+            let note = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let cp = verifier.open(&note).map_err(|e| {
+                format!(
+                    "the state file {} does not hold a checkpoint of this ledger: {e}",
+                    path.display()
+                )
+            })?;
+            Some((cp, note))
+        }
+        _ => None,
+    };
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
+    let started = std::time::Instant::now();
+    let result = crate::audit::audit_export(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        verifier,
+        previous.as_ref().map(|(cp, _)| cp),
+        |done, total| {
+            if terminal && total > 0 {
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+                let left = (total - done) as f64 / rate.max(1.0);
+                eprint!("\r{done}/{total} entries  {rate:.0}/s  {left:.0} s left   ");
+            }
+        },
+    );
+    if terminal {
+        eprintln!();
+    }
+    match result {
+        Ok(report) => {
+            if let Some(path) = &args.state {
+                // Keep the checkpoint just verified: the next audit must extend it.
+                let tmp = path.with_extension("partial");
+                std::fs::write(&tmp, audit_note(&args.file)?).map_err(|e| e.to_string())?;
+                std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+            }
+            let t = |ms: Option<u64>| ms.map(crate::domain::date::format_unix_ms);
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"ok": true, "entries": report.entries, "certificates": report.certificates,
+                           "participants": report.participants, "authorities": report.authorities,
+                           "first_time": t(report.first_time_ms), "last_time": t(report.last_time_ms),
+                           "checkpoint": {"origin": report.checkpoint.origin, "size": report.checkpoint.size,
+                                          "root": crate::b64::encode(&report.checkpoint.root)},
+                           "extends_previous": previous.as_ref().map(|(cp, _)| cp.size),
+                           "seconds": started.elapsed().as_secs_f64()})
+                );
+            } else {
+                println!(
+                    "ledger OK: {} entries, {} certificates, {} participants, {} authorities",
+                    report.entries, report.certificates, report.participants, report.authorities
+                );
+                println!(
+                    "from {} to {}",
+                    t(report.first_time_ms).unwrap_or_default(),
+                    t(report.last_time_ms).unwrap_or_default()
+                );
+                println!(
+                    "checkpoint {} size {} root {}",
+                    report.checkpoint.origin,
+                    report.checkpoint.size,
+                    crate::b64::encode(&report.checkpoint.root)
+                );
+                if let Some((cp, _)) = &previous {
+                    println!("extends the checkpoint verified before (size {})", cp.size);
+                }
+            }
+            Ok(true)
+        }
+        Err(failure) => {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"ok": false, "index": failure.index, "reason": failure.reason})
+                );
+            } else {
+                println!("LEDGER FAILED the audit: {failure}");
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The checkpoint note at the head of an export file.
+fn audit_note(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut head = [0u8; 20];
+    f.read_exact(&mut head).map_err(|e| e.to_string())?;
+    let len = u32::from_be_bytes(head[16..20].try_into().unwrap()) as usize;
+    let mut note = vec![0u8; len.min(4096)];
+    f.read_exact(&mut note).map_err(|e| e.to_string())?;
+    String::from_utf8(note).map_err(|e| e.to_string())
 }
 
 /// `kpcert verify`: the offline border check. Returns whether the verdict is `valid`.

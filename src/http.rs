@@ -42,6 +42,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/ledger/checkpoint"),
     ("get", "/v1/ledger/verifier-key"),
     ("get", "/v1/ledger/entries"),
+    ("get", "/v1/ledger/export"),
     ("get", "/v1/ledger/proof/inclusion"),
     ("get", "/v1/ledger/proof/consistency"),
 ];
@@ -284,6 +285,7 @@ pub fn serve(
             .route("/v1/ledger/checkpoint", web::get().to(checkpoint))
             .route("/v1/ledger/verifier-key", web::get().to(verifier_key))
             .route("/v1/ledger/entries", web::get().to(entries))
+            .route("/v1/ledger/export", web::get().to(export))
             .route("/v1/ledger/proof/inclusion", web::get().to(inclusion))
             .route("/v1/ledger/proof/consistency", web::get().to(consistency))
             .default_service(web::to(not_found))
@@ -1272,6 +1274,59 @@ td{{padding:.4rem;font-size:1.1rem}}tr{{border-bottom:1px solid #ddd}}</style></
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page))
+}
+
+/// A `Write` that hands 64 KiB chunks to a streaming HTTP body.
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = web::Bytes::from(std::mem::take(&mut self.buf));
+            self.tx
+                .blocking_send(Ok(chunk))
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /v1/ledger/export`: the whole ledger as of the latest checkpoint, streamed
+/// (api/export.md); memory stays bounded whatever the ledger size.
+async fn export(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let app = state.app.clone();
+    std::thread::spawn(move || {
+        let mut out = ChunkWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(64 * 1024),
+        };
+        if let Err(e) = app.export(&mut out) {
+            let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"kpcert-ledger.export\"",
+        ))
+        .streaming(body))
 }
 
 /// How long a trust bundle is meant to be used before fetching a new one.

@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the code map and the invariants each module keeps.
 
 pub mod app;
+pub mod audit;
 pub mod b64;
 pub mod cbor;
 pub mod checkpoint;

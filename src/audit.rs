@@ -1,0 +1,368 @@
+//! Auditing a ledger from entry 0, trusting nothing but the pinned ledger key: the portable
+//! export file, and the replay that checks every entry, signature and the signed checkpoint.
+//!
+//! Export file (api/export.md): the 16 bytes `KPCERT-EXPORT-V1`, a 4-byte big-endian length and
+//! the signed checkpoint note, an 8-byte big-endian entry count N (the checkpoint's size), then N
+//! records of a 4-byte big-endian length and the entry's canonical bytes. It streams both ways.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{Read, Write};
+
+use crate::checkpoint::{Checkpoint, NoteVerifier};
+use crate::crypto::Hash;
+use crate::domain::{Authority, CountryCode};
+use crate::encoding::{decode_certificate, entry_hash, Entry, Event};
+use crate::merkle::{leaf_hash, Frontier};
+
+/// First bytes of an export file.
+pub const EXPORT_MAGIC: &[u8; 16] = b"KPCERT-EXPORT-V1";
+/// Largest entry an export may hold.
+const MAX_ENTRY: usize = 64 * 1024;
+
+/// Where and why an audit failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFailure {
+    /// The first bad entry, when the failure is about one.
+    pub index: Option<u64>,
+    pub reason: String,
+}
+
+impl fmt::Display for AuditFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "entry {i}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+fn at(index: u64, reason: impl Into<String>) -> AuditFailure {
+    AuditFailure {
+        index: Some(index),
+        reason: reason.into(),
+    }
+}
+
+fn whole(reason: impl Into<String>) -> AuditFailure {
+    AuditFailure {
+        index: None,
+        reason: reason.into(),
+    }
+}
+
+/// What a successful audit found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditReport {
+    pub entries: u64,
+    pub certificates: u64,
+    pub participants: u64,
+    pub authorities: u64,
+    pub first_time_ms: Option<u64>,
+    pub last_time_ms: Option<u64>,
+    pub checkpoint: Checkpoint,
+}
+
+/// Writes an export file: the checkpoint note, then its `size` entries from `entries`.
+pub fn write_export<W: Write, E>(
+    mut out: W,
+    note: &str,
+    size: u64,
+    entries: impl Iterator<Item = Result<Vec<u8>, E>>,
+) -> Result<(), String>
+where
+    E: fmt::Display,
+{
+    let io = |e: std::io::Error| e.to_string();
+    out.write_all(EXPORT_MAGIC).map_err(io)?;
+    out.write_all(&(note.len() as u32).to_be_bytes())
+        .map_err(io)?;
+    out.write_all(note.as_bytes()).map_err(io)?;
+    out.write_all(&size.to_be_bytes()).map_err(io)?;
+    let mut written = 0u64;
+    for entry in entries {
+        let bytes = entry.map_err(|e| e.to_string())?;
+        out.write_all(&(bytes.len() as u32).to_be_bytes())
+            .map_err(io)?;
+        out.write_all(&bytes).map_err(io)?;
+        written += 1;
+    }
+    if written != size {
+        return Err(format!("exported {written} entries, expected {size}"));
+    }
+    out.flush().map_err(io)
+}
+
+/// Replays entries from 0 and checks everything the ledger promises.
+pub struct Auditor {
+    verifier: NoteVerifier,
+    next: u64,
+    prev: Hash,
+    frontier: Frontier,
+    participants: HashSet<CountryCode>,
+    authorities: HashMap<String, Authority>,
+    numbers: HashSet<String>,
+    certificates: u64,
+    first_time_ms: Option<u64>,
+    last_time_ms: Option<u64>,
+    /// Root at an earlier checkpoint's size (fork detection), once reached.
+    watch: Option<(u64, Option<Hash>)>,
+}
+
+impl Auditor {
+    /// An auditor trusting only `verifier` (the pinned ledger key). With `previous`, the
+    /// checkpoint an earlier audit verified, it also proves the ledger still extends it.
+    pub fn new(verifier: NoteVerifier, previous: Option<&Checkpoint>) -> Auditor {
+        Auditor {
+            verifier,
+            next: 0,
+            prev: [0; 32],
+            frontier: Frontier::default(),
+            participants: HashSet::new(),
+            authorities: HashMap::new(),
+            numbers: HashSet::new(),
+            certificates: 0,
+            first_time_ms: None,
+            last_time_ms: None,
+            watch: previous.map(|c| {
+                (
+                    c.size,
+                    if c.size == 0 {
+                        Some(crate::merkle::EMPTY_ROOT)
+                    } else {
+                        None
+                    },
+                )
+            }),
+        }
+    }
+
+    /// Checks the next entry.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
+        let i = self.next;
+        let entry = Entry::decode(bytes).map_err(|e| at(i, format!("does not decode: {e}")))?;
+        if entry.index != i {
+            return Err(at(
+                i,
+                format!(
+                    "holds index {} (entries must be contiguous from 0)",
+                    entry.index
+                ),
+            ));
+        }
+        if entry.prev != self.prev {
+            return Err(at(
+                i,
+                "prev does not match the previous entry's hash (the chain is broken)",
+            ));
+        }
+        if self.last_time_ms.is_some_and(|t| entry.time_ms < t) {
+            return Err(at(i, "its time goes backwards"));
+        }
+        self.check_event(i, &entry)?;
+        self.prev = entry_hash(bytes);
+        self.frontier.push(leaf_hash(bytes), |_, _| {});
+        self.first_time_ms.get_or_insert(entry.time_ms);
+        self.last_time_ms = Some(entry.time_ms);
+        self.next += 1;
+        if let Some((size, root @ None)) = &mut self.watch {
+            if self.next == *size {
+                *root = Some(self.frontier.root());
+            }
+        }
+        Ok(())
+    }
+
+    fn check_event(&mut self, i: u64, entry: &Entry) -> Result<(), AuditFailure> {
+        match &entry.event {
+            Event::ParticipantRegistered(p) => {
+                if entry.actor != "secretariat" || entry.key_id.is_some() {
+                    return Err(at(
+                        i,
+                        "a participant can only be registered by the secretariat",
+                    ));
+                }
+                self.participants.insert(p.code);
+            }
+            Event::AuthorityRegistered(a) => {
+                if entry.actor != "secretariat" || entry.key_id.is_some() {
+                    return Err(at(
+                        i,
+                        "an authority can only be registered by the secretariat",
+                    ));
+                }
+                if !self.participants.contains(&a.participant) {
+                    return Err(at(
+                        i,
+                        format!(
+                            "authority {} is for {}, not a registered participant",
+                            a.id, a.participant
+                        ),
+                    ));
+                }
+                if self.authorities.insert(a.id.clone(), a.clone()).is_some() {
+                    return Err(at(i, format!("authority {} is registered twice", a.id)));
+                }
+            }
+            Event::CertificateIssued {
+                certificate,
+                signature,
+            } => {
+                let authority = self.authorities.get(&entry.actor).ok_or_else(|| {
+                    at(
+                        i,
+                        format!(
+                            "issued by {}, which no earlier entry registered",
+                            entry.actor
+                        ),
+                    )
+                })?;
+                if entry.key_id != Some(authority.key_id()) {
+                    return Err(at(
+                        i,
+                        "the entry's key id is not the authority's registered key",
+                    ));
+                }
+                if !authority.public_key.verify_strict(certificate, signature) {
+                    return Err(at(
+                        i,
+                        "the certificate signature does not verify with the authority's key",
+                    ));
+                }
+                let cert = decode_certificate(certificate)
+                    .map_err(|e| at(i, format!("certificate does not decode: {e}")))?;
+                if cert.issuer.authority_id != authority.id
+                    || cert.issuer.participant != authority.participant
+                    || cert.issuer.key_id != authority.key_id()
+                    || cert.number.participant() != authority.participant
+                {
+                    return Err(at(
+                        i,
+                        "the certificate's issuer does not match the acting authority",
+                    ));
+                }
+                if !self.participants.contains(&cert.content.destination)
+                    || cert.content.destination == authority.participant
+                {
+                    return Err(at(
+                        i,
+                        "the destination is not another registered participant",
+                    ));
+                }
+                if !self.numbers.insert(cert.number.to_string()) {
+                    return Err(at(
+                        i,
+                        format!("certificate number {} is used twice", cert.number),
+                    ));
+                }
+                self.certificates += 1;
+            }
+            Event::Other { kind, .. } => {
+                return Err(at(
+                    i,
+                    format!("unknown kind {kind:?} (written by a newer kpcert?)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the signed checkpoint against what was replayed.
+    pub fn finish(self, note: &str) -> Result<AuditReport, AuditFailure> {
+        let checkpoint = self.verifier.open(note).map_err(|e| {
+            whole(format!(
+                "the checkpoint does not verify with the pinned ledger key: {e}"
+            ))
+        })?;
+        if checkpoint.size != self.next {
+            return Err(whole(format!(
+                "the checkpoint states {} entries but {} were replayed",
+                checkpoint.size, self.next
+            )));
+        }
+        if checkpoint.root != self.frontier.root() {
+            return Err(whole(
+                "the Merkle root of the entries is not the signed checkpoint's root",
+            ));
+        }
+        if let Some((size, None)) = self.watch {
+            return Err(whole(format!(
+                "the ledger is shorter ({} entries) than the {size} of the checkpoint verified before: truncated or forked",
+                self.next
+            )));
+        }
+        Ok(AuditReport {
+            entries: self.next,
+            certificates: self.certificates,
+            participants: self.participants.len() as u64,
+            authorities: self.authorities.len() as u64,
+            first_time_ms: self.first_time_ms,
+            last_time_ms: self.last_time_ms,
+            checkpoint,
+        })
+    }
+
+    /// The root this ledger had at the earlier checkpoint's size, once replayed that far.
+    pub fn root_at_previous(&self) -> Option<Hash> {
+        self.watch.and_then(|(_, r)| r)
+    }
+}
+
+/// Audits an export file read from `input`, with an optional previous checkpoint.
+pub fn audit_export(
+    mut input: impl Read,
+    verifier: NoteVerifier,
+    previous: Option<&Checkpoint>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<AuditReport, AuditFailure> {
+    if read_exact(&mut input, 16, "its header")? != EXPORT_MAGIC {
+        return Err(whole("not a kpcert export file"));
+    }
+    let note_len =
+        u32::from_be_bytes(read_exact(&mut input, 4, "its header")?.try_into().unwrap()) as usize;
+    if note_len > 4096 {
+        return Err(whole("the checkpoint note is too long"));
+    }
+    let note = String::from_utf8(read_exact(&mut input, note_len, "the checkpoint")?)
+        .map_err(|_| whole("the checkpoint is not text"))?;
+    let count = u64::from_be_bytes(read_exact(&mut input, 8, "its header")?.try_into().unwrap());
+    let mut auditor = Auditor::new(verifier, previous);
+    for i in 0..count {
+        let len = u32::from_be_bytes(
+            read_exact(&mut input, 4, "an entry")
+                .map_err(|e| at(i, e.reason))?
+                .try_into()
+                .unwrap(),
+        ) as usize;
+        if len > MAX_ENTRY {
+            return Err(at(i, format!("claims {len} bytes")));
+        }
+        let bytes = read_exact(&mut input, len, "an entry").map_err(|e| at(i, e.reason))?;
+        auditor.feed(&bytes)?;
+        if i % 10_000 == 0 {
+            progress(i, count);
+        }
+    }
+    progress(count, count);
+    let mut rest = [0u8; 1];
+    if input.read(&mut rest).map_err(|e| whole(e.to_string()))? != 0 {
+        return Err(whole("bytes after the last entry"));
+    }
+    if let (Some(prev), Some(root)) = (previous, auditor.root_at_previous()) {
+        if prev.root != root {
+            return Err(whole(format!(
+                "the ledger does not extend the checkpoint verified before (size {}): it was rewritten or forked",
+                prev.size
+            )));
+        }
+    }
+    auditor.finish(&note)
+}
+
+fn read_exact(input: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>, AuditFailure> {
+    let mut buf = vec![0; n];
+    input
+        .read_exact(&mut buf)
+        .map_err(|_| whole(format!("the export file ends inside {what}")))?;
+    Ok(buf)
+}
