@@ -99,6 +99,26 @@ fn bench(c: &mut Criterion) {
     group.bench_function("qr_symbol_build", |b| {
         b.iter(|| kpcert::qr::Symbol::encode(black_box(&text)).unwrap())
     });
+    let batch_keys: Vec<SigningKey> = (0..8u8)
+        .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+        .collect();
+    let batch_publics: Vec<_> = batch_keys.iter().map(|k| k.public_key()).collect();
+    let batch_messages: Vec<Vec<u8>> = (0..256u32).map(|i| i.to_be_bytes().repeat(150)).collect();
+    let batch_sigs: Vec<[u8; 64]> = batch_messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| batch_keys[i % 8].sign(m))
+        .collect();
+    let batch: Vec<(&[u8], &[u8; 64], &kpcert::crypto::PublicKey)> = batch_messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.as_slice(), &batch_sigs[i], &batch_publics[i % 8]))
+        .collect();
+    group.throughput(Throughput::Elements(256));
+    group.bench_function("raw_ed25519_verify_batch_256", |b| {
+        b.iter(|| assert!(kpcert::crypto::verify_batch(black_box(&batch))))
+    });
+    group.throughput(Throughput::Elements(1));
     let kib = vec![0xabu8; 1024];
     group.bench_function("raw_sha256_1kib", |b| b.iter(|| sha256(black_box(&kib))));
     group.finish();

