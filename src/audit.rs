@@ -429,6 +429,61 @@ pub fn audit_export(
     auditor.finish(&note)
 }
 
+/// Audits a data folder read-only, safe while the server runs: the checkpoint in
+/// `checkpoint.txt` names how many entries are committed, and those are read from `entries.dat`
+/// (append-only, so committed bytes never change).
+pub fn audit_data_dir(
+    dir: &std::path::Path,
+    verifier: NoteVerifier,
+    previous: Option<&Checkpoint>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<AuditReport, AuditFailure> {
+    let note = std::fs::read_to_string(dir.join(crate::ledger::CHECKPOINT_FILE)).map_err(|e| {
+        whole(format!(
+            "cannot read {}: {e}",
+            crate::ledger::CHECKPOINT_FILE
+        ))
+    })?;
+    let size = verifier
+        .open(&note)
+        .map_err(|e| {
+            whole(format!(
+                "the checkpoint does not verify with the pinned ledger key: {e}"
+            ))
+        })?
+        .size;
+    let file = std::fs::File::open(dir.join("entries.dat"))
+        .map_err(|e| whole(format!("cannot read entries.dat: {e}")))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut auditor = Auditor::new(verifier, previous);
+    for i in 0..size {
+        let len = u32::from_be_bytes(
+            read_exact(&mut input, 4, "an entry")
+                .map_err(|e| at(i, e.reason))?
+                .try_into()
+                .unwrap(),
+        ) as usize;
+        if len > MAX_ENTRY {
+            return Err(at(i, format!("claims {len} bytes")));
+        }
+        let bytes = read_exact(&mut input, len, "an entry").map_err(|e| at(i, e.reason))?;
+        auditor.feed(&bytes)?;
+        if i % 10_000 == 0 {
+            progress(i, size);
+        }
+    }
+    progress(size, size);
+    if let (Some(prev), Some(root)) = (previous, auditor.root_at_previous()) {
+        if prev.root != root {
+            return Err(whole(format!(
+                "the ledger does not extend the checkpoint verified before (size {}): it was rewritten or forked",
+                prev.size
+            )));
+        }
+    }
+    auditor.finish(&note)
+}
+
 fn read_exact(input: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>, AuditFailure> {
     let mut buf = vec![0; n];
     input

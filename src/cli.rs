@@ -60,8 +60,15 @@ enum Command {
 #[derive(Args, Debug)]
 struct AuditArgs {
     /// The export file (kpcert export, or GET /v1/ledger/export).
+    #[arg(
+        long,
+        required_unless_present = "data_dir",
+        conflicts_with = "data_dir"
+    )]
+    file: Option<PathBuf>,
+    /// A data folder, read-only; safe while the server runs.
     #[arg(long)]
-    file: PathBuf,
+    data_dir: Option<PathBuf>,
     /// The ledger's verifier key (`name+hex8+base64`, as `kpcert keys show` prints it).
     #[arg(long)]
     ledger_key: String,
@@ -650,36 +657,44 @@ fn export(dirs: &Dirs, out: &Path) -> Result<(), String> {
 fn audit(args: &AuditArgs) -> Result<bool, String> {
     use crate::checkpoint::{Checkpoint, NoteVerifier};
     let verifier = NoteVerifier::parse(&args.ledger_key).map_err(|e| e.to_string())?;
-    let previous: Option<(Checkpoint, String)> = match &args.state {
+    let previous: Option<Checkpoint> = match &args.state {
         Some(path) if path.exists() => {
             let note = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let cp = verifier.open(&note).map_err(|e| {
+            Some(verifier.open(&note).map_err(|e| {
                 format!(
                     "the state file {} does not hold a checkpoint of this ledger: {e}",
                     path.display()
                 )
-            })?;
-            Some((cp, note))
+            })?)
         }
         _ => None,
     };
-    let file = std::fs::File::open(&args.file)
-        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
     let started = std::time::Instant::now();
-    let result = crate::audit::audit_export(
-        std::io::BufReader::with_capacity(1 << 20, file),
-        verifier,
-        previous.as_ref().map(|(cp, _)| cp),
-        |done, total| {
-            if terminal && total > 0 {
-                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-                let left = (total - done) as f64 / rate.max(1.0);
-                eprint!("\r{done}/{total} entries  {rate:.0}/s  {left:.0} s left   ");
-            }
-        },
-    );
+    let progress = |done: u64, total: u64| {
+        if terminal && total > 0 {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let left = (total - done) as f64 / rate.max(1.0);
+            eprint!("\r{done}/{total} entries  {rate:.0}/s  {left:.0} s left   ");
+        }
+    };
+    let (result, audited_note) = match (&args.file, &args.data_dir) {
+        (Some(path), _) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let result = crate::audit::audit_export(reader, verifier, previous.as_ref(), progress);
+            (result, audit_note(path))
+        }
+        (None, Some(dir)) => {
+            let result = crate::audit::audit_data_dir(dir, verifier, previous.as_ref(), progress);
+            let note = std::fs::read_to_string(dir.join(crate::ledger::CHECKPOINT_FILE))
+                .map_err(|e| e.to_string());
+            (result, note)
+        }
+        (None, None) => return Err("give --file or --data-dir".into()),
+    };
     if terminal {
         eprintln!();
     }
@@ -687,9 +702,12 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
         Ok(report) => {
             if let Some(path) = &args.state {
                 // Keep the checkpoint just verified: the next audit must extend it.
-                let tmp = path.with_extension("partial");
-                std::fs::write(&tmp, audit_note(&args.file)?).map_err(|e| e.to_string())?;
-                std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+                let note = audited_note?;
+                if verifier_matches(&args.ledger_key, &note, &report.checkpoint) {
+                    let tmp = path.with_extension("partial");
+                    std::fs::write(&tmp, note).map_err(|e| e.to_string())?;
+                    std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+                }
             }
             let t = |ms: Option<u64>| ms.map(crate::domain::date::format_unix_ms);
             if args.json {
@@ -700,7 +718,7 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
                            "first_time": t(report.first_time_ms), "last_time": t(report.last_time_ms),
                            "checkpoint": {"origin": report.checkpoint.origin, "size": report.checkpoint.size,
                                           "root": crate::b64::encode(&report.checkpoint.root)},
-                           "extends_previous": previous.as_ref().map(|(cp, _)| cp.size),
+                           "extends_previous": previous.as_ref().map(|cp| cp.size),
                            "seconds": started.elapsed().as_secs_f64()})
                 );
             } else {
@@ -719,7 +737,7 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
                     report.checkpoint.size,
                     crate::b64::encode(&report.checkpoint.root)
                 );
-                if let Some((cp, _)) = &previous {
+                if let Some(cp) = &previous {
                     println!("extends the checkpoint verified before (size {})", cp.size);
                 }
             }
@@ -737,6 +755,15 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
             Ok(false)
         }
     }
+}
+
+/// Whether `note` is the checkpoint the audit verified (the live folder's file may have moved on
+/// since; then the state is not updated and the next audit simply starts from the older one).
+fn verifier_matches(key: &str, note: &str, audited: &crate::checkpoint::Checkpoint) -> bool {
+    crate::checkpoint::NoteVerifier::parse(key)
+        .ok()
+        .and_then(|v| v.open(note).ok())
+        .is_some_and(|cp| &cp == audited)
 }
 
 /// The checkpoint note at the head of an export file.

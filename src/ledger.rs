@@ -6,6 +6,8 @@
 //! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its record in `entries.dat`.
 //! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
 //!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
+//! - `checkpoint.txt`: the latest committed checkpoint note, replaced atomically after each
+//!   commit, so that `kpcert audit --data-dir` can run while the server holds `index/`.
 //! - `index/`: a sled database holding the commit point (`size`, head hash, latest checkpoint),
 //!   the counters, `c`+number -> entry index, `a`+authority id -> entry index,
 //!   `p`+participant code -> entry index of its registry entry,
@@ -255,6 +257,8 @@ struct Job {
 }
 
 struct Shared {
+    /// The data folder.
+    dir: PathBuf,
     db: sled::Db,
     /// sled's database file, for `fdatasync` after sled's own flush.
     db_file: File,
@@ -287,6 +291,8 @@ fn u64_from(v: &[u8]) -> Result<u64, LedgerError> {
 }
 
 const COUNTER_PREFIX: u8 = b's';
+/// The latest committed checkpoint note, for auditors of a live data folder.
+pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
 const META_SIZE: &[u8] = b"msize";
 const META_CREATED: &[u8] = b"mcreated";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
@@ -559,6 +565,7 @@ impl Ledger {
             }
         }
         let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
             db,
             db_file,
             tree,
@@ -874,6 +881,15 @@ fn commit(shared: &Shared, prepared: Prepared) {
     match written {
         Ok(()) => {
             *shared.head.write().expect("head lock") = head.clone();
+            // For auditors reading the folder while the server runs (sled is locked): the
+            // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
+            let tmp = shared.dir.join("checkpoint.txt.partial");
+            if std::fs::write(&tmp, head.note.as_bytes())
+                .and_then(|()| std::fs::rename(&tmp, shared.dir.join(CHECKPOINT_FILE)))
+                .is_err()
+            {
+                tracing::warn!("could not update checkpoint.txt for auditors");
+            }
             for (reply, index, entry_bytes) in done {
                 reply(Ok(Appended {
                     index,

@@ -227,3 +227,43 @@ async fn a_byte_flipped_in_the_data_folder_is_refused_or_found_by_the_audit() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("entry 30"));
 }
+
+#[tokio::test]
+async fn a_live_data_folder_is_audited_read_only_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = crate::cli::add_authority(dir.path(), "BW")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = crate::cli::start_server(dir.path(), &["--public-rate-limit", "0"]);
+    let client = crate::helpers::client_for(dir.path());
+    let base = format!("https://localhost:{}", server.1);
+    for _ in 0..3 {
+        let resp = crate::helpers::post_example(&client, &base, &token).await;
+        assert_eq!(resp.status(), 201);
+    }
+    let key = client
+        .get(format!("{base}/v1/ledger/verifier-key"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let state = dir.path().join("audit.state");
+    let out = Command::new(env!("CARGO_BIN_EXE_kpcert"))
+        .args(["audit", "--json", "--ledger-key", key.trim(), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["certificates"], 3);
+    assert!(state.exists());
+    // The server was not disturbed.
+    let resp = crate::helpers::post_example(&client, &base, &token).await;
+    assert_eq!(resp.status(), 201);
+    drop(server);
+}
