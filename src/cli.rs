@@ -60,15 +60,17 @@ enum Command {
 #[derive(Args, Debug)]
 struct AuditArgs {
     /// The export file (kpcert export, or GET /v1/ledger/export).
-    #[arg(
-        long,
-        required_unless_present = "data_dir",
-        conflicts_with = "data_dir"
-    )]
+    #[arg(long, required_unless_present_any = ["data_dir", "url"], conflicts_with_all = ["data_dir", "url"])]
     file: Option<PathBuf>,
     /// A data folder, read-only; safe while the server runs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     data_dir: Option<PathBuf>,
+    /// A kpcert server (https://host:port): its GET /v1/ledger/export is streamed and audited.
+    #[arg(long, requires = "cacert")]
+    url: Option<String>,
+    /// PEM certificate(s) to trust for --url.
+    #[arg(long)]
+    cacert: Option<PathBuf>,
     /// The ledger's verifier key (`name+hex8+base64`, as `kpcert keys show` prints it).
     #[arg(long)]
     ledger_key: String,
@@ -680,6 +682,39 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
         }
     };
     let (result, audited_note) = match (&args.file, &args.data_dir) {
+        (None, None) if args.url.is_some() => {
+            let url = format!(
+                "{}/v1/ledger/export",
+                args.url
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+            );
+            let pem_path = args.cacert.as_ref().ok_or("--url needs --cacert")?;
+            let pem = std::fs::read(pem_path)
+                .map_err(|e| format!("cannot read {}: {e}", pem_path.display()))?;
+            let body = tls::https_get(&url, &pem)?;
+            // Keep the note the export carried, for the state file.
+            let (note_tx, note_rx) = std::sync::mpsc::channel();
+            let tee = NoteTee {
+                inner: body,
+                head: Vec::new(),
+                sent: false,
+                tx: note_tx,
+            };
+            let result = crate::audit::audit_export(
+                std::io::BufReader::with_capacity(1 << 20, tee),
+                verifier,
+                previous.as_ref(),
+                progress,
+            );
+            (
+                result,
+                note_rx
+                    .try_recv()
+                    .map_err(|_| "no checkpoint in the export".to_owned()),
+            )
+        }
         (Some(path), _) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -754,6 +789,33 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
             }
             Ok(false)
         }
+    }
+}
+
+/// Passes an export stream through and sends its checkpoint note once the header is read.
+struct NoteTee {
+    inner: Box<dyn std::io::Read>,
+    head: Vec<u8>,
+    sent: bool,
+    tx: std::sync::mpsc::Sender<String>,
+}
+
+impl std::io::Read for NoteTee {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.sent {
+            self.head.extend_from_slice(&buf[..n]);
+            if self.head.len() >= 20 {
+                let len = u32::from_be_bytes(self.head[16..20].try_into().unwrap()) as usize;
+                if self.head.len() >= 20 + len {
+                    let note = String::from_utf8_lossy(&self.head[20..20 + len]).into_owned();
+                    let _ = self.tx.send(note);
+                    self.sent = true;
+                    self.head = Vec::new();
+                }
+            }
+        }
+        Ok(n)
     }
 }
 

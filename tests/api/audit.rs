@@ -265,5 +265,43 @@ async fn a_live_data_folder_is_audited_read_only_while_the_server_runs() {
     // The server was not disturbed.
     let resp = crate::helpers::post_example(&client, &base, &token).await;
     assert_eq!(resp.status(), 201);
+
+    // The same ledger audited through the server's streamed export; it extends the state.
+    let cacert = dir.path().join("keys/tls-self-signed.crt");
+    let out = tokio::task::spawn_blocking({
+        let (base, key, cacert, state) = (
+            base.clone(),
+            key.trim().to_owned(),
+            cacert.clone(),
+            state.clone(),
+        );
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_kpcert"))
+                .args([
+                    "audit",
+                    "--json",
+                    "--ledger-key",
+                    &key,
+                    "--url",
+                    &base,
+                    "--cacert",
+                ])
+                .arg(&cacert)
+                .arg("--state")
+                .arg(&state)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert!(
+        out.status.success(),
+        "{v} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(v["certificates"], 4);
+    assert!(v["extends_previous"].as_u64().is_some(), "{v}");
     drop(server);
 }
