@@ -101,7 +101,9 @@ pub struct Auditor {
     frontier: Frontier,
     participants: HashSet<CountryCode>,
     authorities: HashMap<String, Authority>,
-    numbers: HashSet<String>,
+    /// Last serial per (participant, year): numbers must follow each other (1, 2, 3, ...), which
+    /// proves uniqueness with memory that does not grow with the ledger.
+    serials: HashMap<(CountryCode, i64), u64>,
     certificates: u64,
     first_time_ms: Option<u64>,
     last_time_ms: Option<u64>,
@@ -149,7 +151,7 @@ impl Auditor {
             frontier: Frontier::default(),
             participants: HashSet::new(),
             authorities: HashMap::new(),
-            numbers: HashSet::new(),
+            serials: HashMap::new(),
             certificates: 0,
             first_time_ms: None,
             last_time_ms: None,
@@ -318,12 +320,35 @@ impl Auditor {
                         "the destination is not another registered participant",
                     ));
                 }
-                if !self.numbers.insert(cert.number.to_string()) {
+                let serial: u64 = cert
+                    .number
+                    .as_str()
+                    .rsplit('-')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| at(i, "the certificate number has no serial"))?;
+                let year = cert.content.issued_on.year();
+                if !cert.number.as_str().contains(&format!("-{year:04}-")) {
                     return Err(at(
                         i,
-                        format!("certificate number {} is used twice", cert.number),
+                        "the certificate number does not carry its year of issue",
                     ));
                 }
+                let last = self
+                    .serials
+                    .entry((authority.participant, year))
+                    .or_insert(0);
+                if serial != *last + 1 {
+                    return Err(at(
+                        i,
+                        format!(
+                            "certificate number {} is out of sequence (expected serial {}): reused or missing numbers",
+                            cert.number,
+                            *last + 1
+                        ),
+                    ));
+                }
+                *last = serial;
                 self.certificates += 1;
             }
             Event::Other { kind, .. } => {
