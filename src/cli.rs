@@ -71,9 +71,12 @@ struct AuditArgs {
     /// PEM certificate(s) to trust for --url.
     #[arg(long)]
     cacert: Option<PathBuf>,
-    /// The ledger's verifier key (`name+hex8+base64`, as `kpcert keys show` prints it).
+    /// The ledger's verifier key (`name+hex8+base64`, as `kpcert keys show` prints it). Pin it
+    /// out of band for an independent audit; without it, the key in --keys-dir is used.
     #[arg(long)]
-    ledger_key: String,
+    ledger_key: Option<String>,
+    #[arg(long, env = "KPCERT_KEYS_DIR", default_value = "keys")]
+    keys_dir: PathBuf,
     /// Where the last verified checkpoint is kept; the next audit must extend it.
     #[arg(long)]
     state: Option<PathBuf>,
@@ -658,7 +661,24 @@ fn export(dirs: &Dirs, out: &Path) -> Result<(), String> {
 /// `kpcert audit`: returns whether the ledger passed.
 fn audit(args: &AuditArgs) -> Result<bool, String> {
     use crate::checkpoint::{Checkpoint, NoteVerifier};
-    let verifier = NoteVerifier::parse(&args.ledger_key).map_err(|e| e.to_string())?;
+    let ledger_key = match &args.ledger_key {
+        Some(k) => k.clone(),
+        None => {
+            let keys = KeyDir::open(&args.keys_dir).map_err(|e| e.to_string())?;
+            let origin = keys
+                .stored_origin()
+                .map_err(|e| e.to_string())?
+                .unwrap_or_else(|| DEFAULT_ORIGIN.to_owned());
+            let key = keys.load(LEDGER_KEY).map_err(|e| {
+                format!(
+                    "no --ledger-key given and no ledger key in {}: {e}",
+                    args.keys_dir.display()
+                )
+            })?;
+            NoteSigner::new(&origin, key).verifier().to_string()
+        }
+    };
+    let verifier = NoteVerifier::parse(&ledger_key).map_err(|e| e.to_string())?;
     let previous: Option<Checkpoint> = match &args.state {
         Some(path) if path.exists() => {
             let note = std::fs::read_to_string(path)
@@ -738,7 +758,7 @@ fn audit(args: &AuditArgs) -> Result<bool, String> {
             if let Some(path) = &args.state {
                 // Keep the checkpoint just verified: the next audit must extend it.
                 let note = audited_note?;
-                if verifier_matches(&args.ledger_key, &note, &report.checkpoint) {
+                if verifier_matches(&ledger_key, &note, &report.checkpoint) {
                     let tmp = path.with_extension("partial");
                     std::fs::write(&tmp, note).map_err(|e| e.to_string())?;
                     std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
