@@ -616,6 +616,11 @@ impl Ledger {
                 return Err(e);
             }
         }
+        // Auditors of the live folder read the committed checkpoint from here.
+        let note = shared.head.read().expect("head lock").note.clone();
+        let tmp = dir.join("checkpoint.txt.partial");
+        std::fs::write(&tmp, note.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, dir.join(CHECKPOINT_FILE)))?;
         tracing::info!(
             size = shared.head.read().expect("head lock").checkpoint.size,
             index_ms = index_opened.as_millis() as u64,
