@@ -421,10 +421,29 @@ pub fn audit_export(
     let note = String::from_utf8(read_exact(&mut input, note_len, "the checkpoint")?)
         .map_err(|_| whole("the checkpoint is not text"))?;
     let count = u64::from_be_bytes(read_exact(&mut input, 8, "its header")?.try_into().unwrap());
-    let mut auditor = Auditor::new(verifier, previous);
+    let auditor = replay(
+        &mut input,
+        count,
+        Auditor::new(verifier, previous),
+        &mut progress,
+    )?;
+    let mut rest = [0u8; 1];
+    if input.read(&mut rest).map_err(|e| whole(e.to_string()))? != 0 {
+        return Err(whole("bytes after the last entry"));
+    }
+    conclude(auditor, previous, &note)
+}
+
+/// Feeds `count` length-prefixed entries from `input` to `auditor`.
+fn replay(
+    input: &mut impl Read,
+    count: u64,
+    mut auditor: Auditor,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Auditor, AuditFailure> {
     for i in 0..count {
         let len = u32::from_be_bytes(
-            read_exact(&mut input, 4, "an entry")
+            read_exact(input, 4, "an entry")
                 .map_err(|e| at(i, e.reason))?
                 .try_into()
                 .unwrap(),
@@ -432,17 +451,22 @@ pub fn audit_export(
         if len > MAX_ENTRY {
             return Err(at(i, format!("claims {len} bytes")));
         }
-        let bytes = read_exact(&mut input, len, "an entry").map_err(|e| at(i, e.reason))?;
+        let bytes = read_exact(input, len, "an entry").map_err(|e| at(i, e.reason))?;
         auditor.feed(&bytes)?;
         if i % 10_000 == 0 {
             progress(i, count);
         }
     }
     progress(count, count);
-    let mut rest = [0u8; 1];
-    if input.read(&mut rest).map_err(|e| whole(e.to_string()))? != 0 {
-        return Err(whole("bytes after the last entry"));
-    }
+    Ok(auditor)
+}
+
+/// Fork detection against the previous checkpoint, then the signed checkpoint itself.
+fn conclude(
+    auditor: Auditor,
+    previous: Option<&Checkpoint>,
+    note: &str,
+) -> Result<AuditReport, AuditFailure> {
     if let (Some(prev), Some(root)) = (previous, auditor.root_at_previous()) {
         if prev.root != root {
             return Err(whole(format!(
@@ -451,7 +475,7 @@ pub fn audit_export(
             )));
         }
     }
-    auditor.finish(&note)
+    auditor.finish(note)
 }
 
 /// Audits a data folder read-only, safe while the server runs: the checkpoint in
@@ -480,33 +504,13 @@ pub fn audit_data_dir(
     let file = std::fs::File::open(dir.join("entries.dat"))
         .map_err(|e| whole(format!("cannot read entries.dat: {e}")))?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut auditor = Auditor::new(verifier, previous);
-    for i in 0..size {
-        let len = u32::from_be_bytes(
-            read_exact(&mut input, 4, "an entry")
-                .map_err(|e| at(i, e.reason))?
-                .try_into()
-                .unwrap(),
-        ) as usize;
-        if len > MAX_ENTRY {
-            return Err(at(i, format!("claims {len} bytes")));
-        }
-        let bytes = read_exact(&mut input, len, "an entry").map_err(|e| at(i, e.reason))?;
-        auditor.feed(&bytes)?;
-        if i % 10_000 == 0 {
-            progress(i, size);
-        }
-    }
-    progress(size, size);
-    if let (Some(prev), Some(root)) = (previous, auditor.root_at_previous()) {
-        if prev.root != root {
-            return Err(whole(format!(
-                "the ledger does not extend the checkpoint verified before (size {}): it was rewritten or forked",
-                prev.size
-            )));
-        }
-    }
-    auditor.finish(&note)
+    let auditor = replay(
+        &mut input,
+        size,
+        Auditor::new(verifier, previous),
+        &mut progress,
+    )?;
+    conclude(auditor, previous, &note)
 }
 
 fn read_exact(input: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>, AuditFailure> {
