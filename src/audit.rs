@@ -206,7 +206,7 @@ impl Auditor {
     }
 
     /// Waits for the batch in flight, then verifies what is pending.
-    fn check_signatures(&mut self) -> Result<(), AuditFailure> {
+    pub fn check_signatures(&mut self) -> Result<(), AuditFailure> {
         self.join_in_flight()?;
         let batch = std::mem::take(&mut self.pending);
         verify_pending(&batch)
@@ -444,20 +444,26 @@ fn replay(
     for i in 0..count {
         let len = u32::from_be_bytes(
             read_exact(input, 4, "an entry")
-                .map_err(|e| at(i, e.reason))?
+                .map_err(|e| at(i, e.reason))
+                .map_err(|e| auditor.check_signatures().err().unwrap_or(e))?
                 .try_into()
                 .unwrap(),
         ) as usize;
-        if len > MAX_ENTRY {
-            return Err(at(i, format!("claims {len} bytes")));
-        }
-        let bytes = read_exact(input, len, "an entry").map_err(|e| at(i, e.reason))?;
+        let bytes = if len > MAX_ENTRY {
+            Err(at(i, format!("claims {len} bytes")))
+        } else {
+            read_exact(input, len, "an entry").map_err(|e| at(i, e.reason))
+        };
+        // A framing error after a bad signature: the signature is the first failure.
+        let bytes = bytes.map_err(|e| auditor.check_signatures().err().unwrap_or(e))?;
         auditor.feed(&bytes)?;
         if i % 10_000 == 0 {
             progress(i, count);
         }
     }
     progress(count, count);
+    // Every signature is checked before any whole-ledger verdict (trailing bytes, forks).
+    auditor.check_signatures()?;
     Ok(auditor)
 }
 

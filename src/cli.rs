@@ -931,6 +931,15 @@ fn verify_offline(args: &VerifyArgs) -> Result<bool, String> {
                             format!("{} is not an active participant", c.participant),
                             Some(c),
                         )
+                    } else if today
+                        .plus_days(1)
+                        .is_some_and(|tomorrow| tomorrow < c.issued_on)
+                    {
+                        (
+                            "forged",
+                            format!("issued in the future ({})", c.issued_on),
+                            Some(c),
+                        )
                     } else if today > c.expires_on {
                         ("expired", format!("expired on {}", c.expires_on), Some(c))
                     } else {

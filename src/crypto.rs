@@ -156,9 +156,10 @@ impl fmt::Debug for PublicKey {
 }
 
 /// Verifies many signatures at once (about 2.5 times faster a signature than one by one).
-/// Batch verification skips the small-order check that `verify_strict` makes; kpcert's keys
-/// never are of small order (rejected when parsed). `false` means at least one fails: callers
-/// then find which with [`PublicKey::verify_strict`].
+/// Unlike `verify_strict`, batch verification does not reject a signature whose R point is of
+/// small order or non-canonically encoded (only the key's holder could make one); keys are never
+/// of small order (rejected when parsed). `false` means at least one fails: callers then find
+/// which with [`PublicKey::verify_strict`].
 pub fn verify_batch(items: &[(&[u8], &[u8; 64], &PublicKey)]) -> bool {
     let messages: Vec<&[u8]> = items.iter().map(|(m, _, _)| *m).collect();
     let signatures: Vec<ed25519_dalek::Signature> = items

@@ -202,6 +202,9 @@ impl SealClaims {
                     .map(|c| c.as_text().and_then(CountryCode::country))
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| bad("origin holds an invalid code"))?;
+                if !codes.windows(2).all(|w| w[0] < w[1]) {
+                    return Err(bad("origin countries must be sorted and distinct"));
+                }
                 match (mixed, codes.len()) {
                     (false, 1) => Origin::Single(codes[0]),
                     (true, _) => Origin::Mixed(codes),
@@ -224,6 +227,11 @@ impl SealClaims {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| bad("an item is not [hs, centicarats, usd_cents]"))?;
+        if items.is_empty() || !items.windows(2).all(|w| w[0].hs_code < w[1].hs_code) {
+            return Err(bad(
+                "items must be non-empty and sorted by distinct HS code",
+            ));
+        }
         let serial = uint(1)?;
         if serial == 0 {
             return Err(bad("claim 1 (serial) starts at 1"));

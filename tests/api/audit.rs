@@ -96,6 +96,11 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
     let mid = flipped[k].len() - 80;
     flipped[k][mid] ^= 1;
     check("flipped", join(&note, &flipped), Some(k as u64), "");
+    // The same flip with the file cut short inside a later entry: the flip is still the first
+    // failure named.
+    let mut cut = join(&note, &flipped);
+    cut.truncate(cut.len() - 30);
+    check("flipped-and-cut", cut, Some(k as u64), "");
     // A deleted entry, two swapped entries.
     let mut deleted = entries.clone();
     deleted.remove(k);
