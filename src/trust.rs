@@ -151,6 +151,31 @@ impl TrustBundle {
             Some([Value::Text(c), body]) if c == BUNDLE_CONTEXT => body,
             _ => return Err(err("not a [context, body] bundle")),
         };
+        let exact = |m: &Value, keys: &[&str], what: &str| -> Result<(), BundleError> {
+            let map = m
+                .as_map()
+                .ok_or_else(|| err(format!("{what} is not a map")))?;
+            let ok = map.len() == keys.len()
+                && map
+                    .iter()
+                    .all(|(k, _)| k.as_text().is_some_and(|k| keys.contains(&k)));
+            if ok {
+                Ok(())
+            } else {
+                Err(err(format!("{what} must have exactly the keys {keys:?}")))
+            }
+        };
+        exact(
+            body,
+            &[
+                "issued_at",
+                "next_update",
+                "ledger",
+                "participants",
+                "authorities",
+            ],
+            "the bundle",
+        )?;
         let text = |m: &Value, k: &str| -> Result<String, BundleError> {
             m.get(k)
                 .and_then(Value::as_text)
@@ -163,6 +188,7 @@ impl TrustBundle {
                 .ok_or_else(|| err(format!("{k} is missing or not a number")))
         };
         let ledger = body.get("ledger").ok_or_else(|| err("ledger is missing"))?;
+        exact(ledger, &["origin", "verifier_key"], "ledger")?;
         let list = |k: &str| -> Result<&[Value], BundleError> {
             body.get(k)
                 .and_then(Value::as_array)
@@ -171,6 +197,7 @@ impl TrustBundle {
         let participants = list("participants")?
             .iter()
             .map(|p| {
+                exact(p, &["code", "name", "kind", "status"], "a participant")?;
                 Ok(BundleParticipant {
                     code: text(p, "code")?,
                     name: text(p, "name")?,
@@ -182,6 +209,19 @@ impl TrustBundle {
         let authorities = list("authorities")?
             .iter()
             .map(|a| {
+                exact(
+                    a,
+                    &[
+                        "authority_id",
+                        "participant",
+                        "name",
+                        "public_key",
+                        "key_id",
+                        "valid_from",
+                        "valid_until",
+                    ],
+                    "an authority",
+                )?;
                 let public_key = a
                     .get("public_key")
                     .and_then(Value::as_bytes)
