@@ -850,28 +850,17 @@ impl App {
         record: IssuedCertificate,
         today: Date,
     ) -> Verification {
-        let (verdict, reason) = if today > claims.expires_on {
-            (
-                Verdict::Expired,
-                format!("expired on {}", claims.expires_on),
-            )
-        } else if today
-            .plus_days(1)
-            .is_some_and(|tomorrow| tomorrow < claims.issued_on)
-        {
-            // A day of tolerance for clocks and time zones around midnight UTC.
-            (
-                Verdict::Forged,
-                format!("issued in the future ({})", claims.issued_on),
-            )
-        } else {
-            (
+        use crate::seal::DateProblem;
+        let (verdict, reason) = match claims.date_problem(today) {
+            Some(p @ DateProblem::Expired(_)) => (Verdict::Expired, p.to_string()),
+            Some(p @ DateProblem::IssuedInFuture(_)) => (Verdict::Forged, p.to_string()),
+            None => (
                 Verdict::Valid,
                 format!(
                     "valid until {} inclusive; matches the ledger record",
                     claims.expires_on
                 ),
-            )
+            ),
         };
         Verification {
             verdict,

@@ -931,17 +931,12 @@ fn verify_offline(args: &VerifyArgs) -> Result<bool, String> {
                             format!("{} is not an active participant", c.participant),
                             Some(c),
                         )
-                    } else if today
-                        .plus_days(1)
-                        .is_some_and(|tomorrow| tomorrow < c.issued_on)
-                    {
-                        (
-                            "forged",
-                            format!("issued in the future ({})", c.issued_on),
-                            Some(c),
-                        )
-                    } else if today > c.expires_on {
-                        ("expired", format!("expired on {}", c.expires_on), Some(c))
+                    } else if let Some(problem) = c.date_problem(today) {
+                        let verdict = match problem {
+                            crate::seal::DateProblem::Expired(_) => "expired",
+                            crate::seal::DateProblem::IssuedInFuture(_) => "forged",
+                        };
+                        (verdict, problem.to_string(), Some(c))
                     } else {
                         (
                             "valid",

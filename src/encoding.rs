@@ -131,10 +131,7 @@ fn party_from(v: &Value, what: &'static str) -> Result<Party, FormatError> {
 /// The canonical bytes of a certificate.
 pub fn encode_certificate(cert: &Certificate) -> Vec<u8> {
     let c = &cert.content;
-    let (mixed, countries) = match &c.origin {
-        Origin::Single(code) => (false, vec![*code]),
-        Origin::Mixed(list) => (true, list.clone()),
-    };
+    let (mixed, countries) = c.origin.mixed_and_countries();
     let body = Value::map([
         ("number", Value::text(cert.number.as_str())),
         (

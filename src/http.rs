@@ -1015,17 +1015,32 @@ async fn rendered_qr(state: &Shared, number: &str) -> Result<Arc<RenderedQr>, Ap
     Ok(rendered)
 }
 
+/// The cached QR image of certificate `number` as PNG or SVG.
+async fn qr_image(
+    state: &Shared,
+    req: &HttpRequest,
+    number: &str,
+    svg: bool,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(req)?;
+    let rendered = rendered_qr(state, number).await?;
+    let (content_type, body) = if svg {
+        ("image/svg+xml", rendered.svg.clone().into_bytes())
+    } else {
+        ("image/png", rendered.png.clone())
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
+        .body(body))
+}
+
 async fn qr_png(
     state: Shared,
     req: HttpRequest,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.limiter.check(&req)?;
-    let rendered = rendered_qr(&state, &number).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/png")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
-        .body(rendered.png.clone()))
+    qr_image(&state, &req, &number, false).await
 }
 
 async fn qr_svg(
@@ -1033,12 +1048,7 @@ async fn qr_svg(
     req: HttpRequest,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.limiter.check(&req)?;
-    let rendered = rendered_qr(&state, &number).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
-        .body(rendered.svg.clone()))
+    qr_image(&state, &req, &number, true).await
 }
 
 /// `POST /v1/verify` with `{"qr": "<scanned text>"}` or `{"number": "..."}`: the verdict and

@@ -47,6 +47,22 @@ pub struct SealClaims {
     pub certificate_hash: Hash,
 }
 
+/// A date check that fails: `expired`, or `forged` for a seal issued in the future.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateProblem {
+    Expired(Date),
+    IssuedInFuture(Date),
+}
+
+impl fmt::Display for DateProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DateProblem::Expired(d) => write!(f, "expired on {d}"),
+            DateProblem::IssuedInFuture(d) => write!(f, "issued in the future ({d})"),
+        }
+    }
+}
+
 /// Why scanned text is not a valid kpcert seal. Any of these means the verdict `malformed`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Malformed(pub String);
@@ -110,16 +126,28 @@ impl SealClaims {
         }
     }
 
+    /// What is wrong with the seal's dates on `today` (UTC), if anything: past the expiry day,
+    /// or issued more than a day ahead (a day of tolerance for clocks and time zones).
+    pub fn date_problem(&self, today: Date) -> Option<DateProblem> {
+        if today
+            .plus_days(1)
+            .is_some_and(|tomorrow| tomorrow < self.issued_on)
+        {
+            Some(DateProblem::IssuedInFuture(self.issued_on))
+        } else if today > self.expires_on {
+            Some(DateProblem::Expired(self.expires_on))
+        } else {
+            None
+        }
+    }
+
     /// The certificate number the seal states.
     pub fn number(&self) -> CertificateNumber {
         CertificateNumber::new(self.participant, self.issued_on.year(), self.serial)
     }
 
     fn to_cbor(&self) -> Value {
-        let (mixed, countries) = match &self.origin {
-            Origin::Single(c) => (false, vec![*c]),
-            Origin::Mixed(list) => (true, list.clone()),
-        };
+        let (mixed, countries) = self.origin.mixed_and_countries();
         let text = |s: &str| Value::text(s);
         Value::Map(vec![
             (Value::Uint(0), Value::Uint(SEAL_VERSION)),

@@ -93,6 +93,16 @@ pub enum Origin {
     Mixed(Vec<CountryCode>),
 }
 
+impl Origin {
+    /// Whether the origin is mixed, and the countries it lists (one for an unmixed origin).
+    pub fn mixed_and_countries(&self) -> (bool, Vec<CountryCode>) {
+        match self {
+            Origin::Single(code) => (false, vec![*code]),
+            Origin::Mixed(list) => (true, list.clone()),
+        }
+    }
+}
+
 /// One line of goods: an HS code with its exact weight and value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
