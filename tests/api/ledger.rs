@@ -225,13 +225,16 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
     .unwrap();
     old.close();
     drop(old);
+    let open = || {
+        App::open(&Config {
+            data_dir: dir.path().join("data"),
+            keys_dir: dir.path().join("keys"),
+            origin: None,
+        })
+        .unwrap()
+    };
 
-    let app = App::open(&Config {
-        data_dir: dir.path().join("data"),
-        keys_dir: dir.path().join("keys"),
-        origin: None,
-    })
-    .unwrap();
+    let app = open();
     // The 60 rows the old ledger did not know were recorded as entries 1..=60.
     assert_eq!(app.ledger().size(), 61);
     for code in ["BW", "AE", "NA", "EU", "TW"] {
@@ -257,11 +260,6 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
     drop(app);
 
     // Opening again records nothing new.
-    let app = App::open(&Config {
-        data_dir: dir.path().join("data"),
-        keys_dir: dir.path().join("keys"),
-        origin: None,
-    })
-    .unwrap();
+    let app = open();
     assert_eq!(app.ledger().size(), 61);
 }
