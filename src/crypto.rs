@@ -1,8 +1,11 @@
-//! Hashing and ed25519 signatures: the only module that touches `sha2` and `ed25519-dalek`.
+//! Hashing and ed25519 signatures: the only module that touches `sha2`, `ed25519-dalek`,
+//! `curve25519-dalek` and `getrandom`.
 //!
-//! Every signature kpcert checks goes through [`PublicKey::verify_strict`] (or the batch helper,
-//! which falls back to it). Weak (small-order) public keys are rejected when a key is parsed, so
-//! batch verification, which skips that check, never meets one.
+//! Every signature kpcert checks goes through [`PublicKey::verify_strict`] or [`verify_batch`],
+//! which refuses before batching what `verify_strict` refuses and a batch equation could let
+//! through (small-order or non-canonically encoded R). Weak (small-order) public keys are
+//! rejected when a key is parsed, so batch verification, which skips that check, never meets
+//! one.
 
 use std::fmt;
 
@@ -26,27 +29,7 @@ pub fn sha256_parts(parts: &[&[u8]]) -> Hash {
     hasher.finalize().into()
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    s
-}
-
-/// Parses lower- or upper-case hex.
-pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+pub use crate::codec::text::{from_hex, hex};
 
 /// Fills `buf` from the operating system's random source.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -155,12 +138,55 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// The encodings of the eight points of small order (the torsion subgroup), with both signs
+/// for the two points whose x is 0: an R among them makes `verify_strict` fail.
+fn small_order_encodings() -> &'static [[u8; 32]] {
+    static LIST: std::sync::OnceLock<Vec<[u8; 32]>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut list = Vec::new();
+        for point in curve25519_dalek::constants::EIGHT_TORSION {
+            let bytes = point.compress().to_bytes();
+            list.push(bytes);
+            let mut flipped = bytes;
+            flipped[31] ^= 0x80;
+            if curve25519_dalek::edwards::CompressedEdwardsY(flipped)
+                .decompress()
+                .is_some_and(|p| p == point)
+            {
+                list.push(flipped);
+            }
+        }
+        list
+    })
+}
+
+/// Whether the 255-bit y of an encoded point is at least p = 2^255 - 19 (a non-canonical
+/// encoding, which `verify_strict` never accepts as R).
+fn non_canonical_y(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    // p = 0x7fff...ffed, little endian: ed ff ff ... ff 7f.
+    y[0] >= 0xed && y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f
+}
+
+/// Whether a signature's R can pass `verify_strict` at all: canonically encoded and not of
+/// small order. Cheap (no curve arithmetic), so it runs on every signature before batching.
+pub fn r_is_acceptable(signature: &[u8; 64]) -> bool {
+    let r: &[u8; 32] = signature[..32].try_into().expect("32 bytes");
+    !non_canonical_y(r) && !small_order_encodings().contains(r)
+}
+
 /// Verifies many signatures at once (about 2.5 times faster a signature than one by one).
-/// Unlike `verify_strict`, batch verification does not reject a signature whose R point is of
-/// small order or non-canonically encoded (only the key's holder could make one); keys are never
-/// of small order (rejected when parsed). `false` means at least one fails: callers then find
-/// which with [`PublicKey::verify_strict`].
+/// Signatures whose R `verify_strict` would refuse (small order, non-canonical) fail here
+/// before any arithmetic. What remains between this and `verify_strict` is an R with both a
+/// prime-order and a small-order part: it fails `verify_strict` but passes the batch equation
+/// with a probability of 1/2 to 1/8, and only the key's holder can make one (api/export.md).
+/// Keys are never of small order (rejected when parsed). `false` means at least one fails:
+/// callers then find which with [`PublicKey::verify_strict`].
 pub fn verify_batch(items: &[(&[u8], &[u8; 64], &PublicKey)]) -> bool {
+    if !items.iter().all(|(_, s, _)| r_is_acceptable(s)) {
+        return false;
+    }
     let messages: Vec<&[u8]> = items.iter().map(|(m, _, _)| *m).collect();
     let signatures: Vec<ed25519_dalek::Signature> = items
         .iter()
@@ -231,18 +257,6 @@ mod tests {
         assert_eq!(PublicKey::from_bytes(&weak), Err(KeyError::Weak));
         assert_eq!(PublicKey::from_bytes(&[0u8; 31]), Err(KeyError::Length));
     }
-
-    #[test]
-    fn hex_round_trip() {
-        assert_eq!(
-            from_hex(&hex(&[0, 1, 254, 255])),
-            Some(vec![0, 1, 254, 255])
-        );
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(from_hex("zz"), None);
-        assert_eq!(from_hex("+a"), None);
-        assert_eq!(KeyId::parse("+a+b+c+d+e+f+0+1"), None);
-    }
 }
 
 #[cfg(test)]
@@ -272,5 +286,69 @@ mod batch_tests {
         let mut broken = items.clone();
         broken[7].1 = &bad;
         assert!(!verify_batch(&broken));
+    }
+}
+
+#[cfg(test)]
+mod strictness_tests {
+    use super::*;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::Sha512;
+
+    /// A signature by `seed`'s key of `message` whose R is `r_point` (the key holder's freedom):
+    /// s = r + k·a with R = r·B + T, where T is `torsion`.
+    fn crafted(seed: &[u8; 32], message: &[u8], r: Scalar, torsion: usize) -> (PublicKey, [u8; 64]) {
+        let h = Sha512::digest(seed);
+        let mut a_bytes: [u8; 32] = h[..32].try_into().unwrap();
+        a_bytes[0] &= 248;
+        a_bytes[31] &= 127;
+        a_bytes[31] |= 64;
+        let a = Scalar::from_bytes_mod_order(a_bytes);
+        let public = SigningKey::from_seed(seed).public_key();
+        let big_r = (r * ED25519_BASEPOINT_POINT + EIGHT_TORSION[torsion]).compress();
+        let k = Scalar::from_bytes_mod_order_wide(
+            &Sha512::new()
+                .chain_update(big_r.as_bytes())
+                .chain_update(public.to_bytes())
+                .chain_update(message)
+                .finalize()
+                .into(),
+        );
+        let s = r + k * a;
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(big_r.as_bytes());
+        sig[32..].copy_from_slice(s.as_bytes());
+        (public, sig)
+    }
+
+    #[test]
+    fn the_crafting_is_right_and_strict_refuses_torsion_in_r() {
+        // With no torsion the crafted signature is an ordinary valid one.
+        let (key, sig) = crafted(&[7; 32], b"m", Scalar::from(12345u64), 0);
+        assert!(key.verify_strict(b"m", &sig));
+        assert!(verify_batch(&[(b"m", &sig, &key)]));
+        // Mixed order (a prime-order part and a torsion part): verify_strict refuses.
+        let (key, sig) = crafted(&[7; 32], b"m", Scalar::from(12345u64), 3);
+        assert!(!key.verify_strict(b"m", &sig));
+        assert!(r_is_acceptable(&sig), "not detectable without curve arithmetic");
+    }
+
+    #[test]
+    fn small_order_and_non_canonical_r_never_reach_the_batch() {
+        for torsion in 1..8 {
+            // R = T, a point of small order; s = k·a makes sB - kA - R = -T.
+            let (key, sig) = crafted(&[9; 32], b"certificate", Scalar::ZERO, torsion);
+            assert!(!key.verify_strict(b"certificate", &sig), "{torsion}");
+            assert!(!r_is_acceptable(&sig), "{torsion}");
+            assert!(!verify_batch(&[(b"certificate", &sig, &key)]), "{torsion}");
+        }
+        let good = SigningKey::from_seed(&[3; 32]);
+        let mut sig = good.sign(b"x");
+        assert!(r_is_acceptable(&sig));
+        sig[..32].copy_from_slice(&[0xff; 32]);
+        sig[31] = 0x7f;
+        assert!(!r_is_acceptable(&sig), "y >= p is not canonical");
+        assert_eq!(small_order_encodings().len(), 10);
     }
 }

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::crypto::{from_hex, hex, SigningKey};
+use crate::crypto::{from_hex, hex, PublicKey, SigningKey};
 
 /// The keys folder.
 #[derive(Clone, Debug)]
@@ -30,6 +30,19 @@ impl KeyDir {
         }
         // Tighten an existing folder too (a git checkout creates keys/ with mode 0755).
         fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+        Ok(KeyDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// An existing folder, for reading public files only: nothing is created or changed.
+    pub fn existing(path: &Path) -> io::Result<KeyDir> {
+        if !path.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no keys folder at {}", path.display()),
+            ));
+        }
         Ok(KeyDir {
             path: path.to_path_buf(),
         })
@@ -118,6 +131,20 @@ impl KeyDir {
                 )
             })?;
         Ok(SigningKey::from_seed(&seed))
+    }
+
+    /// The public key `name` from its `.pub` file (no private key is read).
+    pub fn load_public(&self, name: &str) -> io::Result<PublicKey> {
+        let path = self.path.join(format!("{name}.pub"));
+        let text = fs::read_to_string(&path)?;
+        from_hex(text.trim())
+            .and_then(|b| PublicKey::from_bytes(&b).ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} does not hold an ed25519 public key in hex", path.display()),
+                )
+            })
     }
 
     /// The checkpoint origin recorded next to the ledger key (`ledger.origin`), if any.

@@ -5,18 +5,19 @@
 
 pub mod app;
 pub mod audit;
-pub mod b64;
-pub mod cbor;
-pub mod checkpoint;
 pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod codec;
 pub mod crypto;
 pub mod domain;
-pub mod encoding;
 pub mod http;
 pub mod keys;
 pub mod ledger;
-pub mod merkle;
 pub mod qr;
-pub mod seal;
+pub mod startup;
+pub mod tlog;
 pub mod tls;
-pub mod trust;
+pub mod tokens;
+pub mod verify;
+pub mod views;

@@ -40,11 +40,6 @@ impl Symbol {
         })
     }
 
-    /// Modules per side, without the quiet zone.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
     fn is_dark(&self, x: usize, y: usize) -> bool {
         x < self.width && y < self.width && self.dark[y * self.width + x]
     }

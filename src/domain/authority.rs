@@ -7,6 +7,8 @@ use crate::crypto::{KeyId, PublicKey};
 pub const DEFAULT_VALIDITY_DAYS: u32 = 60;
 /// Longest validity an authority may be configured with.
 pub const MAX_VALIDITY_DAYS_LIMIT: u32 = 365;
+/// Longest authority name, in characters.
+pub const MAX_AUTHORITY_NAME_CHARS: usize = 200;
 
 /// A national issuing authority as registered in the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,7 +23,7 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// The key id of the authority's signing key.
+    /// The key id of the authority's registered signing key.
     pub fn key_id(&self) -> KeyId {
         self.public_key.key_id()
     }
@@ -30,4 +32,43 @@ impl Authority {
     pub fn id_for(participant: CountryCode, n: u64) -> String {
         format!("{participant}-A{n}")
     }
+
+    /// The validity used when a request gives no expiry, for an authority whose longest
+    /// validity is `max_validity_days`.
+    pub fn default_validity_for(max_validity_days: u32) -> u32 {
+        DEFAULT_VALIDITY_DAYS.min(max_validity_days)
+    }
+
+    /// What is wrong with this registration's own fields, if anything (the id's sequence is
+    /// the ledger state's to judge).
+    pub fn problem(&self) -> Option<String> {
+        if let Err(e) = name_rule(&self.name) {
+            return Some(format!("the authority name {e}"));
+        }
+        if !(1..=MAX_VALIDITY_DAYS_LIMIT).contains(&self.max_validity_days) {
+            return Some(format!(
+                "the maximum validity must be between 1 and {MAX_VALIDITY_DAYS_LIMIT} days"
+            ));
+        }
+        if !(1..=self.max_validity_days).contains(&self.default_validity_days) {
+            return Some(
+                "the default validity must be between 1 day and the maximum validity".into(),
+            );
+        }
+        None
+    }
+}
+
+/// An authority name: 1 to 200 characters, no surrounding white space, no control characters.
+pub fn name_rule(name: &str) -> Result<(), String> {
+    if name.trim().is_empty()
+        || name.trim() != name
+        || name.chars().count() > MAX_AUTHORITY_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "must be 1 to {MAX_AUTHORITY_NAME_CHARS} characters, without control characters or surrounding white space"
+        ));
+    }
+    Ok(())
 }

@@ -95,10 +95,22 @@ pub enum Origin {
 
 impl Origin {
     /// Whether the origin is mixed, and the countries it lists (one for an unmixed origin).
-    pub fn mixed_and_countries(&self) -> (bool, Vec<CountryCode>) {
+    pub fn mixed_and_countries(&self) -> (bool, &[CountryCode]) {
         match self {
-            Origin::Single(code) => (false, vec![*code]),
-            Origin::Mixed(list) => (true, list.clone()),
+            Origin::Single(code) => (false, std::slice::from_ref(code)),
+            Origin::Mixed(list) => (true, list),
+        }
+    }
+
+    /// The origin stated as (mixed, countries), if that statement is canonical: an unmixed
+    /// origin names exactly one country, a mixed one lists its countries sorted and distinct.
+    pub fn from_parts(mixed: bool, countries: Vec<CountryCode>) -> Option<Origin> {
+        match (mixed, countries.len()) {
+            (false, 1) => Some(Origin::Single(countries[0])),
+            (true, _) if countries.windows(2).all(|w| w[0] < w[1]) => {
+                Some(Origin::Mixed(countries))
+            }
+            _ => None,
         }
     }
 }
@@ -109,6 +121,14 @@ pub struct Item {
     pub hs_code: HsCode,
     pub carats: Hundredths,
     pub value_usd: Hundredths,
+}
+
+impl Item {
+    /// Whether `items` is a canonical list of goods: non-empty, sorted by distinct HS code (so
+    /// at most one line per code, three at most).
+    pub fn canonical_list(items: &[Item]) -> bool {
+        !items.is_empty() && items.windows(2).all(|w| w[0].hs_code < w[1].hs_code)
+    }
 }
 
 /// What a certificate says about the shipment, validated. Items are sorted by HS code.
@@ -163,13 +183,23 @@ fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {
 /// A certificate number: `<participant>-<year>-<serial>`, e.g. `BW-2026-000042`. The serial
 /// counts per participant and year from 1 and is zero-padded to at least six digits.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CertificateNumber(String);
+pub struct CertificateNumber {
+    text: String,
+    participant: CountryCode,
+    year: i64,
+    serial: u64,
+}
 
 impl CertificateNumber {
-    /// The number for `serial` (>= 1) of `participant` in `year`.
+    /// The number for `serial` (>= 1) of `participant` in `year` (0 to 9999).
     pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
-        debug_assert!(serial >= 1);
-        CertificateNumber(format!("{participant}-{year:04}-{serial:06}"))
+        debug_assert!(serial >= 1 && (0..=9999).contains(&year));
+        CertificateNumber {
+            text: format!("{participant}-{year:04}-{serial:06}"),
+            participant,
+            year,
+            serial,
+        }
     }
 
     /// Parses a number in canonical form.
@@ -185,24 +215,37 @@ impl CertificateNumber {
             return None;
         }
         let serial: u64 = serial.parse().ok()?;
-        let number = CertificateNumber::new(participant, year.parse().ok()?, serial.max(1));
-        (number.0 == s).then_some(number)
+        if serial == 0 {
+            return None;
+        }
+        let number = CertificateNumber::new(participant, year.parse().ok()?, serial);
+        (number.text == s).then_some(number)
     }
 
-    /// The issuing participant, from the first two letters.
+    /// The issuing participant.
     pub fn participant(&self) -> CountryCode {
-        CountryCode::participant(&self.0[..2]).expect("validated on construction")
+        self.participant
+    }
+
+    /// The year of issue the number carries.
+    pub fn year(&self) -> i64 {
+        self.year
+    }
+
+    /// The serial within the participant and year, from 1.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The number as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl fmt::Display for CertificateNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -250,11 +293,103 @@ pub struct IssuePolicy<'a> {
     pub is_participant: &'a dyn Fn(CountryCode) -> bool,
 }
 
+// The rules. Each is written once and used twice: by [`CertificateContent::validate`] on what an
+// authority sends, and by [`CertificateContent::problems`] on what the ledger records (the audit judges
+// a recorded certificate by the rules of issuance).
+
+/// A name or address: not blank, at most `max` characters, no surrounding white space, no
+/// control characters.
+fn text_rule(s: &str, max: usize) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if s.trim() != s {
+        return Err("must not start or end with white space".into());
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+fn parcels_rule(n: i64) -> Result<(), String> {
+    if (1..=MAX_PARCELS).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!("must be between 1 and {MAX_PARCELS}"))
+    }
+}
+
+fn destination_rule(code: CountryCode, policy: &IssuePolicy<'_>) -> Result<(), String> {
+    if !(policy.is_participant)(code) {
+        let hint = if code.is_eu_member_state() {
+            " (EU member states take part as one participant: use EU)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "{code} is not a Kimberley Process participant{hint}"
+        ));
+    }
+    if code == policy.issuer {
+        return Err("must differ from the issuing participant".into());
+    }
+    Ok(())
+}
+
+fn origin_count_rule(n: usize) -> Result<(), String> {
+    if n > MAX_ORIGIN_COUNTRIES {
+        Err(format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"))
+    } else {
+        Ok(())
+    }
+}
+
+fn carats_rule(carats: Hundredths) -> Result<(), String> {
+    if carats.is_zero() {
+        Err("must be greater than 0".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn expiry_rule(expires_on: Date, policy: &IssuePolicy<'_>) -> Result<(), String> {
+    if expires_on <= policy.issued_on {
+        return Err(format!("must be after the issue date {}", policy.issued_on));
+    }
+    if expires_on.days() - policy.issued_on.days() > policy.max_validity_days as i64 {
+        return Err(format!(
+            "must be within the authority's maximum validity of {} days (at most {})",
+            policy.max_validity_days,
+            policy
+                .issued_on
+                .plus_days(policy.max_validity_days as i64)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
 struct Collector(Vec<Problem>);
 
 impl Collector {
     fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem::new(field, message));
+    }
+
+    /// Records the rule's problem at `field`, if any; whether the value passed.
+    fn rule(&mut self, field: impl Into<String>, result: Result<(), String>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(message) => {
+                self.add(field, message);
+                false
+            }
+        }
     }
 
     fn required<'v, T>(&mut self, field: &str, input: &'v Input<T>) -> Option<&'v T> {
@@ -271,23 +406,7 @@ impl Collector {
 
 fn check_text(c: &mut Collector, field: &str, input: &Input<String>, max: usize) -> Option<String> {
     let s = c.required(field, input)?;
-    if s.trim().is_empty() {
-        c.add(field, "must not be empty");
-        return None;
-    }
-    if s.chars().count() > max {
-        c.add(field, format!("must be at most {max} characters"));
-        return None;
-    }
-    if s.trim() != s {
-        c.add(field, "must not start or end with white space");
-        return None;
-    }
-    if s.chars().any(char::is_control) {
-        c.add(field, "must not contain control characters");
-        return None;
-    }
-    Some(s.clone())
+    c.rule(field, text_rule(s, max)).then(|| s.clone())
 }
 
 fn check_party(c: &mut Collector, field: &str, input: &Input<PartyInput>) -> Option<Party> {
@@ -335,13 +454,7 @@ fn check_origin(c: &mut Collector, input: &Input<OriginInput>) -> Option<Origin>
             _ => ok = false,
         }
     }
-    if list.len() > MAX_ORIGIN_COUNTRIES {
-        c.add(
-            "origin.countries",
-            format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"),
-        );
-        ok = false;
-    }
+    ok &= c.rule("origin.countries", origin_count_rule(list.len()));
     let mixed = mixed?;
     if !mixed && list.len() != 1 {
         c.add(
@@ -386,18 +499,20 @@ fn check_items(c: &mut Collector, input: &Input<Vec<Input<ItemInput>>>) -> Optio
             ok = false;
             continue;
         };
-        let hs =
-            c.required(&format!("{field}.hs_code"), &item.hs_code)
-                .and_then(|s| {
-                    let code = HsCode::parse(s);
-                    if code.is_none() {
-                        c.add(
-                    format!("{field}.hs_code"),
-                    format!("{s:?} is not a rough-diamond HS code (7102.10, 7102.21 or 7102.31)"),
-                );
-                    }
-                    code
-                });
+        let hs = c
+            .required(&format!("{field}.hs_code"), &item.hs_code)
+            .and_then(|s| {
+                let code = HsCode::parse(s);
+                if code.is_none() {
+                    c.add(
+                        format!("{field}.hs_code"),
+                        format!(
+                            "{s:?} is not a rough-diamond HS code (7102.10, 7102.21 or 7102.31)"
+                        ),
+                    );
+                }
+                code
+            });
         if let Some(code) = hs {
             if items.iter().any(|it| it.hs_code == code) {
                 c.add(
@@ -408,9 +523,8 @@ fn check_items(c: &mut Collector, input: &Input<Vec<Input<ItemInput>>>) -> Optio
             }
         }
         let carats = check_amount(c, format!("{field}.carats"), &item.carats);
-        if carats.is_some_and(|ct| ct.is_zero()) {
-            c.add(format!("{field}.carats"), "must be greater than 0");
-            ok = false;
+        if let Some(ct) = carats {
+            ok &= c.rule(format!("{field}.carats"), carats_rule(ct));
         }
         let value = check_amount(c, format!("{field}.value_usd"), &item.value_usd);
         match (hs, carats, value) {
@@ -447,34 +561,15 @@ impl CertificateContent {
                 );
                 return None;
             };
-            if !(policy.is_participant)(code) {
-                let hint = if code.is_eu_member_state() {
-                    " (EU member states take part as one participant: use EU)"
-                } else {
-                    ""
-                };
-                c.add(
-                    "destination",
-                    format!("{code} is not a Kimberley Process participant{hint}"),
-                );
-                return None;
-            }
-            if code == policy.issuer {
-                c.add("destination", "must differ from the issuing participant");
-                return None;
-            }
-            Some(code)
+            c.rule("destination", destination_rule(code, policy))
+                .then_some(code)
         });
 
         let origin = check_origin(&mut c, &input.origin);
 
-        let parcels = c.required("parcels", &input.parcels).and_then(|&n| {
-            if !(1..=MAX_PARCELS).contains(&n) {
-                c.add("parcels", format!("must be between 1 and {MAX_PARCELS}"));
-                return None;
-            }
-            Some(n as u32)
-        });
+        let parcels = c
+            .required("parcels", &input.parcels)
+            .and_then(|&n| c.rule("parcels", parcels_rule(n)).then_some(n as u32));
 
         let items = check_items(&mut c, &input.items);
 
@@ -488,29 +583,7 @@ impl CertificateContent {
                     c.add("expires_on", "must be a calendar date written YYYY-MM-DD");
                     None
                 }
-                Some(d) if d <= policy.issued_on => {
-                    c.add(
-                        "expires_on",
-                        format!("must be after the issue date {}", policy.issued_on),
-                    );
-                    None
-                }
-                Some(d) if d.days() - policy.issued_on.days() > policy.max_validity_days as i64 => {
-                    c.add(
-                        "expires_on",
-                        format!(
-                            "must be within the authority's maximum validity of {} days (at most {})",
-                            policy.max_validity_days,
-                            policy
-                                .issued_on
-                                .plus_days(policy.max_validity_days as i64)
-                                .map(|d| d.to_string())
-                                .unwrap_or_default()
-                        ),
-                    );
-                    None
-                }
-                Some(d) => Some(d),
+                Some(d) => c.rule("expires_on", expiry_rule(d, policy)).then_some(d),
             },
         };
 
@@ -547,6 +620,43 @@ impl CertificateContent {
             // Every None above was reported, except an Invalid input the wire layer reported.
             _ => Err(Vec::new()),
         }
+    }
+
+    /// Every rule of issuance that this content breaks under `policy` (whose `issued_on` must be
+    /// the content's): the same rules [`CertificateContent::validate`] applies, for content
+    /// that was recorded rather than requested. Structural rules that the typed content cannot
+    /// break (sorted distinct items and countries, 2-decimal amounts) are the decoder's.
+    pub fn problems(&self, policy: &IssuePolicy<'_>) -> Vec<Problem> {
+        let mut c = Collector(Vec::new());
+        for (field, party) in [("exporter", &self.exporter), ("importer", &self.importer)] {
+            c.rule(
+                format!("{field}.name"),
+                text_rule(&party.name, MAX_NAME_CHARS),
+            );
+            c.rule(
+                format!("{field}.address"),
+                text_rule(&party.address, MAX_ADDRESS_CHARS),
+            );
+        }
+        c.rule("destination", destination_rule(self.destination, policy));
+        if let Origin::Mixed(list) = &self.origin {
+            c.rule("origin.countries", origin_count_rule(list.len()));
+        }
+        c.rule("parcels", parcels_rule(self.parcels as i64));
+        if self.items.is_empty() {
+            c.add("items", "must hold at least one item");
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            c.rule(format!("items[{i}].carats"), carats_rule(item.carats));
+        }
+        if self.issued_on != policy.issued_on {
+            c.add(
+                "issued_on",
+                format!("must be the day it was recorded, {}", policy.issued_on),
+            );
+        }
+        c.rule("expires_on", expiry_rule(self.expires_on, policy));
+        c.0
     }
 }
 

@@ -11,6 +11,9 @@ pub struct Date {
 
 const MAX_DAYS: i64 = 2_932_896; // 9999-12-31
 
+/// Milliseconds in a day (UTC days have no leap seconds in unix time).
+pub const MS_PER_DAY: u64 = 86_400_000;
+
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -75,6 +78,16 @@ impl Date {
         Date {
             days: (secs / 86_400) as i64,
         }
+    }
+
+    /// The UTC date of a unix time in milliseconds.
+    pub fn from_unix_ms(ms: u64) -> Date {
+        Date::from_unix_seconds(ms / 1000)
+    }
+
+    /// Unix milliseconds of this day's first instant (00:00:00.000 UTC).
+    pub fn start_ms(self) -> u64 {
+        self.days as u64 * MS_PER_DAY
     }
 
     /// Days since 1970-01-01.

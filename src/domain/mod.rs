@@ -1,15 +1,18 @@
-//! The KP domain: certificates, participants, authorities, amounts, dates and country codes.
+//! The KP domain: certificates, participants, authorities, amounts, dates and country codes, the
+//! typed ledger events and the ledger state they fold into.
 //!
 //! Pure: no IO, no serde, no wire format, no clock. Everything here is deterministic and exact
 //! (amounts are integer hundredths, dates are calendar days), so the same input always yields the
-//! same certificate and the same signed bytes.
+//! same certificate, the same entry and the same verdict on the rules.
 
 pub mod amount;
 pub mod authority;
 pub mod certificate;
 pub mod country;
 pub mod date;
+pub mod event;
 pub mod participant;
+pub mod state;
 
 pub use amount::Hundredths;
 pub use authority::Authority;
@@ -19,4 +22,8 @@ pub use certificate::{
 };
 pub use country::CountryCode;
 pub use date::Date;
-pub use participant::{Participant, ParticipantKind};
+pub use event::{Entry, Event, Kind, SignedCertificate, SECRETARIAT};
+pub use participant::{Participant, ParticipantKind, Status};
+pub use state::{
+    Applied, AuthorityRecord, KeyWindow, ParticipantRecord, State, StateParts, Violation,
+};

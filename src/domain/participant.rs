@@ -37,6 +37,49 @@ pub struct Participant {
     pub kind: ParticipantKind,
 }
 
+impl Participant {
+    /// What is wrong with this registry row's text, if anything: name and region are 1 to 200
+    /// characters without control characters or surrounding white space.
+    pub fn problem(&self) -> Option<String> {
+        for (what, text) in [("name", &self.name), ("region", &self.region)] {
+            if text.trim().is_empty()
+                || text.trim() != text
+                || text.chars().count() > 200
+                || text.chars().any(char::is_control)
+            {
+                return Some(format!(
+                    "the participant's {what} must be 1 to 200 characters, without control characters or surrounding white space"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// A participant's standing in the scheme. v1 ledgers record only registrations, so every
+/// registered participant is active; suspensions arrive with their own ledger events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Active,
+}
+
+impl Status {
+    /// The API's word for the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+        }
+    }
+
+    /// Parses the API's word.
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "active" => Some(Status::Active),
+            _ => None,
+        }
+    }
+}
+
 /// The registry file embedded in the binary (data/participants.csv).
 pub const REGISTRY_CSV: &str = include_str!("../../data/participants.csv");
 

@@ -1,4 +1,5 @@
-//! Signed checkpoints: the C2SP tlog-checkpoint body inside a C2SP signed note.
+//! Signed checkpoints: the C2SP tlog-checkpoint body inside a C2SP signed note, the one producer
+//! of the checkpoint bytes the ledger key signs.
 //!
 //! A checkpoint says "the ledger with this origin has this many entries and this Merkle root",
 //! signed by the ledger operator's ed25519 key. The text format is fixed by C2SP:
@@ -12,7 +13,7 @@
 
 use std::fmt;
 
-use crate::b64;
+use crate::codec::text::{base64, from_base64};
 use crate::crypto::{sha256_parts, Hash, PublicKey, SigningKey};
 
 /// The signature line prefix: an em dash (U+2014) and a space.
@@ -33,7 +34,7 @@ impl Checkpoint {
             "{}\n{}\n{}\n",
             self.origin,
             self.size,
-            b64::encode(&self.root)
+            base64(&self.root)
         )
     }
 }
@@ -93,7 +94,7 @@ impl NoteSigner {
         let mut blob = Vec::with_capacity(68);
         blob.extend_from_slice(&self.key_id);
         blob.extend_from_slice(&signature);
-        format!("{body}\n{SIG_PREFIX}{} {}\n", self.name, b64::encode(&blob))
+        format!("{body}\n{SIG_PREFIX}{} {}\n", self.name, base64(&blob))
     }
 }
 
@@ -130,7 +131,20 @@ impl fmt::Display for NoteError {
 impl std::error::Error for NoteError {}
 
 impl NoteVerifier {
-    /// Parses `name+hex8+base64(0x01 || key)`.
+    /// The verifier of `key` under the note name `name` (checked with [`valid_key_name`]).
+    pub fn new(name: &str, key: PublicKey) -> Result<NoteVerifier, NoteError> {
+        if !valid_key_name(name) {
+            return Err(NoteError::BadVerifierKey("invalid key name"));
+        }
+        Ok(NoteVerifier {
+            name: name.to_owned(),
+            key_id: note_key_id(name, &key),
+            key,
+        })
+    }
+
+    /// Parses `name+hex8+base64(0x01 || key)`: split at the first two `+` (the name and the hex
+    /// key id have none; base64 may).
     pub fn parse(text: &str) -> Result<NoteVerifier, NoteError> {
         let mut parts = text.trim().splitn(3, '+');
         let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
@@ -143,7 +157,7 @@ impl NoteVerifier {
             .and_then(|b| b.try_into().ok())
             .filter(|_| id.len() == 8)
             .ok_or(NoteError::BadVerifierKey("key id is not 8 hex digits"))?;
-        let raw = b64::decode(key).ok_or(NoteError::BadVerifierKey("key is not base64"))?;
+        let raw = from_base64(key).ok_or(NoteError::BadVerifierKey("key is not base64"))?;
         if raw.len() != 33 || raw[0] != 0x01 {
             return Err(NoteError::BadVerifierKey("not an ed25519 key (type 0x01)"));
         }
@@ -190,7 +204,7 @@ impl NoteVerifier {
             let (name, blob) = rest.split_once(' ').ok_or(NoteError::Malformed(
                 "signature line needs a name and a signature",
             ))?;
-            let blob = b64::decode(blob).ok_or(NoteError::Malformed("signature is not base64"))?;
+            let blob = from_base64(blob).ok_or(NoteError::Malformed("signature is not base64"))?;
             if blob.len() < 4 {
                 return Err(NoteError::Malformed("signature is too short"));
             }
@@ -224,7 +238,7 @@ impl fmt::Display for NoteVerifier {
             "{}+{}+{}",
             self.name,
             crate::crypto::hex(&self.key_id),
-            b64::encode(&raw)
+            base64(&raw)
         )
     }
 }
@@ -239,13 +253,21 @@ fn parse_body(body: &str) -> Result<Checkpoint, NoteError> {
             "body needs origin, size and root lines",
         ));
     };
-    if size.is_empty() || (size.len() > 1 && size.starts_with('0')) {
+    if lines.next() != Some("") || lines.next().is_some() {
+        return Err(NoteError::Malformed(
+            "a v1 checkpoint has exactly three lines (no extension lines)",
+        ));
+    }
+    if size.is_empty()
+        || !size.bytes().all(|b| b.is_ascii_digit())
+        || (size.len() > 1 && size.starts_with('0'))
+    {
         return Err(NoteError::Malformed("size is not a canonical decimal"));
     }
     let size: u64 = size
         .parse()
         .map_err(|_| NoteError::Malformed("size is not a decimal number"))?;
-    let root: Hash = b64::decode(root)
+    let root: Hash = from_base64(root)
         .and_then(|r| r.try_into().ok())
         .ok_or(NoteError::Malformed("root is not 32 bytes of base64"))?;
     Ok(Checkpoint {
@@ -293,7 +315,7 @@ mod tests {
         let empty = Checkpoint {
             origin: "example.com/kimberley-test".into(),
             size: 0,
-            root: crate::merkle::EMPTY_ROOT,
+            root: crate::tlog::merkle::EMPTY_ROOT,
         };
         let note = signer.sign(&empty);
         assert!(note.contains("\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"));

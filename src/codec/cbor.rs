@@ -12,8 +12,10 @@
 
 use std::fmt;
 
-/// Nesting deeper than this is rejected while decoding (kpcert structures nest at most 5 deep).
-const MAX_DEPTH: usize = 16;
+/// Deepest item accepted while decoding. The top-level item is at depth 0 and the items inside
+/// an array, map or tag at depth `d` are at depth `d + 1`; an item deeper than this is refused.
+/// kpcert structures reach depth 5.
+pub const MAX_DEPTH: usize = 16;
 
 /// A CBOR data item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +63,147 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Why bytes are not a valid kpcert structure: not deterministic CBOR, or not the expected shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error(transparent)]
+    Cbor(#[from] DecodeError),
+    #[error("{0}")]
+    Shape(String),
+}
+
+/// A shape error.
+pub fn shape(msg: impl Into<String>) -> FormatError {
+    FormatError::Shape(msg.into())
+}
+
+/// A map key: kpcert structures use text keys, the seal and COSE headers small integers.
+pub trait Key: Copy + fmt::Display {
+    /// Whether `v` is this key.
+    fn is(self, v: &Value) -> bool;
+}
+
+impl Key for &str {
+    fn is(self, v: &Value) -> bool {
+        v.as_text() == Some(self)
+    }
+}
+
+impl Key for u64 {
+    fn is(self, v: &Value) -> bool {
+        v.as_u64() == Some(self)
+    }
+}
+
+/// The one strict map reader: a map that holds exactly the expected keys, with typed getters
+/// whose errors name the field.
+pub struct Fields<'a> {
+    what: &'a str,
+    map: &'a [(Value, Value)],
+}
+
+impl<'a> Fields<'a> {
+    /// Opens `v` as a map with exactly the keys `keys` (in any order; the decoder already
+    /// enforced canonical order and no duplicates).
+    pub fn exact<K: Key>(what: &'a str, v: &'a Value, keys: &[K]) -> Result<Fields<'a>, FormatError> {
+        let map = v
+            .as_map()
+            .ok_or_else(|| shape(format!("{what} is not a map")))?;
+        if map.len() != keys.len() || !map.iter().all(|(k, _)| keys.iter().any(|key| key.is(k))) {
+            let list: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            return Err(shape(format!(
+                "{what} must have exactly the keys {}",
+                list.join(", ")
+            )));
+        }
+        Ok(Fields { what, map })
+    }
+
+    /// The value under `key` (present: checked by [`Fields::exact`]).
+    pub fn get<K: Key>(&self, key: K) -> &'a Value {
+        &self
+            .map
+            .iter()
+            .find(|(k, _)| key.is(k))
+            .expect("checked key")
+            .1
+    }
+
+    fn wrong<K: Key>(&self, key: K, what: &str) -> FormatError {
+        shape(format!("{}.{key} is not {what}", self.what))
+    }
+
+    /// A text value.
+    pub fn text<K: Key>(&self, key: K) -> Result<&'a str, FormatError> {
+        self.get(key)
+            .as_text()
+            .ok_or_else(|| self.wrong(key, "a text string"))
+    }
+
+    /// An unsigned integer.
+    pub fn uint<K: Key>(&self, key: K) -> Result<u64, FormatError> {
+        self.get(key)
+            .as_u64()
+            .ok_or_else(|| self.wrong(key, "an unsigned integer"))
+    }
+
+    /// An unsigned integer that fits a `u32`.
+    pub fn u32<K: Key>(&self, key: K) -> Result<u32, FormatError> {
+        u32::try_from(self.uint(key)?).map_err(|_| self.wrong(key, "a 32-bit unsigned integer"))
+    }
+
+    /// A byte string.
+    pub fn bytes<K: Key>(&self, key: K) -> Result<&'a [u8], FormatError> {
+        self.get(key)
+            .as_bytes()
+            .ok_or_else(|| self.wrong(key, "a byte string"))
+    }
+
+    /// A byte string of exactly `N` bytes.
+    pub fn array<K: Key, const N: usize>(&self, key: K) -> Result<[u8; N], FormatError> {
+        self.bytes(key)?
+            .try_into()
+            .map_err(|_| self.wrong(key, &format!("{N} bytes")))
+    }
+
+    /// A boolean.
+    pub fn bool<K: Key>(&self, key: K) -> Result<bool, FormatError> {
+        self.get(key)
+            .as_bool()
+            .ok_or_else(|| self.wrong(key, "true or false"))
+    }
+
+    /// An array.
+    pub fn list<K: Key>(&self, key: K) -> Result<&'a [Value], FormatError> {
+        self.get(key)
+            .as_array()
+            .ok_or_else(|| self.wrong(key, "an array"))
+    }
+
+    /// A text value parsed by `parse`.
+    pub fn parsed<K: Key, T>(
+        &self,
+        key: K,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, FormatError> {
+        let s = self.text(key)?;
+        parse(s).ok_or_else(|| shape(format!("{}.{key} has an invalid value {s:?}", self.what)))
+    }
+}
+
+/// The body of a `[context, body]` array with the expected context string.
+pub fn unwrap_context<'a>(value: &'a Value, context: &str) -> Result<&'a Value, FormatError> {
+    match value.as_array() {
+        Some([Value::Text(c), body]) if c == context => Ok(body),
+        _ => Err(shape(format!("not a [{context:?}, body] array"))),
+    }
+}
+
+/// `[context, body]`, encoded: how every kpcert structure that is signed or hashed starts.
+pub fn with_context(context: &str, body: Value) -> Vec<u8> {
+    Value::Array(vec![Value::text(context), body]).encode()
+}
 
 impl Value {
     /// A text string.

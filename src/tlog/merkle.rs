@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::crypto::{sha256, sha256_parts, Hash};
+use crate::crypto::{sha256_parts, Hash};
 
 /// SHA-256 of the empty string: the root of the empty tree.
 pub const EMPTY_ROOT: Hash = [
@@ -429,9 +429,10 @@ impl NodeSource for MemoryTree {
 }
 
 /// The root of `leaves` computed by RFC 6962's recursive definition, for cross-checks in tests.
-pub fn reference_root(leaves: &[&[u8]]) -> Hash {
+#[cfg(test)]
+fn reference_root(leaves: &[&[u8]]) -> Hash {
     match leaves.len() {
-        0 => sha256(b""),
+        0 => crate::crypto::sha256(b""),
         1 => leaf_hash(leaves[0]),
         n => {
             let k = split_point(n as u64) as usize;
@@ -443,7 +444,7 @@ pub fn reference_root(leaves: &[&[u8]]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{from_hex, hex};
+    use crate::crypto::{from_hex, hex, sha256};
 
     const LEAVES: [&str; 8] = [
         "",

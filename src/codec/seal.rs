@@ -13,7 +13,8 @@
 
 use std::fmt;
 
-use crate::cbor::Value;
+use super::cbor::{shape, Fields, FormatError, Value};
+use super::text::{base32, from_base32};
 use crate::crypto::{Hash, KeyId, PublicKey};
 use crate::domain::{
     Certificate, CertificateNumber, CountryCode, Date, HsCode, Hundredths, Item, Origin,
@@ -64,12 +65,13 @@ impl fmt::Display for DateProblem {
 }
 
 /// Why scanned text is not a valid kpcert seal. Any of these means the verdict `malformed`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct Malformed(pub String);
 
-impl fmt::Display for Malformed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl From<FormatError> for Malformed {
+    fn from(e: FormatError) -> Malformed {
+        Malformed(e.to_string())
     }
 }
 
@@ -98,20 +100,13 @@ impl SealClaims {
     /// The claims of an issued certificate whose canonical bytes hash to `hash`.
     pub fn of(cert: &Certificate, hash: &Hash) -> SealClaims {
         let c = &cert.content;
-        let serial = cert
-            .number
-            .as_str()
-            .rsplit('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .expect("a certificate number ends with its serial");
         debug_assert_eq!(
-            CertificateNumber::new(cert.issuer.participant, c.issued_on.year(), serial),
-            cert.number,
+            cert.number.year(),
+            c.issued_on.year(),
             "numbers use the year of issue"
         );
         SealClaims {
-            serial,
+            serial: cert.number.serial(),
             participant: cert.issuer.participant,
             authority_id: cert.issuer.authority_id.clone(),
             exporter_name: c.exporter.name.clone(),
@@ -190,60 +185,32 @@ impl SealClaims {
     }
 
     fn from_cbor(v: &Value) -> Result<SealClaims, Malformed> {
-        let map = v.as_map().ok_or_else(|| bad("claims are not a map"))?;
-        if map.len() != 13 {
-            return Err(bad("claims must have exactly the keys 0 to 12"));
-        }
-        let get = |k: u64| -> Result<&Value, Malformed> {
-            map.iter()
-                .find(|(key, _)| key.as_u64() == Some(k))
-                .map(|(_, v)| v)
-                .ok_or_else(|| bad(format!("claim {k} is missing")))
-        };
-        let text = |k: u64| -> Result<&str, Malformed> {
-            get(k)?
-                .as_text()
-                .ok_or_else(|| bad(format!("claim {k} is not text")))
-        };
-        let uint = |k: u64| -> Result<u64, Malformed> {
-            get(k)?
-                .as_u64()
-                .ok_or_else(|| bad(format!("claim {k} is not an unsigned integer")))
-        };
-        let code = |k: u64| -> Result<CountryCode, Malformed> {
-            CountryCode::participant(text(k)?)
-                .ok_or_else(|| bad(format!("claim {k} is not a code")))
-        };
-        let date = |k: u64| -> Result<Date, Malformed> {
-            i64::try_from(uint(k)?)
+        let f = Fields::exact("claims", v, &[0u64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])?;
+        let code = |k: u64| f.parsed(k, CountryCode::participant);
+        let date = |k: u64| -> Result<Date, FormatError> {
+            i64::try_from(f.uint(k)?)
                 .ok()
                 .and_then(Date::from_days)
-                .ok_or_else(|| bad(format!("claim {k} is not a date")))
+                .ok_or_else(|| shape(format!("claim {k} is not a date")))
         };
-        if uint(0)? != SEAL_VERSION {
+        if f.uint(0u64)? != SEAL_VERSION {
             return Err(bad("unknown seal version"));
         }
-        let origin = match get(7)?.as_array() {
+        let origin = match f.get(7u64).as_array() {
             Some([Value::Bool(mixed), Value::Array(list)]) => {
                 let codes = list
                     .iter()
                     .map(|c| c.as_text().and_then(CountryCode::country))
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| bad("origin holds an invalid code"))?;
-                if !codes.windows(2).all(|w| w[0] < w[1]) {
-                    return Err(bad("origin countries must be sorted and distinct"));
-                }
-                match (mixed, codes.len()) {
-                    (false, 1) => Origin::Single(codes[0]),
-                    (true, _) => Origin::Mixed(codes),
-                    _ => return Err(bad("an unmixed origin has exactly one country")),
-                }
+                Origin::from_parts(*mixed, codes).ok_or_else(|| {
+                    bad("an unmixed origin has exactly one country; mixed origin countries are sorted and distinct")
+                })?
             }
             _ => return Err(bad("origin is not [mixed, [countries]]")),
         };
-        let items = get(9)?
-            .as_array()
-            .ok_or_else(|| bad("items are not an array"))?
+        let items = f
+            .list(9u64)?
             .iter()
             .map(|item| match item.as_array() {
                 Some([Value::Uint(hs), Value::Uint(ct), Value::Uint(usd)]) => Some(Item {
@@ -255,31 +222,29 @@ impl SealClaims {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| bad("an item is not [hs, centicarats, usd_cents]"))?;
-        if items.is_empty() || !items.windows(2).all(|w| w[0].hs_code < w[1].hs_code) {
+        if !Item::canonical_list(&items) {
             return Err(bad(
                 "items must be non-empty and sorted by distinct HS code",
             ));
         }
-        let serial = uint(1)?;
+        let serial = f.uint(1u64)?;
         if serial == 0 {
             return Err(bad("claim 1 (serial) starts at 1"));
         }
+        let issued_on = date(10)?;
         Ok(SealClaims {
             serial,
             participant: code(2)?,
-            authority_id: text(3)?.to_owned(),
-            exporter_name: text(4)?.to_owned(),
-            importer_name: text(5)?.to_owned(),
+            authority_id: f.text(3u64)?.to_owned(),
+            exporter_name: f.text(4u64)?.to_owned(),
+            importer_name: f.text(5u64)?.to_owned(),
             destination: code(6)?,
             origin,
-            parcels: u32::try_from(uint(8)?).map_err(|_| bad("parcels out of range"))?,
+            parcels: f.u32(8u64)?,
             items,
-            issued_on: date(10)?,
+            issued_on,
             expires_on: date(11)?,
-            certificate_hash: get(12)?
-                .as_bytes()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| bad("claim 12 is not a 32-byte hash"))?,
+            certificate_hash: f.array(12u64)?,
         })
     }
 }
@@ -354,21 +319,15 @@ pub fn open(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
         return Err(bad("the unprotected header must be empty"));
     }
     let header = Value::decode(protected).map_err(|e| bad(format!("protected header: {e}")))?;
-    let alg_ok = header.as_map().is_some_and(|m| m.len() == 2)
-        && header
-            .as_map()
-            .and_then(|m| m.iter().find(|(k, _)| k.as_u64() == Some(1)))
-            .is_some_and(|(_, v)| *v == Value::int(COSE_ALG_EDDSA));
-    if !alg_ok {
+    let header = Fields::exact("the protected header", &header, &[1u64, 4])
+        .map_err(|_| bad("the protected header must be {1: -8, 4: kid}"))?;
+    if *header.get(1u64) != Value::int(COSE_ALG_EDDSA) {
         return Err(bad("the protected header must be {1: -8, 4: kid}"));
     }
     let key_id = header
-        .as_map()
-        .and_then(|m| m.iter().find(|(k, _)| k.as_u64() == Some(4)))
-        .and_then(|(_, v)| v.as_bytes())
-        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .array::<u64, 8>(4)
         .map(KeyId)
-        .ok_or_else(|| bad("the key id must be 8 bytes"))?;
+        .map_err(|_| bad("the key id must be 8 bytes"))?;
     let claims = Value::decode(payload).map_err(|e| bad(format!("claims: {e}")))?;
     let claims = SealClaims::from_cbor(&claims)?;
     let signature: [u8; 64] = signature
@@ -381,44 +340,6 @@ pub fn open(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
         to_be_signed: to_be_signed(protected, payload),
         signature,
     })
-}
-
-const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32, upper case, no padding.
-pub fn base32(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        acc = (acc << 8) | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(BASE32[((acc >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
-    }
-    out
-}
-
-/// Decodes unpadded base32 (either case); `None` on any other character or leftover bits.
-pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = BASE32.iter().position(|&a| a == c.to_ascii_uppercase())? as u32;
-        acc = (acc << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-        acc &= (1 << bits) - 1;
-    }
-    // Leftover bits must be fewer than 5 and zero (canonical encoding).
-    (bits < 5 && acc == 0).then_some(out)
 }
 
 /// The QR text for `seal` under `public_base_url` (e.g. `https://kp.example.org`).
@@ -438,29 +359,5 @@ pub fn seal_from_qr_text(text: &str) -> Result<Vec<u8>, Malformed> {
         .rfind(QR_PATH)
         .filter(|_| upper.starts_with("HTTPS://") || upper.starts_with("HTTP://"))
         .ok_or_else(|| bad("not a kpcert seal URL (expected <base>/S/<seal>)"))?;
-    base32_decode(&text[at + QR_PATH.len()..]).ok_or_else(|| bad("the seal is not base32"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base32_round_trips_and_matches_rfc4648() {
-        for (raw, want) in [
-            ("", ""),
-            ("f", "MY"),
-            ("fo", "MZXQ"),
-            ("foo", "MZXW6"),
-            ("foob", "MZXW6YQ"),
-            ("fooba", "MZXW6YTB"),
-            ("foobar", "MZXW6YTBOI"),
-        ] {
-            assert_eq!(base32(raw.as_bytes()), want);
-            assert_eq!(base32_decode(want).unwrap(), raw.as_bytes());
-            assert_eq!(base32_decode(&want.to_lowercase()).unwrap(), raw.as_bytes());
-        }
-        assert_eq!(base32_decode("MZ1"), None);
-        assert_eq!(base32_decode("MZ"), None, "non-zero leftover bits");
-    }
+    from_base32(&text[at + QR_PATH.len()..]).ok_or_else(|| bad("the seal is not base32"))
 }

@@ -1,0 +1,158 @@
+//! `kpcert audit`: replays a ledger from entry 0 (an export file, a data folder read-only, or a
+//! server's streamed export) against the pinned ledger key, and keeps the verified checkpoint
+//! so that the next audit proves the ledger only grew.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use super::LedgerKeyArgs;
+use crate::audit::{audit_export, audit_folder, AuditReport, Options};
+use crate::client::Client;
+use crate::codec::text::base64;
+use crate::domain::date::format_unix_ms;
+use crate::tlog::Checkpoint;
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// An export file (kpcert export, or GET /v1/ledger/export).
+    #[arg(long, required_unless_present_any = ["data_dir", "url"], conflicts_with_all = ["data_dir", "url"])]
+    file: Option<PathBuf>,
+    /// A data folder, read-only; safe while the server runs.
+    #[arg(long, conflicts_with = "url")]
+    data_dir: Option<PathBuf>,
+    /// A kpcert server (https://host:port, or http:// on loopback): its GET /v1/ledger/export
+    /// is streamed and audited.
+    #[arg(long)]
+    url: Option<String>,
+    /// PEM certificate(s) to trust for --url instead of the system's root certificates.
+    #[arg(long, requires = "url")]
+    cacert: Option<PathBuf>,
+    #[command(flatten)]
+    key: LedgerKeyArgs,
+    /// Where the last verified checkpoint is kept; the next audit must extend it.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Verify every signature with verify_strict instead of in batches (slower; see
+    /// api/export.md for the one difference).
+    #[arg(long)]
+    strict_signatures: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Returns whether the ledger passed.
+pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
+    let verifier = args.key.verifier()?;
+    let previous: Option<Checkpoint> = match &args.state {
+        Some(path) if path.exists() => {
+            let note = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(verifier.open(&note).with_context(|| {
+                format!(
+                    "the state file {} does not hold a checkpoint of this ledger",
+                    path.display()
+                )
+            })?)
+        }
+        _ => None,
+    };
+    let options = Options {
+        strict_signatures: args.strict_signatures,
+    };
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
+    let started = std::time::Instant::now();
+    let progress = |done: u64, total: u64| {
+        if terminal && total > 0 {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let left = (total - done) as f64 / rate.max(1.0);
+            eprint!("\r{done}/{total} entries  {rate:.0}/s  {left:.0} s left   ");
+        }
+    };
+    let previous_ref = previous.as_ref();
+    let result = match (&args.file, &args.data_dir, &args.url) {
+        (Some(path), _, _) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            audit_export(reader, &verifier, previous_ref, options, progress)
+        }
+        (None, Some(dir), _) => audit_folder(dir, &verifier, previous_ref, options, progress),
+        (None, None, Some(url)) => {
+            let pem = match &args.cacert {
+                Some(p) => Some(
+                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+                ),
+                None => None,
+            };
+            let body = Client::new(url, pem.as_deref())?.get("/v1/ledger/export")?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, body);
+            audit_export(reader, &verifier, previous_ref, options, progress)
+        }
+        (None, None, None) => anyhow::bail!("give --file, --data-dir or --url"),
+    };
+    if terminal {
+        eprintln!();
+    }
+    match result {
+        Ok(report) => {
+            if let Some(path) = &args.state {
+                // Keep the checkpoint just verified: the next audit must extend it.
+                let tmp = path.with_extension("partial");
+                std::fs::write(&tmp, &report.note)?;
+                std::fs::rename(&tmp, path)?;
+            }
+            print_report(&report, previous_ref, args.json, started.elapsed().as_secs_f64());
+            Ok(true)
+        }
+        Err(failure) => {
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"ok": false, "index": failure.index, "reason": failure.reason})
+                );
+            } else {
+                println!("LEDGER FAILED the audit: {failure}");
+            }
+            Ok(false)
+        }
+    }
+}
+
+fn print_report(report: &AuditReport, previous: Option<&Checkpoint>, json: bool, seconds: f64) {
+    let t = |ms: Option<u64>| ms.map(format_unix_ms);
+    if json {
+        println!(
+            "{}",
+            json!({"ok": true, "entries": report.entries, "certificates": report.certificates,
+                   "participants": report.participants, "authorities": report.authorities,
+                   "first_time": t(report.first_time_ms), "last_time": t(report.last_time_ms),
+                   "checkpoint": {"origin": report.checkpoint.origin, "size": report.checkpoint.size,
+                                  "root": base64(&report.checkpoint.root)},
+                   "extends_previous": previous.map(|cp| cp.size),
+                   "seconds": seconds})
+        );
+    } else {
+        println!(
+            "ledger OK: {} entries, {} certificates, {} participants, {} authorities",
+            report.entries, report.certificates, report.participants, report.authorities
+        );
+        println!(
+            "from {} to {}",
+            t(report.first_time_ms).unwrap_or_default(),
+            t(report.last_time_ms).unwrap_or_default()
+        );
+        println!(
+            "checkpoint {} size {} root {}",
+            report.checkpoint.origin,
+            report.checkpoint.size,
+            base64(&report.checkpoint.root)
+        );
+        if let Some(cp) = previous {
+            println!("extends the checkpoint verified before (size {})", cp.size);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `kpcert export`: the portable export of a data folder, read-only (fine while the server
+//! runs): the committed checkpoint, checked against the ledger's public key, and exactly the
+//! entries it covers.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::LedgerKeyArgs;
+use crate::codec::export::write_export;
+use crate::ledger::reader::FolderReader;
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The data folder.
+    #[arg(long, env = "KPCERT_DATA_DIR", default_value = "kpcert-data")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    key: LedgerKeyArgs,
+    /// The export file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    let verifier = args.key.verifier()?;
+    let folder = FolderReader::open(&args.data_dir).map_err(anyhow::Error::msg)?;
+    let checkpoint = verifier
+        .open(&folder.note)
+        .context("the data folder's checkpoint does not verify with the ledger key")?;
+    let note = folder.note.clone();
+    let out = &args.out;
+    let tmp = out.with_extension("partial");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    write_export(&mut writer, &note, checkpoint.size, folder.entries(checkpoint.size))?;
+    let file = writer.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, out)?;
+    eprintln!("exported {} entries to {}", checkpoint.size, out.display());
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! `kpcert serve` and `kpcert demo` (with `demo populate`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+
+use super::{open, Dirs};
+use crate::app::App;
+use crate::domain::{DraftInput, Input, ItemInput, OriginInput, PartyInput};
+use crate::http;
+use crate::startup::{self, Tls};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    dirs: Dirs,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept in the keys folder (for trials).
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Allow plain HTTP on a non-loopback address (never do this on a network you do not control).
+    #[arg(long)]
+    insecure_plain_http: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Checkpoint origin (and ledger key name); fixed when the ledger key is first generated.
+    #[arg(long)]
+    origin: Option<String>,
+    /// Requests per second per client address on public endpoints (0 disables the limit).
+    #[arg(long, default_value_t = 50.0)]
+    public_rate_limit: f64,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Public base URL printed in QR codes (`<URL>/S/<seal>`); default https://localhost:<port>.
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    dirs: Dirs,
+    /// Loopback address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(subcommand)]
+    action: Option<DemoAction>,
+}
+
+#[derive(Subcommand, Debug)]
+enum DemoAction {
+    /// Fill the demo ledger with realistic certificates (for benchmarks and audits at scale),
+    /// then exit. The server must be stopped.
+    Populate {
+        /// How many certificates to issue.
+        #[arg(long)]
+        certificates: u64,
+    },
+}
+
+fn options(args: &ServerArgs, listen: SocketAddr) -> http::Options {
+    http::Options {
+        public_rate_limit: args.public_rate_limit,
+        workers: args.workers,
+        handle_signals: true,
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://localhost:{}", listen.port())),
+    }
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), false) => Tls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        (None, None, true) => Tls::SelfSigned,
+        (None, None, false) => Tls::None,
+        _ => bail!("give either --tls-cert and --tls-key, or --tls-self-signed"),
+    };
+    if matches!(tls, Tls::None) && !args.listen.ip().is_loopback() && !args.insecure_plain_http {
+        bail!(
+            "refusing plain HTTP on {}: it is not a loopback address. Serve HTTPS with --tls-cert/--tls-key \
+             (or --tls-self-signed for trials), listen on 127.0.0.1, or pass --insecure-plain-http if you really mean it",
+            args.listen
+        );
+    }
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let tls = startup::tls_config(&tls, &args.dirs.keys_dir, args.listen)
+        .map_err(anyhow::Error::msg)?
+        .map(|(config, path)| {
+            if let Some(path) = path {
+                eprintln!("self-signed TLS certificate: {}", path.display());
+            }
+            config
+        });
+    startup::run(app, args.listen, tls, &options(&args.server, args.listen))
+        .map_err(anyhow::Error::msg)
+}
+
+const DEMO_AUTHORITIES: [(&str, &str); 4] = [
+    ("BW", "Demo: Government Diamond Valuator, Botswana"),
+    ("AE", "Demo: UAE Kimberley Process Office, Dubai"),
+    (
+        "IN",
+        "Demo: Gem and Jewellery Export Promotion Council, Mumbai",
+    ),
+    ("EU", "Demo: Antwerp Diamond Office (EU authority)"),
+];
+
+/// A demo authority: participant, name, authority id and a fresh token.
+struct DemoAuthority {
+    participant: &'static str,
+    name: &'static str,
+    id: String,
+    token: String,
+}
+
+/// Registers the demo authorities that are missing; returns each with a fresh token.
+fn demo_authorities(app: &App, dirs: &Dirs) -> anyhow::Result<Vec<DemoAuthority>> {
+    let existing = app.authorities();
+    let mut list = Vec::new();
+    for (participant, name) in DEMO_AUTHORITIES {
+        let (id, token) = match existing.iter().find(|a| a.name == name) {
+            Some(a) if !app.can_issue(&a.id) => bail!(
+                "demo authority {} has no signing key in {} (it was registered with one); \
+                 restore the key file, or remove {} and {} to start the demo over",
+                a.id,
+                dirs.keys_dir.display(),
+                dirs.data_dir.display(),
+                dirs.keys_dir.display()
+            ),
+            Some(a) => {
+                app.revoke_tokens(&a.id)?;
+                (a.id.clone(), app.new_token(&a.id)?)
+            }
+            None => {
+                let new = app.add_authority(participant, name, 90)?;
+                (new.authority.id, new.token)
+            }
+        };
+        list.push(DemoAuthority {
+            participant,
+            name,
+            id,
+            token,
+        });
+    }
+    Ok(list)
+}
+
+fn given(s: impl Into<String>) -> Input<String> {
+    Input::Given(s.into())
+}
+
+/// The `i`-th generated request of `demo populate`: realistic names, amounts and origins.
+fn generated_request(i: u64, issuer: &str) -> DraftInput {
+    const DESTINATIONS: [&str; 10] = ["AE", "IN", "EU", "BW", "ZA", "NA", "US", "CN", "IL", "GB"];
+    let mut destination = DESTINATIONS[(i % DESTINATIONS.len() as u64) as usize];
+    if destination == issuer {
+        destination = if issuer == "AE" { "IN" } else { "AE" };
+    }
+    let party = |name: String, address: String| {
+        Input::Given(PartyInput {
+            name: given(name),
+            address: given(address),
+        })
+    };
+    let origin = if i % 3 == 0 {
+        OriginInput {
+            mixed: Input::Given(true),
+            countries: Input::Given(vec![given("BW"), given("NA"), given("ZA")]),
+        }
+    } else {
+        OriginInput {
+            mixed: Input::Missing,
+            countries: Input::Given(vec![given("BW")]),
+        }
+    };
+    DraftInput {
+        exporter: party(
+            format!("Exporter {} Rough Trading", i % 977),
+            format!("Plot {}, Industrial Area", i % 3001),
+        ),
+        importer: party(
+            format!("Importer {} DMCC", i % 613),
+            "Almas Tower, Dubai".into(),
+        ),
+        destination: given(destination),
+        origin: Input::Given(origin),
+        parcels: Input::Given(1 + (i % 40) as i64),
+        items: Input::Given(vec![Input::Given(ItemInput {
+            hs_code: given("7102.10"),
+            carats: given(format!("{}.{:02}", 10 + i % 5000, i % 100)),
+            value_usd: given(format!("{}.00", 5000 + (i % 900) * 1000)),
+        })]),
+        expires_on: Input::Missing,
+    }
+}
+
+/// `kpcert demo populate`: issues `count` realistic certificates in-process, many in flight,
+/// with the real validation, signatures and durable commits.
+fn populate(app: &App, dirs: &Dirs, count: u64) -> anyhow::Result<()> {
+    let demo = demo_authorities(app, dirs)?;
+    let authorities: Vec<_> = demo
+        .iter()
+        .filter_map(|d| app.active_authority(&d.id))
+        .collect();
+    let started = std::time::Instant::now();
+    let mut done = 0u64;
+    while done < count {
+        let window = (count - done).min(2048);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for k in 0..window {
+            let i = done + k;
+            let authority = authorities[(i % authorities.len() as u64) as usize].clone();
+            let input = generated_request(i, authority.authority.participant.as_str());
+            let content = app
+                .validate(&authority, &input, None)
+                .map_err(|e| anyhow::anyhow!("a generated certificate is invalid: {e:?}"))?;
+            let tx = tx.clone();
+            app.issue(authority, Arc::new(input), content, None, move |r| {
+                let _ = tx.send(r);
+            });
+        }
+        drop(tx);
+        for result in rx {
+            result.context("issuing a generated certificate")?;
+        }
+        done += window;
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            eprint!("\r{done}/{count} certificates");
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "\nissued {count} certificates in {secs:.1} s ({:.0}/s); the ledger has {} entries",
+        count as f64 / secs,
+        app.ledger().size()
+    );
+    Ok(())
+}
+
+/// The request the demo prints: the example of the README.
+pub const DEMO_REQUEST: &str = r#"{"exporter":{"name":"Okavango Diamond Company","address":"Plot 123, Gaborone, Botswana"},"importer":{"name":"Desert Rough DMCC","address":"Almas Tower, Dubai, UAE"},"destination":"AE","origin":{"countries":["BW"]},"parcels":3,"items":[{"hs_code":"7102.10","carats":"1520.35","value_usd":"845000.00"}]}"#;
+
+pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(DemoAction::Populate { certificates }) = args.action {
+        let app = open(&args.dirs, args.server.origin.clone())?;
+        let result = populate(&app, &args.dirs, certificates);
+        app.close();
+        return result;
+    }
+    if !args.listen.ip().is_loopback() {
+        bail!("the demo listens on a loopback address only; use `kpcert serve` otherwise");
+    }
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let (tls, cert_path) = startup::tls_config(&Tls::SelfSigned, &args.dirs.keys_dir, args.listen)
+        .map_err(anyhow::Error::msg)?
+        .expect("a self-signed configuration");
+    let cert_path = cert_path.expect("a self-signed certificate");
+    let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
+    let demo = demo_authorities(&app, &args.dirs)?;
+    let base = format!("https://localhost:{}", args.listen.port());
+    println!(
+        "kpcert demo: {base}  (ledger in {}, keys in {})",
+        args.dirs.data_dir.display(),
+        args.dirs.keys_dir.display()
+    );
+    println!("TLS: self-signed certificate {}", cert_path.display());
+    println!("Ledger verifier key: {}", app.ledger_verifier());
+    println!();
+    println!("Demo issuing authorities (new tokens each start; earlier demo tokens are revoked):");
+    for d in &demo {
+        println!("  {}  {:<6} {}", d.participant, d.id, d.name);
+        println!("      token: {}", d.token);
+    }
+    let bw_token = &demo[0].token;
+    let cacert = cert_path.display();
+    println!();
+    println!("Issue a certificate as Botswana (BW) for a shipment to the UAE:");
+    println!();
+    println!(
+        "curl --cacert {cacert} -X POST {base}/v1/certificates \\\n  -H 'Authorization: Bearer {bw_token}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{DEMO_REQUEST}'"
+    );
+    println!();
+    println!("Then look it up (use the number from the answer):");
+    println!(
+        "  curl --cacert {cacert} {base}/v1/certificates/BW-{}-000001",
+        app.today().year()
+    );
+    println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
+    println!();
+    println!("Press Ctrl-C to stop.");
+    startup::run(
+        app,
+        args.listen,
+        Some(tls),
+        &options(&args.server, args.listen),
+    )
+    .map_err(anyhow::Error::msg)
+}

@@ -1,0 +1,133 @@
+//! The command line's HTTP client: the only module that touches `reqwest`. HTTPS with the
+//! system's root certificates or a pinned one (rustls, ring, as the server), plain HTTP only to
+//! a loopback address; timeouts on connecting and on every read, so a stalled server never
+//! hangs a command.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::tls;
+
+/// How long to wait for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long any one read (headers, or the next bytes of a body) may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Url(String),
+    #[error("{0}")]
+    Tls(String),
+    #[error("{url}: {source}")]
+    Request { url: String, source: reqwest::Error },
+    #[error("{url}: the server answered {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// Whether `host` (as in a URL: a name, an IPv4 address or a bracketed IPv6 address) is a
+/// loopback address or `localhost`.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host part of `http://host[:port]/...`.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.starts_with('[') {
+        authority.split_once(']').map_or(authority, |(h, _)| h)
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    }
+}
+
+/// A client for `base` (`https://host[:port]` or `http://loopback[:port]`), trusting the
+/// certificates in `cacert_pem` when given, else the system's roots.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(base: &str, cacert_pem: Option<&[u8]>) -> Result<Client, ClientError> {
+        let base = base.trim_end_matches('/').to_owned();
+        let lower = base.to_ascii_lowercase();
+        let mut builder = reqwest::blocking::Client::builder();
+        if lower.starts_with("http://") {
+            if !is_loopback(host_of(&base)) {
+                return Err(ClientError::Url(format!(
+                    "{base}: plain HTTP is allowed only to a loopback address; use https://"
+                )));
+            }
+        } else if lower.starts_with("https://") {
+            let tls = match cacert_pem {
+                Some(pem) => tls::client_trusting(pem),
+                None => tls::client_with_system_roots(),
+            }
+            .map_err(ClientError::Tls)?;
+            builder = builder.use_preconfigured_tls(tls).https_only(true);
+        } else {
+            return Err(ClientError::Url(format!(
+                "{base}: the URL must start with https:// (or http:// on loopback)"
+            )));
+        }
+        let http = builder
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(READ_TIMEOUT)
+            .no_proxy()
+            .user_agent(concat!("kpcert/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Tls(e.to_string()))?;
+        Ok(Client { http, base })
+    }
+
+    /// GETs `path` and returns the body as a stream; any status but 200 is an error.
+    pub fn get(&self, path: &str) -> Result<impl Read, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .map_err(|source| ClientError::Request {
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let body = response.text().unwrap_or_default();
+            return Err(ClientError::Status {
+                url,
+                status,
+                body: body.chars().take(500).collect(),
+            });
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_loopback() {
+        assert_eq!(host_of("http://127.0.0.1:8443/x"), "127.0.0.1");
+        assert_eq!(host_of("http://[::1]:8443"), "[::1]");
+        assert_eq!(host_of("https://kp.example.org"), "kp.example.org");
+        assert!(is_loopback("[::1]"));
+        assert!(is_loopback("127.0.0.1"));
+        assert!(is_loopback("localhost"));
+        assert!(!is_loopback("192.0.2.1"));
+        assert!(Client::new("http://192.0.2.1:80", None).is_err());
+        assert!(Client::new("ftp://x", None).is_err());
+    }
+}

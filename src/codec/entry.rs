@@ -1,0 +1,149 @@
+//! The canonical ledger entry encoding `["kpcert/entry/v1", {index, time, kind, actor, key_id,
+//! payload, prev}]` (api/ledger.md): the Merkle leaf data, whose SHA-256 is the next entry's
+//! `prev`. The decoder accepts exactly what the encoder produces, and only the kinds of
+//! [`Kind::ALL`]: a v1 reader cannot judge an entry it does not understand, so an unknown kind
+//! does not decode.
+
+use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
+use super::certificate::decode_certificate;
+use crate::crypto::{sha256, Hash, KeyId, PublicKey};
+use crate::domain::{
+    Authority, CountryCode, Entry, Event, Kind, Participant, ParticipantKind, SignedCertificate,
+};
+
+/// Context string of the ledger entry encoding.
+pub const ENTRY_CONTEXT: &str = "kpcert/entry/v1";
+
+const AUTHORITY_KEYS: [&str; 7] = [
+    "authority_id",
+    "participant",
+    "name",
+    "public_key",
+    "key_id",
+    "default_validity_days",
+    "max_validity_days",
+];
+
+fn payload(event: &Event) -> Value {
+    match event {
+        Event::ParticipantRegistered(p) => Value::map([
+            ("code", Value::text(p.code.as_str())),
+            ("name", Value::text(&p.name)),
+            ("region", Value::text(&p.region)),
+            ("kind", Value::text(p.kind.as_str())),
+        ]),
+        Event::AuthorityRegistered(a) => Value::map([
+            ("authority_id", Value::text(&a.id)),
+            ("participant", Value::text(a.participant.as_str())),
+            ("name", Value::text(&a.name)),
+            ("public_key", Value::Bytes(a.public_key.to_bytes().to_vec())),
+            ("key_id", Value::text(a.key_id().to_string())),
+            (
+                "default_validity_days",
+                Value::Uint(a.default_validity_days as u64),
+            ),
+            ("max_validity_days", Value::Uint(a.max_validity_days as u64)),
+        ]),
+        Event::CertificateIssued(s) => Value::map([
+            ("certificate", Value::Bytes(s.canonical.clone())),
+            ("signature", Value::Bytes(s.signature.to_vec())),
+        ]),
+    }
+}
+
+fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
+    Ok(match kind {
+        Kind::ParticipantRegistered => {
+            let f = Fields::exact("payload", v, &["code", "name", "region", "kind"])?;
+            Event::ParticipantRegistered(Participant {
+                code: f.parsed("code", CountryCode::participant)?,
+                name: f.text("name")?.to_owned(),
+                region: f.text("region")?.to_owned(),
+                kind: f.parsed("kind", ParticipantKind::parse)?,
+            })
+        }
+        Kind::AuthorityRegistered => {
+            let f = Fields::exact("payload", v, &AUTHORITY_KEYS)?;
+            let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
+                .map_err(|e| shape(format!("payload.public_key: {e}")))?;
+            if f.parsed("key_id", KeyId::parse)? != public_key.key_id() {
+                return Err(shape("payload.key_id does not match payload.public_key"));
+            }
+            Event::AuthorityRegistered(Authority {
+                id: f.text("authority_id")?.to_owned(),
+                participant: f.parsed("participant", CountryCode::participant)?,
+                name: f.text("name")?.to_owned(),
+                public_key,
+                default_validity_days: f.u32("default_validity_days")?,
+                max_validity_days: f.u32("max_validity_days")?,
+            })
+        }
+        Kind::CertificateIssued => {
+            let f = Fields::exact("payload", v, &["certificate", "signature"])?;
+            let canonical = f.bytes("certificate")?.to_vec();
+            let certificate = decode_certificate(&canonical)
+                .map_err(|e| shape(format!("payload.certificate: {e}")))?;
+            Event::CertificateIssued(SignedCertificate {
+                certificate,
+                canonical,
+                signature: f.array("signature")?,
+            })
+        }
+    })
+}
+
+/// The canonical bytes of an entry: the Merkle leaf data.
+pub fn encode_entry(entry: &Entry) -> Vec<u8> {
+    let body = Value::map([
+        ("index", Value::Uint(entry.index)),
+        ("time", Value::Uint(entry.time_ms)),
+        ("kind", Value::text(entry.event.kind().as_str())),
+        ("actor", Value::text(&entry.actor)),
+        (
+            "key_id",
+            match entry.key_id {
+                Some(id) => Value::text(id.to_string()),
+                None => Value::Null,
+            },
+        ),
+        ("payload", payload(&entry.event)),
+        ("prev", Value::Bytes(entry.prev.to_vec())),
+    ]);
+    with_context(ENTRY_CONTEXT, body)
+}
+
+/// Decodes canonical entry bytes (the embedded certificate included).
+pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
+    let value = Value::decode(bytes)?;
+    let body = unwrap_context(&value, ENTRY_CONTEXT)?;
+    let f = Fields::exact(
+        "entry",
+        body,
+        &[
+            "index", "time", "kind", "actor", "key_id", "payload", "prev",
+        ],
+    )?;
+    let kind = f.text("kind")?;
+    let kind = Kind::parse(kind).ok_or_else(|| {
+        shape(format!(
+            "unknown kind {kind:?} (a v1 ledger holds only {})",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        ))
+    })?;
+    Ok(Entry {
+        index: f.uint("index")?,
+        time_ms: f.uint("time")?,
+        actor: f.text("actor")?.to_owned(),
+        key_id: match f.get("key_id") {
+            Value::Null => None,
+            _ => Some(f.parsed("key_id", KeyId::parse)?),
+        },
+        prev: f.array("prev")?,
+        event: event(kind, f.get("payload"))?,
+    })
+}
+
+/// The hash that chains entries: SHA-256 of the canonical bytes.
+pub fn entry_hash(entry_bytes: &[u8]) -> Hash {
+    sha256(entry_bytes)
+}

@@ -1,0 +1,283 @@
+//! The signed trust bundle for offline verification: the one producer of its signed bytes.
+//!
+//! A border post without a connection verifies seals against a bundle it downloaded earlier:
+//! the participants and their status, the issuing authorities' keys with their validity windows,
+//! and the ledger's verifier key, with `issued_at` and `next_update`, signed by the Secretariat
+//! root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v1", {...}]`
+//! (api/trust-bundle.md); the JSON file around them only carries them in base64 with the
+//! signature. Lists are sorted (participants by code, keys by authority id then start of
+//! validity) and the decoder refuses any other order, so a bundle has exactly one encoding.
+
+use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
+use super::text::{base64, from_base64, hex};
+use crate::crypto::{KeyId, PublicKey, SigningKey};
+use crate::domain::{CountryCode, KeyWindow, ParticipantKind, State, Status};
+
+/// Context string of the bundle encoding.
+pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v1";
+
+/// A participant as the bundle lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleParticipant {
+    pub code: CountryCode,
+    pub name: String,
+    pub kind: ParticipantKind,
+    pub status: Status,
+}
+
+/// An authority key as the bundle lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleKey {
+    pub authority_id: String,
+    pub participant: CountryCode,
+    pub name: String,
+    pub key: KeyWindow,
+}
+
+/// What a bundle states.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustBundle {
+    pub issued_at_ms: u64,
+    pub next_update_ms: u64,
+    pub ledger_origin: String,
+    pub ledger_verifier_key: String,
+    pub participants: Vec<BundleParticipant>,
+    pub authorities: Vec<BundleKey>,
+}
+
+/// Why a bundle file is rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BundleError(pub String);
+
+impl From<FormatError> for BundleError {
+    fn from(e: FormatError) -> BundleError {
+        BundleError(format!("bundle: {e}"))
+    }
+}
+
+fn err(msg: impl Into<String>) -> BundleError {
+    BundleError(msg.into())
+}
+
+const AUTHORITY_KEYS: [&str; 7] = [
+    "authority_id",
+    "participant",
+    "name",
+    "public_key",
+    "key_id",
+    "valid_from",
+    "valid_until",
+];
+
+impl TrustBundle {
+    /// The bundle of what `state` establishes, issued at `now_ms` and meant to be replaced
+    /// after `valid_for_ms`.
+    pub fn of_state(
+        state: &State,
+        now_ms: u64,
+        valid_for_ms: u64,
+        ledger_origin: &str,
+        ledger_verifier_key: &str,
+    ) -> TrustBundle {
+        let participants = state
+            .participants()
+            .map(|p| BundleParticipant {
+                code: p.participant.code,
+                name: p.participant.name.clone(),
+                kind: p.participant.kind,
+                status: p.status,
+            })
+            .collect();
+        let mut authorities: Vec<BundleKey> = state
+            .authorities()
+            .flat_map(|a| {
+                a.keys.iter().map(move |k| BundleKey {
+                    authority_id: a.authority.id.clone(),
+                    participant: a.authority.participant,
+                    name: a.authority.name.clone(),
+                    key: k.clone(),
+                })
+            })
+            .collect();
+        authorities.sort_by(|a, b| a.order().cmp(&b.order()));
+        TrustBundle {
+            issued_at_ms: now_ms,
+            next_update_ms: now_ms.saturating_add(valid_for_ms),
+            ledger_origin: ledger_origin.to_owned(),
+            ledger_verifier_key: ledger_verifier_key.to_owned(),
+            participants,
+            authorities,
+        }
+    }
+
+    /// The signed bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let participants = self
+            .participants
+            .iter()
+            .map(|p| {
+                Value::map([
+                    ("code", Value::text(p.code.as_str())),
+                    ("name", Value::text(&p.name)),
+                    ("kind", Value::text(p.kind.as_str())),
+                    ("status", Value::text(p.status.as_str())),
+                ])
+            })
+            .collect();
+        let authorities = self
+            .authorities
+            .iter()
+            .map(|a| {
+                Value::map([
+                    ("authority_id", Value::text(&a.authority_id)),
+                    ("participant", Value::text(a.participant.as_str())),
+                    ("name", Value::text(&a.name)),
+                    (
+                        "public_key",
+                        Value::Bytes(a.key.public_key.to_bytes().to_vec()),
+                    ),
+                    ("key_id", Value::text(a.key.key_id.to_string())),
+                    ("valid_from", Value::Uint(a.key.valid_from_ms)),
+                    (
+                        "valid_until",
+                        a.key.valid_until_ms.map(Value::Uint).unwrap_or(Value::Null),
+                    ),
+                ])
+            })
+            .collect();
+        let body = Value::map([
+            ("issued_at", Value::Uint(self.issued_at_ms)),
+            ("next_update", Value::Uint(self.next_update_ms)),
+            (
+                "ledger",
+                Value::map([
+                    ("origin", Value::text(&self.ledger_origin)),
+                    ("verifier_key", Value::text(&self.ledger_verifier_key)),
+                ]),
+            ),
+            ("participants", Value::Array(participants)),
+            ("authorities", Value::Array(authorities)),
+        ]);
+        with_context(BUNDLE_CONTEXT, body)
+    }
+
+    /// The JSON file served and read: the signed bytes, the root signature and its key id.
+    pub fn to_signed_json(&self, root: &SigningKey) -> serde_json::Value {
+        let bytes = self.encode();
+        serde_json::json!({
+            "format": BUNDLE_CONTEXT,
+            "root_key_id": root.public_key().key_id().to_string(),
+            "bundle": base64(&bytes),
+            "signature": base64(&root.sign(&bytes)),
+        })
+    }
+
+    /// Checks a bundle file against the pinned root key and decodes it.
+    pub fn open_signed_json(json: &str, root: &PublicKey) -> Result<TrustBundle, BundleError> {
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| err(format!("not a JSON bundle file: {e}")))?;
+        if v["format"] != BUNDLE_CONTEXT {
+            return Err(err(format!("not a {BUNDLE_CONTEXT} file")));
+        }
+        let field = |k: &str| {
+            v[k].as_str()
+                .and_then(from_base64)
+                .ok_or_else(|| err(format!("{k} is not base64")))
+        };
+        let (bytes, signature) = (field("bundle")?, field("signature")?);
+        if !root.verify_strict(&bytes, &signature) {
+            return Err(err(
+                "the bundle's signature does not verify with the pinned root key",
+            ));
+        }
+        Self::decode(&bytes)
+    }
+
+    /// Decodes the signed bytes.
+    pub fn decode(bytes: &[u8]) -> Result<TrustBundle, BundleError> {
+        let v = Value::decode(bytes).map_err(FormatError::from)?;
+        let body = Fields::exact(
+            "the bundle",
+            unwrap_context(&v, BUNDLE_CONTEXT)?,
+            &[
+                "issued_at",
+                "next_update",
+                "ledger",
+                "participants",
+                "authorities",
+            ],
+        )?;
+        let ledger = Fields::exact("ledger", body.get("ledger"), &["origin", "verifier_key"])?;
+        let participants = body
+            .list("participants")?
+            .iter()
+            .map(|p| {
+                let f = Fields::exact("a participant", p, &["code", "name", "kind", "status"])?;
+                Ok(BundleParticipant {
+                    code: f.parsed("code", CountryCode::participant)?,
+                    name: f.text("name")?.to_owned(),
+                    kind: f.parsed("kind", ParticipantKind::parse)?,
+                    status: f.parsed("status", Status::parse)?,
+                })
+            })
+            .collect::<Result<Vec<_>, FormatError>>()?;
+        if !participants.windows(2).all(|w| w[0].code < w[1].code) {
+            return Err(err("participants must be sorted by code, each listed once"));
+        }
+        let authorities = body
+            .list("authorities")?
+            .iter()
+            .map(|a| {
+                let f = Fields::exact("an authority key", a, &AUTHORITY_KEYS)?;
+                let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
+                    .map_err(|e| shape(format!("public_key: {e}")))?;
+                let key_id = f.parsed("key_id", KeyId::parse)?;
+                if key_id != public_key.key_id() {
+                    return Err(shape("a key id does not match its public key"));
+                }
+                Ok(BundleKey {
+                    authority_id: f.text("authority_id")?.to_owned(),
+                    participant: f.parsed("participant", CountryCode::participant)?,
+                    name: f.text("name")?.to_owned(),
+                    key: KeyWindow {
+                        public_key,
+                        key_id,
+                        valid_from_ms: f.uint("valid_from")?,
+                        valid_until_ms: match f.get("valid_until") {
+                            Value::Null => None,
+                            _ => Some(f.uint("valid_until")?),
+                        },
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, FormatError>>()?;
+        if !authorities
+            .windows(2)
+            .all(|w| w[0].order() < w[1].order())
+        {
+            return Err(err(
+                "authority keys must be sorted by authority id, then start of validity",
+            ));
+        }
+        Ok(TrustBundle {
+            issued_at_ms: body.uint("issued_at")?,
+            next_update_ms: body.uint("next_update")?,
+            ledger_origin: ledger.text("origin")?.to_owned(),
+            ledger_verifier_key: ledger.text("verifier_key")?.to_owned(),
+            participants,
+            authorities,
+        })
+    }
+}
+
+impl BundleKey {
+    fn order(&self) -> (&str, u64) {
+        (&self.authority_id, self.key.valid_from_ms)
+    }
+}
+
+/// The root key's printable form: 64 hex digits of the ed25519 public key.
+pub fn root_key_text(key: &PublicKey) -> String {
+    hex(&key.to_bytes())
+}

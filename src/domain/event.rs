@@ -1,0 +1,91 @@
+//! What the ledger records: one typed [`Event`] per entry, inside an [`Entry`] that places it in
+//! the log (index, time, who acted, the previous entry's hash).
+//!
+//! This is the only list of entry kinds. The codec encodes and decodes exactly these; the
+//! ledger state ([`super::state::State`]) decides what each may do.
+
+use super::authority::Authority;
+use super::certificate::Certificate;
+use super::participant::Participant;
+use crate::crypto::{Hash, KeyId};
+
+/// The actor of entries the KP Secretariat records (registry and authority registrations).
+pub const SECRETARIAT: &str = "secretariat";
+
+/// The kinds of entry, with their names in the entry encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    ParticipantRegistered,
+    AuthorityRegistered,
+    CertificateIssued,
+}
+
+impl Kind {
+    /// Every kind a v1 ledger may hold.
+    pub const ALL: [Kind; 3] = [
+        Kind::ParticipantRegistered,
+        Kind::AuthorityRegistered,
+        Kind::CertificateIssued,
+    ];
+
+    /// The `kind` string of the entry encoding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ParticipantRegistered => "participant.registered",
+            Kind::AuthorityRegistered => "authority.registered",
+            Kind::CertificateIssued => "certificate.issued",
+        }
+    }
+
+    /// Parses a `kind` string; `None` for a kind this version does not know.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A certificate as issued: the certificate, its canonical bytes (what was signed and what the
+/// entry embeds) and the issuing authority's signature of those bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedCertificate {
+    pub certificate: Certificate,
+    pub canonical: Vec<u8>,
+    pub signature: [u8; 64],
+}
+
+/// What a ledger entry records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A participant joins the registry.
+    ParticipantRegistered(Participant),
+    /// An issuing authority and its public key.
+    AuthorityRegistered(Authority),
+    /// A certificate as issued and signed by its authority.
+    CertificateIssued(SignedCertificate),
+}
+
+impl Event {
+    /// The entry kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Event::ParticipantRegistered(_) => Kind::ParticipantRegistered,
+            Event::AuthorityRegistered(_) => Kind::AuthorityRegistered,
+            Event::CertificateIssued(_) => Kind::CertificateIssued,
+        }
+    }
+}
+
+/// A ledger entry: an event at its place in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the ledger, contiguous from 0.
+    pub index: u64,
+    /// Unix time in milliseconds when the entry was committed; never decreases.
+    pub time_ms: u64,
+    /// Who acted: an authority id, or [`SECRETARIAT`].
+    pub actor: String,
+    /// Key id of the key the actor signed this entry's payload with (`None` when it signed none).
+    pub key_id: Option<KeyId>,
+    /// SHA-256 of the previous entry's canonical bytes; 32 zero bytes for entry 0.
+    pub prev: Hash,
+    pub event: Event,
+}

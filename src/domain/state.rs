@@ -1,0 +1,447 @@
+//! The ledger state: one fold over the entries, in order. [`State::apply`] is the one place that
+//! decides what an entry may do; the writer applies each entry before appending it, the service
+//! restores its state with it at start-up, and the audit replays the whole ledger through it. The
+//! service, the audit and, later, statistics therefore cannot disagree about the rules.
+//!
+//! Signatures are not checked here (the state holds no bytes to spare and the audit verifies
+//! them in batches): [`State::apply`] returns the key that must have signed the entry, and the
+//! caller verifies it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use super::authority::Authority;
+use super::certificate::{CertificateContent, DraftInput, IssuePolicy, Problem};
+use super::country::CountryCode;
+use super::date::{Date, MS_PER_DAY};
+use super::event::{Entry, Event, SignedCertificate, SECRETARIAT};
+use super::participant::{Participant, Status};
+use crate::crypto::{KeyId, PublicKey};
+
+/// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation(pub String);
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Violation {}
+
+fn violation<T>(reason: impl Into<String>) -> Result<T, Violation> {
+    Err(Violation(reason.into()))
+}
+
+/// A signing key of an authority and when it may sign: from `valid_from_ms` (inclusive) until
+/// `valid_until_ms` (exclusive; `None`: no end), unix milliseconds of ledger time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyWindow {
+    pub public_key: PublicKey,
+    pub key_id: KeyId,
+    pub valid_from_ms: u64,
+    pub valid_until_ms: Option<u64>,
+}
+
+impl KeyWindow {
+    /// Whether the key may sign at ledger time `ms`.
+    pub fn covers(&self, ms: u64) -> bool {
+        ms >= self.valid_from_ms && self.valid_until_ms.is_none_or(|until| ms < until)
+    }
+
+    /// Whether the window overlaps the UTC day `day`, `[day 00:00, day+1 00:00)`: what a
+    /// verifier that knows only a certificate's date of issue can check.
+    pub fn covers_day(&self, day: Date) -> bool {
+        let start = day.start_ms();
+        start + MS_PER_DAY > self.valid_from_ms
+            && self.valid_until_ms.is_none_or(|until| start < until)
+    }
+}
+
+/// A registered participant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantRecord {
+    pub participant: Participant,
+    pub status: Status,
+    /// Index of its registration entry.
+    pub registered_index: u64,
+}
+
+/// A registered authority with its keys over time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorityRecord {
+    pub authority: Authority,
+    /// Index and time of its registration entry.
+    pub registered_index: u64,
+    pub registered_ms: u64,
+    /// Its keys, oldest first; v1 registers one, valid from the registration on.
+    pub keys: Vec<KeyWindow>,
+}
+
+impl AuthorityRecord {
+    /// The key that may sign at ledger time `ms`.
+    pub fn key_at(&self, ms: u64) -> Option<&KeyWindow> {
+        self.keys.iter().rev().find(|k| k.covers(ms))
+    }
+}
+
+/// What applying an entry asks of the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The key whose signature the entry's payload must carry (checked by the caller).
+    pub signed_by: Option<PublicKey>,
+}
+
+/// Everything the ledger's entries establish, as of its size. Cheap to clone: the registries
+/// are shared until changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    size: u64,
+    last_time_ms: u64,
+    participants: Arc<BTreeMap<CountryCode, ParticipantRecord>>,
+    authorities: Arc<BTreeMap<String, AuthorityRecord>>,
+    /// Last serial per (participant, year of issue): numbers follow each other from 1, which
+    /// proves uniqueness and no gaps with memory that does not grow with the ledger.
+    serials: HashMap<(CountryCode, i64), u64>,
+    certificates: u64,
+}
+
+/// The parts of a [`State`], for its snapshot encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateParts {
+    pub size: u64,
+    pub last_time_ms: u64,
+    pub participants: Vec<ParticipantRecord>,
+    pub authorities: Vec<AuthorityRecord>,
+    pub serials: Vec<(CountryCode, i64, u64)>,
+    pub certificates: u64,
+}
+
+impl State {
+    /// The state of the empty ledger.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Applies the next entry, or says why it may not follow what came before; on a violation
+    /// the state is unchanged.
+    pub fn apply(&mut self, entry: &Entry) -> Result<Applied, Violation> {
+        if entry.index != self.size {
+            return violation(format!(
+                "holds index {} where {} was expected (entries are contiguous from 0)",
+                entry.index, self.size
+            ));
+        }
+        if entry.time_ms < self.last_time_ms {
+            return violation("its time goes backwards");
+        }
+        let applied = match &entry.event {
+            Event::ParticipantRegistered(p) => {
+                secretariat_only(entry, "a participant")?;
+                if let Some(why) = p.problem() {
+                    return violation(why);
+                }
+                if self.participants.contains_key(&p.code) {
+                    return violation(format!("participant {} is registered twice", p.code));
+                }
+                Arc::make_mut(&mut self.participants).insert(
+                    p.code,
+                    ParticipantRecord {
+                        participant: p.clone(),
+                        status: Status::Active,
+                        registered_index: entry.index,
+                    },
+                );
+                Applied { signed_by: None }
+            }
+            Event::AuthorityRegistered(a) => {
+                secretariat_only(entry, "an authority")?;
+                self.check_authority(a)?;
+                let key = KeyWindow {
+                    public_key: a.public_key,
+                    key_id: a.key_id(),
+                    valid_from_ms: entry.time_ms,
+                    valid_until_ms: None,
+                };
+                Arc::make_mut(&mut self.authorities).insert(
+                    a.id.clone(),
+                    AuthorityRecord {
+                        authority: a.clone(),
+                        registered_index: entry.index,
+                        registered_ms: entry.time_ms,
+                        keys: vec![key],
+                    },
+                );
+                Applied { signed_by: None }
+            }
+            Event::CertificateIssued(signed) => {
+                let key = self.check_certificate(entry, signed)?;
+                let number = &signed.certificate.number;
+                self.serials
+                    .insert((number.participant(), number.year()), number.serial());
+                self.certificates += 1;
+                Applied {
+                    signed_by: Some(key),
+                }
+            }
+        };
+        self.size += 1;
+        self.last_time_ms = entry.time_ms;
+        Ok(applied)
+    }
+
+    fn check_authority(&self, a: &Authority) -> Result<(), Violation> {
+        if !self.participants.contains_key(&a.participant) {
+            return violation(format!(
+                "authority {} is for {}, not a registered participant",
+                a.id, a.participant
+            ));
+        }
+        let expected = self.next_authority_id(a.participant);
+        if a.id != expected {
+            return violation(format!(
+                "authority id {} is not the next id of {} ({expected}): ids count up from A1 per participant, each registered once",
+                a.id, a.participant
+            ));
+        }
+        if let Some(why) = a.problem() {
+            return violation(format!("authority {}: {why}", a.id));
+        }
+        if let Some((holder, _)) = self.keys_with_id(&a.key_id()).into_iter().next() {
+            return violation(format!(
+                "the key of authority {} is already registered to {}",
+                a.id, holder.authority.id
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a certificate entry; returns the key that must have signed it.
+    fn check_certificate(
+        &self,
+        entry: &Entry,
+        signed: &SignedCertificate,
+    ) -> Result<PublicKey, Violation> {
+        let Some(record) = self.authorities.get(&entry.actor) else {
+            return violation(format!(
+                "issued by {}, which no earlier entry registered as an authority",
+                entry.actor
+            ));
+        };
+        let a = &record.authority;
+        let Some(key) = record.key_at(entry.time_ms) else {
+            return violation(format!(
+                "authority {} has no key valid at the entry's time",
+                a.id
+            ));
+        };
+        if entry.key_id != Some(key.key_id) {
+            return violation(format!(
+                "the entry's key id is not the key of authority {} valid at its time",
+                a.id
+            ));
+        }
+        let cert = &signed.certificate;
+        let issuer = &cert.issuer;
+        if issuer.participant != a.participant
+            || issuer.authority_id != a.id
+            || issuer.authority_name != a.name
+            || issuer.key_id != key.key_id
+        {
+            return violation(format!(
+                "the certificate's issuer block does not match the registration of authority {}",
+                a.id
+            ));
+        }
+        let number = &cert.number;
+        if number.participant() != a.participant {
+            return violation(format!(
+                "certificate number {number} does not carry the issuing participant {}",
+                a.participant
+            ));
+        }
+        if number.year() != cert.content.issued_on.year() {
+            return violation(format!(
+                "certificate number {number} does not carry its year of issue"
+            ));
+        }
+        let expected = self.next_serial(a.participant, number.year());
+        if number.serial() != expected {
+            return violation(format!(
+                "certificate number {number} is out of sequence (expected serial {expected}): reused or missing numbers"
+            ));
+        }
+        let recorded_on = Date::from_unix_ms(entry.time_ms);
+        let problems = self.with_policy(a, recorded_on, |policy| {
+            cert.content.problems(policy)
+        });
+        if !problems.is_empty() {
+            let list: Vec<String> = problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect();
+            return violation(format!(
+                "certificate {number} breaks the rules of issuance: {}",
+                list.join("; ")
+            ));
+        }
+        Ok(key.public_key)
+    }
+
+    fn with_policy<T>(
+        &self,
+        a: &Authority,
+        issued_on: Date,
+        f: impl FnOnce(&IssuePolicy<'_>) -> T,
+    ) -> T {
+        let is_participant = |c: CountryCode| self.participants.contains_key(&c);
+        f(&IssuePolicy {
+            issuer: a.participant,
+            issued_on,
+            default_validity_days: a.default_validity_days,
+            max_validity_days: a.max_validity_days,
+            is_participant: &is_participant,
+        })
+    }
+
+    /// Validates a request of authority `a` to issue on `issued_on`: the rules of issuance
+    /// against this state's participants. Writes nothing.
+    pub fn validate(
+        &self,
+        a: &Authority,
+        input: &DraftInput,
+        issued_on: Date,
+    ) -> Result<CertificateContent, Vec<Problem>> {
+        self.with_policy(a, issued_on, |policy| {
+            CertificateContent::validate(input, policy)
+        })
+    }
+
+    /// Number of entries applied.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Time of the last entry applied (0 for the empty ledger).
+    pub fn last_time_ms(&self) -> u64 {
+        self.last_time_ms
+    }
+
+    /// The registered participant `code`.
+    pub fn participant(&self, code: CountryCode) -> Option<&ParticipantRecord> {
+        self.participants.get(&code)
+    }
+
+    /// Every registered participant, by code.
+    pub fn participants(&self) -> impl Iterator<Item = &ParticipantRecord> {
+        self.participants.values()
+    }
+
+    /// Whether `code` is a registered participant.
+    pub fn is_participant(&self, code: CountryCode) -> bool {
+        self.participants.contains_key(&code)
+    }
+
+    /// The authority `id`.
+    pub fn authority(&self, id: &str) -> Option<&AuthorityRecord> {
+        self.authorities.get(id)
+    }
+
+    /// Every registered authority, by id.
+    pub fn authorities(&self) -> impl Iterator<Item = &AuthorityRecord> {
+        self.authorities.values()
+    }
+
+    /// Every authority key whose key id is `id`, with its authority (a key id is a truncated
+    /// hash: callers try every one).
+    pub fn keys_with_id(&self, id: &KeyId) -> Vec<(&AuthorityRecord, &KeyWindow)> {
+        self.authorities
+            .values()
+            .flat_map(|a| a.keys.iter().map(move |k| (a, k)))
+            .filter(|(_, k)| &k.key_id == id)
+            .collect()
+    }
+
+    /// The serial the next certificate of `participant` in `year` takes.
+    pub fn next_serial(&self, participant: CountryCode, year: i64) -> u64 {
+        self.serials.get(&(participant, year)).copied().unwrap_or(0) + 1
+    }
+
+    /// Whether the certificate with this participant, year and serial was issued: serials are
+    /// contiguous from 1, so it was exactly when the serial has been reached.
+    pub fn has_serial(&self, participant: CountryCode, year: i64, serial: u64) -> bool {
+        serial >= 1 && serial < self.next_serial(participant, year)
+    }
+
+    /// The id the next authority of `participant` gets.
+    pub fn next_authority_id(&self, participant: CountryCode) -> String {
+        let n = self
+            .authorities
+            .values()
+            .filter(|a| a.authority.participant == participant)
+            .count() as u64;
+        Authority::id_for(participant, n + 1)
+    }
+
+    /// Number of certificates issued.
+    pub fn certificates(&self) -> u64 {
+        self.certificates
+    }
+
+    /// The parts, for the snapshot encoding.
+    pub fn to_parts(&self) -> StateParts {
+        let mut serials: Vec<(CountryCode, i64, u64)> = self
+            .serials
+            .iter()
+            .map(|(&(p, y), &s)| (p, y, s))
+            .collect();
+        serials.sort();
+        StateParts {
+            size: self.size,
+            last_time_ms: self.last_time_ms,
+            participants: self.participants.values().cloned().collect(),
+            authorities: self.authorities.values().cloned().collect(),
+            serials,
+            certificates: self.certificates,
+        }
+    }
+
+    /// A state from its parts (a snapshot taken with [`State::to_parts`]).
+    pub fn from_parts(parts: StateParts) -> State {
+        State {
+            size: parts.size,
+            last_time_ms: parts.last_time_ms,
+            participants: Arc::new(
+                parts
+                    .participants
+                    .into_iter()
+                    .map(|p| (p.participant.code, p))
+                    .collect(),
+            ),
+            authorities: Arc::new(
+                parts
+                    .authorities
+                    .into_iter()
+                    .map(|a| (a.authority.id.clone(), a))
+                    .collect(),
+            ),
+            serials: parts
+                .serials
+                .into_iter()
+                .map(|(p, y, s)| ((p, y), s))
+                .collect(),
+            certificates: parts.certificates,
+        }
+    }
+}
+
+fn secretariat_only(entry: &Entry, what: &str) -> Result<(), Violation> {
+    if entry.actor != SECRETARIAT || entry.key_id.is_some() {
+        return violation(format!(
+            "{what} can only be registered by the secretariat (actor \"secretariat\", no key id)"
+        ));
+    }
+    Ok(())
+}

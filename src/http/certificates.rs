@@ -1,0 +1,230 @@
+//! Certificates: issuance by an authority (`POST /v1/certificates`), look-up by number and the
+//! rendered QR code of a certificate's seal.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::error::ApiError;
+use super::json::{draft_from_json, idempotency_key, parse_json_strict, read_body, require_json};
+use super::{HttpState, Shared};
+use crate::app::{ActiveAuthority, IssueError, IssuedCertificate};
+use crate::domain::Problem;
+use crate::ledger::LedgerError;
+use crate::views::CertificateAnswer;
+
+/// Most rendered QR codes kept in memory.
+const QR_CACHE_ENTRIES: usize = 4096;
+/// Pixels per module of the PNG: about 0.33 mm at 300 dpi would be 4; 8 leaves room to scale down.
+const QR_PNG_SCALE: usize = 8;
+
+/// A QR code rendered once, as PNG and SVG.
+pub struct RenderedQr {
+    png: Vec<u8>,
+    svg: String,
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The issuing authority a request's bearer token belongs to, or 401.
+fn authenticate(state: &HttpState, req: &HttpRequest) -> Result<Arc<ActiveAuthority>, ApiError> {
+    bearer_token(req)
+        .and_then(|t| state.app.authenticate(t))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid issuing authority token is required (Authorization: Bearer <token>)",
+            )
+        })
+}
+
+fn invalid(problems: Vec<Problem>) -> ApiError {
+    ApiError::invalid("invalid_certificate", "certificate request", problems)
+}
+
+pub async fn issue(
+    state: Shared,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let authority = authenticate(&state, &req)?;
+    require_json(
+        &req,
+        "send the certificate as Content-Type: application/json",
+    )?;
+    let idempotency_key = idempotency_key(&req)?;
+    let body = read_body(&req, payload).await?;
+    let request_hash = crate::crypto::sha256(&body);
+    if let Some(key) = &idempotency_key {
+        if let Some(replay) = state
+            .app
+            .idempotent_replay(&authority, key, &request_hash)?
+        {
+            return replayed(replay, &state);
+        }
+    }
+    let value = parse_json_strict(&body)?;
+    let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
+    let content = match state
+        .app
+        .validate(&authority, &input, claimed_issuer.as_deref())
+    {
+        Err(IssueError::Forbidden(message)) => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
+        }
+        Err(IssueError::Invalid(found)) => {
+            problems.extend(found);
+            return Err(invalid(problems));
+        }
+        Ok(_) if !problems.is_empty() => return Err(invalid(problems)),
+        Ok(content) => content,
+    };
+    let idempotency = idempotency_key.clone().map(|k| (k, request_hash));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.app.issue(
+        authority.clone(),
+        Arc::new(input),
+        content,
+        idempotency,
+        move |result| {
+            let _ = tx.send(result);
+        },
+    );
+    let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
+    match appended.and_then(|a| state.app.issued(a)) {
+        Ok(issued) => Ok(created(&issued, &state)),
+        Err(LedgerError::IdempotencyConflict) => {
+            // Another request with this key won the race; answer as it did once it is committed.
+            let key = idempotency_key.expect("a conflict needs a key");
+            match state
+                .app
+                .idempotent_replay(&authority, &key, &request_hash)?
+            {
+                Some(replay) => replayed(replay, &state),
+                None => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_conflict",
+                    "a request with this Idempotency-Key is still being recorded; retry shortly",
+                )),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn answer<'a>(issued: &'a IssuedCertificate, state: &HttpState) -> CertificateAnswer<'a> {
+    let qr = state
+        .app
+        .seal(issued)
+        .map(|seal| crate::codec::seal::qr_text(&state.public_url, &seal));
+    CertificateAnswer::of(issued, qr)
+}
+
+/// The 201 answer for a newly issued (or replayed) certificate.
+fn created(issued: &IssuedCertificate, state: &HttpState) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
+                .expect("numbers are ascii"),
+        ))
+        .json(answer(issued, state))
+}
+
+/// The answer to a retried request: the original certificate if the body is the same.
+fn replayed(
+    (same_body, issued): (bool, IssuedCertificate),
+    state: &HttpState,
+) -> Result<HttpResponse, ApiError> {
+    if !same_body {
+        let mut err = invalid(vec![Problem::new(
+            "Idempotency-Key",
+            format!(
+                "was already used for another request body (it created {})",
+                issued.certificate.number
+            ),
+        )]);
+        err.code = "idempotency_key_reused";
+        return Err(err);
+    }
+    let mut resp = created(&issued, state);
+    resp.headers_mut().insert(
+        header::HeaderName::from_static("idempotent-replayed"),
+        HeaderValue::from_static("true"),
+    );
+    Ok(resp)
+}
+
+/// The recorded certificate `number`, or a JSON 404.
+fn find_certificate(state: &HttpState, number: &str) -> Result<IssuedCertificate, ApiError> {
+    let not_found = || ApiError::not_found(format!("no certificate {number} in the ledger"));
+    if number.len() > 32 {
+        return Err(not_found());
+    }
+    state.app.certificate(number)?.ok_or_else(not_found)
+}
+
+pub async fn get_certificate(
+    state: Shared,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let issued = find_certificate(&state, &number)?;
+    Ok(HttpResponse::Ok().json(answer(&issued, &state)))
+}
+
+/// The rendered QR code of certificate `number`, from the cache or built once (building takes
+/// about a millisecond and a half, so it is kept off the issuance path).
+async fn rendered_qr(state: &Shared, number: &str) -> Result<Arc<RenderedQr>, ApiError> {
+    if let Some(hit) = state.qr_cache.lock().expect("qr cache").get(number) {
+        return Ok(hit.clone());
+    }
+    let issued = find_certificate(state, number)?;
+    let seal = state.app.seal(&issued).ok_or_else(|| {
+        ApiError::unavailable("the issuing authority's key is not on this server")
+    })?;
+    let text = crate::codec::seal::qr_text(&state.public_url, &seal);
+    let rendered = web::block(move || {
+        crate::qr::Symbol::encode(&text).map(|symbol| RenderedQr {
+            png: symbol.png(QR_PNG_SCALE),
+            svg: symbol.svg(),
+        })
+    })
+    .await?
+    .map_err(ApiError::internal)?;
+    let rendered = Arc::new(rendered);
+    let mut cache = state.qr_cache.lock().expect("qr cache");
+    if cache.len() >= QR_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(number.to_owned(), rendered.clone());
+    Ok(rendered)
+}
+
+/// The cached QR image of certificate `number` as PNG or SVG.
+async fn qr_image(state: &Shared, number: &str, svg: bool) -> Result<HttpResponse, ApiError> {
+    let rendered = rendered_qr(state, number).await?;
+    let (content_type, body) = if svg {
+        ("image/svg+xml", rendered.svg.clone().into_bytes())
+    } else {
+        ("image/png", rendered.png.clone())
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
+        .body(body))
+}
+
+pub async fn qr_png(state: Shared, number: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    qr_image(&state, &number, false).await
+}
+
+pub async fn qr_svg(state: Shared, number: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    qr_image(&state, &number, true).await
+}

@@ -1,0 +1,136 @@
+//! The one error type of the HTTP API: every failure is JSON `{"error", "message", "problems":
+//! [{field, message}]}` with a fitting status. Validation errors become 4xx with every problem;
+//! anything else is an opaque 500 (or 503) whose cause is logged.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+use crate::domain::Problem;
+use crate::ledger::LedgerError;
+
+/// A JSON API error.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+struct ProblemView<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorView<'a> {
+    error: &'a str,
+    message: &'a str,
+    problems: Vec<ProblemView<'a>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error (logged)",
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 422 with every problem of a request.
+    pub fn invalid(code: &'static str, what: &str, problems: Vec<Problem>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: format!("the {what} has {} problem(s)", problems.len()),
+            problems,
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        builder.json(ErrorView {
+            error: self.code,
+            message: &self.message,
+            problems: self
+                .problems
+                .iter()
+                .map(|p| ProblemView {
+                    field: &p.field,
+                    message: &p.message,
+                })
+                .collect(),
+        })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl actix_web::ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        self.response()
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> ApiError {
+        match e {
+            LedgerError::Busy => ApiError::unavailable("the ledger is busy; retry in a second"),
+            LedgerError::Poisoned | LedgerError::Closed => {
+                tracing::error!(error = %e, "ledger unavailable");
+                ApiError::unavailable("the ledger cannot accept writes right now")
+            }
+            LedgerError::Invalid(problems) => {
+                ApiError::invalid("invalid_certificate", "certificate request", problems)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> ApiError {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,258 @@
+//! The ledger's public read side: health, the latest checkpoint and the verifier key, pages of
+//! entries, the streamed export, and inclusion and consistency proofs.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::Shared;
+use crate::codec::decode_entry;
+use crate::codec::text::base64;
+use crate::ledger::LedgerError;
+use crate::tlog::merkle::ProofError;
+use crate::views::EntryView;
+
+/// Most entries one `GET /v1/ledger/entries` returns.
+pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+
+pub async fn healthz(state: Shared) -> HttpResponse {
+    if state.app.ledger().is_unavailable() {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!(
+            {"status": "unavailable", "reason": "the ledger cannot accept writes"}
+        ));
+    }
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+pub async fn checkpoint(state: Shared) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(state.app.ledger().head().note.clone())
+}
+
+pub async fn verifier_key(state: Shared) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{}\n", state.app.ledger_verifier()))
+}
+
+/// Parses a query parameter as a non-negative decimal integer.
+fn query_u64(
+    query: &HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, ApiError> {
+    match query.get(name) {
+        None => default
+            .ok_or_else(|| ApiError::bad_request(format!("query parameter {name} is required"))),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "query parameter {name} must be a non-negative integer, not {v:?}"
+                ))
+            }),
+    }
+}
+
+/// A tree size parameter: defaults to the current size and may not exceed it.
+fn tree_size_param(
+    state: &Shared,
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Result<u64, ApiError> {
+    let current = state.app.ledger().size();
+    let size = query_u64(query, name, Some(current))?;
+    if size > current {
+        return Err(ApiError::bad_request(format!(
+            "{name} {size} is past the ledger size {current}"
+        )));
+    }
+    Ok(size)
+}
+
+fn proof_error(e: ProofError) -> ApiError {
+    ApiError::bad_request(e.to_string())
+}
+
+#[derive(Serialize)]
+struct PageEntry<'a> {
+    index: u64,
+    canonical: String,
+    entry: EntryView<'a>,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    start: u64,
+    size: u64,
+    next: Option<u64>,
+    entries: Vec<PageEntry<'a>>,
+}
+
+pub async fn entries(
+    state: Shared,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let size = state.app.ledger().size();
+    let start = query_u64(&query, "start", Some(0))?;
+    let limit = query_u64(&query, "limit", Some(100))?;
+    if limit == 0 || limit > MAX_ENTRIES_PER_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_ENTRIES_PER_PAGE}"
+        )));
+    }
+    if start > size {
+        return Err(ApiError::bad_request(format!(
+            "start {start} is past the ledger size {size}"
+        )));
+    }
+    let end = start.saturating_add(limit).min(size);
+    // Reading, decoding and encoding a page is blocking work: keep it off the async workers.
+    let app = state.app.clone();
+    let body = web::block(move || -> Result<Vec<u8>, LedgerError> {
+        let read: Vec<(u64, Vec<u8>, crate::domain::Entry)> = app
+            .ledger()
+            .entries(start, end)
+            .map(|r| {
+                let (i, bytes) = r?;
+                let entry = decode_entry(&bytes)
+                    .map_err(|e| LedgerError::Corrupt(format!("entry {i}: {e}")))?;
+                Ok((i, bytes, entry))
+            })
+            .collect::<Result<_, LedgerError>>()?;
+        let page = Page {
+            start,
+            size,
+            next: (end < size).then_some(end),
+            entries: read
+                .iter()
+                .map(|(i, bytes, entry)| PageEntry {
+                    index: *i,
+                    canonical: base64(bytes),
+                    entry: EntryView::of(entry),
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&page).map_err(|e| LedgerError::Storage(e.to_string()))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}
+
+/// A `Write` that hands 64 KiB chunks to a streaming HTTP body.
+struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = web::Bytes::from(std::mem::take(&mut self.buf));
+            self.tx
+                .blocking_send(Ok(chunk))
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /v1/ledger/export`: the whole ledger as of the latest checkpoint, streamed
+/// (api/export.md) from the blocking pool; memory stays bounded whatever the ledger size.
+pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let app = state.app.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut out = ChunkWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(64 * 1024),
+        };
+        if let Err(e) = app.export(&mut out) {
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"kpcert-ledger.export\"",
+        ))
+        .streaming(body))
+}
+
+#[derive(Serialize)]
+struct InclusionView {
+    index: u64,
+    size: u64,
+    leaf_hash: String,
+    proof: Vec<String>,
+}
+
+pub async fn inclusion(
+    state: Shared,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let index = query_u64(&query, "index", None)?;
+    let size = tree_size_param(&state, &query, "size")?;
+    if index >= size {
+        return Err(proof_error(ProofError::IndexOutOfRange { index, size }));
+    }
+    let ledger = state.app.ledger();
+    let proof = ledger.inclusion_proof(index, size)?;
+    let leaf = ledger
+        .entry(index)?
+        .map(|b| crate::tlog::merkle::leaf_hash(&b))
+        .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))?;
+    Ok(HttpResponse::Ok().json(InclusionView {
+        index,
+        size,
+        leaf_hash: base64(&leaf),
+        proof: proof.iter().map(|h| base64(h)).collect(),
+    }))
+}
+
+#[derive(Serialize)]
+struct ConsistencyView {
+    from: u64,
+    to: u64,
+    proof: Vec<String>,
+}
+
+pub async fn consistency(
+    state: Shared,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let from = query_u64(&query, "from", None)?;
+    let to = tree_size_param(&state, &query, "to")?;
+    if from > to {
+        return Err(proof_error(ProofError::SizeOutOfRange { from, to }));
+    }
+    if from == 0 {
+        return Err(proof_error(ProofError::FromZero));
+    }
+    let proof = state.app.ledger().consistency_proof(from, to)?;
+    Ok(HttpResponse::Ok().json(ConsistencyView {
+        from,
+        to,
+        proof: proof.iter().map(|h| base64(h)).collect(),
+    }))
+}

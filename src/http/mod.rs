@@ -1,0 +1,231 @@
+//! The HTTPS API: the only module that touches `actix-web`.
+//!
+//! Handlers are thin: check the caller, decode the request into domain input, call [`App`],
+//! encode the answer from the views in [`crate::views`]. Every error is an [`error::ApiError`];
+//! nothing is written unless the answer is 201. The route table below is the one list of routes:
+//! it registers the handlers, marks which ones the per-client rate limit guards, and is what a
+//! test compares with api/openapi.yaml.
+
+mod certificates;
+pub mod error;
+pub mod json;
+mod ledger;
+pub mod limit;
+mod verify;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::middleware::from_fn;
+use actix_web::web;
+
+use crate::app::App;
+use error::ApiError;
+use limit::RateLimiter;
+
+pub use json::{parse_issue_request, MAX_BODY_BYTES};
+pub use ledger::MAX_ENTRIES_PER_PAGE;
+
+/// Server options beyond the listener.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Requests per second each client IP may make to public read endpoints; 0 disables.
+    pub public_rate_limit: f64,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Stop gracefully on SIGINT and SIGTERM (the CLI); off for servers embedded in tests.
+    pub handle_signals: bool,
+    /// The public base URL printed in QR codes (`<URL>/S/<seal>`, upper-cased).
+    pub public_url: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            public_rate_limit: 50.0,
+            workers: 0,
+            handle_signals: false,
+            public_url: "https://localhost:8443".into(),
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct HttpState {
+    app: Arc<App>,
+    limiter: RateLimiter,
+    public_url: String,
+    /// Rendered QR codes by certificate number; cleared when full.
+    qr_cache: Mutex<std::collections::HashMap<String, Arc<certificates::RenderedQr>>>,
+}
+
+type Shared = web::Data<HttpState>;
+
+/// Declares the route table: `ROUTES` (method, path) for the OpenAPI test, and `configure`
+/// registering each handler, behind the rate limit where marked `limited`.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path, $limited:ident;)*) => {
+        /// Every route, as (method, path) in OpenAPI notation; a test keeps api/openapi.yaml in
+        /// step.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                let resource = web::resource($path)
+                    .route(web::$method().to($handler))
+                    .default_service(web::to(not_found));
+                if routes!(@limited $limited) {
+                    cfg.service(resource.wrap(from_fn(limit::limit)));
+                } else {
+                    cfg.service(resource);
+                }
+            )*
+        }
+    };
+    (@limited limited) => { true };
+    (@limited open) => { false };
+}
+
+routes! {
+    get "/healthz" => ledger::healthz, open;
+    post "/v1/certificates" => certificates::issue, open;
+    get "/v1/certificates/{number}" => certificates::get_certificate, limited;
+    get "/v1/certificates/{number}/qr.png" => certificates::qr_png, limited;
+    get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, limited;
+    post "/v1/verify" => verify::verify, limited;
+    get "/S/{seal}" => verify::verify_page, limited;
+    get "/v1/trust-bundle" => verify::trust_bundle, limited;
+    get "/v1/ledger/checkpoint" => ledger::checkpoint, limited;
+    get "/v1/ledger/verifier-key" => ledger::verifier_key, limited;
+    get "/v1/ledger/entries" => ledger::entries, limited;
+    get "/v1/ledger/export" => ledger::export, limited;
+    get "/v1/ledger/proof/inclusion" => ledger::inclusion, limited;
+    get "/v1/ledger/proof/consistency" => ledger::consistency, limited;
+}
+
+/// A running server.
+pub struct Running {
+    handle: actix_web::dev::ServerHandle,
+    port: u16,
+}
+
+impl Running {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops it gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+fn server(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    options: &Options,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(HttpState {
+        limiter: RateLimiter::new(options.public_rate_limit, app.clock().clone()),
+        app,
+        public_url: options.public_url.clone(),
+        qr_cache: Mutex::new(Default::default()),
+    });
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
+            )
+            .configure(configure)
+            .default_service(web::to(not_found))
+    });
+    let server = if options.handle_signals {
+        server
+    } else {
+        server.disable_signals()
+    };
+    let server = if options.workers > 0 {
+        server.workers(options.workers)
+    } else {
+        server
+    };
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
+}
+
+/// Starts the API on `listener` (TLS when `tls` is given) on a thread of its own and returns
+/// once it accepts connections.
+pub fn start(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    options: &Options,
+) -> std::io::Result<Running> {
+    let port = listener.local_addr()?.port();
+    let options = options.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("http".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match server(app, listener, tls, &options) {
+                    Ok(server) => {
+                        let _ = tx.send(Ok(server.handle()));
+                        let _ = server.await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                }
+            })
+        })?;
+    let handle = rx
+        .recv()
+        .map_err(|_| std::io::Error::other("the server thread ended"))??;
+    Ok(Running { handle, port })
+}
+
+/// Runs the API on `listener` until it is stopped (by a signal when `options.handle_signals`).
+pub fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    options: &Options,
+) -> std::io::Result<()> {
+    let options = options.clone();
+    actix_web::rt::System::new()
+        .block_on(async move { server(app, listener, tls, &options)?.await })
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let known = ROUTES.iter().any(|(_, path)| {
+        let pattern: Vec<&str> = path.split('/').collect();
+        let actual: Vec<&str> = req.path().split('/').collect();
+        pattern.len() == actual.len()
+            && pattern
+                .iter()
+                .zip(&actual)
+                .all(|(p, a)| p.starts_with('{') || p == a)
+    });
+    if known {
+        ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        )
+        .response()
+    } else {
+        ApiError::not_found("no such route").response()
+    }
+}

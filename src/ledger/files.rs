@@ -1,0 +1,167 @@
+//! The three append-only ledger files: `entries.dat` (each entry as a 4-byte big-endian length
+//! and its canonical bytes), `offsets.dat` (entry `i`'s 8-byte big-endian offset at `8·i`) and
+//! `nodes.dat` (every Merkle node as 32 bytes in Go tlog's stored-hash order).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+
+use super::LedgerError;
+use crate::codec::export::MAX_ENTRY_BYTES;
+use crate::crypto::Hash;
+use crate::tlog::merkle::{self, NodeId, NodeSource};
+
+/// File names in the data folder.
+pub const ENTRIES_FILE: &str = "entries.dat";
+pub const OFFSETS_FILE: &str = "offsets.dat";
+pub const NODES_FILE: &str = "nodes.dat";
+
+/// The three append-only files.
+pub(super) struct LogFiles {
+    pub entries: File,
+    pub offsets: File,
+    pub nodes: File,
+}
+
+fn read_exact_at(file: &File, len: usize, offset: u64) -> Result<Vec<u8>, LedgerError> {
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+fn u64_at(file: &File, offset: u64) -> Result<u64, LedgerError> {
+    let raw = read_exact_at(file, 8, offset)?;
+    Ok(u64::from_be_bytes(raw.try_into().expect("8 bytes")))
+}
+
+impl LogFiles {
+    pub fn open(dir: &Path) -> Result<LogFiles, LedgerError> {
+        let created = !dir.join(ENTRIES_FILE).exists();
+        let open = |name: &str| {
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(dir.join(name))
+        };
+        let files = LogFiles {
+            entries: open(ENTRIES_FILE)?,
+            offsets: open(OFFSETS_FILE)?,
+            nodes: open(NODES_FILE)?,
+        };
+        if created {
+            // New directory entries must survive a power loss too.
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(files)
+    }
+
+    fn offset(&self, index: u64) -> Result<u64, LedgerError> {
+        u64_at(&self.offsets, index * 8)
+    }
+
+    /// The bytes of entry `index`, which the caller knows is committed.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        let offset = self.offset(index)?;
+        let len = u32::from_be_bytes(
+            read_exact_at(&self.entries, 4, offset)?
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
+        if len > MAX_ENTRY_BYTES {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {index} claims {len} bytes"
+            )));
+        }
+        read_exact_at(&self.entries, len, offset + 4)
+    }
+
+    /// Cuts the files back to the committed `size` (removing the batches that were written but
+    /// not committed when the process stopped) and checks that nothing committed is missing. A
+    /// tail longer than `max_tail` entries means the index is older than the files (a lost or
+    /// restored `index/`): that is refused, never cut.
+    pub fn recover(&self, size: u64, max_tail: u64) -> Result<(), LedgerError> {
+        let tail_entries = (self.offsets.metadata()?.len().saturating_sub(size * 8)).div_ceil(8);
+        if tail_entries > max_tail {
+            return Err(LedgerError::Corrupt(format!(
+                "the ledger files hold {tail_entries} entries past the {size} the index has committed; \
+                 the index/ folder is older than the files (restored or replaced?); refusing to cut them"
+            )));
+        }
+        let entries_end = match size {
+            0 => 0,
+            n => {
+                let last = self.offset(n - 1).map_err(|_| {
+                    LedgerError::Corrupt(format!("{OFFSETS_FILE} is shorter than {n} entries"))
+                })?;
+                last + 4 + self.entry(n - 1)?.len() as u64
+            }
+        };
+        let want = [
+            (&self.entries, entries_end, ENTRIES_FILE),
+            (&self.offsets, size * 8, OFFSETS_FILE),
+            (
+                &self.nodes,
+                merkle::stored_hash_count(size) * 32,
+                NODES_FILE,
+            ),
+        ];
+        for (file, len, name) in want {
+            let actual = file.metadata()?.len();
+            if actual < len {
+                return Err(LedgerError::Corrupt(format!(
+                    "{name} holds {actual} bytes but the committed ledger needs {len}"
+                )));
+            }
+            if actual > len {
+                tracing::warn!(
+                    file = name,
+                    cut = actual - len,
+                    "removing an uncommitted tail"
+                );
+                file.set_len(len)?;
+                file.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends prepared bytes to the three files (not yet synced).
+    pub fn append(&self, entries: &[u8], offsets: &[u8], nodes: &[u8]) -> Result<(), LedgerError> {
+        (&self.entries).write_all(entries)?;
+        (&self.offsets).write_all(offsets)?;
+        (&self.nodes).write_all(nodes)?;
+        Ok(())
+    }
+
+    /// Length of `entries.dat`.
+    pub fn entries_len(&self) -> Result<u64, LedgerError> {
+        Ok(self.entries.metadata()?.len())
+    }
+
+    /// `fdatasync` of the three files, issued in parallel so that the file system can serve
+    /// them with one journal commit.
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        std::thread::scope(|s| {
+            let offsets = s.spawn(|| self.offsets.sync_data());
+            let nodes = s.spawn(|| self.nodes.sync_data());
+            self.entries.sync_data()?;
+            offsets.join().expect("fsync thread")?;
+            nodes.join().expect("fsync thread")
+        })?;
+        Ok(())
+    }
+}
+
+impl NodeSource for LogFiles {
+    type Error = LedgerError;
+    fn node(&self, id: NodeId) -> Result<Hash, LedgerError> {
+        let at = merkle::stored_hash_index(id.level, id.index) * 32;
+        let mut hash = [0u8; 32];
+        self.nodes.read_exact_at(&mut hash, at).map_err(|e| {
+            LedgerError::Corrupt(format!("Merkle node {}/{}: {e}", id.level, id.index))
+        })?;
+        Ok(hash)
+    }
+}

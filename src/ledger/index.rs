@@ -1,0 +1,199 @@
+//! The ledger's index: a sled database in `index/`, the only code that touches `sled`. It holds
+//! the commit point (committed size, head hash, latest checkpoint note), a snapshot of the
+//! ledger state, certificate number → entry index, and idempotency claims.
+//!
+//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `msnapshot` (meta); `c`+number → entry
+//! index (8 bytes big-endian); `i`+actor+0+idempotency key → request hash and entry index.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::LedgerError;
+use crate::crypto::Hash;
+
+const META_SIZE: &[u8] = b"msize";
+const META_CREATED: &[u8] = b"mcreated";
+const META_CHECKPOINT: &[u8] = b"mcheckpoint";
+const META_HEAD: &[u8] = b"mhead";
+const META_SNAPSHOT: &[u8] = b"msnapshot";
+
+impl From<sled::Error> for LedgerError {
+    fn from(e: sled::Error) -> LedgerError {
+        LedgerError::Storage(e.to_string())
+    }
+}
+
+/// The open index.
+pub(super) struct Index {
+    db: sled::Db,
+    tree: sled::Tree,
+    /// sled's database file, for `fdatasync` after sled's own flush.
+    db_file: File,
+}
+
+/// Writes that commit together (the commit point of one batch).
+#[derive(Default)]
+pub(super) struct Batch(sled::Batch);
+
+fn key_with(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + rest.len());
+    k.push(prefix);
+    k.extend_from_slice(rest);
+    k
+}
+
+fn number_key(number: &str) -> Vec<u8> {
+    key_with(b'c', number.as_bytes())
+}
+
+fn idempotency_key(actor: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + actor.len() + key.len());
+    k.push(b'i');
+    k.extend_from_slice(actor.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+fn u64_from(v: &[u8]) -> Result<u64, LedgerError> {
+    Ok(u64::from_be_bytes(v.try_into().map_err(|_| {
+        LedgerError::Corrupt("an 8-byte index value has the wrong length".into())
+    })?))
+}
+
+impl Batch {
+    /// The new committed size, head hash and checkpoint note.
+    pub fn commit_point(&mut self, size: u64, head: &Hash, note: &str) {
+        self.0.insert(META_SIZE, &size.to_be_bytes());
+        self.0.insert(META_HEAD, head);
+        self.0.insert(META_CHECKPOINT, note.as_bytes());
+    }
+
+    /// A new state snapshot.
+    pub fn snapshot(&mut self, bytes: &[u8]) {
+        self.0.insert(META_SNAPSHOT, bytes);
+    }
+
+    /// Certificate `number` is in entry `index`.
+    pub fn certificate(&mut self, number: &str, index: u64) {
+        self.0.insert(number_key(number), &index.to_be_bytes());
+    }
+
+    /// Idempotency `key` of `actor` is claimed by entry `index` for the request `request_hash`.
+    pub fn idempotency(&mut self, actor: &str, key: &str, request_hash: &Hash, index: u64) {
+        let mut v = request_hash.to_vec();
+        v.extend_from_slice(&index.to_be_bytes());
+        self.0.insert(idempotency_key(actor, key), v);
+    }
+}
+
+impl Index {
+    /// Opens `dir/index`; `Locked` when another process holds it.
+    pub fn open(dir: &Path) -> Result<Index, LedgerError> {
+        let index_dir = dir.join("index");
+        let db = sled::Config::new()
+            .path(&index_dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    LedgerError::Locked(dir.to_path_buf())
+                }
+                // sled 0.34 reports its file lock as an "other" I/O error that names the lock.
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+                    LedgerError::Locked(dir.to_path_buf())
+                }
+                other => LedgerError::from(other),
+            })?;
+        let tree: sled::Tree = (*db).clone();
+        let db_file = File::open(index_dir.join("db"))?;
+        Ok(Index { db, tree, db_file })
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, LedgerError> {
+        Ok(self.tree.get(key)?)
+    }
+
+    /// Whether the index was created before (false for a new, empty `index/`).
+    pub fn is_created(&self) -> Result<bool, LedgerError> {
+        Ok(self.get(META_CREATED)?.is_some())
+    }
+
+    /// Marks a new index as created, durably.
+    pub fn mark_created(&self, dir: &Path, now_ms: u64) -> Result<(), LedgerError> {
+        self.tree.insert(META_CREATED, &now_ms.to_be_bytes())?;
+        self.flush_durably()?;
+        File::open(dir.join("index"))?.sync_all()?;
+        Ok(())
+    }
+
+    /// The committed size.
+    pub fn size(&self) -> Result<u64, LedgerError> {
+        self.get(META_SIZE)?.map_or(Ok(0), |v| u64_from(&v))
+    }
+
+    /// The committed head hash, if any entry is committed.
+    pub fn head(&self) -> Result<Option<Hash>, LedgerError> {
+        self.get(META_HEAD)?
+            .map(|v| {
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| LedgerError::Corrupt("head hash is not 32 bytes".into()))
+            })
+            .transpose()
+    }
+
+    /// The committed checkpoint note, if any.
+    pub fn checkpoint(&self) -> Result<Option<String>, LedgerError> {
+        Ok(self
+            .get(META_CHECKPOINT)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The latest state snapshot, if any.
+    pub fn snapshot(&self) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.get(META_SNAPSHOT)?.map(|v| v.to_vec()))
+    }
+
+    /// The entry index recorded for certificate `number`.
+    pub fn certificate(&self, number: &str) -> Result<Option<u64>, LedgerError> {
+        self.get(&number_key(number))?
+            .map(|v| u64_from(&v))
+            .transpose()
+    }
+
+    /// The request hash and entry index that claimed idempotency `key` of `actor`.
+    pub fn idempotency(&self, actor: &str, key: &str) -> Result<Option<(Hash, u64)>, LedgerError> {
+        let Some(v) = self.get(&idempotency_key(actor, key))? else {
+            return Ok(None);
+        };
+        if v.len() != 40 {
+            return Err(LedgerError::Corrupt(
+                "an idempotency record is not 40 bytes".into(),
+            ));
+        }
+        Ok(Some((v[..32].try_into().expect("32 bytes"), u64_from(&v[32..])?)))
+    }
+
+    /// Applies a batch: the commit point.
+    pub fn apply(&self, batch: Batch) -> Result<(), LedgerError> {
+        Ok(self.tree.apply_batch(batch.0)?)
+    }
+
+    /// sled's flush, then `fdatasync` of the database file: durable across power loss.
+    pub fn flush_durably(&self) -> Result<(), LedgerError> {
+        self.db.flush()?;
+        self.db_file.sync_data()?;
+        Ok(())
+    }
+
+    /// sled's own flush, on close.
+    pub fn flush(&self) {
+        let _ = self.db.flush();
+    }
+}
+
+/// The `index/` folder of a data folder.
+pub fn index_dir(dir: &Path) -> PathBuf {
+    dir.join("index")
+}

@@ -1,0 +1,502 @@
+//! The append-only ledger: entries, their hash chain, the Merkle tree's nodes, signed
+//! checkpoints, the ledger state and the lookup indexes. The only module that touches the ledger
+//! files ([`files`]) and `sled` ([`index`]).
+//!
+//! # Layout of the data folder
+//! - `entries.dat`: the entries' canonical bytes, each as a 4-byte big-endian length and the bytes.
+//! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its record in `entries.dat`.
+//! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
+//!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
+//! - `checkpoint.txt`: the latest committed checkpoint note, replaced atomically after each
+//!   commit, so that `kpcert audit --data-dir` can run while the server holds `index/`.
+//! - `index/`: a sled database holding the commit point (size, head hash, latest checkpoint), a
+//!   snapshot of the ledger state, certificate number → entry index and idempotency claims.
+//!
+//! The three files are append-only and never rewritten; sled holds only small keys, so start-up
+//! and lookups stay fast at millions of entries.
+//!
+//! # Storage contract
+//! - **One commit point.** A batch of jobs is appended to the three files, which are
+//!   `fdatasync`ed; then the new size, head hash, checkpoint and index keys are applied as one
+//!   sled batch, flushed and the index file `fdatasync`ed. Only then is any job answered.
+//!   sled's own flush uses `sync_file_range`, which does not survive a power loss: the explicit
+//!   `fdatasync` calls are what make an acknowledged entry durable.
+//! - **Atomic.** An entry exists exactly when the committed size covers it: on open, bytes past the
+//!   committed size in the three files (a batch that crashed before its sled commit) are cut off.
+//!   A certificate and its lookup key commit together with its entry.
+//! - **Checked before written.** Every entry is applied to the ledger state ([`State::apply`])
+//!   before it is appended: an entry the rules refuse is answered with an error and never
+//!   written. Certificate serials come from that state, so a refused request takes no number.
+//! - **Group commit, pipelined under load.** One writer thread builds every entry: it takes all
+//!   jobs waiting in its queue (up to [`MAX_BATCH`]), appends them to the files, and pays one
+//!   round of `fdatasync` and one sled commit for all of them. When more jobs are already
+//!   waiting behind a big batch, it hands the batch to a committer thread instead and prepares
+//!   the next batch while that one is synced (never more than one ahead). Commits happen strictly
+//!   in order, and a failed commit poisons every later one.
+//! - **Append only.** No code path changes or removes an entry or a Merkle node. Indexes are
+//!   contiguous from 0 and kept by the writer, never by sled's `generate_id`.
+//! - **Genesis is atomic.** The entries given to [`Ledger::open`] for an empty ledger (the
+//!   participant registry) are committed as one batch before anything else.
+//! - **Times never go backwards.** An entry's time is the injected clock's, or the previous
+//!   entry's time if the clock went back.
+//! - **Poisoned on write failure.** If a batch fails to reach the disk, the writer's view can no
+//!   longer be trusted: every later append fails with [`LedgerError::Poisoned`] until the process
+//!   restarts, which cuts the files back to the last commit.
+//! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes and the latest
+//!   state snapshot, then replays the entries after the snapshot (at most [`SNAPSHOT_EVERY`])
+//!   through [`State::apply`].
+
+pub mod files;
+pub mod index;
+pub mod reader;
+pub mod writer;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread;
+
+use crate::clock::SharedClock;
+use crate::codec::{decode_entry, entry_hash, snapshot};
+use crate::crypto::{Hash, KeyId};
+use crate::domain::{Event, State};
+use crate::tlog::merkle::{self, Frontier, NodeId, NodeSource};
+use crate::tlog::{Checkpoint, NoteSigner};
+use files::LogFiles;
+use index::Index;
+use writer::{Job, Msg, Writer};
+
+pub use writer::{AppendContext, MAX_BATCH, SNAPSHOT_EVERY};
+
+/// Most jobs waiting for the writer; past it, appends fail at once with [`LedgerError::Busy`]
+/// (HTTP 503) instead of piling up memory.
+pub const MAX_QUEUED_JOBS: usize = 16_384;
+
+/// Most entries the writer can have in the files without a commit: the batch being committed and
+/// the one handed over behind it.
+const MAX_UNCOMMITTED_ENTRIES: u64 = 2 * MAX_BATCH as u64;
+
+/// The latest committed checkpoint note, for auditors of a live data folder.
+pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// Another process holds the database (sled's file lock).
+    #[error("the data folder {} is in use by another kpcert process (is the server running?); stop it first", .0.display())]
+    Locked(PathBuf),
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// An earlier write failed; restart to recover.
+    #[error("an earlier write to the ledger failed; restart the server to recover")]
+    Poisoned,
+    /// The ledger was closed.
+    #[error("the ledger is closed")]
+    Closed,
+    /// The writer's queue is full; retry shortly.
+    #[error("the ledger is busy; retry shortly")]
+    Busy,
+    /// The stored data is not what this version wrote.
+    #[error("ledger data is corrupt: {0}")]
+    Corrupt(String),
+    /// The job declined to append: the idempotency key is already taken (by an entry that is
+    /// committed or not yet committed).
+    #[error("the idempotency key is already used")]
+    IdempotencyConflict,
+    /// The rules of the ledger refuse the entry (nothing was written).
+    #[error("refused by the ledger's rules: {0}")]
+    Rejected(String),
+    /// The job found its request invalid when it ran (nothing was written).
+    #[error("the request is invalid")]
+    Invalid(Vec<crate::domain::Problem>),
+}
+
+impl From<std::io::Error> for LedgerError {
+    fn from(e: std::io::Error) -> LedgerError {
+        LedgerError::Storage(e.to_string())
+    }
+}
+
+/// What a job's builder appends: an event and who acted.
+pub struct NewEntry {
+    pub actor: String,
+    /// The key the actor signed the payload with, if any.
+    pub key_id: Option<KeyId>,
+    pub event: Event,
+}
+
+/// A durable append: the entry (its bytes and its event) and a signed checkpoint that covers it.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub index: u64,
+    pub time_ms: u64,
+    pub entry_bytes: Vec<u8>,
+    pub event: Event,
+    pub checkpoint: Arc<SignedCheckpoint>,
+}
+
+/// A checkpoint and its signed note text.
+#[derive(Clone, Debug)]
+pub struct SignedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+}
+
+/// What readers see: the latest committed checkpoint and the state of the entries it covers.
+#[derive(Clone)]
+pub(crate) struct Published {
+    pub checkpoint: Arc<SignedCheckpoint>,
+    pub state: Arc<State>,
+}
+
+pub(crate) struct Shared {
+    /// The data folder.
+    dir: PathBuf,
+    index: Index,
+    files: LogFiles,
+    published: RwLock<Published>,
+    poisoned: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// The ledger. Cheap to clone; all clones share one writer thread.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+    queue: mpsc::SyncSender<Msg>,
+    writer: Arc<Mutex<Option<thread::JoinHandle<()>>>>,
+}
+
+/// Replaces `dir/checkpoint.txt` atomically with `note`.
+fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
+    let tmp = dir.join("checkpoint.txt.partial");
+    std::fs::write(&tmp, note.as_bytes())?;
+    std::fs::rename(&tmp, dir.join(CHECKPOINT_FILE))
+}
+
+/// The ledger state of the committed entries: the latest snapshot, then the entries after it
+/// (how many is the second value).
+fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u64), LedgerError> {
+    let corrupt = |what: String| LedgerError::Corrupt(what);
+    let mut state = match index.snapshot()? {
+        Some(bytes) => snapshot::decode_state(&bytes)
+            .map_err(|e| corrupt(format!("the state snapshot: {e}")))?,
+        None => State::new(),
+    };
+    if state.size() > size {
+        return Err(corrupt(format!(
+            "the state snapshot covers {} entries but only {size} are committed",
+            state.size()
+        )));
+    }
+    let from = state.size();
+    let mut prev = match from {
+        0 => [0u8; 32],
+        n => entry_hash(&files.entry(n - 1)?),
+    };
+    for i in from..size {
+        let bytes = files.entry(i)?;
+        let entry = decode_entry(&bytes).map_err(|e| corrupt(format!("entry {i}: {e}")))?;
+        if entry.prev != prev {
+            return Err(corrupt(format!(
+                "entry {i} does not chain to the entry before it"
+            )));
+        }
+        state
+            .apply(&entry)
+            .map_err(|v| corrupt(format!("entry {i}: {v}")))?;
+        prev = entry_hash(&bytes);
+    }
+    let replayed = size - from;
+    Ok((state, replayed))
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir` and starts its writer thread, with `clock` for the
+    /// entries' times. If the ledger is empty, `genesis` is appended first, atomically.
+    pub fn open(
+        dir: &Path,
+        signer: NoteSigner,
+        clock: SharedClock,
+        genesis: Vec<NewEntry>,
+    ) -> Result<Ledger, LedgerError> {
+        let started = std::time::Instant::now();
+        std::fs::create_dir_all(dir)?;
+        let index = Index::open(dir)?;
+        let index_opened = started.elapsed();
+        // sled's lock is held from here on: no other process touches the files below.
+        let size = index.size()?;
+        let files = LogFiles::open(dir)?;
+        if !index.is_created()? {
+            if files.entries_len()? > 0 {
+                return Err(LedgerError::Corrupt(
+                    "the index/ folder is new but the ledger files are not empty (lost or replaced index?)"
+                        .into(),
+                ));
+            }
+            index.mark_created(dir, clock.now_ms())?;
+        }
+        files.recover(size, MAX_UNCOMMITTED_ENTRIES)?;
+        let frontier = Frontier::load(&files, size)?;
+        let prev = match index.head()? {
+            Some(head) => head,
+            None if size == 0 => [0u8; 32],
+            None => return Err(LedgerError::Corrupt("size without a head hash".into())),
+        };
+        let checkpoint = Checkpoint {
+            origin: signer.name().to_owned(),
+            size,
+            root: frontier.root(),
+        };
+        // Sign the head afresh: ed25519 is deterministic, so when the key and tree are the ones
+        // that signed the stored note (checked below), the bytes are the same.
+        let head = Arc::new(SignedCheckpoint {
+            note: signer.sign(&checkpoint),
+            checkpoint,
+        });
+        // The pieces must belong together: the head hash and the last leaf must match the last
+        // entry, and the stored checkpoint must verify with this key and state this tree. A
+        // mismatch (mixed backups, another keys folder) is refused rather than re-signed.
+        if size > 0 {
+            let bytes = files.entry(size - 1)?;
+            if entry_hash(&bytes) != prev {
+                return Err(LedgerError::Corrupt(format!(
+                    "entry {} does not match the committed head hash",
+                    size - 1
+                )));
+            }
+            let leaf = NodeId {
+                level: 0,
+                index: size - 1,
+            };
+            if files.node(leaf)? != merkle::leaf_hash(&bytes) {
+                return Err(LedgerError::Corrupt(format!(
+                    "nodes.dat does not match entry {}",
+                    size - 1
+                )));
+            }
+        }
+        if let Some(note) = index.checkpoint()? {
+            let stored = signer.verifier().open(&note).map_err(|e| {
+                LedgerError::Corrupt(format!(
+                    "this ledger's checkpoints were not signed by the ledger key and origin \
+                     in use ({e}): is this the keys folder that belongs to this data folder?"
+                ))
+            })?;
+            if stored != head.checkpoint {
+                return Err(LedgerError::Corrupt(format!(
+                    "the stored checkpoint (size {}) does not match the tree on disk (size {})",
+                    stored.size, size
+                )));
+            }
+        }
+        let (state, replayed) = restore_state(&index, &files, size)?;
+        let state_ms = started.elapsed();
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            index,
+            files,
+            published: RwLock::new(Published {
+                checkpoint: head,
+                state: Arc::new(state.clone()),
+            }),
+            poisoned: false.into(),
+            closed: false.into(),
+        });
+        let (queue, jobs) = mpsc::sync_channel::<Msg>(MAX_QUEUED_JOBS);
+        let mut writer = Writer {
+            shared: shared.clone(),
+            signer,
+            clock,
+            frontier,
+            prev,
+            snapshot_size: state.size(),
+            state,
+            claimed: VecDeque::new(),
+        };
+        if size == 0 && !genesis.is_empty() {
+            let failed: Arc<Mutex<Option<LedgerError>>> = Arc::default();
+            let jobs = genesis
+                .into_iter()
+                .map(|entry| {
+                    let failed = failed.clone();
+                    Job {
+                        build: Box::new(move |_| Ok(entry)),
+                        reply: Box::new(move |r| {
+                            if let Err(e) = r {
+                                *failed.lock().expect("genesis lock") = Some(e);
+                            }
+                        }),
+                    }
+                })
+                .collect();
+            // All of genesis or none of it: a job that failed leaves the prepared batch
+            // uncommitted (the next open cuts it from the files).
+            let prepared = writer.prepare(jobs);
+            let failure = failed.lock().expect("genesis lock").take();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if let Some(prepared) = prepared {
+                writer::commit(&writer.shared, prepared);
+            }
+            let failure = failed.lock().expect("genesis lock").take();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        // Auditors of the live folder read the committed checkpoint from here.
+        let published = shared.published.read().expect("published lock").clone();
+        write_checkpoint_file(dir, &published.checkpoint.note)?;
+        tracing::info!(
+            size = published.checkpoint.checkpoint.size,
+            replayed,
+            index_ms = index_opened.as_millis() as u64,
+            state_ms = state_ms.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "opened the ledger"
+        );
+        let handle = thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer.run(jobs))?;
+        Ok(Ledger {
+            shared,
+            queue,
+            writer: Arc::new(Mutex::new(Some(handle))),
+        })
+    }
+
+    /// Queues a job and calls `reply` once it is durable or failed. `build` runs on the
+    /// writer thread and must be quick: it sees the next index and the ledger state.
+    pub fn submit(
+        &self,
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        let job = Job {
+            build: Box::new(build),
+            reply: Box::new(reply),
+        };
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return (job.reply)(Err(LedgerError::Closed));
+        }
+        match self.queue.try_send(Msg::Job(job)) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(Msg::Job(job))) => (job.reply)(Err(LedgerError::Busy)),
+            Err(mpsc::TrySendError::Disconnected(Msg::Job(job))) => {
+                (job.reply)(Err(LedgerError::Closed))
+            }
+            Err(_) => unreachable!("only jobs are submitted"),
+        }
+    }
+
+    /// Appends and waits (for CLI use and tests; servers use [`Ledger::submit`]).
+    pub fn append_blocking(
+        &self,
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
+    ) -> Result<Appended, LedgerError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(build, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv().unwrap_or(Err(LedgerError::Closed))
+    }
+
+    fn published(&self) -> Published {
+        self.shared.published.read().expect("published lock").clone()
+    }
+
+    /// The latest signed checkpoint.
+    pub fn head(&self) -> Arc<SignedCheckpoint> {
+        self.published().checkpoint
+    }
+
+    /// The ledger state as of the latest checkpoint.
+    pub fn state(&self) -> Arc<State> {
+        self.published().state
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.head().checkpoint.size
+    }
+
+    /// The canonical bytes of entry `index`, if it is committed.
+    pub fn entry(&self, index: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        if index >= self.size() {
+            return Ok(None);
+        }
+        self.shared.files.entry(index).map(Some)
+    }
+
+    /// Committed entries `[start, end)` in order.
+    pub fn entries(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), LedgerError>> + '_ {
+        let end = end.min(self.size());
+        (start..end).map(move |i| Ok((i, self.shared.files.entry(i)?)))
+    }
+
+    /// The entry index recording certificate `number`.
+    pub fn certificate_index(&self, number: &str) -> Result<Option<u64>, LedgerError> {
+        let size = self.size();
+        // Between the index commit and the head update an index may be ahead of the head.
+        Ok(self
+            .shared
+            .index
+            .certificate(number)?
+            .filter(|&index| index < size))
+    }
+
+    /// The committed entry that claimed idempotency `key` of `actor`, with its request hash.
+    pub fn idempotency(&self, actor: &str, key: &str) -> Result<Option<(Hash, u64)>, LedgerError> {
+        let size = self.size();
+        Ok(self
+            .shared
+            .index
+            .idempotency(actor, key)?
+            .filter(|&(_, index)| index < size))
+    }
+
+    /// Whether the writer stopped accepting appends (a failed write, or closed).
+    pub fn is_unavailable(&self) -> bool {
+        self.shared.poisoned.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), LedgerError> {
+        let committed = self.size();
+        if size > committed {
+            return Err(LedgerError::Corrupt(format!(
+                "size {size} is past the committed size {committed}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size` (`index < size <= current`).
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(size)?;
+        merkle::inclusion_proof(&self.shared.files, index, size)
+    }
+
+    /// Consistency proof between sizes `from` and `to` (`0 < from <= to <= current`).
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(to)?;
+        merkle::consistency_proof(&self.shared.files, from, to)
+    }
+
+    /// Stops the writer after the jobs queued so far and flushes. Later appends fail with
+    /// [`LedgerError::Closed`].
+    pub fn close(&self) {
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            let _ = self.queue.send(Msg::Stop);
+            let _ = handle.join();
+            if !self.shared.poisoned.load(Ordering::SeqCst) {
+                self.shared.index.flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The writer thread (and its committer): the only code that appends to the ledger. Each job
+//! builds one entry against the ledger state as it will be when the entry is appended; the
+//! writer applies the entry to that state ([`State::apply`]: what may not follow is refused
+//! here, before anything is written), encodes it, appends it with every other job waiting, signs
+//! one checkpoint for the batch, and hands the batch to [`commit`].
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+
+use super::index::Batch;
+use super::{Appended, LedgerError, NewEntry, Published, Shared, SignedCheckpoint};
+use crate::clock::SharedClock;
+use crate::codec::export::MAX_ENTRY_BYTES;
+use crate::codec::{encode_entry, entry_hash, snapshot};
+use crate::crypto::Hash;
+use crate::domain::{Entry, Event, State};
+use crate::tlog::merkle::{self, Frontier};
+use crate::tlog::{Checkpoint, NoteSigner};
+
+/// Most jobs one group commit takes.
+pub const MAX_BATCH: usize = 4096;
+
+/// Smallest batch worth handing to the committer thread while more jobs wait.
+const PIPELINE_MIN_BATCH: usize = 32;
+
+/// A snapshot of the state is kept every this many entries (start-up replays at most these).
+pub const SNAPSHOT_EVERY: u64 = 16_384;
+
+pub(super) type Build =
+    Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send>;
+pub(super) type Reply = Box<dyn FnOnce(Result<Appended, LedgerError>) + Send>;
+
+pub(super) enum Msg {
+    Job(Job),
+    Stop,
+}
+
+pub(super) struct Job {
+    pub build: Build,
+    pub reply: Reply,
+}
+
+/// The writer's view offered to an append job while it builds its entry.
+pub struct AppendContext<'a> {
+    index: u64,
+    time_ms: u64,
+    state: &'a State,
+    /// Idempotency claims not yet in the index (this batch and the one being committed).
+    claimed: &'a VecDeque<HashSet<(String, String)>>,
+    index_reader: &'a super::index::Index,
+    claim: Option<(String, String, Hash)>,
+}
+
+impl AppendContext<'_> {
+    /// The index the entry will get.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The entry's time, unix milliseconds.
+    pub fn time_ms(&self) -> u64 {
+        self.time_ms
+    }
+
+    /// The ledger state the entry will be applied to (every earlier entry included).
+    pub fn state(&self) -> &State {
+        self.state
+    }
+
+    /// Claims idempotency `key` of `actor` for this entry, with the hash of the request that
+    /// asked for it. Fails if the key is taken: committed, or by an entry not yet committed.
+    pub fn claim_idempotency(
+        &mut self,
+        actor: &str,
+        key: &str,
+        request_hash: &Hash,
+    ) -> Result<(), LedgerError> {
+        let pair = (actor.to_owned(), key.to_owned());
+        if self.claimed.iter().any(|set| set.contains(&pair))
+            || self.index_reader.idempotency(actor, key)?.is_some()
+        {
+            return Err(LedgerError::IdempotencyConflict);
+        }
+        self.claim = Some((pair.0, pair.1, *request_hash));
+        Ok(())
+    }
+}
+
+/// The writer thread's state: it builds entries and appends them to the files; the committer
+/// thread makes each prepared batch durable and answers it.
+pub(super) struct Writer {
+    pub shared: Arc<Shared>,
+    pub signer: NoteSigner,
+    pub clock: SharedClock,
+    pub frontier: Frontier,
+    pub prev: Hash,
+    pub state: State,
+    /// Size at the last state snapshot.
+    pub snapshot_size: u64,
+    /// Idempotency claims of the batches not known to be committed (at most two).
+    pub claimed: VecDeque<HashSet<(String, String)>>,
+}
+
+/// A batch whose entries are written to the files (not yet synced), with what its commit point
+/// must record and whom to answer.
+pub(super) struct Prepared {
+    batch: Batch,
+    published: Published,
+    time_ms: u64,
+    done: Vec<(Reply, u64, Vec<u8>, Event)>,
+}
+
+/// Makes a prepared batch durable (files, then the index commit point) and answers its jobs.
+pub(super) fn commit(shared: &Shared, prepared: Prepared) {
+    let Prepared {
+        batch,
+        published,
+        time_ms,
+        done,
+    } = prepared;
+    if shared.poisoned.load(Ordering::SeqCst) {
+        for (reply, ..) in done {
+            reply(Err(LedgerError::Poisoned));
+        }
+        return;
+    }
+    let written = shared.files.sync().and_then(|()| {
+        // The commit point: once the index has the batch, the entries exist, whatever happens next.
+        shared.index.apply(batch)?;
+        if let Err(e) = shared.index.flush_durably() {
+            // sled may still write the batch in the background: whether these entries survive
+            // is unknown, and answering "failed" could make clients issue twice. Stop here and
+            // let the restart decide from what is on disk.
+            tracing::error!(error = %e, "ledger commit applied but not flushed; aborting");
+            std::process::abort();
+        }
+        Ok(())
+    });
+    match written {
+        Ok(()) => {
+            let checkpoint = published.checkpoint.clone();
+            *shared.published.write().expect("published lock") = published;
+            // For auditors reading the folder while the server runs (the index is locked): the
+            // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
+            if super::write_checkpoint_file(&shared.dir, &checkpoint.note).is_err() {
+                tracing::warn!("could not update checkpoint.txt for auditors");
+            }
+            for (reply, index, entry_bytes, event) in done {
+                reply(Ok(Appended {
+                    index,
+                    time_ms,
+                    entry_bytes,
+                    event,
+                    checkpoint: checkpoint.clone(),
+                }));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger commit failed; refusing further appends");
+            shared.poisoned.store(true, Ordering::SeqCst);
+            for (reply, ..) in done {
+                reply(Err(LedgerError::Storage(e.to_string())));
+            }
+        }
+    }
+}
+
+impl Writer {
+    /// Takes jobs in batches. A batch is committed on this thread when nothing else waits (no
+    /// thread hop on the latency path); when more jobs are queued, it is handed to the committer
+    /// thread so that its fsyncs overlap the preparation of the next batch.
+    pub fn run(&mut self, queue: mpsc::Receiver<Msg>) {
+        // A rendezvous channel: the writer is at most one prepared batch ahead of the committer.
+        let (to_committer, prepared) = mpsc::sync_channel::<Prepared>(0);
+        let finished = Arc::new(AtomicU64::new(0));
+        let shared = self.shared.clone();
+        let committer_finished = finished.clone();
+        let committer = thread::Builder::new()
+            .name("ledger-commit".into())
+            .spawn(move || {
+                for batch in prepared {
+                    commit(&shared, batch);
+                    committer_finished.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .expect("spawn the ledger committer");
+        let mut handed = 0u64;
+        let mut carried: Option<Msg> = None;
+        loop {
+            let first = match carried.take() {
+                Some(msg) => msg,
+                None => match queue.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                },
+            };
+            let mut batch = Vec::new();
+            let mut stop = false;
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Job(job) => batch.push(job),
+                    Msg::Stop => {
+                        stop = true;
+                        break;
+                    }
+                }
+                if batch.len() < MAX_BATCH {
+                    next = queue.try_recv().ok();
+                }
+            }
+            if self.shared.poisoned.load(Ordering::SeqCst) {
+                for job in batch {
+                    (job.reply)(Err(LedgerError::Poisoned));
+                }
+            } else if let Some(prepared) = self.prepare(batch) {
+                if !stop {
+                    carried = queue.try_recv().ok();
+                }
+                let committer_idle = finished.load(Ordering::SeqCst) == handed;
+                // Overlap only pays when batches are big: a small batch is cheaper to commit here
+                // than to hand over to another thread.
+                let backlog = carried.is_some() && prepared.done.len() >= PIPELINE_MIN_BATCH;
+                if committer_idle && !backlog {
+                    commit(&self.shared, prepared);
+                } else {
+                    handed += 1;
+                    if let Err(mpsc::SendError(p)) = to_committer.send(prepared) {
+                        commit(&self.shared, p);
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+        drop(to_committer);
+        let _ = committer.join();
+        self.shared.closed.store(true, Ordering::SeqCst);
+        // Fail whatever was queued behind the stop.
+        if let Some(Msg::Job(job)) = carried {
+            (job.reply)(Err(LedgerError::Closed));
+        }
+        while let Ok(Msg::Job(job)) = queue.try_recv() {
+            (job.reply)(Err(LedgerError::Closed));
+        }
+    }
+
+    /// Builds the batch's entries, applies them to the state, appends them to the files and
+    /// signs the new checkpoint.
+    pub fn prepare(&mut self, jobs: Vec<Job>) -> Option<Prepared> {
+        let mut batch = Batch::default();
+        let mut entries_buf = Vec::with_capacity(jobs.len() * 1200);
+        let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
+        let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
+        let mut done: Vec<(Reply, u64, Vec<u8>, Event)> = Vec::with_capacity(jobs.len());
+        let mut entries_end = self.shared.files.entries_len().ok()?;
+        let time_ms = self.clock.now_ms().max(self.state.last_time_ms());
+        self.claimed.push_back(HashSet::new());
+        if self.claimed.len() > 2 {
+            self.claimed.pop_front();
+        }
+        for job in jobs {
+            let index = self.frontier.size();
+            let mut ctx = AppendContext {
+                index,
+                time_ms,
+                state: &self.state,
+                claimed: &self.claimed,
+                index_reader: &self.shared.index,
+                claim: None,
+            };
+            let build = job.build;
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&mut ctx)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("an append job panicked; it is answered with an error");
+                    Err(LedgerError::Storage("the append job panicked".into()))
+                });
+            let claim = ctx.claim.take();
+            let new = match built {
+                Ok(new) => new,
+                Err(e) => {
+                    (job.reply)(Err(e));
+                    continue;
+                }
+            };
+            let entry = Entry {
+                index,
+                time_ms,
+                actor: new.actor,
+                key_id: new.key_id,
+                prev: self.prev,
+                event: new.event,
+            };
+            let bytes = encode_entry(&entry);
+            if bytes.len() > MAX_ENTRY_BYTES {
+                (job.reply)(Err(LedgerError::Rejected(format!(
+                    "an entry of {} bytes is over the {MAX_ENTRY_BYTES}-byte limit",
+                    bytes.len()
+                ))));
+                continue;
+            }
+            if let Err(violation) = self.state.apply(&entry) {
+                (job.reply)(Err(LedgerError::Rejected(violation.0)));
+                continue;
+            }
+            if let Event::CertificateIssued(signed) = &entry.event {
+                batch.certificate(signed.certificate.number.as_str(), index);
+            }
+            if let Some((actor, key, hash)) = claim {
+                batch.idempotency(&actor, &key, &hash, index);
+                self.claimed
+                    .back_mut()
+                    .expect("pushed above")
+                    .insert((actor, key));
+            }
+            self.prev = entry_hash(&bytes);
+            self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
+                nodes_buf.extend_from_slice(hash);
+            });
+            offsets_buf.extend_from_slice(&entries_end.to_be_bytes());
+            entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            entries_buf.extend_from_slice(&bytes);
+            entries_end += 4 + bytes.len() as u64;
+            done.push((job.reply, index, bytes, entry.event));
+        }
+        if done.is_empty() {
+            return None;
+        }
+        let checkpoint = Checkpoint {
+            origin: self.signer.name().to_owned(),
+            size: self.frontier.size(),
+            root: self.frontier.root(),
+        };
+        let head = Arc::new(SignedCheckpoint {
+            note: self.signer.sign(&checkpoint),
+            checkpoint,
+        });
+        batch.commit_point(head.checkpoint.size, &self.prev, &head.note);
+        if self.state.size() - self.snapshot_size >= SNAPSHOT_EVERY {
+            batch.snapshot(&snapshot::encode_state(&self.state));
+            self.snapshot_size = self.state.size();
+        }
+        if let Err(e) = self
+            .shared
+            .files
+            .append(&entries_buf, &offsets_buf, &nodes_buf)
+        {
+            tracing::error!(error = %e, "ledger append failed; refusing further appends");
+            self.shared.poisoned.store(true, Ordering::SeqCst);
+            for (reply, ..) in done {
+                reply(Err(LedgerError::Storage(e.to_string())));
+            }
+            return None;
+        }
+        Some(Prepared {
+            batch,
+            published: Published {
+                checkpoint: head,
+                state: Arc::new(self.state.clone()),
+            },
+            time_ms,
+            done,
+        })
+    }
+}

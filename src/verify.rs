@@ -1,0 +1,336 @@
+//! The one verdict engine: a border check of a scanned QR code (or a certificate number) against
+//! what the verifier trusts. Online the service trusts its ledger ([`LedgerTrust`]); offline a
+//! border post trusts a signed trust bundle ([`TrustBundle`]). Both go through [`verify_qr`], in
+//! the same order of checks, so the same facts give the same verdict; only the ledger can also
+//! say whether the certificate was recorded and whether the seal matches the record.
+
+use crate::codec::seal::{open, seal_from_qr_text, DateProblem, SealClaims};
+use crate::codec::trust::TrustBundle;
+use crate::crypto::KeyId;
+use crate::domain::{CertificateNumber, CountryCode, Date, KeyWindow, State, Status};
+
+/// The verdict of a border check. The strings are part of the API (`verdict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A seal signed by a trusted key, matching the ledger record (online), not expired.
+    Valid,
+    /// Not a kpcert seal: prefix, encoding or CBOR wrong.
+    Malformed,
+    /// The signature fails, the key is unknown or was not valid, the issuer is not a participant
+    /// in good standing, or the seal differs from the ledger's record.
+    Forged,
+    /// A valid signature by a trusted key, but no such certificate in the ledger (key misuse).
+    NotInLedger,
+    /// Past its date of expiry.
+    Expired,
+    /// No certificate with that number.
+    Unknown,
+}
+
+impl Verdict {
+    /// The API string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Malformed => "malformed",
+            Verdict::Forged => "forged",
+            Verdict::NotInLedger => "not_in_ledger",
+            Verdict::Expired => "expired",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// An authority key as the verifier trusts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKey {
+    pub authority_id: String,
+    pub participant: CountryCode,
+    pub authority_name: String,
+    pub key: KeyWindow,
+}
+
+/// What the verifier can say about a certificate number in a ledger.
+pub enum Lookup<R> {
+    /// This verifier has no ledger (offline).
+    Unavailable,
+    /// The ledger holds no such certificate.
+    Missing,
+    /// The ledger's record: its claims and whatever the caller keeps with it.
+    Found(SealClaims, R),
+}
+
+/// What a verifier trusts.
+pub trait Trust {
+    /// What the ledger look-up returns beside the claims (the entry and its proof, online).
+    type Record;
+    type Error;
+
+    /// Every trusted key with key id `id` (a key id is a truncated hash: try every one).
+    fn keys_with_id(&self, id: &KeyId) -> Vec<TrustedKey>;
+
+    /// The standing of participant `code` on `day`; `None` if it is not a participant.
+    fn standing(&self, code: CountryCode, day: Date) -> Option<Status>;
+
+    /// The ledger's record of certificate `number`.
+    fn record(&self, number: &CertificateNumber) -> Result<Lookup<Self::Record>, Self::Error>;
+}
+
+/// The outcome of a border check: the verdict, why, what was verified, and the ledger record.
+#[derive(Clone, Debug)]
+pub struct Verification<R> {
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    /// The seal's claims once its signature verified (or the record's, for a number look-up).
+    pub claims: Option<SealClaims>,
+    /// The key that signed the seal.
+    pub signer: Option<TrustedKey>,
+    /// The ledger record, when there is one.
+    pub record: Option<R>,
+}
+
+impl<R> Verification<R> {
+    /// A verdict with one reason and nothing verified.
+    pub fn of(verdict: Verdict, reason: impl Into<String>) -> Verification<R> {
+        Verification {
+            verdict,
+            reasons: vec![reason.into()],
+            claims: None,
+            signer: None,
+            record: None,
+        }
+    }
+}
+
+/// Checks scanned QR text on `today`: decoding, a signature by a trusted key that was valid on
+/// the date of issue, the issuer's standing, agreement with the ledger record (when there is a
+/// ledger), and the dates.
+pub fn verify_qr<T: Trust>(
+    trust: &T,
+    qr: &str,
+    today: Date,
+) -> Result<Verification<T::Record>, T::Error> {
+    let opened = match seal_from_qr_text(qr).and_then(|bytes| open(&bytes)) {
+        Ok(opened) => opened,
+        Err(e) => return Ok(Verification::of(Verdict::Malformed, e.0)),
+    };
+    let keys = trust.keys_with_id(&opened.key_id);
+    if keys.is_empty() {
+        return Ok(Verification::of(
+            Verdict::Forged,
+            format!("key {} is not a registered authority key", opened.key_id),
+        ));
+    }
+    let Some(signer) = keys
+        .into_iter()
+        .find(|k| opened.verify(&k.key.public_key))
+    else {
+        return Ok(Verification::of(
+            Verdict::Forged,
+            "the signature does not verify with the registered key",
+        ));
+    };
+    let claims = opened.claims;
+    let forged = |reason: String, claims: SealClaims, signer: TrustedKey| Verification {
+        verdict: Verdict::Forged,
+        reasons: vec![reason],
+        claims: Some(claims),
+        signer: Some(signer),
+        record: None,
+    };
+    if signer.authority_id != claims.authority_id || signer.participant != claims.participant {
+        return Ok(forged(
+            "the seal names another authority than the key that signed it".into(),
+            claims,
+            signer,
+        ));
+    }
+    if !signer.key.covers_day(claims.issued_on) {
+        return Ok(forged(
+            format!(
+                "the key of {} was not valid on the date of issue {}",
+                signer.authority_id, claims.issued_on
+            ),
+            claims,
+            signer,
+        ));
+    }
+    if let Some(reason) = standing_problem(trust, claims.participant, claims.issued_on) {
+        return Ok(forged(reason, claims, signer));
+    }
+    let number = claims.number();
+    let (record, ledger_note) = match trust.record(&number)? {
+        Lookup::Unavailable => (None, Some("offline: the ledger was not consulted")),
+        Lookup::Missing => {
+            return Ok(Verification {
+                verdict: Verdict::NotInLedger,
+                reasons: vec![format!(
+                    "{number} is signed by {} but is not in the ledger: report this seal",
+                    signer.authority_id
+                )],
+                claims: Some(claims),
+                signer: Some(signer),
+                record: None,
+            })
+        }
+        Lookup::Found(recorded, record) => {
+            if recorded != claims {
+                return Ok(Verification {
+                    verdict: Verdict::Forged,
+                    reasons: vec![format!(
+                        "the seal differs from the ledger's record of {number}"
+                    )],
+                    claims: Some(claims),
+                    signer: Some(signer),
+                    record: Some(record),
+                });
+            }
+            (Some(record), None)
+        }
+    };
+    let mut v = dated(claims, record, today);
+    if v.verdict == Verdict::Valid {
+        v.reasons[0].push_str(&format!(
+            "; signed by {} ({})",
+            signer.authority_id, signer.authority_name
+        ));
+    }
+    v.reasons.extend(ledger_note.map(str::to_owned));
+    v.signer = Some(signer);
+    Ok(v)
+}
+
+/// Checks a certificate number on `today` against the ledger alone (online only: offline the
+/// answer is `unknown`).
+pub fn verify_number<T: Trust>(
+    trust: &T,
+    number: &str,
+    today: Date,
+) -> Result<Verification<T::Record>, T::Error> {
+    let unknown = || {
+        Verification::of(
+            Verdict::Unknown,
+            format!("no certificate {number} in the ledger"),
+        )
+    };
+    let Some(parsed) = CertificateNumber::parse(number) else {
+        return Ok(unknown());
+    };
+    match trust.record(&parsed)? {
+        Lookup::Unavailable => Ok(Verification::of(
+            Verdict::Unknown,
+            "a certificate number can only be checked against the ledger (online)",
+        )),
+        Lookup::Missing => Ok(unknown()),
+        Lookup::Found(claims, record) => {
+            if let Some(reason) = standing_problem(trust, claims.participant, claims.issued_on) {
+                let mut v = Verification::of(Verdict::Forged, reason);
+                v.claims = Some(claims);
+                v.record = Some(record);
+                return Ok(v);
+            }
+            Ok(dated(claims, Some(record), today))
+        }
+    }
+}
+
+fn standing_problem<T: Trust>(trust: &T, code: CountryCode, day: Date) -> Option<String> {
+    match trust.standing(code, day) {
+        Some(Status::Active) => None,
+        None => Some(format!("{code} is not a Kimberley Process participant")),
+    }
+}
+
+fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<R> {
+    let (verdict, reason) = match claims.date_problem(today) {
+        Some(p @ DateProblem::Expired(_)) => (Verdict::Expired, p.to_string()),
+        Some(p @ DateProblem::IssuedInFuture(_)) => (Verdict::Forged, p.to_string()),
+        None => (
+            Verdict::Valid,
+            format!("valid until {} inclusive", claims.expires_on),
+        ),
+    };
+    Verification {
+        verdict,
+        reasons: vec![reason],
+        claims: Some(claims),
+        signer: None,
+        record,
+    }
+}
+
+/// A look-up of a recorded certificate: its claims and the caller's record.
+pub type RecordLookup<'a, R, E> =
+    &'a dyn Fn(&CertificateNumber) -> Result<Option<(SealClaims, R)>, E>;
+
+/// The online verifier's trust: the ledger state, and a look-up of recorded certificates.
+pub struct LedgerTrust<'a, R, E> {
+    pub state: &'a State,
+    pub lookup: RecordLookup<'a, R, E>,
+}
+
+impl<R, E> Trust for LedgerTrust<'_, R, E> {
+    type Record = R;
+    type Error = E;
+
+    fn keys_with_id(&self, id: &KeyId) -> Vec<TrustedKey> {
+        self.state
+            .keys_with_id(id)
+            .into_iter()
+            .map(|(a, k)| TrustedKey {
+                authority_id: a.authority.id.clone(),
+                participant: a.authority.participant,
+                authority_name: a.authority.name.clone(),
+                key: k.clone(),
+            })
+            .collect()
+    }
+
+    fn standing(&self, code: CountryCode, _day: Date) -> Option<Status> {
+        self.state.participant(code).map(|p| p.status)
+    }
+
+    fn record(&self, number: &CertificateNumber) -> Result<Lookup<R>, E> {
+        // Serials are contiguous: a number past the participant's last serial was never issued,
+        // and no index is consulted for it.
+        if !self
+            .state
+            .has_serial(number.participant(), number.year(), number.serial())
+        {
+            return Ok(Lookup::Missing);
+        }
+        Ok(match (self.lookup)(number)? {
+            Some((claims, record)) => Lookup::Found(claims, record),
+            None => Lookup::Missing,
+        })
+    }
+}
+
+impl Trust for TrustBundle {
+    type Record = ();
+    type Error = std::convert::Infallible;
+
+    fn keys_with_id(&self, id: &KeyId) -> Vec<TrustedKey> {
+        self.authorities
+            .iter()
+            .filter(|a| &a.key.key_id == id)
+            .map(|a| TrustedKey {
+                authority_id: a.authority_id.clone(),
+                participant: a.participant,
+                authority_name: a.name.clone(),
+                key: a.key.clone(),
+            })
+            .collect()
+    }
+
+    fn standing(&self, code: CountryCode, _day: Date) -> Option<Status> {
+        self.participants
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.status)
+    }
+
+    fn record(&self, _number: &CertificateNumber) -> Result<Lookup<()>, Self::Error> {
+        Ok(Lookup::Unavailable)
+    }
+}

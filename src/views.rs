@@ -1,0 +1,437 @@
+//! The JSON shapes of kpcert's public answers, built from typed values and written once: the
+//! HTTP API and the command line's `--json` output serialise the same views (api/openapi.yaml
+//! describes them).
+
+use serde::Serialize;
+
+use crate::app::IssuedCertificate;
+use crate::codec::seal::SealClaims;
+use crate::codec::text::{base64, hex};
+use crate::domain::date::format_unix_ms;
+use crate::domain::{Certificate, Item, Origin, Party};
+use crate::ledger::SignedCheckpoint;
+use crate::verify::{Verdict, Verification};
+
+#[derive(Serialize)]
+pub struct IssuerView<'a> {
+    pub participant: &'a str,
+    pub authority_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct PartyView<'a> {
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<&'a str>,
+}
+
+impl<'a> PartyView<'a> {
+    fn full(p: &'a Party) -> PartyView<'a> {
+        PartyView {
+            name: &p.name,
+            address: Some(&p.address),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct OriginView<'a> {
+    pub mixed: bool,
+    pub countries: Vec<&'a str>,
+}
+
+impl<'a> OriginView<'a> {
+    fn of(origin: &'a Origin) -> OriginView<'a> {
+        let (mixed, countries) = origin.mixed_and_countries();
+        OriginView {
+            mixed,
+            countries: countries.iter().map(|c| c.as_str()).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ItemView {
+    pub hs_code: &'static str,
+    pub carats: String,
+    pub value_usd: String,
+}
+
+fn items(items: &[Item]) -> Vec<ItemView> {
+    items
+        .iter()
+        .map(|i| ItemView {
+            hs_code: i.hs_code.as_str(),
+            carats: i.carats.to_string(),
+            value_usd: i.value_usd.to_string(),
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct TotalsView {
+    pub carats: String,
+    pub value_usd: String,
+}
+
+/// A certificate as issued (everything it states, with totals).
+#[derive(Serialize)]
+pub struct CertificateView<'a> {
+    pub number: &'a str,
+    pub issuer: IssuerView<'a>,
+    pub issued_on: String,
+    pub expires_on: String,
+    pub exporter: PartyView<'a>,
+    pub importer: PartyView<'a>,
+    pub destination: &'a str,
+    pub origin: OriginView<'a>,
+    pub parcels: u32,
+    pub items: Vec<ItemView>,
+    pub totals: TotalsView,
+}
+
+impl<'a> CertificateView<'a> {
+    pub fn of(cert: &'a Certificate) -> CertificateView<'a> {
+        let c = &cert.content;
+        CertificateView {
+            number: cert.number.as_str(),
+            issuer: IssuerView {
+                participant: cert.issuer.participant.as_str(),
+                authority_id: &cert.issuer.authority_id,
+                authority_name: Some(&cert.issuer.authority_name),
+                key_id: Some(cert.issuer.key_id.to_string()),
+            },
+            issued_on: c.issued_on.to_string(),
+            expires_on: c.expires_on.to_string(),
+            exporter: PartyView::full(&c.exporter),
+            importer: PartyView::full(&c.importer),
+            destination: c.destination.as_str(),
+            origin: OriginView::of(&c.origin),
+            parcels: c.parcels,
+            items: items(&c.items),
+            totals: TotalsView {
+                carats: cert.total_carats().to_string(),
+                value_usd: cert.total_value_usd().to_string(),
+            },
+        }
+    }
+}
+
+/// What a seal states (names, not addresses): the one claims view of online and offline checks.
+#[derive(Serialize)]
+pub struct ClaimsView<'a> {
+    pub number: String,
+    pub issuer: IssuerView<'a>,
+    pub exporter: PartyView<'a>,
+    pub importer: PartyView<'a>,
+    pub destination: &'a str,
+    pub origin: OriginView<'a>,
+    pub parcels: u32,
+    pub items: Vec<ItemView>,
+    pub issued_on: String,
+    pub expires_on: String,
+    /// SHA-256 of the canonical certificate, hex.
+    pub hash: String,
+}
+
+impl<'a> ClaimsView<'a> {
+    pub fn of(c: &'a SealClaims) -> ClaimsView<'a> {
+        ClaimsView {
+            number: c.number().to_string(),
+            issuer: IssuerView {
+                participant: c.participant.as_str(),
+                authority_id: &c.authority_id,
+                authority_name: None,
+                key_id: None,
+            },
+            exporter: PartyView {
+                name: &c.exporter_name,
+                address: None,
+            },
+            importer: PartyView {
+                name: &c.importer_name,
+                address: None,
+            },
+            destination: c.destination.as_str(),
+            origin: OriginView::of(&c.origin),
+            parcels: c.parcels,
+            items: items(&c.items),
+            issued_on: c.issued_on.to_string(),
+            expires_on: c.expires_on.to_string(),
+            hash: hex(&c.certificate_hash),
+        }
+    }
+}
+
+/// Where an entry sits in the ledger, with the proof that leads to a signed checkpoint.
+#[derive(Serialize)]
+pub struct LedgerView<'a> {
+    pub index: u64,
+    pub entry: String,
+    pub time: String,
+    pub tree_size: u64,
+    pub inclusion_proof: Vec<String>,
+    pub checkpoint: &'a str,
+    pub tlog_proof: String,
+}
+
+/// The C2SP tlog-proof@v1 text of an inclusion proof.
+pub fn tlog_proof(index: u64, proof: &[String], checkpoint: &SignedCheckpoint) -> String {
+    let mut text = format!("c2sp.org/tlog-proof@v1\nindex {index}\n");
+    for h in proof {
+        text.push_str(h);
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&checkpoint.note);
+    text
+}
+
+impl<'a> LedgerView<'a> {
+    pub fn of(r: &'a IssuedCertificate) -> LedgerView<'a> {
+        let proof: Vec<String> = r.proof.iter().map(|h| base64(h)).collect();
+        LedgerView {
+            index: r.entry_index,
+            entry: base64(&r.entry),
+            time: format_unix_ms(r.entry_time_ms),
+            tree_size: r.checkpoint.checkpoint.size,
+            tlog_proof: tlog_proof(r.entry_index, &proof, &r.checkpoint),
+            inclusion_proof: proof,
+            checkpoint: &r.checkpoint.note,
+        }
+    }
+}
+
+/// The answer for one certificate, in the documented field order.
+#[derive(Serialize)]
+pub struct CertificateAnswer<'a> {
+    pub number: &'a str,
+    /// The QR text (`<PUBLIC URL>/S/<BASE32 SEAL>`), absent if the authority's key is not here.
+    pub qr: Option<String>,
+    pub hash: String,
+    pub signature: String,
+    pub key_id: String,
+    pub canonical: String,
+    pub certificate: CertificateView<'a>,
+    pub ledger: LedgerView<'a>,
+}
+
+impl<'a> CertificateAnswer<'a> {
+    pub fn of(issued: &'a IssuedCertificate, qr: Option<String>) -> CertificateAnswer<'a> {
+        let cert = &issued.certificate;
+        CertificateAnswer {
+            number: cert.number.as_str(),
+            qr,
+            hash: hex(&issued.hash),
+            signature: base64(&issued.signature),
+            key_id: cert.issuer.key_id.to_string(),
+            canonical: base64(&issued.canonical),
+            certificate: CertificateView::of(cert),
+            ledger: LedgerView::of(issued),
+        }
+    }
+}
+
+/// A ledger event behind a verdict.
+#[derive(Serialize)]
+pub struct EventView<'a> {
+    pub index: u64,
+    pub kind: &'static str,
+    pub time: String,
+    pub actor: &'a str,
+}
+
+/// The ledger part of an online verdict.
+#[derive(Serialize)]
+pub struct RecordView<'a> {
+    pub index: u64,
+    pub events: Vec<EventView<'a>>,
+    pub entry: String,
+    pub tree_size: u64,
+    pub inclusion_proof: Vec<String>,
+    pub checkpoint: &'a str,
+}
+
+impl<'a> RecordView<'a> {
+    pub fn of(r: &'a IssuedCertificate) -> RecordView<'a> {
+        RecordView {
+            index: r.entry_index,
+            events: vec![EventView {
+                index: r.entry_index,
+                kind: crate::domain::Kind::CertificateIssued.as_str(),
+                time: format_unix_ms(r.entry_time_ms),
+                actor: &r.certificate.issuer.authority_id,
+            }],
+            entry: base64(&r.entry),
+            tree_size: r.checkpoint.checkpoint.size,
+            inclusion_proof: r.proof.iter().map(|h| base64(h)).collect(),
+            checkpoint: &r.checkpoint.note,
+        }
+    }
+}
+
+/// The age of the trust bundle an offline verdict rests on.
+#[derive(Serialize)]
+pub struct BundleAgeView {
+    pub issued_at: String,
+    pub age_hours: f64,
+    pub stale: bool,
+}
+
+/// A verdict, online (with `ledger`) or offline (with `bundle`).
+#[derive(Serialize)]
+pub struct VerificationView<'a> {
+    pub verdict: &'static str,
+    pub reasons: &'a [String],
+    pub checked_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger_verifier_key: Option<String>,
+    pub certificate: Option<ClaimsView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<Option<RecordView<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<BundleAgeView>,
+}
+
+impl<'a> VerificationView<'a> {
+    /// An online verdict.
+    pub fn online(
+        v: &'a Verification<IssuedCertificate>,
+        now_ms: u64,
+        ledger_verifier_key: String,
+    ) -> VerificationView<'a> {
+        VerificationView {
+            verdict: v.verdict.as_str(),
+            reasons: &v.reasons,
+            checked_at: format_unix_ms(now_ms),
+            ledger_verifier_key: Some(ledger_verifier_key),
+            certificate: v.claims.as_ref().map(ClaimsView::of),
+            ledger: Some(v.record.as_ref().map(RecordView::of)),
+            bundle: None,
+        }
+    }
+
+    /// An offline verdict against a bundle of this age.
+    pub fn offline(v: &'a Verification<()>, now_ms: u64, bundle: BundleAgeView) -> VerificationView<'a> {
+        VerificationView {
+            verdict: v.verdict.as_str(),
+            reasons: &v.reasons,
+            checked_at: format_unix_ms(now_ms),
+            ledger_verifier_key: None,
+            certificate: v.claims.as_ref().map(ClaimsView::of),
+            ledger: None,
+            bundle: Some(bundle),
+        }
+    }
+}
+
+/// How an officer reads a verdict: headline, colour and advice (the page and the CLI).
+pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static str) {
+    match verdict {
+        Verdict::Valid => (
+            "VALID",
+            "#0a7d2c",
+            "Genuine and recorded. Compare every field below with the paper and the shipment.",
+        ),
+        Verdict::Expired => (
+            "EXPIRED",
+            "#b36b00",
+            "Genuine, but past its date of expiry. Do not accept the shipment on this certificate.",
+        ),
+        Verdict::Forged => (
+            "FORGED",
+            "#b00020",
+            "Do not accept. The seal is not what the issuing authority signed or recorded.",
+        ),
+        Verdict::NotInLedger => (
+            "NOT IN LEDGER",
+            "#b00020",
+            "Do not accept. Signed by a trusted key but never recorded: report it.",
+        ),
+        Verdict::Malformed => (
+            "NOT A KP SEAL",
+            "#5a5a5a",
+            "This code is not a kpcert seal. Check the certificate by its number.",
+        ),
+        Verdict::Unknown => ("UNKNOWN", "#5a5a5a", "No such certificate."),
+    }
+}
+
+/// A decoded entry payload, per kind.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum PayloadView<'a> {
+    Participant {
+        code: &'a str,
+        name: &'a str,
+        region: &'a str,
+        kind: &'static str,
+    },
+    Authority {
+        authority_id: &'a str,
+        participant: &'a str,
+        name: &'a str,
+        public_key: String,
+        key_id: String,
+        default_validity_days: u32,
+        max_validity_days: u32,
+    },
+    Certificate {
+        certificate: String,
+        certificate_hash: String,
+        number: &'a str,
+        signature: String,
+    },
+}
+
+/// An entry as the entries page shows it: its canonical bytes and, as a convenience, decoded.
+#[derive(Serialize)]
+pub struct EntryView<'a> {
+    pub kind: &'static str,
+    pub time: String,
+    pub actor: &'a str,
+    pub key_id: Option<String>,
+    pub prev: String,
+    pub payload: PayloadView<'a>,
+}
+
+impl<'a> EntryView<'a> {
+    pub fn of(entry: &'a crate::domain::Entry) -> EntryView<'a> {
+        use crate::domain::Event;
+        let payload = match &entry.event {
+            Event::ParticipantRegistered(p) => PayloadView::Participant {
+                code: p.code.as_str(),
+                name: &p.name,
+                region: &p.region,
+                kind: p.kind.as_str(),
+            },
+            Event::AuthorityRegistered(a) => PayloadView::Authority {
+                authority_id: &a.id,
+                participant: a.participant.as_str(),
+                name: &a.name,
+                public_key: base64(&a.public_key.to_bytes()),
+                key_id: a.key_id().to_string(),
+                default_validity_days: a.default_validity_days,
+                max_validity_days: a.max_validity_days,
+            },
+            Event::CertificateIssued(s) => PayloadView::Certificate {
+                certificate: base64(&s.canonical),
+                certificate_hash: hex(&crate::crypto::sha256(&s.canonical)),
+                number: s.certificate.number.as_str(),
+                signature: base64(&s.signature),
+            },
+        };
+        EntryView {
+            kind: entry.event.kind().as_str(),
+            time: format_unix_ms(entry.time_ms),
+            actor: &entry.actor,
+            key_id: entry.key_id.map(|k| k.to_string()),
+            prev: hex(&entry.prev),
+            payload,
+        }
+    }
+}
