@@ -5,11 +5,11 @@
 //! `cargo bench --bench issuance`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use kpcert::codec::encode_certificate;
 use kpcert::crypto::{sha256, SigningKey};
 use kpcert::domain::{
     Certificate, CertificateContent, CertificateNumber, CountryCode, Date, IssuePolicy, Issuer,
 };
-use kpcert::encoding::encode_certificate;
 
 fn request() -> serde_json::Value {
     serde_json::json!({
@@ -82,17 +82,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| public.verify_strict(black_box(&bytes), &sig))
     });
     let hash = sha256(&bytes);
-    let claims = kpcert::seal::SealClaims::of(&cert, &hash);
+    let claims = kpcert::codec::seal::SealClaims::of(&cert, &hash);
     let key_id = key.public_key().key_id();
     group.bench_function("seal_build_and_sign", |b| {
-        b.iter(|| kpcert::seal::seal(black_box(&claims), &key_id, |tbs| key.sign(tbs)))
+        b.iter(|| kpcert::codec::seal::seal(black_box(&claims), &key_id, |tbs| key.sign(tbs)))
     });
-    let sealed = kpcert::seal::seal(&claims, &key_id, |tbs| key.sign(tbs));
-    let text = kpcert::seal::qr_text("https://kp.example.org", &sealed);
+    let sealed = kpcert::codec::seal::seal(&claims, &key_id, |tbs| key.sign(tbs));
+    let text = kpcert::codec::seal::qr_text("https://kp.example.org", &sealed);
     group.bench_function("seal_decode_and_verify", |b| {
         b.iter(|| {
-            let bytes = kpcert::seal::seal_from_qr_text(black_box(&text)).unwrap();
-            let opened = kpcert::seal::open(&bytes).unwrap();
+            let bytes = kpcert::codec::seal::seal_from_qr_text(black_box(&text)).unwrap();
+            let opened = kpcert::codec::seal::open(&bytes).unwrap();
             assert!(opened.verify(&public));
         })
     });

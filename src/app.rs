@@ -601,9 +601,7 @@ impl App {
         &self,
         number: &CertificateNumber,
     ) -> Result<Option<(SealClaims, IssuedCertificate)>, LedgerError> {
-        Ok(self
-            .certificate(number.as_str())?
-            .map(|r| (r.claims(), r)))
+        Ok(self.certificate(number.as_str())?.map(|r| (r.claims(), r)))
     }
 
     /// Checks scanned QR text today against the ledger (the one verdict engine, online).

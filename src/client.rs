@@ -44,7 +44,9 @@ fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.starts_with('[') {
-        authority.split_once(']').map_or(authority, |(h, _)| h)
+        authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end])
     } else {
         authority.rsplit_once(':').map_or(authority, |(h, _)| h)
     }

@@ -298,7 +298,12 @@ mod strictness_tests {
 
     /// A signature by `seed`'s key of `message` whose R is `r_point` (the key holder's freedom):
     /// s = r + k·a with R = r·B + T, where T is `torsion`.
-    fn crafted(seed: &[u8; 32], message: &[u8], r: Scalar, torsion: usize) -> (PublicKey, [u8; 64]) {
+    fn crafted(
+        seed: &[u8; 32],
+        message: &[u8],
+        r: Scalar,
+        torsion: usize,
+    ) -> (PublicKey, [u8; 64]) {
         let h = Sha512::digest(seed);
         let mut a_bytes: [u8; 32] = h[..32].try_into().unwrap();
         a_bytes[0] &= 248;
@@ -331,7 +336,10 @@ mod strictness_tests {
         // Mixed order (a prime-order part and a torsion part): verify_strict refuses.
         let (key, sig) = crafted(&[7; 32], b"m", Scalar::from(12345u64), 3);
         assert!(!key.verify_strict(b"m", &sig));
-        assert!(r_is_acceptable(&sig), "not detectable without curve arithmetic");
+        assert!(
+            r_is_acceptable(&sig),
+            "not detectable without curve arithmetic"
+        );
     }
 
     #[test]

@@ -142,7 +142,10 @@ impl KeyDir {
             .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{} does not hold an ed25519 public key in hex", path.display()),
+                    format!(
+                        "{} does not hold an ed25519 public key in hex",
+                        path.display()
+                    ),
                 )
             })
     }

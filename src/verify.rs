@@ -121,10 +121,7 @@ pub fn verify_qr<T: Trust>(
             format!("key {} is not a registered authority key", opened.key_id),
         ));
     }
-    let Some(signer) = keys
-        .into_iter()
-        .find(|k| opened.verify(&k.key.public_key))
-    else {
+    let Some(signer) = keys.into_iter().find(|k| opened.verify(&k.key.public_key)) else {
         return Ok(Verification::of(
             Verdict::Forged,
             "the signature does not verify with the registered key",

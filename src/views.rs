@@ -316,7 +316,11 @@ impl<'a> VerificationView<'a> {
     }
 
     /// An offline verdict against a bundle of this age.
-    pub fn offline(v: &'a Verification<()>, now_ms: u64, bundle: BundleAgeView) -> VerificationView<'a> {
+    pub fn offline(
+        v: &'a Verification<()>,
+        now_ms: u64,
+        bundle: BundleAgeView,
+    ) -> VerificationView<'a> {
         VerificationView {
             verdict: v.verdict.as_str(),
             reasons: &v.reasons,

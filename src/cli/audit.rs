@@ -83,9 +83,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         (None, Some(dir), _) => audit_folder(dir, &verifier, previous_ref, options, progress),
         (None, None, Some(url)) => {
             let pem = match &args.cacert {
-                Some(p) => Some(
-                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-                ),
+                Some(p) => {
+                    Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?)
+                }
                 None => None,
             };
             let body = Client::new(url, pem.as_deref())?.get("/v1/ledger/export")?;
@@ -105,7 +105,12 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
                 std::fs::write(&tmp, &report.note)?;
                 std::fs::rename(&tmp, path)?;
             }
-            print_report(&report, previous_ref, args.json, started.elapsed().as_secs_f64());
+            print_report(
+                &report,
+                previous_ref,
+                args.json,
+                started.elapsed().as_secs_f64(),
+            );
             Ok(true)
         }
         Err(failure) => {

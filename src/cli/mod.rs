@@ -60,7 +60,12 @@ enum Command {
 #[derive(Args, Debug, Clone)]
 struct Dirs {
     /// Folder of the ledger (append-only files and the sled index).
-    #[arg(long, global = true, env = "KPCERT_DATA_DIR", default_value = "kpcert-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "KPCERT_DATA_DIR",
+        default_value = "kpcert-data"
+    )]
     data_dir: PathBuf,
     /// Folder of the keys (created 0700; private key files 0600).
     #[arg(long, global = true, env = "KPCERT_KEYS_DIR", default_value = "keys")]
@@ -83,9 +88,8 @@ impl LedgerKeyArgs {
     fn verifier(&self) -> anyhow::Result<NoteVerifier> {
         match &self.ledger_key {
             Some(k) => Ok(NoteVerifier::parse(k)?),
-            None => ledger_verifier(&self.keys_dir).map_err(|e| {
-                anyhow::anyhow!("no --ledger-key given, and {e}")
-            }),
+            None => ledger_verifier(&self.keys_dir)
+                .map_err(|e| anyhow::anyhow!("no --ledger-key given, and {e}")),
         }
     }
 }

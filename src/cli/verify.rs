@@ -61,8 +61,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
     let text = match (&args.qr_text, &args.qr_image) {
         (Some(t), _) => t.clone(),
         (None, Some(path)) => {
-            let png = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            crate::qr::read_png(&png).map_err(anyhow::Error::msg)?.remove(0)
+            let png =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            crate::qr::read_png(&png)
+                .map_err(anyhow::Error::msg)?
+                .remove(0)
         }
         (None, None) => anyhow::bail!("give --qr-text or --qr-image"),
     };
@@ -101,7 +104,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
                 c.origin.countries.join(", ")
             );
             for i in &c.items {
-                println!("goods       {}  {} ct  USD {}", i.hs_code, i.carats, i.value_usd);
+                println!(
+                    "goods       {}  {} ct  USD {}",
+                    i.hs_code, i.carats, i.value_usd
+                );
             }
             println!("issued on   {}   expires on {}", c.issued_on, c.expires_on);
         }

@@ -106,7 +106,11 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Opens `v` as a map with exactly the keys `keys` (in any order; the decoder already
     /// enforced canonical order and no duplicates).
-    pub fn exact<K: Key>(what: &'a str, v: &'a Value, keys: &[K]) -> Result<Fields<'a>, FormatError> {
+    pub fn exact<K: Key>(
+        what: &'a str,
+        v: &'a Value,
+        keys: &[K],
+    ) -> Result<Fields<'a>, FormatError> {
         let map = v
             .as_map()
             .ok_or_else(|| shape(format!("{what} is not a map")))?;

@@ -63,7 +63,11 @@ pub fn write_export<W: Write>(
     Ok(())
 }
 
-fn read_exact(input: &mut impl Read, buf: &mut [u8], what: &'static str) -> Result<(), ExportError> {
+fn read_exact(
+    input: &mut impl Read,
+    buf: &mut [u8],
+    what: &'static str,
+) -> Result<(), ExportError> {
     input.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => ExportError::Truncated(what),
         _ => ExportError::Io(e),

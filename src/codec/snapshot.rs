@@ -99,7 +99,8 @@ fn text(v: &Value) -> Result<&str, FormatError> {
 }
 
 fn uint(v: &Value) -> Result<u64, FormatError> {
-    v.as_u64().ok_or_else(|| shape("expected an unsigned integer"))
+    v.as_u64()
+        .ok_or_else(|| shape("expected an unsigned integer"))
 }
 
 fn code(v: &Value) -> Result<CountryCode, FormatError> {

@@ -103,7 +103,10 @@ mod tests {
         }
         assert_eq!(from_base64("Zh=="), None, "non-zero trailing bits");
         assert_eq!(from_base64("Zg"), None, "missing padding");
-        assert_eq!(from_hex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(
+            from_hex(&hex(&[0, 1, 254, 255])),
+            Some(vec![0, 1, 254, 255])
+        );
         assert_eq!(from_hex("ABcd"), Some(vec![0xab, 0xcd]));
         assert_eq!(from_hex("abc"), None);
         assert_eq!(from_hex("zz"), None);

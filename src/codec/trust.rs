@@ -252,10 +252,7 @@ impl TrustBundle {
                 })
             })
             .collect::<Result<Vec<_>, FormatError>>()?;
-        if !authorities
-            .windows(2)
-            .all(|w| w[0].order() < w[1].order())
-        {
+        if !authorities.windows(2).all(|w| w[0].order() < w[1].order()) {
             return Err(err(
                 "authority keys must be sorted by authority id, then start of validity",
             ));

@@ -342,7 +342,9 @@ fn destination_rule(code: CountryCode, policy: &IssuePolicy<'_>) -> Result<(), S
 
 fn origin_count_rule(n: usize) -> Result<(), String> {
     if n > MAX_ORIGIN_COUNTRIES {
-        Err(format!("must list at most {MAX_ORIGIN_COUNTRIES} countries"))
+        Err(format!(
+            "must list at most {MAX_ORIGIN_COUNTRIES} countries"
+        ))
     } else {
         Ok(())
     }

@@ -274,9 +274,7 @@ impl State {
             ));
         }
         let recorded_on = Date::from_unix_ms(entry.time_ms);
-        let problems = self.with_policy(a, recorded_on, |policy| {
-            cert.content.problems(policy)
-        });
+        let problems = self.with_policy(a, recorded_on, |policy| cert.content.problems(policy));
         if !problems.is_empty() {
             let list: Vec<String> = problems
                 .iter()
@@ -392,11 +390,8 @@ impl State {
 
     /// The parts, for the snapshot encoding.
     pub fn to_parts(&self) -> StateParts {
-        let mut serials: Vec<(CountryCode, i64, u64)> = self
-            .serials
-            .iter()
-            .map(|(&(p, y), &s)| (p, y, s))
-            .collect();
+        let mut serials: Vec<(CountryCode, i64, u64)> =
+            self.serials.iter().map(|(&(p, y), &s)| (p, y, s)).collect();
         serials.sort();
         StateParts {
             size: self.size,

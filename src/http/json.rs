@@ -254,7 +254,9 @@ pub fn parse_issue_request(value: &Value) -> Result<(DraftInput, Option<String>)
 
 /// Decodes the issuance request: the domain input, the optional `issuer` claim, and the wire
 /// problems found on the way (unknown fields, wrong JSON types).
-pub fn draft_from_json(value: &Value) -> Result<(DraftInput, Option<String>, Vec<Problem>), ApiError> {
+pub fn draft_from_json(
+    value: &Value,
+) -> Result<(DraftInput, Option<String>, Vec<Problem>), ApiError> {
     const FIELDS: &[&str] = &[
         "issuer",
         "exporter",

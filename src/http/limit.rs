@@ -77,7 +77,9 @@ impl RateLimiter {
             && now.saturating_sub(buckets.last_sweep_ms) >= 1000
         {
             let burst = self.burst;
-            buckets.map.retain(|_, (tokens, at)| refill(*tokens, *at) < burst);
+            buckets
+                .map
+                .retain(|_, (tokens, at)| refill(*tokens, *at) < burst);
             if buckets.map.len() > MAX_TRACKED_CLIENTS {
                 buckets.map.clear();
             }
@@ -136,7 +138,10 @@ mod tests {
             assert!(limiter.check(ip).is_ok());
         }
         assert!(limiter.check(ip).is_err(), "burst of 4 spent");
-        assert!(limiter.check(other).is_ok(), "another client has its own bucket");
+        assert!(
+            limiter.check(other).is_ok(),
+            "another client has its own bucket"
+        );
         clock.advance(500);
         assert!(limiter.check(ip).is_ok(), "half a second refills one token");
         assert!(limiter.check(ip).is_err());

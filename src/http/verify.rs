@@ -81,10 +81,7 @@ fn html_escape(s: &str) -> String {
 /// `GET /S/{seal}`: the page a phone camera opens from the QR code. No JavaScript; the verdict
 /// in large coloured words, the verified fields to compare with the paper, the time of the
 /// check and the ledger position.
-pub async fn verify_page(
-    state: Shared,
-    seal: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn verify_page(state: Shared, seal: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let v: OnlineVerification = if seal.len() > MAX_QR_CHARS {
         Verification::of(
             Verdict::Malformed,

@@ -172,7 +172,10 @@ impl Index {
                 "an idempotency record is not 40 bytes".into(),
             ));
         }
-        Ok(Some((v[..32].try_into().expect("32 bytes"), u64_from(&v[32..])?)))
+        Ok(Some((
+            v[..32].try_into().expect("32 bytes"),
+            u64_from(&v[32..])?,
+        )))
     }
 
     /// Applies a batch: the commit point.

@@ -176,7 +176,8 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
 }
 
 /// The ledger state of the committed entries: the latest snapshot, then the entries after it
-/// (how many is the second value).
+/// (how many is the second value), each checked against its leaf in the Merkle tree and its
+/// predecessor's hash before the state takes it.
 fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u64), LedgerError> {
     let corrupt = |what: String| LedgerError::Corrupt(what);
     let mut state = match index.snapshot()? {
@@ -197,6 +198,11 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
     };
     for i in from..size {
         let bytes = files.entry(i)?;
+        if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&bytes) {
+            return Err(corrupt(format!(
+                "entry {i} does not match its leaf hash in nodes.dat (the entry or the tree was changed)"
+            )));
+        }
         let entry = decode_entry(&bytes).map_err(|e| corrupt(format!("entry {i}: {e}")))?;
         if entry.prev != prev {
             return Err(corrupt(format!(
@@ -404,7 +410,11 @@ impl Ledger {
     }
 
     fn published(&self) -> Published {
-        self.shared.published.read().expect("published lock").clone()
+        self.shared
+            .published
+            .read()
+            .expect("published lock")
+            .clone()
     }
 
     /// The latest signed checkpoint.
@@ -497,6 +507,208 @@ impl Ledger {
             if !self.shared.poisoned.load(Ordering::SeqCst) {
                 self.shared.index.flush();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::codec::entry::encode_entry;
+    use crate::crypto::SigningKey;
+    use crate::domain::country::ISO_3166_1_ALPHA_2;
+    use crate::domain::{CountryCode, Participant, ParticipantKind, SECRETARIAT};
+    use crate::tlog::merkle::MemoryTree;
+    use std::fs::OpenOptions;
+    use std::io::Write as _;
+
+    fn signer() -> NoteSigner {
+        NoteSigner::new("test/ledger", SigningKey::from_seed(&[5; 32]))
+    }
+
+    fn open(dir: &Path, signer: NoteSigner) -> Result<Ledger, LedgerError> {
+        Ledger::open(dir, signer, ManualClock::at(1_800_000_000_000), Vec::new())
+    }
+
+    /// Appends `n` participant registrations, the next unregistered country codes.
+    fn append(ledger: &Ledger, n: u64) {
+        for _ in 0..n {
+            ledger
+                .append_blocking(move |ctx| {
+                    let code = ISO_3166_1_ALPHA_2
+                        .iter()
+                        .filter_map(|c| CountryCode::country(c))
+                        .find(|c| !ctx.state().is_participant(*c))
+                        .unwrap();
+                    Ok(NewEntry {
+                        actor: SECRETARIAT.into(),
+                        key_id: None,
+                        event: Event::ParticipantRegistered(Participant {
+                            code,
+                            name: format!("Country {code}"),
+                            region: "Test".into(),
+                            kind: ParticipantKind::Participant,
+                        }),
+                    })
+                })
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn an_entry_the_rules_refuse_is_answered_with_an_error_and_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 2);
+        let before = ledger.head();
+        let taken = ledger
+            .state()
+            .participants()
+            .next()
+            .unwrap()
+            .participant
+            .clone();
+        let result = ledger.append_blocking(move |_| {
+            Ok(NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::ParticipantRegistered(taken),
+            })
+        });
+        match result {
+            Err(LedgerError::Rejected(why)) => assert!(why.contains("registered twice"), "{why}"),
+            other => panic!("expected a refusal, got {:?}", other.map(|a| a.index)),
+        }
+        assert_eq!(ledger.head().note, before.note, "nothing was appended");
+        append(&ledger, 1);
+        assert_eq!(ledger.size(), 3);
+        assert_eq!(replayed_root(&ledger), ledger.head().checkpoint.root);
+    }
+
+    #[test]
+    fn the_state_is_restored_from_its_snapshot_and_the_entries_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 7);
+        let state = ledger.state();
+        ledger.close();
+        drop(ledger);
+        let ledger = open(dir.path(), signer()).unwrap();
+        assert_eq!(*ledger.state(), *state, "replayed from entry 0");
+        ledger.close();
+        drop(ledger);
+        // A snapshot at 3 entries: the 4 after it are replayed on top.
+        let index = Index::open(dir.path()).unwrap();
+        let files = LogFiles::open(dir.path()).unwrap();
+        let mut partial = State::new();
+        for i in 0..3 {
+            partial
+                .apply(&decode_entry(&files.entry(i).unwrap()).unwrap())
+                .unwrap();
+        }
+        let mut batch = index::Batch::default();
+        batch.snapshot(&snapshot::encode_state(&partial));
+        index.apply(batch).unwrap();
+        index.flush_durably().unwrap();
+        drop(index);
+        let ledger = open(dir.path(), signer()).unwrap();
+        assert_eq!(*ledger.state(), *state, "snapshot plus replay");
+        ledger.close();
+    }
+
+    fn replayed_root(ledger: &Ledger) -> Hash {
+        let mut tree = MemoryTree::default();
+        let mut prev = [0u8; 32];
+        for item in ledger.entries(0, ledger.size()) {
+            let (i, bytes) = item.unwrap();
+            let entry = decode_entry(&bytes).unwrap();
+            assert_eq!(encode_entry(&entry), bytes);
+            assert_eq!(entry.index, i);
+            assert_eq!(entry.prev, prev);
+            prev = entry_hash(&bytes);
+            tree.push_data(&bytes);
+        }
+        tree.root()
+    }
+
+    #[test]
+    fn an_uncommitted_tail_is_cut_and_a_missing_committed_part_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 5);
+        let root = ledger.head().checkpoint.root;
+        assert_eq!(replayed_root(&ledger), root);
+        ledger.close();
+        drop(ledger);
+
+        // A batch that reached the files but not the sled commit.
+        for name in ["entries.dat", "offsets.dat", "nodes.dat"] {
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(dir.path().join(name))
+                .unwrap();
+            f.write_all(&[0xee; 77]).unwrap();
+        }
+        let ledger = open(dir.path(), signer()).unwrap();
+        assert_eq!(ledger.size(), 5);
+        assert_eq!(ledger.head().checkpoint.root, root);
+        append(&ledger, 3);
+        assert_eq!(ledger.size(), 8);
+        assert_eq!(replayed_root(&ledger), ledger.head().checkpoint.root);
+        assert_eq!(merkle::root(&ledger.shared.files, 5).unwrap(), root);
+        ledger.close();
+        drop(ledger);
+
+        // Losing committed bytes is corruption, never silently accepted.
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("nodes.dat"))
+            .unwrap();
+        f.set_len(32).unwrap();
+        match open(dir.path(), signer()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("nodes.dat"), "{why}"),
+            other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),
+        }
+    }
+
+    #[test]
+    fn a_lost_index_or_a_foreign_key_is_refused_not_repaired() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 4);
+        ledger.close();
+        drop(ledger);
+
+        let other = NoteSigner::new("test/ledger", SigningKey::from_seed(&[6; 32]));
+        match open(dir.path(), other) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("ledger key"), "{why}"),
+            other => panic!("expected refusal, got {:?}", other.map(|l| l.size())),
+        }
+        let renamed = NoteSigner::new("test/other", SigningKey::from_seed(&[5; 32]));
+        assert!(matches!(
+            open(dir.path(), renamed),
+            Err(LedgerError::Corrupt(_))
+        ));
+
+        std::fs::remove_dir_all(dir.path().join("index")).unwrap();
+        match open(dir.path(), signer()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("index/"), "{why}"),
+            other => panic!("expected refusal, got {:?}", other.map(|l| l.size())),
+        }
+        let entries = std::fs::metadata(dir.path().join("entries.dat"))
+            .unwrap()
+            .len();
+        assert!(entries > 0, "nothing was cut");
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_folder_is_refused_as_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _ledger = open(dir.path(), signer()).unwrap();
+        match open(dir.path(), signer()) {
+            Err(LedgerError::Locked(_)) => {}
+            other => panic!("expected Locked, got {:?}", other.map(|l| l.size())),
         }
     }
 }

@@ -30,12 +30,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The signed body: origin, size and root, each followed by a newline.
     pub fn body(&self) -> String {
-        format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            base64(&self.root)
-        )
+        format!("{}\n{}\n{}\n", self.origin, self.size, base64(&self.root))
     }
 }
 

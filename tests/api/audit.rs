@@ -134,6 +134,7 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
         data_dir: fork_dir.path().join("data"),
         keys_dir: fork_dir.path().join("keys"),
         origin: None,
+        clock: kpcert::clock::system(),
     })
     .unwrap();
     for name in [
@@ -173,21 +174,22 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
 }
 
 #[tokio::test]
-async fn a_byte_flipped_in_the_data_folder_is_refused_or_found_by_the_audit() {
+async fn a_byte_flipped_in_the_data_folder_is_found_by_the_audit_and_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = kpcert::app::Config {
         data_dir: dir.path().join("data"),
         keys_dir: dir.path().join("keys"),
         origin: None,
+        clock: kpcert::clock::system(),
     };
     let app = kpcert::app::App::open(&config).unwrap();
     app.add_authority("BW", "One", 90).unwrap();
     let authority = app.active_authority("BW-A1").unwrap();
-    let (input, _) = kpcert::http::parse_issue_request(&example_request()).unwrap();
-    let today = kpcert::domain::Date::from_unix_seconds(kpcert::ledger::now_ms() / 1000);
+    let input = std::sync::Arc::new(crate::helpers::example_input());
     for _ in 0..3 {
-        let content = app.validate(&authority, &input, None, today).unwrap();
-        app.issue(authority.clone(), content, None).await.unwrap();
+        let content = app.validate(&authority, &input, None).unwrap();
+        app.issue_blocking(authority.clone(), input.clone(), content)
+            .unwrap();
     }
     let size = app.ledger().size();
     app.close();
@@ -226,9 +228,19 @@ async fn a_byte_flipped_in_the_data_folder_is_refused_or_found_by_the_audit() {
     assert_eq!(code, 1, "{v}");
     assert_eq!(v["index"], target, "{v}");
 
-    // A registry entry the service reads at start: it refuses to open, naming the entry.
+    // The service replays its ledger state at start: it refuses to open, naming the entry.
+    let out = run(&["authority", "list"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("entry {target}")), "{stderr}");
+
+    // An earlier registry entry changed too: the first bad entry is the one named.
     flip(30, 20);
     let out = run(&["export", "--out", out_file.to_str().unwrap()]);
+    assert!(out.status.success(), "export reads without judging");
+    let (code, v) = audit(&out_file, &key, None);
+    assert_eq!((code, v["index"].as_u64()), (1, Some(30)), "{v}");
+    let out = run(&["authority", "list"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("entry 30"));
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use kpcert::checkpoint::{Checkpoint, NoteVerifier};
-use kpcert::encoding::{entry_hash, Entry};
-use kpcert::merkle::{self, MemoryTree};
+use kpcert::codec::{decode_entry, entry_hash};
+use kpcert::domain::Entry;
+use kpcert::tlog::merkle::{self, MemoryTree};
+use kpcert::tlog::{Checkpoint, NoteVerifier};
 use serde_json::Value;
 
 use crate::cli::{add_authority, start_server};
@@ -51,7 +52,7 @@ pub async fn replay(client: &reqwest::Client, base: &str) -> (Checkpoint, Memory
         assert!(!list.is_empty(), "entries stop before the checkpoint size");
         for e in list {
             let bytes = b64(e["canonical"].as_str().unwrap());
-            let entry = Entry::decode(&bytes).unwrap();
+            let entry = decode_entry(&bytes).unwrap();
             assert_eq!(entry.index, tree.size(), "indexes are contiguous");
             assert_eq!(entry.prev, prev, "hash chain at {}", entry.index);
             prev = entry_hash(&bytes);
@@ -165,7 +166,7 @@ async fn kill_9_during_concurrent_issuing_loses_nothing_acknowledged() {
     }
     let issued = entries
         .iter()
-        .filter(|e| e.event.kind() == "certificate.issued")
+        .filter(|e| e.event.kind() == kpcert::domain::Kind::CertificateIssued)
         .count();
     assert!(issued >= acknowledged.len());
 

@@ -1,11 +1,12 @@
 //! `spawn_app()`: starts the real application over HTTPS on port 0 and returns a client for it.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use kpcert::app::{App, Config};
-use kpcert::keys::KeyDir;
-use kpcert::{http, tls};
+use kpcert::clock::{ManualClock, SharedClock};
+use kpcert::domain::DraftInput;
+use kpcert::http;
+use kpcert::startup::{self, Tls};
 use serde_json::{json, Value};
 
 /// A running server with its folders and demo-like authorities.
@@ -21,7 +22,7 @@ pub struct TestApp {
     pub bw: (String, String),
     pub ae: (String, String),
     pub eu: (String, String),
-    handle: actix_web::dev::ServerHandle,
+    server: http::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -59,7 +60,7 @@ impl TestApp {
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.server.stop().await;
     }
 }
 
@@ -75,20 +76,42 @@ pub fn example_request() -> Value {
     })
 }
 
+/// The README's example as domain input.
+pub fn example_input() -> DraftInput {
+    kpcert::http::parse_issue_request(&example_request())
+        .unwrap()
+        .0
+}
+
 pub fn spawn_app() -> TestApp {
     spawn_app_with(http::Options::default())
 }
 
 pub fn spawn_app_with(options: http::Options) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data_dir = dir.path().join("data");
-    let keys_dir = dir.path().join("keys");
-    let app = App::open(&Config {
-        data_dir: data_dir.clone(),
-        keys_dir: keys_dir.clone(),
+    spawn_app_at(options, kpcert::clock::system())
+}
+
+/// A server whose clock stands still at noon UTC of `date` until the test moves it.
+pub fn spawn_app_on(date: &str) -> (TestApp, Arc<ManualClock>) {
+    let clock = ManualClock::at_date(date);
+    (spawn_app_at(http::Options::default(), clock.clone()), clock)
+}
+
+/// Opens the application in a fresh temporary folder with `clock`.
+pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
+    App::open(&Config {
+        data_dir: dir.join("data"),
+        keys_dir: dir.join("keys"),
         origin: Some("test.kpcert.local/ledger".into()),
+        clock,
     })
-    .expect("open app");
+    .expect("open app")
+}
+
+pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys_dir = dir.path().join("keys");
+    let app = open_app(dir.path(), clock);
     let add = |code: &str, name: &str| {
         let new = app.add_authority(code, name, 90).expect("add authority");
         (new.authority.id, new.token)
@@ -97,29 +120,19 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
     let ae = add("AE", "UAE Kimberley Process Office");
     let eu = add("EU", "Antwerp Diamond Office");
     let app = Arc::new(app);
-    let keys = KeyDir::open(&keys_dir).unwrap();
-    let (tls_config, cert_path) =
-        tls::self_signed(&keys, &["localhost".into(), "127.0.0.1".into()]).expect("tls");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let server_app = app.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server =
-                http::serve(server_app, listener, Some(tls_config), &options).expect("serve");
-            tx.send(server.handle()).unwrap();
-            let _ = server.await;
-        })
-    });
-    let handle = rx.recv().expect("server handle");
+    let listen = "127.0.0.1:0".parse().unwrap();
+    let (tls_config, cert_path) = startup::tls_config(&Tls::SelfSigned, &keys_dir, listen)
+        .expect("tls")
+        .expect("a TLS configuration");
+    let cert_path = cert_path.expect("a self-signed certificate");
+    let server = startup::spawn(app.clone(), listen, Some(tls_config), &options).expect("serve");
     let pem = std::fs::read(&cert_path).unwrap();
     let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls::client_trusting(&pem).unwrap())
+        .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
         .build()
         .unwrap();
     TestApp {
-        base: format!("https://localhost:{port}"),
+        base: format!("https://localhost:{}", server.port()),
         client,
         app,
         keys_dir,
@@ -127,7 +140,7 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
         bw,
         ae,
         eu,
-        handle,
+        server,
         _dir: dir,
     }
 }
@@ -137,7 +150,7 @@ pub fn spawn_app_with(options: http::Options) -> TestApp {
 pub fn client_for(dir: &std::path::Path) -> reqwest::Client {
     let pem = std::fs::read(dir.join("keys/tls-self-signed.crt")).unwrap();
     reqwest::Client::builder()
-        .use_preconfigured_tls(tls::client_trusting(&pem).unwrap())
+        .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
         .build()
         .unwrap()
 }
@@ -155,5 +168,5 @@ pub async fn post_example(client: &reqwest::Client, base: &str, token: &str) -> 
 
 /// Decodes standard base64.
 pub fn b64(s: &str) -> Vec<u8> {
-    kpcert::b64::decode(s).expect("base64")
+    kpcert::codec::text::from_base64(s).expect("base64")
 }

@@ -1,9 +1,9 @@
 //! Issuing and reading certificates over HTTPS.
 
-use kpcert::checkpoint::NoteVerifier;
+use kpcert::codec::decode_certificate;
 use kpcert::crypto::{hex, sha256};
-use kpcert::encoding::decode_certificate;
-use kpcert::merkle;
+use kpcert::tlog::merkle;
+use kpcert::tlog::NoteVerifier;
 use serde_json::Value;
 
 use crate::helpers::{b64, example_request, spawn_app};

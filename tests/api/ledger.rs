@@ -1,13 +1,14 @@
 //! The ledger endpoints: checkpoint, entries, inclusion and consistency proofs, bad parameters.
 
-use kpcert::checkpoint::NoteVerifier;
-use kpcert::encoding::{entry_hash, Entry, Event};
-use kpcert::merkle;
+use kpcert::codec::{decode_entry, entry_hash};
+use kpcert::domain::Event;
+use kpcert::tlog::merkle;
+use kpcert::tlog::NoteVerifier;
 use serde_json::Value;
 
 use crate::helpers::{b64, example_request, spawn_app, TestApp};
 
-async fn checkpoint(app: &TestApp) -> kpcert::checkpoint::Checkpoint {
+async fn checkpoint(app: &TestApp) -> kpcert::tlog::Checkpoint {
     let key = app
         .get("/v1/ledger/verifier-key")
         .await
@@ -57,14 +58,14 @@ async fn the_ledger_replays_from_entry_zero_and_proves_what_it_holds() {
             .unwrap();
         for e in page["entries"].as_array().unwrap() {
             let bytes = b64(e["canonical"].as_str().unwrap());
-            let entry = Entry::decode(&bytes).unwrap();
+            let entry = decode_entry(&bytes).unwrap();
             assert_eq!(entry.index, tree.size());
             assert_eq!(e["index"], entry.index);
             assert_eq!(entry.prev, prev);
-            assert_eq!(e["entry"]["kind"], entry.event.kind());
+            assert_eq!(e["entry"]["kind"], entry.event.kind().as_str());
             prev = entry_hash(&bytes);
             tree.push_data(&bytes);
-            kinds.push(entry.event.kind().to_owned());
+            kinds.push(entry.event.kind().as_str().to_owned());
             if let Event::AuthorityRegistered(a) = &entry.event {
                 assert_eq!(e["entry"]["payload"]["key_id"], a.key_id().to_string());
             }
@@ -197,10 +198,10 @@ async fn unknown_routes_and_methods_get_json_errors() {
 #[test]
 fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
     use kpcert::app::{App, Config, DEFAULT_ORIGIN};
-    use kpcert::checkpoint::NoteSigner;
     use kpcert::domain::{CountryCode, Participant, ParticipantKind};
     use kpcert::keys::{KeyDir, LEDGER_KEY};
     use kpcert::ledger::{Ledger, NewEntry};
+    use kpcert::tlog::NoteSigner;
 
     // A ledger whose genesis knew only Botswana (an older registry).
     let dir = tempfile::tempdir().unwrap();
@@ -216,6 +217,7 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
     let old = Ledger::open(
         &dir.path().join("data"),
         NoteSigner::new(DEFAULT_ORIGIN, key),
+        kpcert::clock::system(),
         vec![NewEntry {
             actor: "secretariat".into(),
             key_id: None,
@@ -230,6 +232,7 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
             data_dir: dir.path().join("data"),
             keys_dir: dir.path().join("keys"),
             origin: None,
+            clock: kpcert::clock::system(),
         })
         .unwrap()
     };
@@ -239,8 +242,8 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
     assert_eq!(app.ledger().size(), 61);
     for code in ["BW", "AE", "NA", "EU", "TW"] {
         assert!(
-            app.participant(CountryCode::participant(code).unwrap())
-                .is_some(),
+            app.state()
+                .is_participant(CountryCode::participant(code).unwrap()),
             "{code}"
         );
     }
@@ -248,10 +251,11 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
         .ledger()
         .entries(0, 61)
         .map(|r| {
-            Entry::decode(&r.unwrap().1)
+            decode_entry(&r.unwrap().1)
                 .unwrap()
                 .event
                 .kind()
+                .as_str()
                 .to_owned()
         })
         .collect();

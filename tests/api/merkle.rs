@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use kpcert::crypto::Hash;
-use kpcert::merkle::{self, MemoryTree, NodeId, NodeSource};
+use kpcert::tlog::merkle::{self, MemoryTree, NodeId, NodeSource};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -41,7 +41,7 @@ fn probes(kind: &str) -> Vec<(PathBuf, Value)> {
 /// all, and a probe's placeholder of another length (such as "don't care 1") maps to its
 /// SHA-256, which keeps equal values equal and distinct values distinct.
 fn hash(v: &Value) -> Option<Hash> {
-    let bytes = kpcert::b64::decode(v.as_str()?)?;
+    let bytes = kpcert::codec::text::from_base64(v.as_str()?)?;
     if bytes.is_empty() {
         return None;
     }

@@ -3,8 +3,9 @@
 
 use std::process::Command;
 
-use kpcert::seal::{base32, seal_from_qr_text};
-use kpcert::trust::{root_key_text, TrustBundle};
+use kpcert::codec::seal::seal_from_qr_text;
+use kpcert::codec::text::base32;
+use kpcert::codec::trust::{root_key_text, TrustBundle};
 use serde_json::Value;
 
 use crate::helpers::{example_request, spawn_app};
@@ -54,7 +55,7 @@ async fn a_border_post_verifies_a_printed_code_offline() {
     assert!(decoded
         .participants
         .iter()
-        .any(|p| p.code == "NA" && p.status == "active"));
+        .any(|p| p.code.as_str() == "NA" && p.status.as_str() == "active"));
     assert_eq!(
         decoded.ledger_verifier_key,
         app.app.ledger_verifier().to_string()

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
+use kpcert::codec::{decode_certificate, encode_certificate};
 use kpcert::crypto::{from_hex, hex, sha256, SigningKey};
 use kpcert::domain::{
     Certificate, CertificateContent, CertificateNumber, CountryCode, Date, IssuePolicy, Issuer,
 };
-use kpcert::encoding::{decode_certificate, encode_certificate};
 use serde_json::{json, Value};
 
 const TEST_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -121,30 +121,38 @@ fn certificate_vectors_are_reproduced_byte_for_byte() {
     }
 }
 
-/// The ledger entry vectors (api/vectors/entries.json): a three-entry ledger (a participant, an
+/// The ledger entry vectors (api/vectors/entries.json): a four-entry ledger (two participants, an
 /// authority with the RFC 8032 test key, the first certificate vector) with fixed times, its
-/// Merkle root and its checkpoint signed by the same test key as ledger key.
+/// Merkle root and its checkpoint signed by the same test key as ledger key. The vector is a
+/// ledger kpcert could have written: it passes the audit.
 #[test]
 fn entry_vectors_are_reproduced_byte_for_byte() {
-    use kpcert::checkpoint::{Checkpoint, NoteSigner};
-    use kpcert::domain::{Authority, Participant, ParticipantKind};
-    use kpcert::encoding::{entry_hash, Entry, Event};
-    use kpcert::merkle::{leaf_hash, MemoryTree};
+    use kpcert::codec::{decode_entry, encode_entry, entry_hash};
+    use kpcert::domain::{
+        Authority, Entry, Event, Participant, ParticipantKind, SignedCertificate,
+    };
+    use kpcert::tlog::merkle::{leaf_hash, MemoryTree};
+    use kpcert::tlog::{Checkpoint, NoteSigner};
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/entries.json");
     let key = test_key();
     let bw = CountryCode::participant("BW").unwrap();
     let first = inputs().remove(0);
-    let cert_bytes = encode_certificate(&certificate(&first));
+    let cert = certificate(&first);
+    let cert_bytes = encode_certificate(&cert);
+    let participant = |code: &str, name: &str, region: &str| {
+        Event::ParticipantRegistered(Participant {
+            code: CountryCode::participant(code).unwrap(),
+            name: name.into(),
+            region: region.into(),
+            kind: ParticipantKind::Participant,
+        })
+    };
     let events = vec![
+        ("secretariat", participant("BW", "Botswana", "Africa")),
         (
             "secretariat",
-            Event::ParticipantRegistered(Participant {
-                code: bw,
-                name: "Botswana".into(),
-                region: "Africa".into(),
-                kind: ParticipantKind::Participant,
-            }),
+            participant("AE", "United Arab Emirates", "Asia"),
         ),
         (
             "secretariat",
@@ -159,10 +167,11 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
         ),
         (
             "BW-A1",
-            Event::CertificateIssued {
+            Event::CertificateIssued(SignedCertificate {
+                certificate: cert,
                 signature: key.sign(&cert_bytes),
-                certificate: cert_bytes,
-            },
+                canonical: cert_bytes,
+            }),
         ),
     ];
     let mut tree = MemoryTree::default();
@@ -177,16 +186,16 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
             prev,
             event,
         };
-        let bytes = entry.encode();
+        let bytes = encode_entry(&entry);
         assert_eq!(
-            Entry::decode(&bytes).unwrap(),
+            decode_entry(&bytes).unwrap(),
             entry,
             "decode inverts encode"
         );
         tree.push_data(&bytes);
         entries.push(json!({
             "index": i,
-            "kind": entry.event.kind(),
+            "kind": entry.event.kind().as_str(),
             "canonical_hex": hex(&bytes),
             "leaf_hash_hex": hex(&leaf_hash(&bytes)),
             "entry_hash_hex": hex(&entry_hash(&bytes)),
@@ -218,6 +227,29 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
     }
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(published, document);
+
+    // The published ledger audits clean.
+    let mut export = Vec::new();
+    kpcert::codec::export::write_export(
+        &mut export,
+        &checkpoint,
+        tree.size(),
+        published["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| Ok(from_hex(e["canonical_hex"].as_str().unwrap()).unwrap())),
+    )
+    .unwrap();
+    let report = kpcert::audit::audit_export(
+        export.as_slice(),
+        &signer.verifier(),
+        None,
+        kpcert::audit::Options::default(),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_eq!((report.entries, report.certificates), (4, 1));
 }
 
 /// The seal vectors (api/vectors/seals.json): for each certificate vector, the COSE_Sign1 seal
@@ -225,7 +257,7 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
 /// `https://kp.example.org`.
 #[test]
 fn seal_vectors_are_reproduced_byte_for_byte() {
-    use kpcert::seal::{open, qr_text, seal, SealClaims};
+    use kpcert::codec::seal::{open, qr_text, seal, SealClaims};
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/seals.json");
     let key = test_key();
     let vectors: Vec<Value> = inputs()
