@@ -95,12 +95,22 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
     let mut flipped = entries.clone();
     let mid = flipped[k].len() - 80;
     flipped[k][mid] ^= 1;
-    check("flipped", join(&note, &flipped), Some(k as u64), "");
+    check(
+        "flipped",
+        join(&note, &flipped),
+        Some(k as u64),
+        "signature does not verify",
+    );
     // The same flip with the file cut short inside a later entry: the flip is still the first
     // failure named.
     let mut cut = join(&note, &flipped);
     cut.truncate(cut.len() - 30);
-    check("flipped-and-cut", cut, Some(k as u64), "");
+    check(
+        "flipped-and-cut",
+        cut,
+        Some(k as u64),
+        "signature does not verify",
+    );
     // A deleted entry, two swapped entries.
     let mut deleted = entries.clone();
     deleted.remove(k);
@@ -119,7 +129,12 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
     let mut bad_note = note.clone();
     let n = bad_note.len() - 5;
     bad_note[n] ^= 1;
-    check("badnote", join(&bad_note, &entries), None, "");
+    check(
+        "badnote",
+        join(&bad_note, &entries),
+        None,
+        "does not verify with the pinned ledger key",
+    );
 
     // A fork re-signed with the real ledger key: same keys, another history.
     let fork_dir = tempfile::tempdir().unwrap();

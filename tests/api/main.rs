@@ -2,6 +2,7 @@
 //! database in a temporary folder, a real HTTP client, and the real `kpcert` binary.
 
 mod audit;
+mod audit_rules;
 mod cli;
 mod crash;
 mod go_crosscheck;

@@ -1,0 +1,573 @@
+//! The audit judges by the rules of issuance. Ledgers built by hand, each one step away from a
+//! ledger an honest kpcert writes, every one chained, in a correct Merkle tree and under a
+//! correctly signed checkpoint: each must fail `kpcert audit` with the entry index and a reason.
+
+use kpcert::audit::{audit_export, AuditFailure, AuditReport, Options};
+use kpcert::codec::cbor::{with_context, Value};
+use kpcert::codec::export::write_export;
+use kpcert::codec::{encode_certificate, encode_entry, entry_hash};
+use kpcert::crypto::{Hash, KeyId, SigningKey};
+use kpcert::domain::{
+    Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, Entry, Event,
+    HsCode, Hundredths, Issuer, Item, Origin, Participant, ParticipantKind, Party,
+    SignedCertificate, SECRETARIAT,
+};
+use kpcert::tlog::merkle::MemoryTree;
+use kpcert::tlog::{Checkpoint, NoteSigner};
+
+/// 2026-11-26T10:00:00Z.
+const T0: u64 = 1_795_651_200_000 + 10 * 3_600_000;
+
+fn code(s: &str) -> CountryCode {
+    CountryCode::participant(s).unwrap()
+}
+
+fn authority_key() -> SigningKey {
+    SigningKey::from_seed(&[21; 32])
+}
+
+fn ledger_signer() -> NoteSigner {
+    NoteSigner::new("audit.test/ledger", SigningKey::from_seed(&[22; 32]))
+}
+
+/// One row of a hand-built ledger: an entry without its index and prev (the builder chains
+/// them), or raw bytes made from (index, prev).
+enum Row {
+    Entry {
+        time_ms: u64,
+        actor: String,
+        key_id: Option<KeyId>,
+        event: Event,
+    },
+    Raw(Box<dyn Fn(u64, Hash) -> Vec<u8>>),
+}
+
+fn participant(c: &str) -> Row {
+    Row::Entry {
+        time_ms: T0,
+        actor: SECRETARIAT.into(),
+        key_id: None,
+        event: Event::ParticipantRegistered(Participant {
+            code: code(c),
+            name: format!("Participant {c}"),
+            region: "Test".into(),
+            kind: ParticipantKind::Participant,
+        }),
+    }
+}
+
+fn bw_authority() -> Authority {
+    Authority {
+        id: "BW-A1".into(),
+        participant: code("BW"),
+        name: "Ministry of Minerals, Botswana".into(),
+        public_key: authority_key().public_key(),
+        default_validity_days: 60,
+        max_validity_days: 90,
+    }
+}
+
+fn registration(a: Authority) -> Row {
+    Row::Entry {
+        time_ms: T0 + 1000,
+        actor: SECRETARIAT.into(),
+        key_id: None,
+        event: Event::AuthorityRegistered(a),
+    }
+}
+
+/// The certificate an honest BW-A1 issues as serial `serial` on 2026-11-26.
+fn certificate(serial: u64) -> Certificate {
+    let a = bw_authority();
+    let issued_on = Date::parse("2026-11-26").unwrap();
+    Certificate {
+        number: CertificateNumber::new(a.participant, 2026, serial),
+        issuer: Issuer {
+            participant: a.participant,
+            authority_id: a.id.clone(),
+            authority_name: a.name.clone(),
+            key_id: a.key_id(),
+        },
+        content: CertificateContent {
+            exporter: Party {
+                name: "Okavango Diamond Company".into(),
+                address: "Plot 123, Gaborone, Botswana".into(),
+            },
+            importer: Party {
+                name: "Desert Rough DMCC".into(),
+                address: "Almas Tower, Dubai, UAE".into(),
+            },
+            destination: code("AE"),
+            origin: Origin::Single(code("BW")),
+            parcels: 3,
+            items: vec![Item {
+                hs_code: HsCode::Unsorted,
+                carats: Hundredths::parse("1520.35").unwrap(),
+                value_usd: Hundredths::parse("845000.00").unwrap(),
+            }],
+            issued_on,
+            expires_on: issued_on.plus_days(60).unwrap(),
+        },
+    }
+}
+
+/// A certificate entry signed (honestly) by BW-A1's key.
+fn issued(cert: Certificate) -> Row {
+    let canonical = encode_certificate(&cert);
+    let signature = authority_key().sign(&canonical);
+    issued_with(cert, canonical, signature)
+}
+
+fn issued_with(cert: Certificate, canonical: Vec<u8>, signature: [u8; 64]) -> Row {
+    Row::Entry {
+        time_ms: T0 + 2000,
+        actor: "BW-A1".into(),
+        key_id: Some(authority_key().public_key().key_id()),
+        event: Event::CertificateIssued(SignedCertificate {
+            certificate: cert,
+            canonical,
+            signature,
+        }),
+    }
+}
+
+/// The honest ledger: BW (0), AE (1), authority BW-A1 (2), certificate BW-2026-000001 (3).
+fn honest() -> Vec<Row> {
+    vec![
+        participant("BW"),
+        participant("AE"),
+        registration(bw_authority()),
+        issued(certificate(1)),
+    ]
+}
+
+/// Chains the rows, builds the tree, signs the checkpoint and audits the export.
+fn audit(rows: Vec<Row>, options: Options) -> Result<AuditReport, AuditFailure> {
+    let mut prev = [0u8; 32];
+    let mut tree = MemoryTree::default();
+    let mut entries = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let bytes = match row {
+            Row::Entry {
+                time_ms,
+                actor,
+                key_id,
+                event,
+            } => encode_entry(&Entry {
+                index: i as u64,
+                time_ms,
+                actor,
+                key_id,
+                prev,
+                event,
+            }),
+            Row::Raw(make) => make(i as u64, prev),
+        };
+        prev = entry_hash(&bytes);
+        tree.push_data(&bytes);
+        entries.push(bytes);
+    }
+    let signer = ledger_signer();
+    let note = signer.sign(&Checkpoint {
+        origin: signer.name().to_owned(),
+        size: tree.size(),
+        root: tree.root(),
+    });
+    let mut export = Vec::new();
+    write_export(&mut export, &note, tree.size(), entries.into_iter().map(Ok)).unwrap();
+    audit_export(
+        export.as_slice(),
+        &signer.verifier(),
+        None,
+        options,
+        |_, _| {},
+    )
+}
+
+/// The one check: `rows` fail the audit at `index` with a reason containing `words`, in batch
+/// and in strict signature mode alike.
+#[track_caller]
+fn check(rows: impl Fn() -> Vec<Row>, index: u64, words: &str) {
+    for strict in [false, true] {
+        let options = Options {
+            strict_signatures: strict,
+        };
+        match audit(rows(), options) {
+            Ok(report) => panic!(
+                "passed the audit ({} entries), expected entry {index}: {words}",
+                report.entries
+            ),
+            Err(failure) => {
+                assert_eq!(failure.index, Some(index), "{failure}");
+                assert!(
+                    failure.reason.contains(words),
+                    "expected {words:?} in: {failure}"
+                );
+            }
+        }
+    }
+}
+
+/// The honest ledger with its certificate changed by `change` (and signed again).
+fn with_certificate(change: impl Fn(&mut Certificate)) -> impl Fn() -> Vec<Row> {
+    move || {
+        let mut rows = honest();
+        let mut cert = certificate(1);
+        change(&mut cert);
+        rows[3] = issued(cert);
+        rows
+    }
+}
+
+#[test]
+fn the_honest_ledger_passes_in_both_signature_modes() {
+    for strict in [false, true] {
+        let report = audit(
+            honest(),
+            Options {
+                strict_signatures: strict,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                report.entries,
+                report.certificates,
+                report.authorities,
+                report.participants
+            ),
+            (4, 1, 1, 2)
+        );
+    }
+}
+
+#[test]
+fn certificates_recorded_on_another_day_than_their_date_of_issue_fail() {
+    // Back-dated: recorded three days after the date it states.
+    check(
+        with_certificate(|c| {
+            c.content.issued_on = Date::parse("2026-11-23").unwrap();
+            c.content.expires_on = Date::parse("2027-01-20").unwrap();
+        }),
+        3,
+        "issued_on",
+    );
+    // Dated after its entry.
+    check(
+        with_certificate(|c| {
+            c.content.issued_on = Date::parse("2026-11-27").unwrap();
+            c.content.expires_on = Date::parse("2027-01-20").unwrap();
+        }),
+        3,
+        "issued_on",
+    );
+}
+
+#[test]
+fn authority_ids_follow_their_participant_and_count_up_once() {
+    let registered_as = |id: &'static str| {
+        move || {
+            let mut rows = honest();
+            rows[2] = registration(Authority {
+                id: id.into(),
+                ..bw_authority()
+            });
+            rows
+        }
+    };
+    check(registered_as("AE-A1"), 2, "not the next id");
+    check(registered_as("BW-A2"), 2, "not the next id");
+    check(registered_as("BW-A01"), 2, "not the next id");
+    // The same authority registered twice (with another key).
+    check(
+        || {
+            let mut rows = honest();
+            rows.insert(
+                3,
+                registration(Authority {
+                    public_key: SigningKey::from_seed(&[30; 32]).public_key(),
+                    ..bw_authority()
+                }),
+            );
+            rows
+        },
+        3,
+        "not the next id",
+    );
+    // One key for two authorities.
+    check(
+        || {
+            let mut rows = honest();
+            rows.insert(
+                3,
+                registration(Authority {
+                    id: "BW-A2".into(),
+                    ..bw_authority()
+                }),
+            );
+            rows
+        },
+        3,
+        "already registered",
+    );
+    // For a participant no entry registered.
+    check(
+        || {
+            let mut rows = honest();
+            rows[2] = registration(Authority {
+                id: "CN-A1".into(),
+                participant: code("CN"),
+                ..bw_authority()
+            });
+            rows
+        },
+        2,
+        "not a registered participant",
+    );
+    // Fields issuance would refuse.
+    check(
+        || {
+            let mut rows = honest();
+            rows[2] = registration(Authority {
+                max_validity_days: 400,
+                ..bw_authority()
+            });
+            rows
+        },
+        2,
+        "maximum validity",
+    );
+}
+
+#[test]
+fn the_issuer_block_must_be_the_registration() {
+    check(
+        with_certificate(|c| c.issuer.authority_name = "Another name".into()),
+        3,
+        "issuer block",
+    );
+    check(
+        with_certificate(|c| {
+            c.issuer.key_id = SigningKey::from_seed(&[31; 32]).public_key().key_id()
+        }),
+        3,
+        "issuer block",
+    );
+    check(
+        with_certificate(|c| c.issuer.participant = code("AE")),
+        3,
+        "issuer block",
+    );
+}
+
+#[test]
+fn values_issuance_would_refuse_fail() {
+    let expiring = |date: &'static str| {
+        with_certificate(move |c| c.content.expires_on = Date::parse(date).unwrap())
+    };
+    check(expiring("2026-11-26"), 3, "expires_on");
+    check(expiring("2026-11-20"), 3, "expires_on");
+    check(expiring("2027-02-25"), 3, "maximum validity of 90 days");
+    check(with_certificate(|c| c.content.parcels = 0), 3, "parcels");
+    check(
+        with_certificate(|c| c.content.items[0].carats = Hundredths::from_hundredths(0).unwrap()),
+        3,
+        "carats: must be greater than 0",
+    );
+    check(
+        with_certificate(|c| c.content.destination = code("CN")),
+        3,
+        "CN is not a Kimberley Process participant",
+    );
+    check(
+        with_certificate(|c| c.content.destination = code("BW")),
+        3,
+        "must differ from the issuing participant",
+    );
+    check(
+        with_certificate(|c| c.content.exporter.name = "Okavango\u{7}".into()),
+        3,
+        "exporter.name",
+    );
+    check(
+        with_certificate(|c| c.content.importer.address = " padded".into()),
+        3,
+        "importer.address",
+    );
+}
+
+#[test]
+fn numbers_follow_each_other_per_participant_and_year() {
+    check(
+        with_certificate(|c| c.number = CertificateNumber::new(code("BW"), 2026, 2)),
+        3,
+        "out of sequence",
+    );
+    check(
+        with_certificate(|c| c.number = CertificateNumber::new(code("BW"), 2025, 1)),
+        3,
+        "year of issue",
+    );
+    check(
+        with_certificate(|c| c.number = CertificateNumber::new(code("AE"), 2026, 1)),
+        3,
+        "issuing participant",
+    );
+    // A number used twice.
+    check(
+        || {
+            let mut rows = honest();
+            rows.push(issued(certificate(1)));
+            rows
+        },
+        4,
+        "out of sequence",
+    );
+}
+
+/// A signature by BW-A1's key whose R is a point of small order: `verify_strict` refuses it, and
+/// a batch equation could accept it.
+fn small_order_r_signature(message: &[u8]) -> [u8; 64] {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::scalar::Scalar;
+    use sha2::{Digest, Sha512};
+    let h = Sha512::digest([21u8; 32]);
+    let mut a: [u8; 32] = h[..32].try_into().unwrap();
+    a[0] &= 248;
+    a[31] &= 127;
+    a[31] |= 64;
+    let a = Scalar::from_bytes_mod_order(a);
+    let r = EIGHT_TORSION[4].compress();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &Sha512::new()
+            .chain_update(r.as_bytes())
+            .chain_update(authority_key().public_key().to_bytes())
+            .chain_update(message)
+            .finalize()
+            .into(),
+    );
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(r.as_bytes());
+    sig[32..].copy_from_slice((k * a).as_bytes());
+    sig
+}
+
+#[test]
+fn signatures_are_judged_as_verify_strict_judges_them() {
+    check(
+        || {
+            let mut rows = honest();
+            let cert = certificate(1);
+            let canonical = encode_certificate(&cert);
+            let mut signature = authority_key().sign(&canonical);
+            signature[40] ^= 1;
+            rows[3] = issued_with(cert, canonical, signature);
+            rows
+        },
+        3,
+        "signature",
+    );
+    check(
+        || {
+            let mut rows = honest();
+            let cert = certificate(1);
+            let canonical = encode_certificate(&cert);
+            let signature = small_order_r_signature(&canonical);
+            rows[3] = issued_with(cert, canonical, signature);
+            rows
+        },
+        3,
+        "signature",
+    );
+}
+
+#[test]
+fn who_acts_and_when() {
+    // A registry entry not by the secretariat.
+    check(
+        || {
+            let mut rows = honest();
+            if let Row::Entry { actor, .. } = &mut rows[1] {
+                *actor = "BW-A1".into();
+            }
+            rows
+        },
+        1,
+        "secretariat",
+    );
+    // A participant registered twice.
+    check(
+        || {
+            let mut rows = honest();
+            rows.insert(2, participant("BW"));
+            rows
+        },
+        2,
+        "registered twice",
+    );
+    // A certificate by an actor no entry registered.
+    check(
+        || {
+            let mut rows = honest();
+            if let Row::Entry { actor, .. } = &mut rows[3] {
+                *actor = "BW-A2".into();
+            }
+            rows
+        },
+        3,
+        "no earlier entry registered",
+    );
+    // The entry names another key than the authority's.
+    check(
+        || {
+            let mut rows = honest();
+            if let Row::Entry { key_id, .. } = &mut rows[3] {
+                *key_id = Some(SigningKey::from_seed(&[32; 32]).public_key().key_id());
+            }
+            rows
+        },
+        3,
+        "key id",
+    );
+    // Time going backwards.
+    check(
+        || {
+            let mut rows = honest();
+            if let Row::Entry { time_ms, .. } = &mut rows[3] {
+                *time_ms = T0 + 500;
+            }
+            rows
+        },
+        3,
+        "backwards",
+    );
+}
+
+#[test]
+fn an_unknown_kind_fails_with_its_index() {
+    check(
+        || {
+            let mut rows = honest();
+            rows.push(Row::Raw(Box::new(|index, prev| {
+                with_context(
+                    "kpcert/entry/v1",
+                    Value::map([
+                        ("index", Value::Uint(index)),
+                        ("time", Value::Uint(T0 + 3000)),
+                        ("kind", Value::text("certificate.voided")),
+                        ("actor", Value::text("BW-A1")),
+                        ("key_id", Value::Null),
+                        (
+                            "payload",
+                            Value::map([("number", Value::text("BW-2026-000001"))]),
+                        ),
+                        ("prev", Value::Bytes(prev.to_vec())),
+                    ]),
+                )
+            })));
+            rows
+        },
+        4,
+        "unknown kind",
+    );
+}
