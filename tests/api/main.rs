@@ -15,4 +15,5 @@ mod rules;
 mod seal;
 mod tidy;
 mod vectors;
+mod verdicts;
 mod verify;
