@@ -137,10 +137,7 @@ impl App {
     /// participant registry on first run.
     pub fn open(config: &Config) -> Result<App, AppError> {
         let keys = KeyDir::open(&config.keys_dir).map_err(AppError::Keys)?;
-        let holds_ledger = std::fs::metadata(config.data_dir.join("entries.dat"))
-            .map(|m| m.len() > 0)
-            .unwrap_or(false);
-        if holds_ledger && !keys.has_key(LEDGER_KEY) {
+        if Ledger::holds_entries(&config.data_dir) && !keys.has_key(LEDGER_KEY) {
             return Err(AppError::Config(format!(
                 "the data folder {} holds a ledger but the keys folder {} has no ledger key: \
                  point --keys-dir at the keys folder that belongs to it (to start over, remove both folders)",
@@ -586,7 +583,7 @@ impl App {
     }
 
     /// The signed trust bundle for offline verifiers, valid for [`TRUST_BUNDLE_VALIDITY_MS`].
-    pub fn trust_bundle(&self) -> serde_json::Value {
+    pub fn trust_bundle(&self) -> String {
         TrustBundle::of_state(
             &self.state(),
             self.clock.now_ms(),

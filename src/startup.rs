@@ -41,7 +41,7 @@ pub fn tls_config(
     mode: &Tls,
     keys_dir: &Path,
     listen: SocketAddr,
-) -> Result<Option<(rustls::ServerConfig, Option<PathBuf>)>, String> {
+) -> Result<Option<(tls::ServerConfig, Option<PathBuf>)>, String> {
     match mode {
         Tls::None => Ok(None),
         Tls::Files { cert, key } => Ok(Some((tls::from_pem_files(cert, key)?, None))),
@@ -61,7 +61,7 @@ fn bind(listen: SocketAddr) -> Result<TcpListener, String> {
 pub fn spawn(
     app: Arc<App>,
     listen: SocketAddr,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> Result<Running, String> {
     let listener = bind(listen)?;
@@ -73,7 +73,7 @@ pub fn spawn(
 pub fn run(
     app: Arc<App>,
     listen: SocketAddr,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> Result<(), String> {
     let listener = bind(listen)?;

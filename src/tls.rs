@@ -12,6 +12,9 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::keys::KeyDir;
 
+/// A server's TLS configuration (what the HTTP layer listens with).
+pub type ServerConfig = rustls::ServerConfig;
+
 /// File names of the self-signed trial certificate in the keys folder.
 pub const SELF_SIGNED_CERT: &str = "tls-self-signed.crt";
 pub const SELF_SIGNED_KEY: &str = "tls-self-signed.key";

@@ -163,7 +163,7 @@ impl TrustBundle {
     }
 
     /// The JSON file served and read: the signed bytes, the root signature and its key id.
-    pub fn to_signed_json(&self, root: &SigningKey) -> serde_json::Value {
+    pub fn to_signed_json(&self, root: &SigningKey) -> String {
         let bytes = self.encode();
         serde_json::json!({
             "format": BUNDLE_CONTEXT,
@@ -171,6 +171,7 @@ impl TrustBundle {
             "bundle": base64(&bytes),
             "signature": base64(&root.sign(&bytes)),
         })
+        .to_string()
     }
 
     /// Checks a bundle file against the pinned root key and decodes it.

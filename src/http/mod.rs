@@ -20,6 +20,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use crate::app::App;
+use crate::tls;
 use error::ApiError;
 use limit::RateLimiter;
 
@@ -124,7 +125,7 @@ impl Running {
 fn server(
     app: Arc<App>,
     listener: TcpListener,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(HttpState {
@@ -169,7 +170,7 @@ fn server(
 pub fn start(
     app: Arc<App>,
     listener: TcpListener,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> std::io::Result<Running> {
     let port = listener.local_addr()?.port();
@@ -200,7 +201,7 @@ pub fn start(
 pub fn run(
     app: Arc<App>,
     listener: TcpListener,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> std::io::Result<()> {
     let options = options.clone();

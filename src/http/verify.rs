@@ -160,5 +160,7 @@ td{{padding:.4rem;font-size:1.1rem}}tr{{border-bottom:1px solid #ddd}}</style></
 
 /// `GET /v1/trust-bundle`: the signed bundle for offline verifiers (api/trust-bundle.md).
 pub async fn trust_bundle(state: Shared) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.app.trust_bundle()))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.app.trust_bundle()))
 }

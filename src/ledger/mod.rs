@@ -219,6 +219,11 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
 }
 
 impl Ledger {
+    /// Whether `dir` holds ledger entries (without opening or locking anything).
+    pub fn holds_entries(dir: &Path) -> bool {
+        std::fs::metadata(dir.join(files::ENTRIES_FILE)).is_ok_and(|m| m.len() > 0)
+    }
+
     /// Opens (or creates) the ledger in `dir` and starts its writer thread, with `clock` for the
     /// entries' times. If the ledger is empty, `genesis` is appended first, atomically.
     pub fn open(

@@ -30,6 +30,7 @@ fn ledger_signer() -> NoteSigner {
     NoteSigner::new("audit.test/ledger", SigningKey::from_seed(&[22; 32]))
 }
 
+#[allow(clippy::large_enum_variant)] // a handful of rows per test
 /// One row of a hand-built ledger: an entry without its index and prev (the builder chains
 /// them), or raw bytes made from (index, prev).
 enum Row {

@@ -106,7 +106,7 @@ async fn a_border_post_verifies_a_printed_code_offline() {
     old.issued_at_ms -= 30 * 24 * 3600 * 1000;
     old.next_update_ms = old.issued_at_ms + 1000;
     let stale_path = dir.path().join("stale.json");
-    std::fs::write(&stale_path, old.to_signed_json(&root_key).to_string()).unwrap();
+    std::fs::write(&stale_path, old.to_signed_json(&root_key)).unwrap();
     let (code, v, err) = run_verify(&[
         "--trust",
         stale_path.to_str().unwrap(),
