@@ -1,31 +1,43 @@
 //! Country codes: ISO 3166-1 alpha-2, validated once into a newtype.
 //!
 //! The accepted list is the 249 officially assigned ISO 3166-1 alpha-2 codes (as published by the
-//! ISO 3166 Maintenance Agency; list taken from pycountry 26.2.16). `EU` is not a country: it is an
+//! ISO 3166 Maintenance Agency; list taken from pycountry 26.2.16). It lives in
+//! `api/country-codes.txt`, the file an independent verifier reads, and is compiled in from there,
+//! so the specification and the binary cannot disagree. `EU` is not a country: it is an
 //! exceptionally reserved code that kpcert accepts only where a KP *participant* is meant.
 //! Namibia is `NA`, an ordinary code like any other.
 
 use std::fmt;
+use std::sync::LazyLock;
 
-/// The officially assigned ISO 3166-1 alpha-2 codes, sorted.
-pub const ISO_3166_1_ALPHA_2: [&str; 249] = [
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
-    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
-    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
-    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
-    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
-    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
-    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
-    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
-    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
-    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
-    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
-    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
-    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
-];
+/// `api/country-codes.txt`: `#` comment lines, then one code per line, sorted.
+const COUNTRY_CODES_FILE: &str = include_str!("../../api/country-codes.txt");
+
+/// The officially assigned ISO 3166-1 alpha-2 codes, sorted and distinct (so that a code is
+/// found by binary search), read once from `api/country-codes.txt`.
+pub static ISO_3166_1_ALPHA_2: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| parse_codes(COUNTRY_CODES_FILE));
+
+/// The codes of a country code file. The file is compiled in, so a malformed one fails the
+/// first look-up of every run, and the unit test below, never a single odd input.
+fn parse_codes(text: &'static str) -> Vec<&'static str> {
+    let codes: Vec<&'static str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    for code in &codes {
+        assert!(
+            code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()),
+            "api/country-codes.txt: {code:?} is not two upper-case letters"
+        );
+    }
+    assert!(
+        codes.windows(2).all(|w| w[0] < w[1]),
+        "api/country-codes.txt must be sorted, each code once"
+    );
+    codes
+}
 
 /// The 27 member states of the European Union, which take part in the KP as one participant,
 /// `EU`.
@@ -81,7 +93,9 @@ mod tests {
 
     #[test]
     fn codes() {
+        assert_eq!(ISO_3166_1_ALPHA_2.len(), 249);
         assert!(ISO_3166_1_ALPHA_2.windows(2).all(|w| w[0] < w[1]));
+        assert!(!ISO_3166_1_ALPHA_2.contains(&"EU"));
         assert_eq!(CountryCode::country("NA").unwrap().as_str(), "NA");
         assert_eq!(CountryCode::country("BW").unwrap().to_string(), "BW");
         assert_eq!(CountryCode::country("EU"), None);

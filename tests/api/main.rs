@@ -13,6 +13,7 @@ mod merkle;
 mod offline;
 mod rules;
 mod seal;
+mod spec_data;
 mod tidy;
 mod vectors;
 mod verdicts;

@@ -1,4 +1,4 @@
-//! The Merkle verifiers against the transparency-dev/merkle probe set (tests/vectors/merkle,
+//! The Merkle verifiers against the transparency-dev/merkle probe set (api/vectors/merkle,
 //! Apache-2.0), and property tests: for random tree sizes every proof the ledger's math produces
 //! verifies, and any flipped byte, wrong index or wrong size makes it fail.
 
@@ -23,7 +23,7 @@ fn probes(kind: &str) -> Vec<(PathBuf, Value)> {
     let mut files = Vec::new();
     walk(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/vectors/merkle")
+            .join("api/vectors/merkle")
             .join(kind),
         &mut files,
     );
