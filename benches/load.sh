@@ -5,6 +5,9 @@
 # loopback only.
 #
 #   bash benches/load.sh [seconds per run, default 10] [connections, default 16]
+#
+# KPCERT_BIN=/path/to/kpcert runs another build (to compare two versions in one session);
+# by default the release binary of this checkout is built and used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -13,8 +16,10 @@ PORT=${KPCERT_LOAD_PORT:-18743}
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --quiet
-BIN=$PWD/target/release/kpcert
+if [ -z "${KPCERT_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+BIN=${KPCERT_BIN:-$PWD/target/release/kpcert}
 T=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$T"' EXIT
 export KPCERT_DATA_DIR=$T/data KPCERT_KEYS_DIR=$T/keys

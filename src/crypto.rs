@@ -3,9 +3,9 @@
 //!
 //! Every signature kpcert checks goes through [`PublicKey::verify_strict`] or [`verify_batch`],
 //! which refuses before batching what `verify_strict` refuses and a batch equation could let
-//! through (small-order or non-canonically encoded R). Weak (small-order) public keys are
-//! rejected when a key is parsed, so batch verification, which skips that check, never meets
-//! one.
+//! through (small-order or non-canonically encoded R). Public keys with any small-order part
+//! (weak keys, and keys with a torsion component) are rejected when a key is parsed, so batch
+//! verification, which skips that check, never meets one; an honest key `a·B` always passes.
 
 use std::fmt;
 
@@ -85,6 +85,7 @@ pub enum KeyError {
     Length,
     NotOnCurve,
     Weak,
+    Torsion,
 }
 
 impl fmt::Display for KeyError {
@@ -93,6 +94,10 @@ impl fmt::Display for KeyError {
             KeyError::Length => write!(f, "an ed25519 public key is 32 bytes"),
             KeyError::NotOnCurve => write!(f, "not a valid ed25519 public key"),
             KeyError::Weak => write!(f, "weak (small-order) ed25519 public key"),
+            KeyError::Torsion => write!(
+                f,
+                "ed25519 public key with a small-order component (not in the prime-order subgroup)"
+            ),
         }
     }
 }
@@ -107,6 +112,14 @@ impl PublicKey {
             ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::NotOnCurve)?;
         if key.is_weak() {
             return Err(KeyError::Weak);
+        }
+        // A key with a torsion component lets its holder craft signatures that a batch
+        // equation and verify_strict judge differently; an honest key a·B never has one.
+        let point = curve25519_dalek::edwards::CompressedEdwardsY(arr)
+            .decompress()
+            .ok_or(KeyError::NotOnCurve)?;
+        if !point.is_torsion_free() {
+            return Err(KeyError::Torsion);
         }
         Ok(PublicKey(key))
     }
@@ -256,6 +269,17 @@ mod tests {
         weak[0] = 1;
         assert_eq!(PublicKey::from_bytes(&weak), Err(KeyError::Weak));
         assert_eq!(PublicKey::from_bytes(&[0u8; 31]), Err(KeyError::Length));
+        // An honest key plus a point of order 8: on the curve, not weak, not torsion-free.
+        let honest = curve25519_dalek::edwards::CompressedEdwardsY(
+            SigningKey::from_seed(&[1; 32]).public_key().to_bytes(),
+        )
+        .decompress()
+        .unwrap();
+        let mixed = (honest + curve25519_dalek::constants::EIGHT_TORSION[1]).compress();
+        assert_eq!(
+            PublicKey::from_bytes(mixed.as_bytes()),
+            Err(KeyError::Torsion)
+        );
     }
 }
 

@@ -43,8 +43,8 @@ pub async fn verify(
         .collect();
     let field = |k: &str| map.get(k).and_then(Value::as_str);
     let verification = match (field("qr"), field("number"), unknown.is_empty()) {
-        (Some(qr), None, true) if qr.len() <= MAX_QR_CHARS => state.app.verify_qr(qr)?,
-        (None, Some(number), true) if number.len() <= MAX_NUMBER_CHARS => {
+        (Some(qr), None, true) if qr.chars().count() <= MAX_QR_CHARS => state.app.verify_qr(qr)?,
+        (None, Some(number), true) if number.chars().count() <= MAX_NUMBER_CHARS => {
             state.app.verify_number(number)?
         }
         _ => {

@@ -176,8 +176,8 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
 }
 
 /// The ledger state of the committed entries: the latest snapshot, then the entries after it
-/// (how many is the second value), each checked against its leaf in the Merkle tree and its
-/// predecessor's hash before the state takes it.
+/// (the size the snapshot covers is the second value), each checked against its leaf in the
+/// Merkle tree and its predecessor's hash before the state takes it.
 fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u64), LedgerError> {
     let corrupt = |what: String| LedgerError::Corrupt(what);
     let mut state = match index.snapshot()? {
@@ -214,8 +214,7 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
             .map_err(|v| corrupt(format!("entry {i}: {v}")))?;
         prev = entry_hash(&bytes);
     }
-    let replayed = size - from;
-    Ok((state, replayed))
+    Ok((state, from))
 }
 
 impl Ledger {
@@ -302,7 +301,7 @@ impl Ledger {
                 )));
             }
         }
-        let (state, replayed) = restore_state(&index, &files, size)?;
+        let (state, snapshot_size) = restore_state(&index, &files, size)?;
         let state_ms = started.elapsed();
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
@@ -322,7 +321,9 @@ impl Ledger {
             clock,
             frontier,
             prev,
-            snapshot_size: state.size(),
+            // The next snapshot is due SNAPSHOT_EVERY entries after the stored one, however
+            // often the service restarts.
+            snapshot_size,
             state,
             claimed: VecDeque::new(),
         };
@@ -362,7 +363,7 @@ impl Ledger {
         write_checkpoint_file(dir, &published.checkpoint.note)?;
         tracing::info!(
             size = published.checkpoint.checkpoint.size,
-            replayed,
+            replayed = size - snapshot_size,
             index_ms = index_opened.as_millis() as u64,
             state_ms = state_ms.as_millis() as u64,
             total_ms = started.elapsed().as_millis() as u64,
