@@ -45,6 +45,9 @@ pub struct Config {
     /// in keys/ledger.origin); `None` keeps the recorded one or uses [`DEFAULT_ORIGIN`].
     pub origin: Option<String>,
     pub clock: SharedClock,
+    /// Entries between snapshots of the ledger state (start-up replays at most this many plus
+    /// a batch); [`crate::ledger::SNAPSHOT_EVERY`] unless a test wants the snapshot path.
+    pub snapshot_every: u64,
 }
 
 /// Why the service could not start or act.
@@ -105,7 +108,7 @@ impl IssuedCertificate {
 }
 
 /// An online border check: the verdict with the ledger record.
-pub type OnlineVerification = Verification<IssuedCertificate>;
+pub type OnlineVerification = Verification<Arc<IssuedCertificate>>;
 
 /// The running service.
 pub struct App {
@@ -117,7 +120,7 @@ pub struct App {
     /// The Secretariat root key that signs trust bundles.
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
-    record_cache: Mutex<HashMap<String, IssuedCertificate>>,
+    record_cache: Mutex<HashMap<String, Arc<IssuedCertificate>>>,
     tokens: Tokens,
     verifier: NoteVerifier,
     /// Serialises authority registration (key files, then the entry).
@@ -178,7 +181,13 @@ impl App {
         })?;
         let registry = parse_registry(REGISTRY_CSV).map_err(AppError::Config)?;
         let genesis = registry.iter().cloned().map(registration).collect();
-        let ledger = Ledger::open(&config.data_dir, signer, config.clock.clone(), genesis)?;
+        let ledger = Ledger::open_with(
+            &config.data_dir,
+            signer,
+            config.clock.clone(),
+            genesis,
+            config.snapshot_every,
+        )?;
         let app = App {
             ledger,
             keys,
@@ -400,11 +409,11 @@ impl App {
         authority: &ActiveAuthority,
         key: &str,
         request_hash: &Hash,
-    ) -> Result<Option<(bool, IssuedCertificate)>, LedgerError> {
+    ) -> Result<Option<(bool, Arc<IssuedCertificate>)>, LedgerError> {
         let Some((hash, index)) = self.ledger.idempotency(&authority.authority.id, key)? else {
             return Ok(None);
         };
-        let issued = self.issued_at(index)?;
+        let issued = Arc::new(self.issued_at(index)?);
         Ok(Some((&hash == request_hash, issued)))
     }
 
@@ -468,21 +477,55 @@ impl App {
     /// The answer for a certificate entry [`App::issue`] appended: the certificate with its
     /// proof against the checkpoint of its commit. Call it off the ledger's threads.
     pub fn issued(&self, appended: Appended) -> Result<IssuedCertificate, LedgerError> {
-        let Event::CertificateIssued(signed) = appended.event else {
-            return Err(corrupt("an issuance appended another kind of entry"));
+        self.record(
+            appended.index,
+            appended.time_ms,
+            appended.entry_bytes,
+            appended.event,
+            appended.checkpoint,
+        )
+    }
+
+    /// A certificate entry with its inclusion proof against `checkpoint`, after checking that
+    /// the entry's bytes are what the signed tree commits to: nothing read from disk is
+    /// answered, sealed or called valid before it passes this.
+    fn record(
+        &self,
+        index: u64,
+        time_ms: u64,
+        entry: Vec<u8>,
+        event: Event,
+        checkpoint: Arc<SignedCheckpoint>,
+    ) -> Result<IssuedCertificate, LedgerError> {
+        let Event::CertificateIssued(signed) = event else {
+            return Err(self
+                .ledger
+                .corruption(format!("entry {index} is not a certificate issuance")));
         };
-        let proof = self
-            .ledger
-            .inclusion_proof(appended.index, appended.checkpoint.checkpoint.size)?;
+        let cp = &checkpoint.checkpoint;
+        let proof = self.ledger.inclusion_proof(index, cp.size)?;
+        crate::tlog::merkle::verify_inclusion(
+            &crate::tlog::merkle::leaf_hash(&entry),
+            index,
+            cp.size,
+            &proof,
+            &cp.root,
+        )
+        .map_err(|e| {
+            self.ledger.corruption(format!(
+                "entry {index} is not what the signed checkpoint of size {} commits to ({e})",
+                cp.size
+            ))
+        })?;
         Ok(IssuedCertificate {
             hash: sha256(&signed.canonical),
             certificate: signed.certificate,
             canonical: signed.canonical,
             signature: signed.signature,
-            entry_index: appended.index,
-            entry_time_ms: appended.time_ms,
-            entry: appended.entry_bytes,
-            checkpoint: appended.checkpoint,
+            entry_index: index,
+            entry_time_ms: time_ms,
+            entry,
+            checkpoint,
             proof,
         })
     }
@@ -505,7 +548,7 @@ impl App {
     /// Look-ups are cached per number while the ledger size stays the same: an entry never
     /// changes and its proof against a given tree size never does either, and verification
     /// traffic far exceeds issuance.
-    pub fn certificate(&self, number: &str) -> Result<Option<IssuedCertificate>, LedgerError> {
+    pub fn certificate(&self, number: &str) -> Result<Option<Arc<IssuedCertificate>>, LedgerError> {
         let size = self.ledger.size();
         if let Some(hit) = self.record_cache.lock().expect("record cache").get(number) {
             if hit.checkpoint.checkpoint.size == size {
@@ -515,7 +558,13 @@ impl App {
         let Some(index) = self.ledger.certificate_index(number)? else {
             return Ok(None);
         };
-        let issued = self.issued_at(index)?;
+        let issued = Arc::new(self.issued_at(index)?);
+        if issued.certificate.number.as_str() != number {
+            return Err(self.ledger.corruption(format!(
+                "the index sends {number} to entry {index}, which records {}",
+                issued.certificate.number
+            )));
+        }
         let mut cache = self.record_cache.lock().expect("record cache");
         if cache.len() >= RECORD_CACHE_ENTRIES {
             cache.clear();
@@ -531,24 +580,15 @@ impl App {
             .ledger
             .entry(index)?
             .ok_or_else(|| corrupt(format!("missing entry {index}")))?;
-        let entry = decode_entry(&bytes).map_err(corrupt)?;
-        let Event::CertificateIssued(signed) = entry.event else {
-            return Err(corrupt(format!("entry {index} is not an issuance")));
-        };
-        let proof = self
-            .ledger
-            .inclusion_proof(index, checkpoint.checkpoint.size)?;
-        Ok(IssuedCertificate {
-            hash: sha256(&signed.canonical),
-            certificate: signed.certificate,
-            canonical: signed.canonical,
-            signature: signed.signature,
-            entry_index: index,
-            entry_time_ms: entry.time_ms,
-            entry: bytes,
-            checkpoint,
-            proof,
-        })
+        let entry = decode_entry(&bytes)
+            .map_err(|e| self.ledger.corruption(format!("entry {index}: {e}")))?;
+        if entry.index != index {
+            return Err(self.ledger.corruption(format!(
+                "reading entry {index} gave entry {} (offsets.dat?)",
+                entry.index
+            )));
+        }
+        self.record(index, entry.time_ms, bytes, entry.event, checkpoint)
     }
 
     /// The seal of an issued certificate, signed by its issuing authority's key (ed25519 is
@@ -597,7 +637,7 @@ impl App {
     fn lookup(
         &self,
         number: &CertificateNumber,
-    ) -> Result<Option<(SealClaims, IssuedCertificate)>, LedgerError> {
+    ) -> Result<Option<(SealClaims, Arc<IssuedCertificate>)>, LedgerError> {
         Ok(self.certificate(number.as_str())?.map(|r| (r.claims(), r)))
     }
 

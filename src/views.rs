@@ -300,7 +300,7 @@ pub struct VerificationView<'a> {
 impl<'a> VerificationView<'a> {
     /// An online verdict.
     pub fn online(
-        v: &'a Verification<IssuedCertificate>,
+        v: &'a Verification<std::sync::Arc<IssuedCertificate>>,
         now_ms: u64,
         ledger_verifier_key: String,
     ) -> VerificationView<'a> {
@@ -310,7 +310,7 @@ impl<'a> VerificationView<'a> {
             checked_at: format_unix_ms(now_ms),
             ledger_verifier_key: Some(ledger_verifier_key),
             certificate: v.claims.as_ref().map(ClaimsView::of),
-            ledger: Some(v.record.as_ref().map(RecordView::of)),
+            ledger: Some(v.record.as_deref().map(RecordView::of)),
             bundle: None,
         }
     }

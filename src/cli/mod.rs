@@ -149,5 +149,6 @@ fn open(dirs: &Dirs, origin: Option<String>) -> anyhow::Result<App> {
         keys_dir: dirs.keys_dir.clone(),
         origin,
         clock: crate::clock::system(),
+        snapshot_every: crate::ledger::SNAPSHOT_EVERY,
     })?)
 }

@@ -5,7 +5,7 @@
 //! data: it is never signed and a ledger is always judged by replaying its entries.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
-use crate::crypto::PublicKey;
+use crate::crypto::{Hash, PublicKey};
 use crate::domain::{
     Authority, AuthorityRecord, CountryCode, KeyWindow, Participant, ParticipantKind,
     ParticipantRecord, State, StateParts, Status,
@@ -18,8 +18,9 @@ fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
 }
 
-/// The snapshot bytes of `state`.
-pub fn encode_state(state: &State) -> Vec<u8> {
+/// The snapshot bytes of `state`, whose last entry hashes to `head` (checked on restore: a
+/// snapshot belongs to exactly one ledger prefix).
+pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
     let parts = state.to_parts();
     let participants = parts
         .participants
@@ -48,7 +49,6 @@ pub fn encode_state(state: &State) -> Vec<u8> {
                 Value::Uint(a.default_validity_days as u64),
                 Value::Uint(a.max_validity_days as u64),
                 Value::Uint(r.registered_index),
-                Value::Uint(r.registered_ms),
                 Value::Array(
                     r.keys
                         .iter()
@@ -83,7 +83,7 @@ pub fn encode_state(state: &State) -> Vec<u8> {
             ("participants", Value::Array(participants)),
             ("authorities", Value::Array(authorities)),
             ("serials", Value::Array(serials)),
-            ("certificates", Value::Uint(parts.certificates)),
+            ("head", Value::Bytes(head.to_vec())),
         ]),
     )
 }
@@ -117,8 +117,8 @@ fn days(v: &Value) -> Result<u32, FormatError> {
     u32::try_from(uint(v)?).map_err(|_| shape("days out of range"))
 }
 
-/// Decodes snapshot bytes.
-pub fn decode_state(bytes: &[u8]) -> Result<State, FormatError> {
+/// Decodes snapshot bytes: the state and the hash of its last entry.
+pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
     let value = Value::decode(bytes)?;
     let f = Fields::exact(
         "snapshot",
@@ -129,7 +129,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<State, FormatError> {
             "participants",
             "authorities",
             "serials",
-            "certificates",
+            "head",
         ],
     )?;
     let participants = f
@@ -154,8 +154,8 @@ pub fn decode_state(bytes: &[u8]) -> Result<State, FormatError> {
         .list("authorities")?
         .iter()
         .map(|v| {
-            let [id, participant, name, public_key, default, max, index, ms, keys] =
-                items::<9>(v, "an authority")?;
+            let [id, participant, name, public_key, default, max, index, keys] =
+                items::<8>(v, "an authority")?;
             let keys = keys
                 .as_array()
                 .ok_or_else(|| shape("keys"))?
@@ -184,7 +184,6 @@ pub fn decode_state(bytes: &[u8]) -> Result<State, FormatError> {
                     max_validity_days: days(max)?,
                 },
                 registered_index: uint(index)?,
-                registered_ms: uint(ms)?,
                 keys,
             })
         })
@@ -201,12 +200,127 @@ pub fn decode_state(bytes: &[u8]) -> Result<State, FormatError> {
             Ok((code(p)?, year, uint(serial)?))
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
-    Ok(State::from_parts(StateParts {
+    let state = State::from_parts(StateParts {
         size: f.uint("size")?,
         last_time_ms: f.uint("last_time")?,
         participants,
         authorities,
         serials,
-        certificates: f.uint("certificates")?,
-    }))
+    });
+    Ok((state, f.array("head")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::encode_certificate;
+    use crate::crypto::SigningKey;
+    use crate::domain::{
+        Certificate, CertificateContent, CertificateNumber, Date, Entry, Event, HsCode, Hundredths,
+        Issuer, Item, Origin, Party, SignedCertificate, SECRETARIAT,
+    };
+
+    /// A state with participants, an authority, its key window and serials in two years.
+    fn state() -> State {
+        let code = |s: &str| CountryCode::participant(s).unwrap();
+        let key = SigningKey::from_seed(&[3; 32]);
+        let authority = Authority {
+            id: "BW-A1".into(),
+            participant: code("BW"),
+            name: "Ministry".into(),
+            public_key: key.public_key(),
+            default_validity_days: 60,
+            max_validity_days: 90,
+        };
+        let mut events = vec![];
+        for c in ["BW", "AE"] {
+            events.push((
+                0,
+                SECRETARIAT.to_owned(),
+                Event::ParticipantRegistered(Participant {
+                    code: code(c),
+                    name: c.into(),
+                    region: "R".into(),
+                    kind: ParticipantKind::Participant,
+                }),
+            ));
+        }
+        events.push((
+            0,
+            SECRETARIAT.into(),
+            Event::AuthorityRegistered(authority.clone()),
+        ));
+        for (serial, day) in [(1, "2026-12-31"), (2, "2026-12-31"), (1, "2027-01-01")] {
+            let issued_on = Date::parse(day).unwrap();
+            let certificate = Certificate {
+                number: CertificateNumber::new(code("BW"), issued_on.year(), serial),
+                issuer: Issuer {
+                    participant: code("BW"),
+                    authority_id: "BW-A1".into(),
+                    authority_name: "Ministry".into(),
+                    key_id: authority.key_id(),
+                },
+                content: CertificateContent {
+                    exporter: Party {
+                        name: "E".into(),
+                        address: "A".into(),
+                    },
+                    importer: Party {
+                        name: "I".into(),
+                        address: "A".into(),
+                    },
+                    destination: code("AE"),
+                    origin: Origin::Single(code("BW")),
+                    parcels: 1,
+                    items: vec![Item {
+                        hs_code: HsCode::Unsorted,
+                        carats: Hundredths::from_hundredths(1).unwrap(),
+                        value_usd: Hundredths::from_hundredths(1).unwrap(),
+                    }],
+                    issued_on,
+                    expires_on: issued_on.plus_days(30).unwrap(),
+                },
+            };
+            let canonical = encode_certificate(&certificate);
+            events.push((
+                issued_on.start_ms() + 1000,
+                "BW-A1".into(),
+                Event::CertificateIssued(SignedCertificate {
+                    signature: key.sign(&canonical),
+                    canonical,
+                    certificate,
+                }),
+            ));
+        }
+        let mut state = State::new();
+        for (i, (time_ms, actor, event)) in events.into_iter().enumerate() {
+            let key_id = (actor != SECRETARIAT).then(|| authority.key_id());
+            state
+                .apply(&Entry {
+                    index: i as u64,
+                    time_ms,
+                    actor,
+                    key_id,
+                    prev: [0; 32],
+                    event,
+                })
+                .unwrap();
+        }
+        state
+    }
+
+    #[test]
+    fn a_snapshot_restores_the_whole_state() {
+        let state = state();
+        assert_eq!(state.certificates(), 3);
+        let bytes = encode_state(&state, &[9; 32]);
+        let (restored, head) = decode_state(&bytes).unwrap();
+        assert_eq!(restored, state);
+        assert_eq!(head, [9; 32]);
+        assert_eq!(encode_state(&restored, &head), bytes, "one encoding");
+        let bw = CountryCode::participant("BW").unwrap();
+        assert_eq!(restored.next_serial(bw, 2026), 3);
+        assert_eq!(restored.next_serial(bw, 2027), 2);
+        assert_eq!(restored.authority("BW-A1").unwrap().keys.len(), 1);
+    }
 }

@@ -1,5 +1,6 @@
 //! Issuing authorities: who may issue for which participant, with which key and validity policy.
 
+use super::certificate::text_rule;
 use super::country::CountryCode;
 use crate::crypto::{KeyId, PublicKey};
 
@@ -42,7 +43,7 @@ impl Authority {
     /// What is wrong with this registration's own fields, if anything (the id's sequence is
     /// the ledger state's to judge).
     pub fn problem(&self) -> Option<String> {
-        if let Err(e) = name_rule(&self.name) {
+        if let Err(e) = text_rule(&self.name, MAX_AUTHORITY_NAME_CHARS) {
             return Some(format!("the authority name {e}"));
         }
         if !(1..=MAX_VALIDITY_DAYS_LIMIT).contains(&self.max_validity_days) {
@@ -57,18 +58,4 @@ impl Authority {
         }
         None
     }
-}
-
-/// An authority name: 1 to 200 characters, no surrounding white space, no control characters.
-pub fn name_rule(name: &str) -> Result<(), String> {
-    if name.trim().is_empty()
-        || name.trim() != name
-        || name.chars().count() > MAX_AUTHORITY_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(format!(
-            "must be 1 to {MAX_AUTHORITY_NAME_CHARS} characters, without control characters or surrounding white space"
-        ));
-    }
-    Ok(())
 }

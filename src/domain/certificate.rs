@@ -297,9 +297,9 @@ pub struct IssuePolicy<'a> {
 // authority sends, and by [`CertificateContent::problems`] on what the ledger records (the audit judges
 // a recorded certificate by the rules of issuance).
 
-/// A name or address: not blank, at most `max` characters, no surrounding white space, no
-/// control characters.
-fn text_rule(s: &str, max: usize) -> Result<(), String> {
+/// A name, address or other text of the ledger: not blank, at most `max` characters, no
+/// surrounding white space, no control characters.
+pub(crate) fn text_rule(s: &str, max: usize) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err("must not be empty".into());
     }
@@ -391,6 +391,14 @@ impl Collector {
                 self.add(field, message);
                 false
             }
+        }
+    }
+
+    /// [`Collector::rule`] with a field path built only when the rule fails (the audit runs
+    /// these rules on every recorded certificate).
+    fn rule_lazy(&mut self, field: impl FnOnce() -> String, result: Result<(), String>) {
+        if let Err(message) = result {
+            self.add(field(), message);
         }
     }
 
@@ -631,12 +639,12 @@ impl CertificateContent {
     pub fn problems(&self, policy: &IssuePolicy<'_>) -> Vec<Problem> {
         let mut c = Collector(Vec::new());
         for (field, party) in [("exporter", &self.exporter), ("importer", &self.importer)] {
-            c.rule(
-                format!("{field}.name"),
+            c.rule_lazy(
+                || format!("{field}.name"),
                 text_rule(&party.name, MAX_NAME_CHARS),
             );
-            c.rule(
-                format!("{field}.address"),
+            c.rule_lazy(
+                || format!("{field}.address"),
                 text_rule(&party.address, MAX_ADDRESS_CHARS),
             );
         }
@@ -649,7 +657,7 @@ impl CertificateContent {
             c.add("items", "must hold at least one item");
         }
         for (i, item) in self.items.iter().enumerate() {
-            c.rule(format!("items[{i}].carats"), carats_rule(item.carats));
+            c.rule_lazy(|| format!("items[{i}].carats"), carats_rule(item.carats));
         }
         if self.issued_on != policy.issued_on {
             c.add(

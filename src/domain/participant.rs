@@ -1,5 +1,6 @@
 //! KP participants: the registry shipped with kpcert and each participant's standing.
 
+use super::certificate::text_rule;
 use super::country::CountryCode;
 
 /// A participant, or a trading entity that meets the scheme's minimum requirements.
@@ -42,14 +43,8 @@ impl Participant {
     /// characters without control characters or surrounding white space.
     pub fn problem(&self) -> Option<String> {
         for (what, text) in [("name", &self.name), ("region", &self.region)] {
-            if text.trim().is_empty()
-                || text.trim() != text
-                || text.chars().count() > 200
-                || text.chars().any(char::is_control)
-            {
-                return Some(format!(
-                    "the participant's {what} must be 1 to 200 characters, without control characters or surrounding white space"
-                ));
+            if let Err(e) = text_rule(text, 200) {
+                return Some(format!("the participant's {what} {e}"));
             }
         }
         None

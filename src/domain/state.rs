@@ -73,9 +73,8 @@ pub struct ParticipantRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorityRecord {
     pub authority: Authority,
-    /// Index and time of its registration entry.
+    /// Index of its registration entry.
     pub registered_index: u64,
-    pub registered_ms: u64,
     /// Its keys, oldest first; v1 registers one, valid from the registration on.
     pub keys: Vec<KeyWindow>,
 }
@@ -103,9 +102,9 @@ pub struct State {
     participants: Arc<BTreeMap<CountryCode, ParticipantRecord>>,
     authorities: Arc<BTreeMap<String, AuthorityRecord>>,
     /// Last serial per (participant, year of issue): numbers follow each other from 1, which
-    /// proves uniqueness and no gaps with memory that does not grow with the ledger.
-    serials: HashMap<(CountryCode, i64), u64>,
-    certificates: u64,
+    /// proves uniqueness and no gaps with memory that does not grow with the ledger (and their
+    /// sum is the number of certificates).
+    serials: Arc<HashMap<(CountryCode, i64), u64>>,
 }
 
 /// The parts of a [`State`], for its snapshot encoding.
@@ -116,7 +115,6 @@ pub struct StateParts {
     pub participants: Vec<ParticipantRecord>,
     pub authorities: Vec<AuthorityRecord>,
     pub serials: Vec<(CountryCode, i64, u64)>,
-    pub certificates: u64,
 }
 
 impl State {
@@ -170,7 +168,6 @@ impl State {
                     AuthorityRecord {
                         authority: a.clone(),
                         registered_index: entry.index,
-                        registered_ms: entry.time_ms,
                         keys: vec![key],
                     },
                 );
@@ -179,9 +176,8 @@ impl State {
             Event::CertificateIssued(signed) => {
                 let key = self.check_certificate(entry, signed)?;
                 let number = &signed.certificate.number;
-                self.serials
+                Arc::make_mut(&mut self.serials)
                     .insert((number.participant(), number.year()), number.serial());
-                self.certificates += 1;
                 Applied {
                     signed_by: Some(key),
                 }
@@ -385,7 +381,7 @@ impl State {
 
     /// Number of certificates issued.
     pub fn certificates(&self) -> u64 {
-        self.certificates
+        self.serials.values().sum()
     }
 
     /// The parts, for the snapshot encoding.
@@ -399,7 +395,6 @@ impl State {
             participants: self.participants.values().cloned().collect(),
             authorities: self.authorities.values().cloned().collect(),
             serials,
-            certificates: self.certificates,
         }
     }
 
@@ -422,12 +417,13 @@ impl State {
                     .map(|a| (a.authority.id.clone(), a))
                     .collect(),
             ),
-            serials: parts
-                .serials
-                .into_iter()
-                .map(|(p, y, s)| ((p, y), s))
-                .collect(),
-            certificates: parts.certificates,
+            serials: Arc::new(
+                parts
+                    .serials
+                    .into_iter()
+                    .map(|(p, y, s)| ((p, y), s))
+                    .collect(),
+            ),
         }
     }
 }

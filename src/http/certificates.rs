@@ -140,7 +140,7 @@ fn created(issued: &IssuedCertificate, state: &HttpState) -> HttpResponse {
 
 /// The answer to a retried request: the original certificate if the body is the same.
 fn replayed(
-    (same_body, issued): (bool, IssuedCertificate),
+    (same_body, issued): (bool, Arc<IssuedCertificate>),
     state: &HttpState,
 ) -> Result<HttpResponse, ApiError> {
     if !same_body {
@@ -163,7 +163,7 @@ fn replayed(
 }
 
 /// The recorded certificate `number`, or a JSON 404.
-fn find_certificate(state: &HttpState, number: &str) -> Result<IssuedCertificate, ApiError> {
+fn find_certificate(state: &HttpState, number: &str) -> Result<Arc<IssuedCertificate>, ApiError> {
     let not_found = || ApiError::not_found(format!("no certificate {number} in the ledger"));
     if number.len() > 32 {
         return Err(not_found());

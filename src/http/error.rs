@@ -121,6 +121,9 @@ impl From<LedgerError> for ApiError {
                 tracing::error!(error = %e, "ledger unavailable");
                 ApiError::unavailable("the ledger cannot accept writes right now")
             }
+            LedgerError::Corrupt(_) => ApiError::unavailable(
+                "the ledger data on this server failed its integrity check (logged); it answers nothing it cannot prove",
+            ),
             LedgerError::Invalid(problems) => {
                 ApiError::invalid("invalid_certificate", "certificate request", problems)
             }

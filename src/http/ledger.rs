@@ -19,6 +19,11 @@ use crate::views::EntryView;
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
 
 pub async fn healthz(state: Shared) -> HttpResponse {
+    if let Some(problem) = state.app.ledger().corrupt() {
+        return HttpResponse::ServiceUnavailable().json(serde_json::json!(
+            {"status": "corrupt", "reason": problem}
+        ));
+    }
     if state.app.ledger().is_unavailable() {
         return HttpResponse::ServiceUnavailable().json(serde_json::json!(
             {"status": "unavailable", "reason": "the ledger cannot accept writes"}

@@ -158,6 +158,8 @@ pub(crate) struct Shared {
     published: RwLock<Published>,
     poisoned: AtomicBool,
     closed: AtomicBool,
+    /// What a read found that does not match what the ledger commits to (first report kept).
+    corrupt: Mutex<Option<String>>,
 }
 
 /// The ledger. Cheap to clone; all clones share one writer thread.
@@ -180,10 +182,10 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
 /// Merkle tree and its predecessor's hash before the state takes it.
 fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u64), LedgerError> {
     let corrupt = |what: String| LedgerError::Corrupt(what);
-    let mut state = match index.snapshot()? {
+    let (mut state, snapshot_head) = match index.snapshot()? {
         Some(bytes) => snapshot::decode_state(&bytes)
             .map_err(|e| corrupt(format!("the state snapshot: {e}")))?,
-        None => State::new(),
+        None => (State::new(), [0u8; 32]),
     };
     if state.size() > size {
         return Err(corrupt(format!(
@@ -196,6 +198,11 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
         0 => [0u8; 32],
         n => entry_hash(&files.entry(n - 1)?),
     };
+    if prev != snapshot_head {
+        return Err(corrupt(format!(
+            "the state snapshot was not taken of these {from} entries (its head hash differs)"
+        )));
+    }
     for i in from..size {
         let bytes = files.entry(i)?;
         if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&bytes) {
@@ -223,14 +230,13 @@ impl Ledger {
         std::fs::metadata(dir.join(files::ENTRIES_FILE)).is_ok_and(|m| m.len() > 0)
     }
 
-    /// Opens (or creates) the ledger in `dir` and starts its writer thread, with `clock` for the
-    /// entries' times. If the ledger is empty, `genesis` is appended first, atomically.
-    pub fn open(
+    /// Opens the files and the index, checks that they belong together, restores the state and
+    /// returns the writer, not yet running.
+    fn open_writer(
         dir: &Path,
         signer: NoteSigner,
         clock: SharedClock,
-        genesis: Vec<NewEntry>,
-    ) -> Result<Ledger, LedgerError> {
+    ) -> Result<Writer, LedgerError> {
         let started = std::time::Instant::now();
         std::fs::create_dir_all(dir)?;
         let index = Index::open(dir)?;
@@ -303,6 +309,7 @@ impl Ledger {
         }
         let (state, snapshot_size) = restore_state(&index, &files, size)?;
         let state_ms = started.elapsed();
+        let replay_ms = (state_ms - index_opened).as_millis() as u64;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             index,
@@ -313,9 +320,17 @@ impl Ledger {
             }),
             poisoned: false.into(),
             closed: false.into(),
+            corrupt: Mutex::new(None),
         });
-        let (queue, jobs) = mpsc::sync_channel::<Msg>(MAX_QUEUED_JOBS);
-        let mut writer = Writer {
+        tracing::info!(
+            size,
+            replayed = size - snapshot_size,
+            index_ms = index_opened.as_millis() as u64,
+            replay_ms,
+            total_ms = state_ms.as_millis() as u64,
+            "opened the ledger"
+        );
+        Ok(Writer {
             shared: shared.clone(),
             signer,
             clock,
@@ -325,8 +340,37 @@ impl Ledger {
             // often the service restarts.
             snapshot_size,
             state,
+            snapshot_every: SNAPSHOT_EVERY,
             claimed: VecDeque::new(),
-        };
+            entries_end: shared.files.entries_len()?,
+        })
+    }
+
+    /// Opens (or creates) the ledger in `dir` and starts its writer thread, with `clock` for the
+    /// entries' times. If the ledger is empty, `genesis` is appended first, atomically.
+    pub fn open(
+        dir: &Path,
+        signer: NoteSigner,
+        clock: SharedClock,
+        genesis: Vec<NewEntry>,
+    ) -> Result<Ledger, LedgerError> {
+        Self::open_with(dir, signer, clock, genesis, SNAPSHOT_EVERY)
+    }
+
+    /// [`Ledger::open`] keeping a state snapshot every `snapshot_every` entries (tests and
+    /// benchmarks use small values to exercise the snapshot path).
+    pub fn open_with(
+        dir: &Path,
+        signer: NoteSigner,
+        clock: SharedClock,
+        genesis: Vec<NewEntry>,
+        snapshot_every: u64,
+    ) -> Result<Ledger, LedgerError> {
+        let mut writer = Self::open_writer(dir, signer, clock)?;
+        writer.snapshot_every = snapshot_every.max(1);
+        let shared = writer.shared.clone();
+        let size = writer.state.size();
+        let (queue, jobs) = mpsc::sync_channel::<Msg>(MAX_QUEUED_JOBS);
         if size == 0 && !genesis.is_empty() {
             let failed: Arc<Mutex<Option<LedgerError>>> = Arc::default();
             let jobs = genesis
@@ -361,14 +405,6 @@ impl Ledger {
         // Auditors of the live folder read the committed checkpoint from here.
         let published = shared.published.read().expect("published lock").clone();
         write_checkpoint_file(dir, &published.checkpoint.note)?;
-        tracing::info!(
-            size = published.checkpoint.checkpoint.size,
-            replayed = size - snapshot_size,
-            index_ms = index_opened.as_millis() as u64,
-            state_ms = state_ms.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "opened the ledger"
-        );
         let handle = thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(jobs))?;
@@ -477,6 +513,24 @@ impl Ledger {
             .filter(|&(_, index)| index < size))
     }
 
+    /// Records that data read from disk does not match what the ledger commits to, logs it,
+    /// and returns the error to answer with. `/healthz` reports it until the restart, which
+    /// checks the files again.
+    pub fn corruption(&self, what: String) -> LedgerError {
+        tracing::error!(problem = %what, "ledger data read from disk does not match the ledger");
+        self.shared
+            .corrupt
+            .lock()
+            .expect("corrupt lock")
+            .get_or_insert_with(|| what.clone());
+        LedgerError::Corrupt(what)
+    }
+
+    /// The first corruption a read found since start, if any.
+    pub fn corrupt(&self) -> Option<String> {
+        self.shared.corrupt.lock().expect("corrupt lock").clone()
+    }
+
     /// Whether the writer stopped accepting appends (a failed write, or closed).
     pub fn is_unavailable(&self) -> bool {
         self.shared.poisoned.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
@@ -528,6 +582,7 @@ mod tests {
     use crate::tlog::merkle::MemoryTree;
     use std::fs::OpenOptions;
     use std::io::Write as _;
+    use writer::Job;
 
     fn signer() -> NoteSigner {
         NoteSigner::new("test/ledger", SigningKey::from_seed(&[5; 32]))
@@ -592,6 +647,66 @@ mod tests {
         assert_eq!(replayed_root(&ledger), ledger.head().checkpoint.root);
     }
 
+    /// A job that claims idempotency key `key` and registers the next participant, and what it
+    /// was answered.
+    fn claiming(
+        key: &'static str,
+    ) -> (
+        Job,
+        std::sync::mpsc::Receiver<Result<Appended, LedgerError>>,
+    ) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let job = Job {
+            build: Box::new(move |ctx| {
+                ctx.claim_idempotency("BW-A1", key, &[7; 32])?;
+                let code = ISO_3166_1_ALPHA_2
+                    .iter()
+                    .filter_map(|c| CountryCode::country(c))
+                    .find(|c| !ctx.state().is_participant(*c))
+                    .unwrap();
+                Ok(NewEntry {
+                    actor: SECRETARIAT.into(),
+                    key_id: None,
+                    event: Event::ParticipantRegistered(Participant {
+                        code,
+                        name: format!("Country {code}"),
+                        region: "Test".into(),
+                        kind: ParticipantKind::Participant,
+                    }),
+                })
+            }),
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        };
+        (job, rx)
+    }
+
+    #[test]
+    fn an_idempotency_key_claimed_by_a_batch_still_committing_stays_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            Ledger::open_writer(dir.path(), signer(), ManualClock::at(1_800_000_000_000)).unwrap();
+        // Batch A claims K and is prepared but not committed (as when the committer holds it).
+        let (a, _) = claiming("K");
+        let held = writer.prepare(vec![a]).expect("batch A writes");
+        // Batch B writes nothing: every job in it fails.
+        let (failing, failed) = claiming("K");
+        assert!(writer.prepare(vec![failing]).is_none());
+        assert!(matches!(
+            failed.recv().unwrap(),
+            Err(LedgerError::IdempotencyConflict)
+        ));
+        // Batch C must still see A's claim.
+        let (c, answer) = claiming("K");
+        assert!(writer.prepare(vec![c]).is_none());
+        assert!(matches!(
+            answer.recv().unwrap(),
+            Err(LedgerError::IdempotencyConflict)
+        ));
+        drop(held);
+    }
+
     #[test]
     fn the_state_is_restored_from_its_snapshot_and_the_entries_after_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -614,7 +729,8 @@ mod tests {
                 .unwrap();
         }
         let mut batch = index::Batch::default();
-        batch.snapshot(&snapshot::encode_state(&partial));
+        let head = entry_hash(&files.entry(2).unwrap());
+        batch.snapshot(&snapshot::encode_state(&partial, &head));
         index.apply(batch).unwrap();
         index.flush_durably().unwrap();
         drop(index);

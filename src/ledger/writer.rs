@@ -47,8 +47,10 @@ pub struct AppendContext<'a> {
     index: u64,
     time_ms: u64,
     state: &'a State,
-    /// Idempotency claims not yet in the index (this batch and the one being committed).
-    claimed: &'a VecDeque<HashSet<(String, String)>>,
+    /// Idempotency claims not yet in the index: of the batches that may still be committing,
+    /// and of this batch so far.
+    claimed: &'a VecDeque<HashSet<String>>,
+    this_batch: &'a HashSet<String>,
     index_reader: &'a super::index::Index,
     claim: Option<(String, String, Hash)>,
 }
@@ -77,15 +79,21 @@ impl AppendContext<'_> {
         key: &str,
         request_hash: &Hash,
     ) -> Result<(), LedgerError> {
-        let pair = (actor.to_owned(), key.to_owned());
-        if self.claimed.iter().any(|set| set.contains(&pair))
+        let pending = claim_key(actor, key);
+        if self.this_batch.contains(&pending)
+            || self.claimed.iter().any(|set| set.contains(&pending))
             || self.index_reader.idempotency(actor, key)?.is_some()
         {
             return Err(LedgerError::IdempotencyConflict);
         }
-        self.claim = Some((pair.0, pair.1, *request_hash));
+        self.claim = Some((actor.to_owned(), key.to_owned(), *request_hash));
         Ok(())
     }
+}
+
+/// The in-memory key of an idempotency claim.
+fn claim_key(actor: &str, key: &str) -> String {
+    format!("{actor}\0{key}")
 }
 
 /// The writer thread's state: it builds entries and appends them to the files; the committer
@@ -99,8 +107,14 @@ pub(super) struct Writer {
     pub state: State,
     /// Size at the last state snapshot.
     pub snapshot_size: u64,
-    /// Idempotency claims of the batches not known to be committed (at most two).
-    pub claimed: VecDeque<HashSet<(String, String)>>,
+    /// Entries between snapshots.
+    pub snapshot_every: u64,
+    /// Idempotency claims of the last two batches that wrote entries: the one the committer
+    /// may be syncing and the one before it (the committer takes a batch only after it has
+    /// committed the previous one, so anything older is in the index).
+    pub claimed: VecDeque<HashSet<String>>,
+    /// Length of entries.dat, where the next record goes.
+    pub entries_end: u64,
 }
 
 /// A batch whose entries are written to the files (not yet synced), with what its commit point
@@ -256,12 +270,9 @@ impl Writer {
         let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
         let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
         let mut done: Vec<(Reply, u64, Vec<u8>, Event)> = Vec::with_capacity(jobs.len());
-        let mut entries_end = self.shared.files.entries_len().ok()?;
+        let mut entries_end = self.entries_end;
         let time_ms = self.clock.now_ms().max(self.state.last_time_ms());
-        self.claimed.push_back(HashSet::new());
-        if self.claimed.len() > 2 {
-            self.claimed.pop_front();
-        }
+        let mut this_batch = HashSet::new();
         for job in jobs {
             let index = self.frontier.size();
             let mut ctx = AppendContext {
@@ -269,6 +280,7 @@ impl Writer {
                 time_ms,
                 state: &self.state,
                 claimed: &self.claimed,
+                this_batch: &this_batch,
                 index_reader: &self.shared.index,
                 claim: None,
             };
@@ -311,10 +323,7 @@ impl Writer {
             }
             if let Some((actor, key, hash)) = claim {
                 batch.idempotency(&actor, &key, &hash, index);
-                self.claimed
-                    .back_mut()
-                    .expect("pushed above")
-                    .insert((actor, key));
+                this_batch.insert(claim_key(&actor, &key));
             }
             self.prev = entry_hash(&bytes);
             self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
@@ -329,6 +338,10 @@ impl Writer {
         if done.is_empty() {
             return None;
         }
+        self.claimed.push_back(this_batch);
+        if self.claimed.len() > 2 {
+            self.claimed.pop_front();
+        }
         let checkpoint = Checkpoint {
             origin: self.signer.name().to_owned(),
             size: self.frontier.size(),
@@ -339,8 +352,8 @@ impl Writer {
             checkpoint,
         });
         batch.commit_point(head.checkpoint.size, &self.prev, &head.note);
-        if self.state.size() - self.snapshot_size >= SNAPSHOT_EVERY {
-            batch.snapshot(&snapshot::encode_state(&self.state));
+        if self.state.size() - self.snapshot_size >= self.snapshot_every {
+            batch.snapshot(&snapshot::encode_state(&self.state, &self.prev));
             self.snapshot_size = self.state.size();
         }
         if let Err(e) = self
@@ -355,6 +368,7 @@ impl Writer {
             }
             return None;
         }
+        self.entries_end = entries_end;
         Some(Prepared {
             batch,
             published: Published {

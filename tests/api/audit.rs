@@ -150,6 +150,7 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
         keys_dir: fork_dir.path().join("keys"),
         origin: None,
         clock: kpcert::clock::system(),
+        snapshot_every: kpcert::ledger::SNAPSHOT_EVERY,
     })
     .unwrap();
     for name in [
@@ -196,6 +197,7 @@ async fn a_byte_flipped_in_the_data_folder_is_found_by_the_audit_and_refused_at_
         keys_dir: dir.path().join("keys"),
         origin: None,
         clock: kpcert::clock::system(),
+        snapshot_every: kpcert::ledger::SNAPSHOT_EVERY,
     };
     let app = kpcert::app::App::open(&config).unwrap();
     app.add_authority("BW", "One", 90).unwrap();

@@ -97,6 +97,11 @@ pub fn spawn_app_on(date: &str) -> (TestApp, Arc<ManualClock>) {
     (spawn_app_at(http::Options::default(), clock.clone()), clock)
 }
 
+/// Entries between state snapshots in tests: small, so that every test server snapshots (after
+/// the 61 registry entries of genesis, and again every few dozen entries) and every restart
+/// restores from a snapshot.
+pub const TEST_SNAPSHOT_EVERY: u64 = 50;
+
 /// Opens the application in a fresh temporary folder with `clock`.
 pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
     App::open(&Config {
@@ -104,6 +109,7 @@ pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
         keys_dir: dir.join("keys"),
         origin: Some("test.kpcert.local/ledger".into()),
         clock,
+        snapshot_every: TEST_SNAPSHOT_EVERY,
     })
     .expect("open app")
 }

@@ -233,6 +233,7 @@ fn participants_come_from_the_ledger_and_a_newer_registry_is_recorded_first() {
             keys_dir: dir.path().join("keys"),
             origin: None,
             clock: kpcert::clock::system(),
+            snapshot_every: kpcert::ledger::SNAPSHOT_EVERY,
         })
         .unwrap()
     };
