@@ -160,6 +160,8 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// What a read found that does not match what the ledger commits to (first report kept).
     corrupt: Mutex<Option<String>>,
+    /// The size the state snapshot restored at open covered (entries after it were replayed).
+    restored_from: u64,
 }
 
 /// The ledger. Cheap to clone; all clones share one writer thread.
@@ -321,6 +323,7 @@ impl Ledger {
             poisoned: false.into(),
             closed: false.into(),
             corrupt: Mutex::new(None),
+            restored_from: snapshot_size,
         });
         tracing::info!(
             size,
@@ -524,6 +527,12 @@ impl Ledger {
             .expect("corrupt lock")
             .get_or_insert_with(|| what.clone());
         LedgerError::Corrupt(what)
+    }
+
+    /// How many entries the state snapshot covered when the ledger opened (the rest were
+    /// replayed through the rules).
+    pub fn restored_from_snapshot(&self) -> u64 {
+        self.shared.restored_from
     }
 
     /// The first corruption a read found since start, if any.
