@@ -74,6 +74,12 @@ pub trait Trust {
 
     /// The ledger's record of certificate `number`.
     fn record(&self, number: &CertificateNumber) -> Result<Lookup<Self::Record>, Self::Error>;
+
+    /// When what this verifier trusts was issued (unix ms), if it is a copy that ages (a trust
+    /// bundle); `None` for the live ledger.
+    fn as_of_ms(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The outcome of a border check: the verdict, why, what was verified, and the ledger record.
@@ -116,6 +122,21 @@ pub fn verify_qr<T: Trust>(
     };
     let keys = trust.keys_with_id(&opened.key_id);
     if keys.is_empty() {
+        // A copy older than the certificate cannot know a key registered since: that is no
+        // proof of forgery (the date is unverified, so at most this turns forged into unknown).
+        if let Some(as_of) = trust.as_of_ms() {
+            if opened.claims.issued_on.start_ms() + crate::domain::date::MS_PER_DAY > as_of {
+                return Ok(Verification::of(
+                    Verdict::Unknown,
+                    format!(
+                        "key {} is not in this trust bundle of {}, which is older than the certificate's date of issue ({}): fetch a newer trust bundle, or check online",
+                        opened.key_id,
+                        crate::domain::date::format_unix_ms(as_of),
+                        opened.claims.issued_on
+                    ),
+                ));
+            }
+        }
         return Ok(Verification::of(
             Verdict::Forged,
             format!("key {} is not a registered authority key", opened.key_id),
@@ -329,5 +350,9 @@ impl Trust for TrustBundle {
 
     fn record(&self, _number: &CertificateNumber) -> Result<Lookup<()>, Self::Error> {
         Ok(Lookup::Unavailable)
+    }
+
+    fn as_of_ms(&self) -> Option<u64> {
+        Some(self.issued_at_ms)
     }
 }

@@ -6,7 +6,7 @@
 //! index (8 bytes big-endian); `i`+actor+0+idempotency key → request hash and entry index.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::LedgerError;
 use crate::crypto::Hash;
@@ -194,9 +194,4 @@ impl Index {
     pub fn flush(&self) {
         let _ = self.db.flush();
     }
-}
-
-/// The `index/` folder of a data folder.
-pub fn index_dir(dir: &Path) -> PathBuf {
-    dir.join("index")
 }

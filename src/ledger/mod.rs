@@ -43,13 +43,16 @@
 //!   longer be trusted: every later append fails with [`LedgerError::Poisoned`] until the process
 //!   restarts, which cuts the files back to the last commit.
 //! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes and the latest
-//!   state snapshot, then replays the entries after the snapshot (at most [`SNAPSHOT_EVERY`])
-//!   through [`State::apply`].
+//!   state snapshot, then replays the entries after the snapshot (fewer than [`SNAPSHOT_EVERY`]
+//!   plus one batch: snapshots are taken at the end of a batch) through [`State::apply`], each
+//!   checked against its leaf hash and its predecessor. Entries behind the snapshot are checked
+//!   when they are read: every certificate record is proved against the signed tree before it
+//!   is answered.
 
-pub mod files;
-pub mod index;
+mod files;
+mod index;
 pub mod reader;
-pub mod writer;
+mod writer;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

@@ -136,15 +136,14 @@ fn ledger() -> (State, HashMap<String, SealClaims>) {
 fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
     use Verdict::*;
     let (state, records) = ledger();
-    let bundle = TrustBundle::of_state(&state, T0, 7 * 86_400_000, "test/ledger", "key");
-    let lookup =
-        |n: &CertificateNumber| -> Result<Option<(SealClaims, ())>, std::convert::Infallible> {
-            Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
-        };
-    let online = LedgerTrust {
-        state: &state,
-        lookup: &lookup,
-    };
+    // The bundle is made a day after BW-A1 was registered.
+    let bundle = TrustBundle::of_state(
+        &state,
+        T0 + 86_400_000,
+        7 * 86_400_000,
+        "test/ledger",
+        "key",
+    );
     let day = |s: &str| Date::parse(s).unwrap();
     let recorded = claims(&certificate(1, "2026-11-26"));
     let genuine = qr(&recorded, &key());
@@ -164,7 +163,7 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
     );
     // Signed by BW-A1's key with a date of issue before the key was registered.
     let before_key = qr(&claims(&certificate(2, "2026-11-20")), &key());
-    let unrecorded = qr(&claims(&certificate(2, "2026-11-26")), &key());
+    let unrecorded = qr(&claims(&certificate(3, "2026-11-26")), &key());
     let altered = qr(
         &SealClaims {
             parcels: 4,
@@ -172,6 +171,52 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
         },
         &key(),
     );
+    // A second authority registered after the bundle (made at T0) was issued: the online state
+    // knows its key, the bundle does not.
+    let mut state = state;
+    let bw2 = SigningKey::from_seed(&[43; 32]);
+    let later = T0 + 86_400_000 + 1000;
+    let mut registration = Entry {
+        index: state.size(),
+        time_ms: later,
+        actor: SECRETARIAT.into(),
+        key_id: None,
+        prev: [0; 32],
+        event: Event::AuthorityRegistered(Authority {
+            id: "BW-A2".into(),
+            public_key: bw2.public_key(),
+            ..authority()
+        }),
+    };
+    state.apply(&registration).unwrap();
+    let mut second = certificate(2, "2026-11-27");
+    second.issuer.authority_id = "BW-A2".into();
+    second.issuer.key_id = bw2.public_key().key_id();
+    let canonical = encode_certificate(&second);
+    registration = Entry {
+        index: state.size(),
+        time_ms: later + 1000,
+        actor: "BW-A2".into(),
+        key_id: Some(bw2.public_key().key_id()),
+        prev: [0; 32],
+        event: Event::CertificateIssued(SignedCertificate {
+            signature: bw2.sign(&canonical),
+            canonical,
+            certificate: second.clone(),
+        }),
+    };
+    state.apply(&registration).unwrap();
+    let mut records = records;
+    records.insert(second.number.to_string(), claims(&second));
+    let newer_key = qr(&claims(&second), &bw2);
+    let lookup =
+        |n: &CertificateNumber| -> Result<Option<(SealClaims, ())>, std::convert::Infallible> {
+            Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
+        };
+    let online = LedgerTrust {
+        state: &state,
+        lookup: &lookup,
+    };
     // (case, QR text, today, online verdict, offline verdict)
     let table = [
         ("genuine", genuine.as_str(), "2026-11-26", Valid, Valid),
@@ -246,6 +291,14 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
             "2026-11-26",
             Forged,
             Valid,
+        ),
+        // A key registered after the bundle was made: offline it cannot judge, online it can.
+        (
+            "by a key newer than the bundle",
+            &newer_key,
+            "2026-11-28",
+            Valid,
+            Unknown,
         ),
     ];
     for (case, text, today, want_online, want_offline) in table {
