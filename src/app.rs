@@ -376,9 +376,11 @@ impl App {
         Ok(self.tokens.revoke_owner(authority_id)?)
     }
 
-    /// The authority a bearer token belongs to.
-    pub fn authenticate(&self, token: &str) -> Option<Arc<ActiveAuthority>> {
-        self.active_authority(&self.tokens.owner(token)?)
+    /// The authority a bearer token belongs to, if the token is valid; `Some(Err(id))` when that
+    /// authority's signing key is not on this server (it cannot act here).
+    pub fn authenticate(&self, token: &str) -> Option<Result<Arc<ActiveAuthority>, String>> {
+        let owner = self.tokens.owner(token)?;
+        Some(self.active_authority(&owner).ok_or(owner))
     }
 
     /// Checks an issuance request for `authority` today; writes nothing.

@@ -53,7 +53,8 @@ pub fn tls_config(
     }
 }
 
-fn bind(listen: SocketAddr) -> Result<TcpListener, String> {
+/// Binds `listen` (before anything is opened or printed, so a busy port fails first).
+pub fn bind(listen: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))
 }
 
@@ -72,11 +73,10 @@ pub fn spawn(
 /// ledger after the queued work.
 pub fn run(
     app: Arc<App>,
-    listen: SocketAddr,
+    listener: TcpListener,
     tls: Option<tls::ServerConfig>,
     options: &Options,
 ) -> Result<(), String> {
-    let listener = bind(listen)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %listener.local_addr().map_err(|e| e.to_string())?, scheme, "serving");
     let result = http::run(app.clone(), listener, tls, options);

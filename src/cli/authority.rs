@@ -25,6 +25,10 @@ pub enum AuthorityCommand {
         /// Print one JSON object: authority_id, key_id, token, participant, name.
         #[arg(long)]
         json: bool,
+        /// The ledger's name (checkpoint origin), when this command creates the ledger: it is
+        /// fixed on first run.
+        #[arg(long)]
+        origin: Option<String>,
     },
     /// List the registered authorities.
     List {
@@ -55,8 +59,9 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
             name,
             max_validity_days,
             json,
+            origin,
         } => {
-            let app = open(&dirs, None)?;
+            let app = open(&dirs, origin)?;
             let new = app.add_authority(&participant, &name, max_validity_days);
             app.close();
             let new = new?;
@@ -74,8 +79,9 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
                 println!("key_id:       {}", a.key_id());
                 println!("token:        {}", new.token);
                 println!();
+                println!("The token is shown once; only its hash is stored.");
                 println!(
-                    "The token is shown once; only its hash is stored. Default validity {} days, maximum {} days.",
+                    "Certificates this authority issues are valid for {} days unless the request says otherwise, {} days at most.",
                     a.default_validity_days, a.max_validity_days
                 );
             }

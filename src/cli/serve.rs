@@ -105,7 +105,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    // The port and the TLS files first: a typo must not leave a new ledger behind.
+    let listener = startup::bind(args.listen).map_err(anyhow::Error::msg)?;
     let tls = startup::tls_config(&tls, &args.dirs.keys_dir, args.listen)
         .map_err(anyhow::Error::msg)?
         .map(|(config, path)| {
@@ -114,8 +115,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
             config
         });
-    startup::run(app, args.listen, tls, &options(&args.server, args.listen))
-        .map_err(anyhow::Error::msg)
+    let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    let bound = listener.local_addr()?;
+    startup::run(app, listener, tls, &options(&args.server, bound)).map_err(anyhow::Error::msg)
 }
 
 const DEMO_AUTHORITIES: [(&str, &str); 4] = [
@@ -274,6 +276,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         bail!("the demo listens on a loopback address only; use `kpcert serve` otherwise");
     }
+    let listener = startup::bind(args.listen)
+        .map_err(|e| anyhow::anyhow!("{e} (pick another port with --listen 127.0.0.1:PORT)"))?;
     let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
     let (tls, cert_path) = startup::tls_config(&Tls::SelfSigned, &args.dirs.keys_dir, args.listen)
         .map_err(anyhow::Error::msg)?
@@ -281,7 +285,8 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let cert_path = cert_path.expect("a self-signed certificate");
     let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
     let demo = demo_authorities(&app, &args.dirs)?;
-    let base = format!("https://localhost:{}", args.listen.port());
+    let bound = listener.local_addr()?;
+    let base = format!("https://localhost:{}", bound.port());
     println!(
         "kpcert demo: {base}  (ledger in {}, keys in {})",
         args.dirs.data_dir.display(),
@@ -312,11 +317,6 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
     println!();
     println!("Press Ctrl-C to stop.");
-    startup::run(
-        app,
-        args.listen,
-        Some(tls),
-        &options(&args.server, args.listen),
-    )
-    .map_err(anyhow::Error::msg)
+    startup::run(app, listener, Some(tls), &options(&args.server, bound))
+        .map_err(anyhow::Error::msg)
 }

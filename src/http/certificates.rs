@@ -34,15 +34,22 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 /// The issuing authority a request's bearer token belongs to, or 401.
 fn authenticate(state: &HttpState, req: &HttpRequest) -> Result<Arc<ActiveAuthority>, ApiError> {
-    bearer_token(req)
-        .and_then(|t| state.app.authenticate(t))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid issuing authority token is required (Authorization: Bearer <token>)",
-            )
-        })
+    if req.headers().get_all(header::AUTHORIZATION).count() > 1 {
+        return Err(ApiError::bad_request(
+            "send one Authorization header (several are ambiguous)",
+        ));
+    }
+    match bearer_token(req).and_then(|t| state.app.authenticate(t)) {
+        Some(Ok(authority)) => Ok(authority),
+        Some(Err(id)) => Err(ApiError::unavailable(format!(
+            "the signing key of authority {id} is not on this server: the operator must restore it to the keys folder"
+        ))),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid issuing authority token is required (Authorization: Bearer <token>)",
+        )),
+    }
 }
 
 fn invalid(problems: Vec<Problem>) -> ApiError {

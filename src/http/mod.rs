@@ -148,11 +148,9 @@ fn server(
             .configure(configure)
             .default_service(web::to(not_found))
     });
-    let server = if options.handle_signals {
-        server
-    } else {
-        server.disable_signals()
-    };
+    // Signals are handled in `run`: actix-web's own handler stops at once on SIGINT, dropping
+    // requests whose entries may already be committed.
+    let server = server.disable_signals().shutdown_timeout(30);
     let server = if options.workers > 0 {
         server.workers(options.workers)
     } else {
@@ -205,8 +203,32 @@ pub fn run(
     options: &Options,
 ) -> std::io::Result<()> {
     let options = options.clone();
-    actix_web::rt::System::new()
-        .block_on(async move { server(app, listener, tls, &options)?.await })
+    actix_web::rt::System::new().block_on(async move {
+        let server = server(app, listener, tls, &options)?;
+        if options.handle_signals {
+            let handle = server.handle();
+            actix_web::rt::spawn(async move {
+                if wait_for_stop_signal().await.is_ok() {
+                    tracing::info!("stopping: finishing the requests in flight");
+                    handle.stop(true).await;
+                }
+            });
+        }
+        server.await
+    })
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM: both stop gracefully, so that every request whose entry
+/// is being committed gets its answer.
+async fn wait_for_stop_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    Ok(())
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {

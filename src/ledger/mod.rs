@@ -103,6 +103,9 @@ pub enum LedgerError {
     /// The stored data is not what this version wrote.
     #[error("ledger data is corrupt: {0}")]
     Corrupt(String),
+    /// The folders do not belong together (another keys folder, another origin).
+    #[error("{0}")]
+    Mismatch(String),
     /// The job declined to append: the idempotency key is already taken (by an entry that is
     /// committed or not yet committed).
     #[error("the idempotency key is already used")]
@@ -300,9 +303,10 @@ impl Ledger {
         }
         if let Some(note) = index.checkpoint()? {
             let stored = signer.verifier().open(&note).map_err(|e| {
-                LedgerError::Corrupt(format!(
+                LedgerError::Mismatch(format!(
                     "this ledger's checkpoints were not signed by the ledger key and origin \
-                     in use ({e}): is this the keys folder that belongs to this data folder?"
+                     in use ({e}): the keys folder does not belong to this data folder \
+                     (point --keys-dir at the one created with it)"
                 ))
             })?;
             if stored != head.checkpoint {
@@ -816,13 +820,13 @@ mod tests {
 
         let other = NoteSigner::new("test/ledger", SigningKey::from_seed(&[6; 32]));
         match open(dir.path(), other) {
-            Err(LedgerError::Corrupt(why)) => assert!(why.contains("ledger key"), "{why}"),
+            Err(LedgerError::Mismatch(why)) => assert!(why.contains("keys folder"), "{why}"),
             other => panic!("expected refusal, got {:?}", other.map(|l| l.size())),
         }
         let renamed = NoteSigner::new("test/other", SigningKey::from_seed(&[5; 32]));
         assert!(matches!(
             open(dir.path(), renamed),
-            Err(LedgerError::Corrupt(_))
+            Err(LedgerError::Mismatch(_))
         ));
 
         std::fs::remove_dir_all(dir.path().join("index")).unwrap();

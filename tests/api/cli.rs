@@ -245,3 +245,137 @@ fn unsafe_or_foreign_key_folders_stop_the_start_with_a_reason() {
     assert!(err.contains("has no ledger key"), "{err}");
     assert!(!dir.path().join("other-keys/ledger.key").exists());
 }
+
+#[test]
+fn serve_checks_its_port_and_tls_files_before_it_creates_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "missing.pem",
+            "--tls-key",
+            "missing.key",
+        ],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.pem"), "{err}");
+    assert!(!dir.path().join("data").exists(), "no ledger was created");
+    assert!(!dir.path().join("keys").exists(), "no key was generated");
+
+    // The demo on a busy port says so before it prints tokens or creates anything.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &["demo", "--listen", &format!("127.0.0.1:{port}")],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("--listen"), "{err}");
+    assert!(!out.contains("token"), "{out}");
+    assert!(!dir.path().join("data").exists());
+}
+
+#[tokio::test]
+async fn a_token_whose_key_is_gone_is_told_so_and_two_authorization_headers_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bw = add_authority(dir.path(), "BW");
+    let ae = add_authority(dir.path(), "AE");
+    let ae_key = dir.path().join(format!(
+        "keys/authority-{}.key",
+        ae["key_id"].as_str().unwrap()
+    ));
+    std::fs::rename(&ae_key, dir.path().join("moved.key")).unwrap();
+    let server = start_server(dir.path(), &[]);
+    let client = client_for(dir.path());
+    let base = format!("https://localhost:{}", server.1);
+    let resp = post_example(&client, &base, ae["token"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), 503);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("AE-A1"),
+        "{body}"
+    );
+    let resp = client
+        .post(format!("{base}/v1/certificates"))
+        .header(
+            "authorization",
+            format!("Bearer {}", bw["token"].as_str().unwrap()),
+        )
+        .header(
+            "authorization",
+            format!("Bearer {}", ae["token"].as_str().unwrap()),
+        )
+        .json(&crate::helpers::example_request())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn sigint_lets_every_request_in_flight_finish_with_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_authority(dir.path(), "BW")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = start_server(dir.path(), &["--public-rate-limit", "0"]);
+    let client = client_for(dir.path());
+    let base = format!("https://localhost:{}", server.1);
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, base, token, acknowledged) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            acknowledged.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match client
+                    .post(format!("{base}/v1/certificates"))
+                    .bearer_auth(&token)
+                    .json(&crate::helpers::example_request())
+                    .send()
+                    .await
+                {
+                    Ok(resp) if resp.status() == 201 => {
+                        acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pid = server.0.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut server = server;
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "exits cleanly: {status:?}");
+    // Every certificate the ledger recorded was answered 201.
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &["audit", "--data-dir", "data", "--json"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        report["certificates"].as_u64().unwrap(),
+        acknowledged.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}
