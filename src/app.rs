@@ -504,21 +504,9 @@ impl App {
                 .ledger
                 .corruption(format!("entry {index} is not a certificate issuance")));
         };
-        let cp = &checkpoint.checkpoint;
-        let proof = self.ledger.inclusion_proof(index, cp.size)?;
-        crate::tlog::merkle::verify_inclusion(
-            &crate::tlog::merkle::leaf_hash(&entry),
-            index,
-            cp.size,
-            &proof,
-            &cp.root,
-        )
-        .map_err(|e| {
-            self.ledger.corruption(format!(
-                "entry {index} is not what the signed checkpoint of size {} commits to ({e})",
-                cp.size
-            ))
-        })?;
+        let proof = self
+            .ledger
+            .proven_inclusion(index, &entry, &checkpoint.checkpoint)?;
         Ok(IssuedCertificate {
             hash: sha256(&signed.canonical),
             certificate: signed.certificate,

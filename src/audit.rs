@@ -104,6 +104,9 @@ pub struct Auditor {
     /// Root at an earlier checkpoint's size (fork detection), once reached.
     watch: Option<(u64, Option<Hash>)>,
     pending: Vec<Pending>,
+    /// The tree as a data folder stores it (`nodes.dat`), compared node by node as the replay
+    /// rebuilds it.
+    stored_nodes: Option<Box<dyn Read>>,
     /// The batches being verified on other cores while this one decodes the next entries.
     in_flight: Vec<std::thread::JoinHandle<Result<(), AuditFailure>>>,
 }
@@ -120,6 +123,7 @@ impl Auditor {
             first_time_ms: None,
             watch: previous.map(|c| (c.size, (c.size == 0).then_some(EMPTY_ROOT))),
             pending: Vec::with_capacity(SIGNATURE_BATCH),
+            stored_nodes: None,
             in_flight: Vec::new(),
         }
     }
@@ -184,7 +188,24 @@ impl Auditor {
                 .push((i, signed.canonical, signed.signature, key));
         }
         self.prev = entry_hash(bytes);
-        self.frontier.push(leaf_hash(bytes), |_, _| {});
+        let mut stored_differs = None;
+        let stored = &mut self.stored_nodes;
+        self.frontier.push(leaf_hash(bytes), |id, hash| {
+            if let Some(nodes) = stored {
+                let mut recorded = [0u8; 32];
+                if stored_differs.is_none()
+                    && (nodes.read_exact(&mut recorded).is_err() || &recorded != hash)
+                {
+                    stored_differs = Some((id.level, id.index));
+                }
+            }
+        });
+        if let Some((level, index)) = stored_differs {
+            return Err(at(
+                i,
+                format!("nodes.dat differs from the tree of the entries (node {level}/{index})"),
+            ));
+        }
         self.first_time_ms.get_or_insert(entry.time_ms);
         if let Some((size, root @ None)) = &mut self.watch {
             if self.frontier.size() == *size {
@@ -249,17 +270,26 @@ fn open_note(verifier: &NoteVerifier, note: &str) -> Result<Checkpoint, AuditFai
     })
 }
 
-/// Feeds `entries` to a new auditor and concludes against the checkpoint.
-fn replay(
-    entries: impl Iterator<Item = Result<Vec<u8>, ExportError>>,
+/// What is replayed: the entries, how many, the verified checkpoint and its note.
+struct Replay<I> {
+    entries: I,
     count: u64,
     checkpoint: Checkpoint,
     note: String,
+}
+
+/// Feeds the entries to `auditor` and concludes against the checkpoint.
+fn replay(
+    mut auditor: Auditor,
+    Replay {
+        entries,
+        count,
+        checkpoint,
+        note,
+    }: Replay<impl Iterator<Item = Result<Vec<u8>, ExportError>>>,
     previous: Option<&Checkpoint>,
-    options: Options,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<AuditReport, AuditFailure> {
-    let mut auditor = Auditor::new(previous, options);
     for (i, bytes) in (0..count).zip(entries) {
         // A framing error after a bad signature: the signature is the first failure.
         let bytes = bytes
@@ -286,12 +316,14 @@ pub fn audit_export(
     let checkpoint = open_note(verifier, &reader.note)?;
     let (note, count) = (reader.note.clone(), reader.count);
     let report = replay(
-        reader.by_ref(),
-        count,
-        checkpoint,
-        note,
+        Auditor::new(previous, options),
+        Replay {
+            entries: reader.by_ref(),
+            count,
+            checkpoint,
+            note,
+        },
         previous,
-        options,
         &mut progress,
     )?;
     reader.finish().map_err(|e| whole(e.to_string()))?;
@@ -312,13 +344,18 @@ pub fn audit_folder(
     let checkpoint = open_note(verifier, &folder.note)?;
     let note = folder.note.clone();
     let size = checkpoint.size;
+    let (entries, nodes) = folder.entries(size);
+    let mut auditor = Auditor::new(previous, options);
+    auditor.stored_nodes = Some(Box::new(nodes));
     replay(
-        folder.entries(size),
-        size,
-        checkpoint,
-        note,
+        auditor,
+        Replay {
+            entries,
+            count: size,
+            checkpoint,
+            note,
+        },
         previous,
-        options,
         &mut progress,
     )
 }

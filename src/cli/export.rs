@@ -35,12 +35,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let mut writer = std::io::BufWriter::new(file);
-    write_export(
-        &mut writer,
-        &note,
-        checkpoint.size,
-        folder.entries(checkpoint.size),
-    )?;
+    let (entries, _) = folder.entries(checkpoint.size);
+    write_export(&mut writer, &note, checkpoint.size, entries)?;
     let file = writer.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, out)?;

@@ -31,6 +31,8 @@ pub enum ExportError {
     TrailingBytes,
     #[error("exported {written} entries, expected {expected}")]
     Count { written: u64, expected: u64 },
+    #[error("{0}")]
+    Corrupt(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }

@@ -222,11 +222,16 @@ pub async fn inclusion(
         return Err(proof_error(ProofError::IndexOutOfRange { index, size }));
     }
     let ledger = state.app.ledger();
-    let proof = ledger.inclusion_proof(index, size)?;
-    let leaf = ledger
+    let entry = ledger
         .entry(index)?
-        .map(|b| crate::tlog::merkle::leaf_hash(&b))
         .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))?;
+    let tree = crate::tlog::Checkpoint {
+        origin: String::new(),
+        size,
+        root: ledger.proven_root(size)?,
+    };
+    let proof = ledger.proven_inclusion(index, &entry, &tree)?;
+    let leaf = crate::tlog::merkle::leaf_hash(&entry);
     Ok(HttpResponse::Ok().json(InclusionView {
         index,
         size,

@@ -13,9 +13,9 @@ use crate::crypto::Hash;
 use crate::tlog::merkle::{self, NodeId, NodeSource};
 
 /// File names in the data folder.
-pub const ENTRIES_FILE: &str = "entries.dat";
-pub const OFFSETS_FILE: &str = "offsets.dat";
-pub const NODES_FILE: &str = "nodes.dat";
+pub(crate) const ENTRIES_FILE: &str = "entries.dat";
+pub(crate) const OFFSETS_FILE: &str = "offsets.dat";
+pub(crate) const NODES_FILE: &str = "nodes.dat";
 
 /// The three append-only files.
 pub(super) struct LogFiles {

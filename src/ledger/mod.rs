@@ -261,6 +261,25 @@ impl Ledger {
             }
             index.mark_created(dir, clock.now_ms())?;
         }
+        // The last checkpoint the service published for auditors (checkpoint.txt) is signed: a
+        // size beyond the index's means the index is older than what was acknowledged (a
+        // backup of index/ restored over newer files). Never cut what a signed checkpoint
+        // covered.
+        if let Ok(note) = std::fs::read_to_string(dir.join(CHECKPOINT_FILE)) {
+            if let Ok(published) = signer.verifier().open(&note) {
+                if published.size > size {
+                    return Err(LedgerError::Mismatch(format!(
+                        "{}/index/ has committed {size} entries but {} was signed and published for {}: \
+                         the index is older than the ledger files (restored from an older backup?). \
+                         Nothing was changed. Restore index/ together with the files of the same backup, \
+                         or rebuild the folder from an export with `kpcert restore`",
+                        dir.display(),
+                        CHECKPOINT_FILE,
+                        published.size
+                    )));
+                }
+            }
+        }
         files.recover(size, MAX_UNCOMMITTED_ENTRIES)?;
         let frontier = Frontier::load(&files, size)?;
         let prev = match index.head()? {
@@ -492,14 +511,24 @@ impl Ledger {
         self.shared.files.entry(index).map(Some)
     }
 
-    /// Committed entries `[start, end)` in order.
+    /// Committed entries `[start, end)` in order, each checked against its leaf in the tree
+    /// (which also catches an `offsets.dat` that points elsewhere).
     pub fn entries(
         &self,
         start: u64,
         end: u64,
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>), LedgerError>> + '_ {
         let end = end.min(self.size());
-        (start..end).map(move |i| Ok((i, self.shared.files.entry(i)?)))
+        (start..end).map(move |i| {
+            let files = &self.shared.files;
+            let bytes = files.entry(i)?;
+            if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&bytes) {
+                return Err(self.corruption(format!(
+                    "entry {i} as read does not match its leaf hash in nodes.dat"
+                )));
+            }
+            Ok((i, bytes))
+        })
     }
 
     /// The entry index recording certificate `number`.
@@ -562,16 +591,72 @@ impl Ledger {
         Ok(())
     }
 
-    /// Inclusion proof of entry `index` in the tree of `size` (`index < size <= current`).
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+    /// The root of the first `size` entries, proved against the latest signed checkpoint (a
+    /// consistency proof from `size` to it): nodes.dat is not trusted on its own.
+    pub fn proven_root(&self, size: u64) -> Result<Hash, LedgerError> {
+        let head = self.head();
+        let signed = &head.checkpoint;
         self.check_size(size)?;
-        merkle::inclusion_proof(&self.shared.files, index, size)
+        if size == signed.size {
+            return Ok(signed.root);
+        }
+        let files = &self.shared.files;
+        let root = merkle::root(files, size)?;
+        if size > 0 {
+            let proof = merkle::consistency_proof(files, size, signed.size)?;
+            merkle::verify_consistency(size, signed.size, &proof, &root, &signed.root).map_err(
+                |e| {
+                    self.corruption(format!(
+                        "nodes.dat gives a root for size {size} that the signed checkpoint of size {} does not extend ({e})",
+                        signed.size
+                    ))
+                },
+            )?;
+        }
+        Ok(root)
     }
 
-    /// Consistency proof between sizes `from` and `to` (`0 < from <= to <= current`).
+    /// Inclusion proof of entry `index`, whose bytes are `entry`, in the tree `checkpoint`
+    /// (signed, or proved with [`Ledger::proven_root`]), checked against its root before it is
+    /// returned: a proof that does not lead to the root, or entry bytes that are not its leaf,
+    /// are corruption.
+    pub fn proven_inclusion(
+        &self,
+        index: u64,
+        entry: &[u8],
+        checkpoint: &Checkpoint,
+    ) -> Result<Vec<Hash>, LedgerError> {
+        self.check_size(checkpoint.size)?;
+        let proof = merkle::inclusion_proof(&self.shared.files, index, checkpoint.size)?;
+        merkle::verify_inclusion(
+            &merkle::leaf_hash(entry),
+            index,
+            checkpoint.size,
+            &proof,
+            &checkpoint.root,
+        )
+        .map_err(|e| {
+            self.corruption(format!(
+                "entry {index} is not what the signed tree of size {} commits to ({e})",
+                checkpoint.size
+            ))
+        })?;
+        Ok(proof)
+    }
+
+    /// Consistency proof between sizes `from` and `to` (`0 < from <= to <= current`), checked
+    /// against the proved roots of both sizes before it is returned.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
-        self.check_size(to)?;
-        merkle::consistency_proof(&self.shared.files, from, to)
+        let root_to = self.proven_root(to)?;
+        let files = &self.shared.files;
+        let proof = merkle::consistency_proof(files, from, to)?;
+        let root_from = merkle::root(files, from)?;
+        merkle::verify_consistency(from, to, &proof, &root_from, &root_to).map_err(|e| {
+            self.corruption(format!(
+                "nodes.dat gives a consistency proof from {from} to {to} that does not verify ({e})"
+            ))
+        })?;
+        Ok(proof)
     }
 
     /// Stops the writer after the jobs queued so far and flushes. Later appends fail with

@@ -199,3 +199,172 @@ async fn a_changed_entry_behind_the_snapshot_is_never_answered_sealed_or_called_
     assert_eq!(resp.status(), 200);
     server.stop().await;
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn an_older_index_restored_over_newer_files_is_refused_never_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at_date("2026-06-01");
+    let app = open_app(dir.path(), clock.clone());
+    issue(&app, 10);
+    app.close();
+    drop(app);
+    copy_dir(
+        &dir.path().join("data/index"),
+        &dir.path().join("old-index"),
+    );
+    let app = open_app(dir.path(), clock.clone());
+    let later = issue(&app, 50);
+    app.close();
+    drop(app);
+    let entries_len = std::fs::metadata(dir.path().join("data/entries.dat"))
+        .unwrap()
+        .len();
+    std::fs::remove_dir_all(dir.path().join("data/index")).unwrap();
+    copy_dir(
+        &dir.path().join("old-index"),
+        &dir.path().join("data/index"),
+    );
+    let refused = kpcert::app::App::open(&kpcert::app::Config {
+        data_dir: dir.path().join("data"),
+        keys_dir: dir.path().join("keys"),
+        origin: None,
+        clock: clock.clone(),
+        snapshot_every: crate::helpers::TEST_SNAPSHOT_EVERY,
+    });
+    let message = match refused {
+        Ok(_) => panic!("an index 50 certificates behind the signed checkpoint was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("older"), "{message}");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("data/entries.dat"))
+            .unwrap()
+            .len(),
+        entries_len,
+        "nothing was cut"
+    );
+    assert_eq!(later.len(), 50);
+}
+
+/// Audits the stopped folder with the real binary: (exit code, JSON report).
+fn audit_folder(dir: &std::path::Path) -> (i32, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kpcert"))
+        .args(["audit", "--json", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--keys-dir")
+        .arg(dir.join("keys"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+/// Serves the folder's app over plain HTTP on loopback; returns (server, base URL).
+fn serve(app: &Arc<kpcert::app::App>) -> (kpcert::http::Running, String) {
+    let server = kpcert::startup::spawn(
+        app.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        &kpcert::http::Options::default(),
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", server.port());
+    (server, base)
+}
+
+#[tokio::test]
+async fn changed_offsets_or_nodes_are_caught_where_they_are_read_and_by_the_folder_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at_date("2026-06-01");
+    let app = open_app(dir.path(), clock.clone());
+    let numbers = issue(&app, 120);
+    let (a, b) = (
+        app.certificate(&numbers[5]).unwrap().unwrap().entry_index,
+        app.certificate(&numbers[6]).unwrap().unwrap().entry_index,
+    );
+    app.close();
+    drop(app);
+    let (code, report) = audit_folder(dir.path());
+    assert_eq!(code, 0, "the untouched folder passes: {report}");
+
+    // offsets.dat with two entries swapped: a look-up by number would return the other
+    // certificate.
+    let offsets_path = dir.path().join("data/offsets.dat");
+    let original = std::fs::read(&offsets_path).unwrap();
+    let mut swapped = original.clone();
+    let (a8, b8) = (a as usize * 8, b as usize * 8);
+    let tmp: Vec<u8> = swapped[a8..a8 + 8].to_vec();
+    swapped.copy_within(b8..b8 + 8, a8);
+    swapped[b8..b8 + 8].copy_from_slice(&tmp);
+    std::fs::write(&offsets_path, &swapped).unwrap();
+    let (code, report) = audit_folder(dir.path());
+    assert_eq!((code, report["index"].as_u64()), (1, Some(a)), "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("offsets.dat"),
+        "{report}"
+    );
+    let app = Arc::new(open_app(dir.path(), clock.clone()));
+    assert!(
+        app.ledger().restored_from_snapshot() > b,
+        "behind the snapshot"
+    );
+    let (server, base) = serve(&app);
+    let resp = reqwest::get(format!("{base}/v1/certificates/{}", numbers[5]))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let page = reqwest::get(format!("{base}/v1/ledger/entries?start={a}&limit=2"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    server.stop().await;
+    app.close();
+    drop(app);
+    std::fs::write(&offsets_path, &original).unwrap();
+
+    // A Merkle node of nodes.dat changed: the leaf of entry a, which entry a^1's proof uses.
+    let nodes_path = dir.path().join("data/nodes.dat");
+    let mut nodes = std::fs::read(&nodes_path).unwrap();
+    let at = kpcert::tlog::merkle::stored_hash_index(0, a) as usize * 32;
+    nodes[at] ^= 1;
+    std::fs::write(&nodes_path, &nodes).unwrap();
+    let (code, report) = audit_folder(dir.path());
+    assert_eq!((code, report["index"].as_u64()), (1, Some(a)), "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().contains("nodes.dat"),
+        "{report}"
+    );
+    let app = Arc::new(open_app(dir.path(), clock));
+    let (server, base) = serve(&app);
+    let neighbour = a ^ 1;
+    let resp = reqwest::get(format!(
+        "{base}/v1/ledger/proof/inclusion?index={neighbour}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        resp.status(),
+        503,
+        "a proof that does not lead to the signed root"
+    );
+    let health: Value = reqwest::get(format!("{base}/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "corrupt", "{health}");
+    server.stop().await;
+}
