@@ -9,6 +9,7 @@ mod audit;
 mod authority;
 mod export;
 mod keys;
+mod restore;
 mod serve;
 mod verify;
 
@@ -54,6 +55,9 @@ enum Command {
     /// Audit a ledger from entry 0, trusting only the pinned ledger key. Exit code 0 when it
     /// passes, 1 when it fails, 2 when it cannot be audited.
     Audit(audit::AuditArgs),
+    /// Rebuild a data folder from an export (a backup): audits it first, then writes it into an
+    /// empty folder.
+    Restore(restore::RestoreArgs),
 }
 
 /// The data and keys folders.
@@ -121,6 +125,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(&args).map(|()| true),
         Command::Audit(args) => audit::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Restore(args) => restore::run(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -52,6 +52,7 @@
 mod files;
 mod index;
 pub mod reader;
+mod restore;
 mod writer;
 
 use std::collections::VecDeque;
@@ -70,6 +71,7 @@ use files::LogFiles;
 use index::Index;
 use writer::{Job, Msg, Writer};
 
+pub use restore::restore;
 pub use writer::{AppendContext, MAX_BATCH, SNAPSHOT_EVERY};
 
 /// Most jobs waiting for the writer; past it, appends fail at once with [`LedgerError::Busy`]

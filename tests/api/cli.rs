@@ -379,3 +379,109 @@ async fn sigint_lets_every_request_in_flight_finish_with_its_answer() {
         acknowledged.load(std::sync::atomic::Ordering::SeqCst)
     );
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_authority(dir.path(), "BW")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = start_server(dir.path(), &["--public-rate-limit", "0"]);
+    let client = client_for(dir.path());
+    let base = format!("https://localhost:{}", server.1);
+    let mut numbers = Vec::new();
+    for _ in 0..25 {
+        let resp = post_example(&client, &base, &token).await;
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        numbers.push(body["number"].as_str().unwrap().to_owned());
+    }
+    // The backup: an export of the live folder (read-only), the keys folder, the tokens file.
+    let backup = dir.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &[
+            "export",
+            "--data-dir",
+            "data",
+            "--out",
+            "backup/ledger.export",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    std::fs::copy(dir.path().join("data/tokens"), backup.join("tokens")).unwrap();
+    // Writing goes on after the backup.
+    let resp = post_example(&client, &base, &token).await;
+    assert_eq!(resp.status(), 201);
+    drop(server);
+
+    // Restore into an empty folder, with the keys folder the ledger belongs to.
+    let restored = dir.path().join("restored");
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &[
+            "restore",
+            "--from",
+            "backup/ledger.export",
+            "--data-dir",
+            restored.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    std::fs::copy(backup.join("tokens"), restored.join("tokens")).unwrap();
+    // Restoring over an existing ledger is refused.
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &[
+            "restore",
+            "--from",
+            "backup/ledger.export",
+            "--data-dir",
+            "data",
+        ],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("empty folder"), "{err}");
+
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &["audit", "--json", "--data-dir", restored.to_str().unwrap()],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["certificates"], 25);
+
+    // Serve the restored folder with the keys folder the ledger belongs to.
+    let server = {
+        let restored_dir = tempfile::tempdir().unwrap();
+        std::fs::rename(&restored, restored_dir.path().join("data")).unwrap();
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(dir.path().join("keys"))
+            .arg(restored_dir.path().join("keys"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        (start_server(restored_dir.path(), &[]), restored_dir)
+    };
+    let client = client_for(server.1.path());
+    let base = format!("https://localhost:{}", server.0 .1);
+    for number in &numbers {
+        let resp = client
+            .get(format!("{base}/v1/certificates/{number}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{number}");
+    }
+    // The restored service issues on, with the backed-up token, after the last restored serial.
+    let resp = post_example(&client, &base, &token).await;
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["number"].as_str().unwrap().ends_with("-000026"),
+        "{body}"
+    );
+}

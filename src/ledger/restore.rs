@@ -1,0 +1,88 @@
+//! Rebuilding a data folder from an export (a backup taken with `kpcert export`, which works
+//! while the server runs): the entries' exact bytes, their offsets and Merkle nodes, the index
+//! (certificate numbers, a state snapshot) and, last, the commit point with the export's own
+//! signed checkpoint. No private key is needed: the caller audits the export against the
+//! ledger's public key first, and the service that later opens the folder checks that its key
+//! signed that checkpoint.
+
+use std::path::Path;
+
+use super::files::LogFiles;
+use super::index::{Batch, Index};
+use super::{write_checkpoint_file, LedgerError};
+use crate::codec::export::ExportError;
+use crate::codec::{decode_entry, entry_hash, snapshot};
+use crate::domain::{Event, State};
+use crate::tlog::merkle::{self, Frontier};
+use crate::tlog::Checkpoint;
+
+/// Writes the entries into the empty folder `dir`; `checkpoint` and `note` are the export's
+/// (verified by the caller). Returns the number of entries restored. On failure the folder is
+/// left incomplete and must be removed before another try: nothing is committed until the
+/// last step.
+pub fn restore(
+    dir: &Path,
+    checkpoint: &Checkpoint,
+    note: &str,
+    entries: impl Iterator<Item = Result<Vec<u8>, ExportError>>,
+    now_ms: u64,
+) -> Result<u64, LedgerError> {
+    if super::Ledger::holds_entries(dir) || dir.join("index").exists() {
+        return Err(LedgerError::Mismatch(format!(
+            "{} already holds a ledger: restore into an empty folder",
+            dir.display()
+        )));
+    }
+    std::fs::create_dir_all(dir)?;
+    let index = Index::open(dir)?;
+    let files = LogFiles::open(dir)?;
+    let mut state = State::new();
+    let mut frontier = Frontier::default();
+    let mut prev = [0u8; 32];
+    let mut batch = Batch::default();
+    let (mut entries_buf, mut offsets_buf, mut nodes_buf) = (Vec::new(), Vec::new(), Vec::new());
+    let mut at = 0u64;
+    for item in entries {
+        let bytes = item.map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let i = frontier.size();
+        let entry =
+            decode_entry(&bytes).map_err(|e| LedgerError::Corrupt(format!("entry {i}: {e}")))?;
+        if entry.prev != prev {
+            return Err(LedgerError::Corrupt(format!("entry {i} does not chain")));
+        }
+        state
+            .apply(&entry)
+            .map_err(|v| LedgerError::Corrupt(format!("entry {i}: {v}")))?;
+        if let Event::CertificateIssued(signed) = &entry.event {
+            batch.certificate(signed.certificate.number.as_str(), i);
+        }
+        prev = entry_hash(&bytes);
+        frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
+            nodes_buf.extend_from_slice(hash)
+        });
+        offsets_buf.extend_from_slice(&at.to_be_bytes());
+        entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        entries_buf.extend_from_slice(&bytes);
+        at += 4 + bytes.len() as u64;
+        if entries_buf.len() >= 8 << 20 {
+            files.append(&entries_buf, &offsets_buf, &nodes_buf)?;
+            entries_buf.clear();
+            offsets_buf.clear();
+            nodes_buf.clear();
+        }
+    }
+    files.append(&entries_buf, &offsets_buf, &nodes_buf)?;
+    if frontier.size() != checkpoint.size || frontier.root() != checkpoint.root {
+        return Err(LedgerError::Corrupt(
+            "the restored entries are not the tree of the export's checkpoint".into(),
+        ));
+    }
+    files.sync()?;
+    index.mark_created(dir, now_ms)?;
+    batch.snapshot(&snapshot::encode_state(&state, &prev));
+    batch.commit_point(checkpoint.size, &prev, note);
+    index.apply(batch)?;
+    index.flush_durably()?;
+    write_checkpoint_file(dir, note)?;
+    Ok(checkpoint.size)
+}
