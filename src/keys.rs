@@ -23,13 +23,35 @@ pub const LEDGER_KEY: &str = "ledger";
 pub const ROOT_KEY: &str = "root";
 
 impl KeyDir {
-    /// Opens the folder, creating it if needed, and sets its mode to 0700.
+    /// Opens the folder, creating it with mode 0700 if needed. An existing folder that others
+    /// can read is tightened only if it holds nothing but a README (a fresh checkout's `keys/`);
+    /// any other is refused, unchanged: kpcert does not change folders it does not own.
     pub fn open(path: &Path) -> io::Result<KeyDir> {
         if !path.exists() {
             fs::create_dir_all(path)?;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+        } else {
+            let mode = fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                let only_readme = fs::read_dir(path)?
+                    .map(|e| e.map(|e| e.file_name()))
+                    .collect::<io::Result<Vec<_>>>()?
+                    .iter()
+                    .all(|name| name == "README.md");
+                if !only_readme {
+                    return Err(io::Error::new(
+                        io::ErrorKind::PermissionDenied,
+                        format!(
+                            "the keys folder {} can be read by others (mode {:o}) and already holds files: \
+                             chmod 700 it if it is the right folder (kpcert changes nothing it did not create)",
+                            path.display(),
+                            mode & 0o777
+                        ),
+                    ));
+                }
+                fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
+            }
         }
-        // Tighten an existing folder too (a git checkout creates keys/ with mode 0755).
-        fs::set_permissions(path, fs::Permissions::from_mode(0o700))?;
         Ok(KeyDir {
             path: path.to_path_buf(),
         })
@@ -180,6 +202,27 @@ impl KeyDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_folder_with_other_files_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        fs::create_dir(&etc).unwrap();
+        fs::write(etc.join("passwd"), "root").unwrap();
+        fs::set_permissions(&etc, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = KeyDir::open(&etc).unwrap_err();
+        assert!(err.to_string().contains("chmod 700"), "{err}");
+        let mode = fs::metadata(&etc).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "left as it was");
+        // A checkout's keys/ (only the README) is tightened.
+        let keys = dir.path().join("keys");
+        fs::create_dir(&keys).unwrap();
+        fs::write(keys.join("README.md"), "keys").unwrap();
+        fs::set_permissions(&keys, fs::Permissions::from_mode(0o755)).unwrap();
+        KeyDir::open(&keys).unwrap();
+        let mode = fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
 
     #[test]
     fn keys_are_private_and_round_trip() {

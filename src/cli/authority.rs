@@ -51,6 +51,17 @@ pub enum AuthorityCommand {
     },
 }
 
+/// Opens an existing ledger for a command that reads or changes it without creating it.
+fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
+    if !crate::ledger::Ledger::holds_entries(&dirs.data_dir) {
+        bail!(
+            "no ledger in {} (nothing was created): check --data-dir, or register an authority first with `kpcert authority add`",
+            dirs.data_dir.display()
+        );
+    }
+    open(dirs, None)
+}
+
 pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
     match cmd {
         AuthorityCommand::Add {
@@ -88,7 +99,7 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AuthorityCommand::List { dirs, json } => {
-            let app = open(&dirs, None)?;
+            let app = open_existing(&dirs)?;
             let list: Vec<_> = app
                 .authorities()
                 .into_iter()
@@ -131,7 +142,7 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
             authority,
             revoke_others,
         } => {
-            let app = open(&dirs, None)?;
+            let app = open_existing(&dirs)?;
             let result = (|| {
                 if app.state().authority(&authority).is_none() {
                     bail!("no authority {authority} (see `kpcert authority list`)");

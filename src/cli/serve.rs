@@ -85,6 +85,7 @@ fn options(args: &ServerArgs, listen: SocketAddr) -> http::Options {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("https://localhost:{}", listen.port())),
+        timeouts: http::Timeouts::default(),
     }
 }
 

@@ -113,12 +113,41 @@ impl actix_web::ResponseError for ApiError {
     }
 }
 
+/// Logs a condition that may repeat on every request (a full disk) once, then at most once per
+/// [`REPEAT_LOG_INTERVAL_MS`] with how many times it happened in between.
+fn log_throttled(e: &LedgerError) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_MS: AtomicU64 = AtomicU64::new(0);
+    static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+    // A monotonic count of ms since the first log: the interval needs no wall clock.
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let now = START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+        + REPEAT_LOG_INTERVAL_MS;
+    let last = LAST_MS.load(Ordering::Relaxed);
+    if now.saturating_sub(last) >= REPEAT_LOG_INTERVAL_MS
+        && LAST_MS
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
+        tracing::error!(error = %e, suppressed, "the ledger cannot write (answering 503)");
+    } else {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The shortest interval between two log lines of the same repeated write failure.
+pub const REPEAT_LOG_INTERVAL_MS: u64 = 10_000;
+
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> ApiError {
         match e {
             LedgerError::Busy => ApiError::unavailable("the ledger is busy; retry in a second"),
-            LedgerError::Poisoned | LedgerError::Closed => {
-                tracing::error!(error = %e, "ledger unavailable");
+            LedgerError::Poisoned | LedgerError::Closed | LedgerError::Storage(_) => {
+                log_throttled(&e);
                 ApiError::unavailable("the ledger cannot accept writes right now")
             }
             LedgerError::Corrupt(_) => ApiError::unavailable(

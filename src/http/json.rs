@@ -14,8 +14,32 @@ use crate::domain::{DraftInput, Input, ItemInput, OriginInput, PartyInput, Probl
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Reads the whole body, refusing one over [`MAX_BODY_BYTES`] (413) without reading it all.
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+/// How long a request body may take to arrive.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads the whole body within [`BODY_TIMEOUT`] (else 408), refusing one over
+/// [`MAX_BODY_BYTES`] (413) without reading it all.
+pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    let deadline = req
+        .app_data::<web::Data<super::HttpState>>()
+        .map_or(BODY_TIMEOUT, |s| s.timeouts.body);
+    match tokio::time::timeout(deadline, read_body_untimed(req, payload)).await {
+        Ok(body) => body,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                deadline.as_millis()
+            ),
+        )),
+    }
+}
+
+async fn read_body_untimed(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -43,8 +67,21 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<V
     Ok(body)
 }
 
-/// Refuses a request that is not `Content-Type: application/json` (415).
+/// Refuses a request that is not `Content-Type: application/json` (415), or whose body is
+/// compressed (`Content-Encoding` other than identity: kpcert does not decompress).
 pub fn require_json(req: &HttpRequest, hint: &str) -> Result<(), ApiError> {
+    if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) {
+        if !encoding
+            .to_str()
+            .is_ok_and(|e| e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body uncompressed (no Content-Encoding)",
+            ));
+        }
+    }
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)

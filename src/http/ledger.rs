@@ -17,6 +17,18 @@ use crate::views::EntryView;
 
 /// Most entries one `GET /v1/ledger/entries` returns.
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
+/// Exports streaming at once; past it, 503 with Retry-After.
+pub const MAX_CONCURRENT_EXPORTS: usize = 2;
+/// Entry pages built or sent at once; past it, 503 with Retry-After.
+pub const MAX_CONCURRENT_PAGES: usize = 8;
+/// How long an export waits for a client that does not read before it gives up.
+pub const STALLED_EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn busy(what: &str) -> ApiError {
+    ApiError::unavailable(format!(
+        "too many {what} are in progress on this server; retry shortly"
+    ))
+}
 
 pub async fn healthz(state: Shared) -> HttpResponse {
     if let Some(problem) = state.app.ledger().corrupt() {
@@ -118,6 +130,12 @@ pub async fn entries(
         )));
     }
     let end = start.saturating_add(limit).min(size);
+    // The permit lives until the page is built; actix then sends it.
+    let _permit = state
+        .pages
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy("entry pages"))?;
     // Reading, decoding and encoding a page is blocking work: keep it off the async workers.
     let app = state.app.clone();
     let body = web::block(move || -> Result<Vec<u8>, LedgerError> {
@@ -156,6 +174,8 @@ pub async fn entries(
 struct ChunkWriter {
     tx: tokio::sync::mpsc::Sender<Result<web::Bytes, std::io::Error>>,
     buf: Vec<u8>,
+    /// How long to wait for a client that does not read.
+    stall: std::time::Duration,
 }
 
 impl std::io::Write for ChunkWriter {
@@ -168,25 +188,54 @@ impl std::io::Write for ChunkWriter {
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buf.is_empty() {
-            let chunk = web::Bytes::from(std::mem::take(&mut self.buf));
-            self.tx
-                .blocking_send(Ok(chunk))
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))?;
+        if self.buf.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut chunk = Ok(web::Bytes::from(std::mem::take(&mut self.buf)));
+        // A client that stops reading fills the channel: give up after a while instead of
+        // holding the thread (and the permit) forever.
+        let started = std::time::Instant::now();
+        loop {
+            match self.tx.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::BrokenPipe,
+                        "client gone",
+                    ))
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Full(back)) => {
+                    if started.elapsed() > self.stall {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the client stopped reading the export",
+                        ));
+                    }
+                    chunk = back;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        }
     }
 }
 
 /// `GET /v1/ledger/export`: the whole ledger as of the latest checkpoint, streamed
 /// (api/export.md) from the blocking pool; memory stays bounded whatever the ledger size.
 pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
+    let permit = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy("exports"))?;
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let app = state.app.clone();
+    let stall = state.timeouts.stalled_export;
     actix_web::rt::task::spawn_blocking(move || {
+        let _permit = permit;
         let mut out = ChunkWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(64 * 1024),
+            stall,
         };
         if let Err(e) = app.export(&mut out) {
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));

@@ -25,7 +25,7 @@ use error::ApiError;
 use limit::RateLimiter;
 
 pub use json::{parse_issue_request, MAX_BODY_BYTES};
-pub use ledger::MAX_ENTRIES_PER_PAGE;
+pub use ledger::{MAX_CONCURRENT_EXPORTS, MAX_CONCURRENT_PAGES, MAX_ENTRIES_PER_PAGE};
 
 /// Server options beyond the listener.
 #[derive(Clone, Debug)]
@@ -38,6 +38,32 @@ pub struct Options {
     pub handle_signals: bool,
     /// The public base URL printed in QR codes (`<URL>/S/<seal>`, upper-cased).
     pub public_url: String,
+    /// Deadlines for slow or silent clients.
+    pub timeouts: Timeouts,
+}
+
+/// How long a client may take at each step before the server gives up on it.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// To send a request's head after connecting (or after the last request).
+    pub request_head: std::time::Duration,
+    /// To finish a TLS handshake.
+    pub tls_handshake: std::time::Duration,
+    /// To send a request body.
+    pub body: std::time::Duration,
+    /// To read the next part of an export.
+    pub stalled_export: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            request_head: CLIENT_REQUEST_TIMEOUT,
+            tls_handshake: TLS_HANDSHAKE_TIMEOUT,
+            body: json::BODY_TIMEOUT,
+            stalled_export: ledger::STALLED_EXPORT_TIMEOUT,
+        }
+    }
 }
 
 impl Default for Options {
@@ -47,8 +73,29 @@ impl Default for Options {
             workers: 0,
             handle_signals: false,
             public_url: "https://localhost:8443".into(),
+            timeouts: Timeouts::default(),
         }
     }
+}
+
+/// How long a client may take to send a request's head.
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a TLS handshake may take.
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Open connections per worker thread; past it, new ones wait in the listen backlog.
+pub const MAX_CONNECTIONS_PER_WORKER: usize = 2048;
+
+/// Headers on every answer: no sniffing, no framing, no referrer, and a content security
+/// policy that allows the verification page its inline style and nothing else.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ))
 }
 
 /// What every handler shares.
@@ -58,6 +105,11 @@ pub struct HttpState {
     public_url: String,
     /// Rendered QR codes by certificate number; cleared when full.
     qr_cache: Mutex<std::collections::HashMap<String, Arc<certificates::RenderedQr>>>,
+    /// Exports streaming at once (each holds a blocking thread): past it, 503.
+    exports: Arc<tokio::sync::Semaphore>,
+    /// Entry pages being built or sent at once (each holds up to a few MB): past it, 503.
+    pages: Arc<tokio::sync::Semaphore>,
+    timeouts: Timeouts,
 }
 
 type Shared = web::Data<HttpState>;
@@ -72,9 +124,12 @@ macro_rules! routes {
 
         fn configure(cfg: &mut web::ServiceConfig) {
             $(
-                let resource = web::resource($path)
-                    .route(web::$method().to($handler))
-                    .default_service(web::to(not_found));
+                let mut resource = web::resource($path).route(web::$method().to($handler));
+                if stringify!($method) == "get" {
+                    // HEAD asks what GET would answer (actix-web sends no body for it).
+                    resource = resource.route(web::head().to($handler));
+                }
+                let resource = resource.default_service(web::to(not_found));
                 if routes!(@limited $limited) {
                     cfg.service(resource.wrap(from_fn(limit::limit)));
                 } else {
@@ -133,6 +188,9 @@ fn server(
         app,
         public_url: options.public_url.clone(),
         qr_cache: Mutex::new(Default::default()),
+        exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
+        pages: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_PAGES)),
+        timeouts: options.timeouts,
     });
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
@@ -145,9 +203,21 @@ fn server(
                 web::QueryConfig::default()
                     .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
             )
+            .wrap(security_headers())
             .configure(configure)
             .default_service(web::to(not_found))
-    });
+    })
+    // Bounded resources: connections that never send a request, TLS handshakes and request
+    // heads that never finish, and keep-alive connections are all cut after a deadline.
+    .client_request_timeout(options.timeouts.request_head)
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+    .keep_alive(std::time::Duration::from_secs(15))
+    .max_connections(MAX_CONNECTIONS_PER_WORKER)
+    .backlog(1024);
+    let server = match &tls {
+        Some(_) => server.tls_handshake_timeout(options.timeouts.tls_handshake),
+        None => server,
+    };
     // Signals are handled in `run`: actix-web's own handler stops at once on SIGINT, dropping
     // requests whose entries may already be committed.
     let server = server.disable_signals().shutdown_timeout(30);

@@ -166,6 +166,8 @@ pub(crate) struct Shared {
     published: RwLock<Published>,
     poisoned: AtomicBool,
     closed: AtomicBool,
+    /// checkpoint.txt could not be replaced after the last commit (a read-only folder?).
+    stale_checkpoint: AtomicBool,
     /// What a read found that does not match what the ledger commits to (first report kept).
     corrupt: Mutex<Option<String>>,
     /// The size the state snapshot restored at open covered (entries after it were replayed).
@@ -350,6 +352,7 @@ impl Ledger {
             }),
             poisoned: false.into(),
             closed: false.into(),
+            stale_checkpoint: false.into(),
             corrupt: Mutex::new(None),
             restored_from: snapshot_size,
         });
@@ -578,9 +581,12 @@ impl Ledger {
         self.shared.corrupt.lock().expect("corrupt lock").clone()
     }
 
-    /// Whether the writer stopped accepting appends (a failed write, or closed).
+    /// Whether the ledger cannot commit right now: the writer stopped (a failed write, or
+    /// closed), or the last commit could not publish checkpoint.txt.
     pub fn is_unavailable(&self) -> bool {
-        self.shared.poisoned.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
+        self.shared.poisoned.load(Ordering::SeqCst)
+            || self.shared.closed.load(Ordering::SeqCst)
+            || self.shared.stale_checkpoint.load(Ordering::SeqCst)
     }
 
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {

@@ -158,8 +158,15 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
             *shared.published.write().expect("published lock") = published;
             // For auditors reading the folder while the server runs (the index is locked): the
             // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
-            if super::write_checkpoint_file(&shared.dir, &checkpoint.note).is_err() {
-                tracing::warn!("could not update checkpoint.txt for auditors");
+            // A stale checkpoint.txt means the folder cannot be written: the service is not
+            // healthy even if the commit itself went through.
+            match super::write_checkpoint_file(&shared.dir, &checkpoint.note) {
+                Ok(()) => shared.stale_checkpoint.store(false, Ordering::SeqCst),
+                Err(e) => {
+                    if !shared.stale_checkpoint.swap(true, Ordering::SeqCst) {
+                        tracing::error!(error = %e, "could not update checkpoint.txt for auditors");
+                    }
+                }
             }
             for (reply, index, entry_bytes, event) in done {
                 reply(Ok(Appended {

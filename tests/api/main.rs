@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod go_crosscheck;
 mod helpers;
+mod hostile;
 mod integrity;
 mod issuance;
 mod ledger;

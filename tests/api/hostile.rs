@@ -1,0 +1,160 @@
+//! Hostile clients on loopback: idle connections, slow bodies, exports nobody reads, compressed
+//! bodies, HEAD requests; every answer carries the security headers. Deadlines are shortened
+//! through `http::Timeouts` so that the tests wait a second, not the production deadlines.
+
+use std::io::Read;
+use std::time::Duration;
+
+use kpcert::http::{Options, Timeouts};
+use tokio::io::AsyncReadExt;
+
+use crate::helpers::{example_request, spawn_app_with, TestApp};
+
+fn short() -> Options {
+    Options {
+        public_rate_limit: 0.0,
+        timeouts: Timeouts {
+            request_head: Duration::from_millis(800),
+            tls_handshake: Duration::from_millis(800),
+            body: Duration::from_millis(800),
+            stalled_export: Duration::from_millis(800),
+        },
+        ..Default::default()
+    }
+}
+
+fn port(app: &TestApp) -> u16 {
+    app.base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn idle_connections_are_cut_and_do_not_block_a_fresh_client() {
+    let app = spawn_app_with(short());
+    // Connections that never start a TLS handshake.
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port(&app)))
+                .await
+                .unwrap(),
+        );
+    }
+    let resp = app.get("/healthz").await;
+    assert_eq!(resp.status(), 200, "a fresh client is served");
+    // After the handshake deadline the server has closed them: a read ends.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut closed = 0;
+    for mut conn in idle {
+        let mut buf = [0u8; 16];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(500), conn.read(&mut buf)).await
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed, 200,
+        "every idle connection was closed by the server"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_gets_408_and_writes_nothing() {
+    let app = spawn_app_with(short());
+    let size = app.ledger_size();
+    let pem = std::fs::read(&app.cert_path).unwrap();
+    let config = std::sync::Arc::new(kpcert::tls::client_trusting(&pem).unwrap());
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port(&app))).unwrap();
+    let conn = rustls::ClientConnection::new(config, "localhost".try_into().unwrap()).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let head = format!(
+        "POST /v1/certificates HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"exporter\":",
+        app.bw.1
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        std::io::Write::write_all(&mut tls, head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = tls.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(app.ledger_size(), size);
+}
+
+#[tokio::test]
+async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
+    let app = spawn_app_with(short());
+    // A ledger whose export (about 8 MB) is bigger than what the channel and the socket buffer.
+    let authority = app.app.active_authority(&app.bw.0).unwrap();
+    let input = std::sync::Arc::new(crate::helpers::example_input());
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..8000 {
+        let content = app.app.validate(&authority, &input, None).unwrap();
+        let tx = tx.clone();
+        app.app
+            .issue(authority.clone(), input.clone(), content, None, move |r| {
+                tx.send(r.is_ok()).unwrap()
+            });
+    }
+    drop(tx);
+    assert!(rx.iter().all(|ok| ok));
+    // Exports whose client never reads: the first ones stream, the next is refused at once.
+    let mut held = Vec::new();
+    for _ in 0..kpcert::http::MAX_CONCURRENT_EXPORTS {
+        let resp = app.get("/v1/ledger/export").await;
+        assert_eq!(resp.status(), 200);
+        held.push(resp);
+    }
+    let resp = app.get("/v1/ledger/export").await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    // The stalled exports are given up after their deadline, and their places freed.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let resp = app.get("/v1/ledger/export").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V1"));
+}
+
+#[tokio::test]
+async fn compressed_bodies_are_refused_head_is_answered_and_pages_carry_security_headers() {
+    let app = spawn_app_with(short());
+    let size = app.ledger_size();
+    let resp = app
+        .client
+        .post(app.url("/v1/certificates"))
+        .bearer_auth(&app.bw.1)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(serde_json::to_vec(&example_request()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(app.ledger_size(), size);
+
+    let head = app.client.head(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let head = app
+        .client
+        .head(app.url("/v1/ledger/checkpoint"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+
+    let page = app.get("/S/NOTASEAL").await;
+    let headers = page.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(headers["x-frame-options"], "DENY");
+    // Entry pages are bounded too: the limit is stated, and what is over it is refused.
+    let resp = app.get("/v1/ledger/entries?limit=1001").await;
+    assert_eq!(resp.status(), 400);
+}
