@@ -328,7 +328,7 @@ impl App {
         let template = Authority {
             id: String::new(),
             participant: code,
-            name: name.trim().to_owned(),
+            name: crate::domain::certificate::normalized(name.trim()),
             public_key: key.public_key(),
             default_validity_days: Authority::default_validity_for(max_validity_days),
             max_validity_days,

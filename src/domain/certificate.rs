@@ -297,8 +297,28 @@ pub struct IssuePolicy<'a> {
 // authority sends, and by [`CertificateContent::problems`] on what the ledger records (the audit judges
 // a recorded certificate by the rules of issuance).
 
+/// Characters that are invisible or reorder the text around them: bidirectional controls,
+/// zero-width characters, fillers, line and paragraph separators, the byte order mark, tags and
+/// variation selectors. A name made of them, or reversed by them, reads like another on a page.
+fn invisible_or_reordering(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// A text as it is signed: Unicode normalization form C (composed), so that one name has one
+/// encoding.
+pub fn normalized(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    s.nfc().collect()
+}
+
 /// A name, address or other text of the ledger: not blank, at most `max` characters, no
-/// surrounding white space, no control characters.
+/// surrounding white space, no control, invisible or text-direction characters, and in Unicode
+/// normalization form C.
 pub(crate) fn text_rule(s: &str, max: usize) -> Result<(), String> {
     if s.trim().is_empty() {
         return Err("must not be empty".into());
@@ -311,6 +331,15 @@ pub(crate) fn text_rule(s: &str, max: usize) -> Result<(), String> {
     }
     if s.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
+    }
+    if let Some(c) = s.chars().find(|&c| invisible_or_reordering(c)) {
+        return Err(format!(
+            "must not contain invisible or text-direction characters (U+{:04X})",
+            c as u32
+        ));
+    }
+    if !unicode_normalization::is_nfc(s) {
+        return Err("must be in Unicode normalization form C".into());
     }
     Ok(())
 }
@@ -415,8 +444,8 @@ impl Collector {
 }
 
 fn check_text(c: &mut Collector, field: &str, input: &Input<String>, max: usize) -> Option<String> {
-    let s = c.required(field, input)?;
-    c.rule(field, text_rule(s, max)).then(|| s.clone())
+    let s = normalized(c.required(field, input)?);
+    c.rule(field, text_rule(&s, max)).then_some(s)
 }
 
 fn check_party(c: &mut Collector, field: &str, input: &Input<PartyInput>) -> Option<Party> {
@@ -775,6 +804,36 @@ mod tests {
             list.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             ["BW", "ZA"]
         );
+    }
+
+    #[test]
+    fn names_that_hide_or_reorder_text_are_refused_and_text_is_signed_composed() {
+        for (name, code) in [
+            ("Okavango \u{202E}ynapmoC", "U+202E"),
+            ("\u{200B}", "U+200B"),
+            ("\u{FEFF}", "U+FEFF"),
+            ("\u{3164}\u{3164}", "U+3164"),
+            ("Okavango\u{2028}Diamonds", "U+2028"),
+            ("Oka\u{2066}vango", "U+2066"),
+        ] {
+            let mut input = example();
+            input.exporter = party(name, "Plot 123");
+            let problems = check(input).unwrap_err();
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("exporter.name") && p.contains(code)),
+                "{name:?}: {problems:?}"
+            );
+        }
+        // A decomposed e + combining acute is signed as the composed é.
+        let mut input = example();
+        input.importer = party("Desert Rough Cafe\u{301}", "Almas Tower");
+        let content = check(input).unwrap();
+        assert_eq!(content.importer.name, "Desert Rough Caf\u{E9}");
+        // What is recorded must already be composed.
+        assert!(text_rule("Cafe\u{301}", 120).is_err());
+        assert!(text_rule("Caf\u{E9}", 120).is_ok());
     }
 
     #[test]

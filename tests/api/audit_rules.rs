@@ -395,6 +395,17 @@ fn values_issuance_would_refuse_fail() {
         3,
         "importer.address",
     );
+    // A name reversed by a bidirectional override, and one not in Unicode form C.
+    check(
+        with_certificate(|c| c.content.exporter.name = "Okavango \u{202E}ynapmoC".into()),
+        3,
+        "U+202E",
+    );
+    check(
+        with_certificate(|c| c.content.importer.name = "Desert Rough Cafe\u{301}".into()),
+        3,
+        "normalization form C",
+    );
 }
 
 #[test]

@@ -79,6 +79,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("sha2", &["src/crypto.rs"]),
     ("getrandom", &["src/crypto.rs"]),
     ("data_encoding", &["src/codec/text.rs"]),
+    ("unicode_normalization", &["src/domain/certificate.rs"]),
     ("qrcode", &["src/qr.rs"]),
     ("png", &["src/qr.rs"]),
     ("rqrr", &["src/qr.rs"]),
