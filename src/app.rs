@@ -635,28 +635,32 @@ impl App {
     pub fn verify_qr(&self, qr: &str) -> Result<OnlineVerification, LedgerError> {
         let state = self.state();
         let lookup = |n: &CertificateNumber| self.lookup(n);
-        verify::verify_qr(
+        let v = verify::verify_qr(
             &LedgerTrust {
                 state: &state,
                 lookup: &lookup,
             },
             qr,
             self.today(),
-        )
+        )?;
+        crate::metrics::global().verdict(v.verdict);
+        Ok(v)
     }
 
     /// Checks a certificate number today against the ledger alone.
     pub fn verify_number(&self, number: &str) -> Result<OnlineVerification, LedgerError> {
         let state = self.state();
         let lookup = |n: &CertificateNumber| self.lookup(n);
-        verify::verify_number(
+        let v = verify::verify_number(
             &LedgerTrust {
                 state: &state,
                 lookup: &lookup,
             },
             number,
             self.today(),
-        )
+        )?;
+        crate::metrics::global().verdict(v.verdict);
+        Ok(v)
     }
 
     /// Stops the ledger writer after queued work and flushes.

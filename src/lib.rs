@@ -14,6 +14,7 @@ pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod ledger;
+pub mod metrics;
 pub mod qr;
 pub mod startup;
 pub mod tlog;

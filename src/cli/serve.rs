@@ -50,6 +50,16 @@ pub struct ServerArgs {
     /// Public base URL printed in QR codes (`<URL>/S/<seal>`); default https://localhost:<port>.
     #[arg(long)]
     public_url: Option<String>,
+    /// A reverse proxy (address or network, e.g. 10.0.0.5 or 10.0.0.0/24) whose
+    /// X-Forwarded-For names the client for rate limits and logs; repeat for several. Off by
+    /// default: the peer address is the client.
+    #[arg(long, value_parser = parse_cidr)]
+    trusted_proxy: Vec<http::limit::Cidr>,
+}
+
+fn parse_cidr(s: &str) -> Result<http::limit::Cidr, String> {
+    http::limit::Cidr::parse(s)
+        .ok_or_else(|| format!("{s:?} is not an address or network (a.b.c.d/n)"))
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +96,7 @@ fn options(args: &ServerArgs, listen: SocketAddr) -> http::Options {
             .clone()
             .unwrap_or_else(|| format!("https://localhost:{}", listen.port())),
         timeouts: http::Timeouts::default(),
+        trusted_proxies: args.trusted_proxy.clone(),
     }
 }
 

@@ -100,14 +100,82 @@ impl RateLimiter {
     }
 }
 
+/// A network given as `address/prefix length`, e.g. `10.0.0.0/8` or `fd00::/8`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    /// Parses `address/bits` (or a bare address: one host).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (addr, bits) = match s.split_once('/') {
+            Some((a, b)) => (a.parse::<IpAddr>().ok()?, b.parse::<u8>().ok()?),
+            None => {
+                let a = s.parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (bits <= max).then_some(Cidr {
+            network: addr,
+            bits,
+        })
+    }
+
+    /// Whether `ip` is in this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (a, b, len) = match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => (
+                u128::from(u32::from(n)) << 96,
+                u128::from(u32::from(i)) << 96,
+                self.bits as u32,
+            ),
+            (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), self.bits as u32),
+            _ => return false,
+        };
+        len == 0 || (a ^ b) >> (128 - len) == 0
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy. Off (the peer) unless the operator
+/// names trusted proxies.
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<web::Data<HttpState>>()
+        .map(|s| s.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if !trusted.iter().any(|c| c.contains(peer)) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.iter().any(|c| c.contains(*ip)))
+            .unwrap_or(peer),
+    )
+}
+
 /// The middleware: public routes pass through the limiter of the server's state.
 pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<HttpState>>().cloned();
-    if let (Some(state), Some(peer)) = (state, req.peer_addr()) {
-        if let Err(e) = state.limiter.check(peer.ip()) {
+    if let (Some(state), Some(ip)) = (state, client_ip(req.request())) {
+        if let Err(e) = state.limiter.check(ip) {
+            crate::metrics::global().rate_limited();
             return Ok(req.into_response(e.response()));
         }
     }
@@ -126,6 +194,22 @@ mod tests {
         assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
         assert_eq!(key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::");
         assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+    }
+
+    #[test]
+    fn networks() {
+        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(!net.contains("::1".parse().unwrap()));
+        let v6 = Cidr::parse("fd00::/8").unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+        assert!(Cidr::parse("127.0.0.1")
+            .unwrap()
+            .contains("127.0.0.1".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("nonsense").is_none());
     }
 
     #[test]

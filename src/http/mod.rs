@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 mod ledger;
 pub mod limit;
+mod observe;
 mod verify;
 
 use std::net::TcpListener;
@@ -40,6 +41,9 @@ pub struct Options {
     pub public_url: String,
     /// Deadlines for slow or silent clients.
     pub timeouts: Timeouts,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for rate limits and logs);
+    /// none by default: the peer address is the client.
+    pub trusted_proxies: Vec<limit::Cidr>,
 }
 
 /// How long a client may take at each step before the server gives up on it.
@@ -74,6 +78,7 @@ impl Default for Options {
             handle_signals: false,
             public_url: "https://localhost:8443".into(),
             timeouts: Timeouts::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -110,6 +115,7 @@ pub struct HttpState {
     /// Entry pages being built or sent at once (each holds up to a few MB): past it, 503.
     pages: Arc<tokio::sync::Semaphore>,
     timeouts: Timeouts,
+    trusted_proxies: Vec<limit::Cidr>,
 }
 
 type Shared = web::Data<HttpState>;
@@ -144,6 +150,7 @@ macro_rules! routes {
 
 routes! {
     get "/healthz" => ledger::healthz, open;
+    get "/metrics" => observe::metrics, open;
     post "/v1/certificates" => certificates::issue, open;
     get "/v1/certificates/{number}" => certificates::get_certificate, limited;
     get "/v1/certificates/{number}/qr.png" => certificates::qr_png, limited;
@@ -191,6 +198,7 @@ fn server(
         exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
         pages: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_PAGES)),
         timeouts: options.timeouts,
+        trusted_proxies: options.trusted_proxies.clone(),
     });
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
@@ -204,6 +212,7 @@ fn server(
                     .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
             )
             .wrap(security_headers())
+            .wrap(from_fn(observe::access_log))
             .configure(configure)
             .default_service(web::to(not_found))
     })

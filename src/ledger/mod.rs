@@ -464,7 +464,7 @@ impl Ledger {
             return (job.reply)(Err(LedgerError::Closed));
         }
         match self.queue.try_send(Msg::Job(job)) {
-            Ok(()) => {}
+            Ok(()) => crate::metrics::global().queued(1),
             Err(mpsc::TrySendError::Full(Msg::Job(job))) => (job.reply)(Err(LedgerError::Busy)),
             Err(mpsc::TrySendError::Disconnected(Msg::Job(job))) => {
                 (job.reply)(Err(LedgerError::Closed))
@@ -562,6 +562,7 @@ impl Ledger {
     /// checks the files again.
     pub fn corruption(&self, what: String) -> LedgerError {
         tracing::error!(problem = %what, "ledger data read from disk does not match the ledger");
+        crate::metrics::global().corruption();
         self.shared
             .corrupt
             .lock()

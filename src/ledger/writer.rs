@@ -140,6 +140,7 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
         }
         return;
     }
+    let started = std::time::Instant::now();
     let written = shared.files.sync().and_then(|()| {
         // The commit point: once the index has the batch, the entries exist, whatever happens next.
         shared.index.apply(batch)?;
@@ -154,6 +155,8 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
     });
     match written {
         Ok(()) => {
+            crate::metrics::global()
+                .commit(done.len() as u64, started.elapsed().as_micros() as u64);
             let checkpoint = published.checkpoint.clone();
             *shared.published.write().expect("published lock") = published;
             // For auditors reading the folder while the server runs (the index is locked): the
@@ -222,7 +225,10 @@ impl Writer {
             let mut next = Some(first);
             while let Some(msg) = next.take() {
                 match msg {
-                    Msg::Job(job) => batch.push(job),
+                    Msg::Job(job) => {
+                        crate::metrics::global().queued(-1);
+                        batch.push(job)
+                    }
                     Msg::Stop => {
                         stop = true;
                         break;

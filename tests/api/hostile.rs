@@ -158,3 +158,56 @@ async fn compressed_bodies_are_refused_head_is_answered_and_pages_carry_security
     let resp = app.get("/v1/ledger/entries?limit=1001").await;
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn metrics_count_what_happened_for_loopback_clients() {
+    let app = spawn_app_with(short());
+    assert_eq!(app.issue(&example_request()).await.status(), 201);
+    let _ = app
+        .client
+        .post(app.url("/v1/verify"))
+        .json(&serde_json::json!({"qr": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    let text = app.get("/metrics").await.text().await.unwrap();
+    // The counters are process-wide (other tests run in this process): check shapes and floors.
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.split('.').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    assert!(value("kpcert_ledger_commits_total ") >= 1);
+    assert!(value("kpcert_verdicts_total{verdict=\"malformed\"}") >= 1);
+    assert!(value("kpcert_certificates ") >= 1);
+    assert!(text.contains("kpcert_http_requests_total{route=\"/v1/certificates\",status=\"2xx\"}"));
+    assert!(text.contains("# TYPE kpcert_ledger_queue_depth gauge"));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
+    let clock = kpcert::clock::ManualClock::at_date("2026-06-01");
+    let app = crate::helpers::spawn_app_at(
+        Options {
+            public_rate_limit: 1.0,
+            trusted_proxies: vec![kpcert::http::limit::Cidr::parse("127.0.0.1").unwrap()],
+            ..short()
+        },
+        clock,
+    );
+    let get = |client: &'static str| {
+        app.client
+            .get(app.url("/v1/ledger/checkpoint"))
+            .header("x-forwarded-for", format!("198.51.100.7, {client}"))
+            .send()
+    };
+    // A burst of 2 each: the third request of one client is refused, the other still served.
+    for _ in 0..2 {
+        assert_eq!(get("203.0.113.1").await.unwrap().status(), 200);
+    }
+    assert_eq!(get("203.0.113.1").await.unwrap().status(), 429);
+    assert_eq!(get("203.0.113.2").await.unwrap().status(), 200);
+}
