@@ -11,6 +11,8 @@ pub mod clock;
 pub mod codec;
 pub mod crypto;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 pub mod keys;
 pub mod ledger;

@@ -5,6 +5,7 @@ mod audit;
 mod audit_rules;
 mod cli;
 mod crash;
+mod fuzz_corpus;
 mod go_crosscheck;
 mod helpers;
 mod hostile;
