@@ -112,8 +112,11 @@ pub fn bundle(data: &[u8]) {
     }
 }
 
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the corpus folders are named after them).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("cbor", cbor),
     ("seal", seal),
     ("entry", entry),
