@@ -166,3 +166,23 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::internal(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_failures_are_503_with_retry_after_and_corruption_is_never_a_500() {
+        for e in [
+            LedgerError::Storage("No space left on device (os error 28)".into()),
+            LedgerError::Poisoned,
+            LedgerError::Closed,
+            LedgerError::Busy,
+            LedgerError::Corrupt("entry 7".into()),
+        ] {
+            let response = ApiError::from(e).response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+    }
+}

@@ -22,6 +22,9 @@ pub(super) struct LogFiles {
     pub entries: File,
     pub offsets: File,
     pub nodes: File,
+    /// Failures planned by the ledger's tests.
+    #[cfg(test)]
+    pub faults: super::faults::Plan,
 }
 
 fn read_exact_at(file: &File, len: usize, offset: u64) -> Result<Vec<u8>, LedgerError> {
@@ -49,6 +52,8 @@ impl LogFiles {
             entries: open(ENTRIES_FILE)?,
             offsets: open(OFFSETS_FILE)?,
             nodes: open(NODES_FILE)?,
+            #[cfg(test)]
+            faults: Default::default(),
         };
         if created {
             // New directory entries must survive a power loss too.
@@ -129,6 +134,17 @@ impl LogFiles {
 
     /// Appends prepared bytes to the three files (not yet synced).
     pub fn append(&self, entries: &[u8], offsets: &[u8], nodes: &[u8]) -> Result<(), LedgerError> {
+        #[cfg(test)]
+        {
+            use super::faults::{error, Step};
+            if self.faults.take(Step::NoSpace) {
+                return Err(error(Step::NoSpace));
+            }
+            if self.faults.take(Step::ShortWrite) {
+                (&self.entries).write_all(&entries[..entries.len() / 2])?;
+                return Err(error(Step::ShortWrite));
+            }
+        }
         (&self.entries).write_all(entries)?;
         (&self.offsets).write_all(offsets)?;
         (&self.nodes).write_all(nodes)?;
@@ -143,6 +159,10 @@ impl LogFiles {
     /// `fdatasync` of the three files, issued in parallel so that the file system can serve
     /// them with one journal commit.
     pub fn sync(&self) -> Result<(), LedgerError> {
+        #[cfg(test)]
+        if self.faults.take(super::faults::Step::Sync) {
+            return Err(super::faults::error(super::faults::Step::Sync));
+        }
         std::thread::scope(|s| {
             let offsets = s.spawn(|| self.offsets.sync_data());
             let nodes = s.spawn(|| self.nodes.sync_data());

@@ -49,6 +49,8 @@
 //!   when they are read: every certificate record is proved against the signed tree before it
 //!   is answered.
 
+#[cfg(test)]
+mod faults;
 mod files;
 mod index;
 pub mod reader;
@@ -815,6 +817,72 @@ mod tests {
             Err(LedgerError::IdempotencyConflict)
         ));
         drop(held);
+    }
+
+    #[test]
+    fn a_fault_at_any_step_of_a_commit_loses_nothing_acknowledged_and_adds_nothing_else() {
+        use faults::Step;
+        for step in [Step::NoSpace, Step::ShortWrite, Step::Sync, Step::Commit] {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = open(dir.path(), signer()).unwrap();
+            append(&ledger, 3);
+            let acknowledged = ledger.head();
+            ledger.shared.files.faults.arm(step);
+            let failed = ledger.append_blocking(|ctx| {
+                let code = ISO_3166_1_ALPHA_2
+                    .iter()
+                    .filter_map(|c| CountryCode::country(c))
+                    .find(|c| !ctx.state().is_participant(*c))
+                    .unwrap();
+                Ok(NewEntry {
+                    actor: SECRETARIAT.into(),
+                    key_id: None,
+                    event: Event::ParticipantRegistered(Participant {
+                        code,
+                        name: "Never acknowledged".into(),
+                        region: "Test".into(),
+                        kind: ParticipantKind::Participant,
+                    }),
+                })
+            });
+            assert!(
+                failed.is_err(),
+                "{step:?}: the failed commit is not acknowledged"
+            );
+            assert!(ledger.is_unavailable(), "{step:?}: poisoned until restart");
+            assert_eq!(
+                ledger.head().note,
+                acknowledged.note,
+                "{step:?}: nothing published"
+            );
+            ledger.close();
+            drop(ledger);
+
+            // The restart keeps exactly what was acknowledged, and the folder audits clean.
+            let ledger = open(dir.path(), signer()).unwrap();
+            assert_eq!(ledger.size(), acknowledged.checkpoint.size, "{step:?}");
+            assert_eq!(
+                ledger.head().checkpoint,
+                acknowledged.checkpoint,
+                "{step:?}"
+            );
+            assert!(ledger
+                .state()
+                .participants()
+                .all(|p| p.participant.name != "Never acknowledged"));
+            append(&ledger, 1);
+            ledger.close();
+            drop(ledger);
+            let report = crate::audit::audit_folder(
+                dir.path(),
+                &signer().verifier(),
+                None,
+                crate::audit::Options::default(),
+                |_, _| {},
+            )
+            .unwrap_or_else(|f| panic!("{step:?}: {f}"));
+            assert_eq!(report.entries, acknowledged.checkpoint.size + 1, "{step:?}");
+        }
     }
 
     #[test]

@@ -143,6 +143,10 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
     let started = std::time::Instant::now();
     let written = shared.files.sync().and_then(|()| {
         // The commit point: once the index has the batch, the entries exist, whatever happens next.
+        #[cfg(test)]
+        if shared.files.faults.take(super::faults::Step::Commit) {
+            return Err(super::faults::error(super::faults::Step::Commit));
+        }
         shared.index.apply(batch)?;
         if let Err(e) = shared.index.flush_durably() {
             // sled may still write the batch in the background: whether these entries survive
