@@ -182,7 +182,7 @@ mod tests {
         ] {
             let response = ApiError::from(e).response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "1");
         }
     }
 }
