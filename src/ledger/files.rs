@@ -47,6 +47,9 @@ impl LogFiles {
                 .append(true)
                 .create(true)
                 .open(dir.join(name))
+                .map_err(|e| {
+                    LedgerError::Storage(format!("cannot open {}: {e}", dir.join(name).display()))
+                })
         };
         let files = LogFiles {
             entries: open(ENTRIES_FILE)?,

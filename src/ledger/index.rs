@@ -103,7 +103,10 @@ impl Index {
                 sled::Error::Io(ref io) if io.to_string().contains("lock") => {
                     LedgerError::Locked(dir.to_path_buf())
                 }
-                other => LedgerError::from(other),
+                other => LedgerError::Storage(format!(
+                    "cannot open the index {}: {other}",
+                    index_dir.display()
+                )),
             })?;
         let tree: sled::Tree = (*db).clone();
         let db_file = File::open(index_dir.join("db"))?;

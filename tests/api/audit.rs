@@ -339,3 +339,64 @@ async fn a_live_data_folder_is_audited_read_only_while_the_server_runs() {
     assert!(v["extends_previous"].as_u64().is_some(), "{v}");
     drop(server);
 }
+
+#[tokio::test]
+async fn audits_of_a_live_folder_under_write_load_keep_the_checkpoint_they_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = crate::cli::add_authority(dir.path(), "BW")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = crate::cli::start_server(dir.path(), &["--public-rate-limit", "0"]);
+    let client = crate::helpers::client_for(dir.path());
+    let base = format!("https://localhost:{}", server.1);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (client, base, token, stop) =
+            (client.clone(), base.clone(), token.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let resp = crate::helpers::post_example(&client, &base, &token).await;
+                assert_eq!(resp.status(), 201);
+            }
+        })
+    };
+    let state = dir.path().join("audit.state");
+    let mut sizes = Vec::new();
+    for _ in 0..4 {
+        let data = dir.path().join("data");
+        let keys = dir.path().join("keys");
+        let state_path = state.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_kpcert"))
+                .args(["audit", "--json", "--data-dir"])
+                .arg(&data)
+                .arg("--keys-dir")
+                .arg(&keys)
+                .arg("--state")
+                .arg(&state_path)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert!(out.status.success(), "{v}");
+        // The state holds exactly the checkpoint this audit verified.
+        let kept = std::fs::read_to_string(&state).expect("the state was saved");
+        assert_eq!(
+            kept.lines().nth(1).unwrap().parse::<u64>().unwrap(),
+            v["checkpoint"]["size"].as_u64().unwrap()
+        );
+        sizes.push(v["checkpoint"]["size"].as_u64().unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.await.unwrap();
+    assert!(sizes.windows(2).all(|w| w[0] <= w[1]), "{sizes:?}");
+    assert!(
+        sizes.last() > sizes.first(),
+        "the ledger grew between audits: {sizes:?}"
+    );
+    drop(server);
+}
