@@ -24,7 +24,7 @@ use crate::keys::{KeyDir, LEDGER_KEY, ROOT_KEY};
 use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 use crate::tlog::note::valid_key_name;
 use crate::tlog::{NoteSigner, NoteVerifier};
-use crate::tokens::{TokenError, Tokens};
+use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_DAYS};
 use crate::verify::{self, LedgerTrust, Verification};
 
 /// Most certificate look-ups kept in memory.
@@ -125,6 +125,8 @@ pub struct App {
     verifier: NoteVerifier,
     /// Serialises authority registration (key files, then the entry).
     registering: Mutex<()>,
+    /// A Secretariat token minted at start, until the CLI takes it to print.
+    bootstrap: Mutex<Option<String>>,
 }
 
 fn authority_key_name(authority: &Authority) -> String {
@@ -198,9 +200,14 @@ impl App {
             tokens: Tokens::open(&config.data_dir)?,
             verifier,
             registering: Mutex::new(()),
+            bootstrap: Mutex::new(None),
         };
         app.sync_participants(&registry)?;
         app.load_signers()?;
+        if !app.tokens.any(Role::Secretariat, app.clock.now_ms()) {
+            let token = app.mint_token(Role::Secretariat, "secretariat", DEFAULT_TOKEN_DAYS)?;
+            *app.bootstrap.lock().expect("bootstrap lock") = Some(token);
+        }
         Ok(app)
     }
 
@@ -316,6 +323,20 @@ impl App {
         name: &str,
         max_validity_days: u32,
     ) -> Result<NewAuthority, AppError> {
+        self.register_authority(participant, name, max_validity_days, None)
+    }
+
+    /// Registers an issuing authority for `participant`. With `own_key`, the authority keeps
+    /// its private key and signs on its own systems: only the public key is registered and the
+    /// service holds nothing it could sign with. Without, the service generates the key into
+    /// the keys folder. Returns the registration and a fresh bearer token.
+    pub fn register_authority(
+        &self,
+        participant: &str,
+        name: &str,
+        max_validity_days: u32,
+        own_key: Option<PublicKey>,
+    ) -> Result<NewAuthority, AppError> {
         let code = CountryCode::participant(participant)
             .filter(|c| self.state().is_participant(*c))
             .ok_or_else(|| {
@@ -324,23 +345,39 @@ impl App {
                 ))
             })?;
         let _guard = self.registering.lock().expect("registration lock");
-        let key = SigningKey::generate();
+        let key = match own_key {
+            Some(_) => None,
+            None => Some(SigningKey::generate()),
+        };
+        let public_key = own_key.unwrap_or_else(|| key.as_ref().expect("generated").public_key());
         let template = Authority {
             id: String::new(),
             participant: code,
             name: crate::domain::certificate::normalized(name.trim()),
-            public_key: key.public_key(),
+            public_key,
             default_validity_days: Authority::default_validity_for(max_validity_days),
             max_validity_days,
         };
         if let Some(problem) = template.problem() {
             return Err(AppError::Config(problem));
         }
+        if self
+            .state()
+            .keys_with_id(&public_key.key_id())
+            .iter()
+            .any(|(_, k)| k.public_key == public_key)
+        {
+            return Err(AppError::Config(
+                "this public key is already registered to an authority".into(),
+            ));
+        }
         // The key is on disk before the ledger names it: a crash in between leaves an unused key
         // file, never a registered authority without its key.
-        self.keys
-            .store(&authority_key_name(&template), &key)
-            .map_err(AppError::Keys)?;
+        if let Some(key) = &key {
+            self.keys
+                .store(&authority_key_name(&template), key)
+                .map_err(AppError::Keys)?;
+        }
         let appended = self.ledger.append_blocking(move |ctx| {
             let authority = Authority {
                 id: ctx.state().next_authority_id(code),
@@ -355,32 +392,61 @@ impl App {
         let Event::AuthorityRegistered(authority) = appended.event else {
             unreachable!("we appended an authority registration");
         };
-        self.signers.write().expect("signers lock").insert(
-            authority.id.clone(),
-            Arc::new(ActiveAuthority {
-                authority: authority.clone(),
-                key,
-            }),
-        );
+        if let Some(key) = key {
+            self.signers.write().expect("signers lock").insert(
+                authority.id.clone(),
+                Arc::new(ActiveAuthority {
+                    authority: authority.clone(),
+                    key,
+                }),
+            );
+        }
         let token = self.new_token(&authority.id)?;
         Ok(NewAuthority { authority, token })
     }
 
-    /// Mints a new bearer token for `authority_id`; only its hash is stored.
+    /// Mints a new bearer token for `authority_id`, valid for the default 90 days; only its
+    /// hash is stored.
     pub fn new_token(&self, authority_id: &str) -> Result<String, AppError> {
-        Ok(self.tokens.mint(authority_id)?)
+        self.mint_token(Role::Authority, authority_id, DEFAULT_TOKEN_DAYS)
+    }
+
+    /// Mints a token of `role` for `owner` (for an authority, its registered id), valid for
+    /// `days`.
+    pub fn mint_token(&self, role: Role, owner: &str, days: u64) -> Result<String, AppError> {
+        if role == Role::Authority && self.state().authority(owner).is_none() {
+            return Err(AppError::Config(format!(
+                "no authority {owner} is registered"
+            )));
+        }
+        if !(1..=3650).contains(&days) {
+            return Err(AppError::Config("a token lives 1 to 3650 days".into()));
+        }
+        let now = self.clock.now_ms();
+        Ok(self
+            .tokens
+            .mint(role, owner, now, now + days * 86_400_000)?)
     }
 
     /// Revokes every token of `authority_id`.
     pub fn revoke_tokens(&self, authority_id: &str) -> Result<usize, AppError> {
-        Ok(self.tokens.revoke_owner(authority_id)?)
+        Ok(self.tokens.revoke_owner(Role::Authority, authority_id)?)
     }
 
-    /// The authority a bearer token belongs to, if the token is valid; `Some(Err(id))` when that
-    /// authority's signing key is not on this server (it cannot act here).
-    pub fn authenticate(&self, token: &str) -> Option<Result<Arc<ActiveAuthority>, String>> {
-        let owner = self.tokens.owner(token)?;
-        Some(self.active_authority(&owner).ok_or(owner))
+    /// The token store (listing, revoking by prefix).
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Who holds `token`, now.
+    pub fn authenticate(&self, token: &str) -> Result<Principal, Refused> {
+        self.tokens.check(token, self.clock.now_ms())
+    }
+
+    /// The Secretariat token minted at this start because none was valid, once (the CLI prints
+    /// it; it is never shown again).
+    pub fn take_bootstrap_token(&self) -> Option<String> {
+        self.bootstrap.lock().expect("bootstrap lock").take()
     }
 
     /// Checks an issuance request for `authority` today; writes nothing.
@@ -663,9 +729,12 @@ impl App {
         Ok(v)
     }
 
-    /// Stops the ledger writer after queued work and flushes.
+    /// Stops the ledger writer after queued work and flushes; writes the tokens' last uses.
     pub fn close(&self) {
         self.ledger.close();
+        if let Err(e) = self.tokens.flush() {
+            tracing::warn!(error = %e, "could not write the tokens' last uses");
+        }
     }
 }
 

@@ -92,6 +92,35 @@ impl Client {
         Ok(Client { http, base })
     }
 
+    /// Sends `method` (GET, POST, DELETE) to `path` with a bearer token and a JSON body;
+    /// returns the status and the body text, whatever the status.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        json: Option<String>,
+    ) -> Result<(u16, String), ClientError> {
+        let url = format!("{}{path}", self.base);
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| ClientError::Url(e.to_string()))?;
+        let mut request = self.http.request(method, &url).bearer_auth(token);
+        if let Some(body) = json {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request.send().map_err(|source| ClientError::Request {
+            url: url.clone(),
+            source,
+        })?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .map_err(|source| ClientError::Request { url, source })?;
+        Ok((status, text))
+    }
+
     /// GETs `path` and returns the body as a stream; any status but 200 is an error.
     pub fn get(&self, path: &str) -> Result<impl Read, ClientError> {
         let url = format!("{}{path}", self.base);

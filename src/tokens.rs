@@ -1,7 +1,13 @@
-//! Bearer tokens of issuing authorities: minted here, shown once, stored only as SHA-256 in the
-//! data folder's `tokens` file (one `<hex hash> <authority id>` line each, mode 0600, replaced
-//! atomically and synced on every change), and mirrored in memory for the per-request look-up.
-//! Tokens are not part of the ledger: they say who may ask, not what happened.
+//! Bearer tokens: who may ask what. Each token has a role (the Secretariat, an issuing
+//! authority, a monitoring team), an owner (for an authority, its id), a creation time and an
+//! expiry; it is shown once when minted and stored only as SHA-256, in the data folder's
+//! `tokens` file (mode 0600, replaced atomically and synced on every change), mirrored in memory
+//! for the per-request look-up. Tokens are not part of the ledger: they say who may ask, not
+//! what happened.
+//!
+//! File format, one token a line, tab-separated: hex SHA-256, role, created (unix ms), expires
+//! (unix ms), prefix (the first characters of the token, to name it in lists), last used (unix
+//! ms, 0 if never), owner (last: it has no tab or newline).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -14,15 +20,62 @@ use crate::crypto::{random_bytes, sha256, Hash};
 
 /// The file in the data folder.
 pub const TOKENS_FILE: &str = "tokens";
+/// Default lifetime of a token, in days.
+pub const DEFAULT_TOKEN_DAYS: u64 = 90;
+/// How many characters of a token name it in lists (the `kpat_` tag and 8 more).
+const PREFIX_CHARS: usize = 13;
 
-/// The token store.
-pub struct Tokens {
-    path: PathBuf,
-    /// SHA-256 of each valid token -> its authority id.
-    map: RwLock<HashMap<Hash, String>>,
+/// What a token lets its holder do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// The KP Secretariat: registers authorities and keys, mints and revokes tokens.
+    Secretariat,
+    /// An issuing authority (the owner is its id): issues and acts for its participant.
+    Authority,
+    /// A monitoring team or auditor: reads every record, changes nothing.
+    Monitor,
 }
 
-/// Why the token store failed.
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Secretariat => "secretariat",
+            Role::Authority => "authority",
+            Role::Monitor => "monitor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "secretariat" => Some(Role::Secretariat),
+            "authority" => Some(Role::Authority),
+            "monitor" => Some(Role::Monitor),
+            _ => None,
+        }
+    }
+}
+
+/// A stored token (without the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub role: Role,
+    pub owner: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    /// The token's first characters, to name it in lists and revoke it.
+    pub prefix: String,
+    pub last_used_ms: u64,
+}
+
+/// Who presented a valid token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    pub owner: String,
+    pub prefix: String,
+}
+
+/// Why the token store failed or refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("cannot write {path}: {source}")]
@@ -30,17 +83,54 @@ pub enum TokenError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} line {line} is not `<sha256 hex> <authority id>`")]
+    #[error("{path} line {line} is not a token record")]
     Corrupt { path: PathBuf, line: usize },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("a token owner is 1 to 100 characters without tabs or control characters")]
+    BadOwner,
 }
 
 fn hash_of(token: &str) -> Hash {
     sha256(token.as_bytes())
+}
+
+/// Why a presented token is not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    Unknown,
+    Expired,
+}
+
+/// The token store.
+pub struct Tokens {
+    path: PathBuf,
+    map: RwLock<HashMap<Hash, TokenRecord>>,
+}
+
+fn parse_line(line: &str) -> Option<(Hash, TokenRecord)> {
+    let mut f = line.splitn(7, '\t');
+    let hash: Hash = from_hex(f.next()?)?.try_into().ok()?;
+    let role = Role::parse(f.next()?)?;
+    let created_ms = f.next()?.parse().ok()?;
+    let expires_ms = f.next()?.parse().ok()?;
+    let prefix = f.next()?.to_owned();
+    let last_used_ms = f.next()?.parse().ok()?;
+    let owner = f.next()?.to_owned();
+    Some((
+        hash,
+        TokenRecord {
+            role,
+            owner,
+            created_ms,
+            expires_ms,
+            prefix,
+            last_used_ms,
+        },
+    ))
 }
 
 impl Tokens {
@@ -51,15 +141,11 @@ impl Tokens {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 for (n, line) in text.lines().enumerate() {
-                    let corrupt = || TokenError::Corrupt {
+                    let (hash, record) = parse_line(line).ok_or_else(|| TokenError::Corrupt {
                         path: path.clone(),
                         line: n + 1,
-                    };
-                    let (h, owner) = line.split_once(' ').ok_or_else(corrupt)?;
-                    let h: Hash = from_hex(h)
-                        .and_then(|b| b.try_into().ok())
-                        .ok_or_else(corrupt)?;
-                    map.insert(h, owner.to_owned());
+                    })?;
+                    map.insert(hash, record);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -71,11 +157,22 @@ impl Tokens {
         })
     }
 
-    fn save(&self, map: &HashMap<Hash, String>) -> Result<(), TokenError> {
+    fn save(&self, map: &HashMap<Hash, TokenRecord>) -> Result<(), TokenError> {
         let write = || -> std::io::Result<()> {
             let mut lines: Vec<String> = map
                 .iter()
-                .map(|(h, owner)| format!("{} {owner}\n", hex(h)))
+                .map(|(h, r)| {
+                    format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                        hex(h),
+                        r.role.as_str(),
+                        r.created_ms,
+                        r.expires_ms,
+                        r.prefix,
+                        r.last_used_ms,
+                        r.owner
+                    )
+                })
                 .collect();
             lines.sort();
             let tmp = self.path.with_extension("partial");
@@ -99,36 +196,124 @@ impl Tokens {
         })
     }
 
-    /// Mints a new token for `owner`, stores its hash durably and returns it (shown once).
-    pub fn mint(&self, owner: &str) -> Result<String, TokenError> {
-        let token = format!("kpat_{}", base64url(&random_bytes::<32>()));
+    fn change(
+        &self,
+        f: impl FnOnce(&mut HashMap<Hash, TokenRecord>) -> usize,
+    ) -> Result<usize, TokenError> {
         let mut map = self.map.write().expect("tokens lock");
         let mut next = map.clone();
-        next.insert(hash_of(&token), owner.to_owned());
-        self.save(&next)?;
-        *map = next;
-        Ok(token)
-    }
-
-    /// Revokes every token of `owner`; returns how many.
-    pub fn revoke_owner(&self, owner: &str) -> Result<usize, TokenError> {
-        let mut map = self.map.write().expect("tokens lock");
-        let mut next = map.clone();
-        next.retain(|_, o| o != owner);
-        let removed = map.len() - next.len();
-        if removed > 0 {
+        let changed = f(&mut next);
+        if changed > 0 {
             self.save(&next)?;
             *map = next;
         }
-        Ok(removed)
+        Ok(changed)
     }
 
-    /// The owner of `token`, if it is valid.
-    pub fn owner(&self, token: &str) -> Option<String> {
+    /// Mints a token of `role` for `owner`, valid until `expires_ms`; stores its hash durably
+    /// and returns it (shown once).
+    pub fn mint(
+        &self,
+        role: Role,
+        owner: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> Result<String, TokenError> {
+        if owner.is_empty() || owner.chars().count() > 100 || owner.chars().any(|c| c.is_control())
+        {
+            return Err(TokenError::BadOwner);
+        }
+        let token = format!("kpat_{}", base64url(&random_bytes::<32>()));
+        let record = TokenRecord {
+            role,
+            owner: owner.to_owned(),
+            created_ms: now_ms,
+            expires_ms,
+            prefix: token[..PREFIX_CHARS].to_owned(),
+            last_used_ms: 0,
+        };
+        self.change(|map| {
+            map.insert(hash_of(&token), record);
+            1
+        })?;
+        Ok(token)
+    }
+
+    /// Revokes every token of `role` and `owner`; returns how many.
+    pub fn revoke_owner(&self, role: Role, owner: &str) -> Result<usize, TokenError> {
+        self.change(|map| {
+            let before = map.len();
+            map.retain(|_, r| !(r.role == role && r.owner == owner));
+            before - map.len()
+        })
+    }
+
+    /// Revokes the token(s) whose prefix is `prefix`; returns how many.
+    pub fn revoke_prefix(&self, prefix: &str) -> Result<usize, TokenError> {
+        self.change(|map| {
+            let before = map.len();
+            map.retain(|_, r| r.prefix != prefix);
+            before - map.len()
+        })
+    }
+
+    /// Whether any unexpired token of `role` exists.
+    pub fn any(&self, role: Role, now_ms: u64) -> bool {
         self.map
             .read()
             .expect("tokens lock")
-            .get(&hash_of(token))
+            .values()
+            .any(|r| r.role == role && r.expires_ms > now_ms)
+    }
+
+    /// Every token record, sorted by role, owner and creation.
+    pub fn list(&self) -> Vec<TokenRecord> {
+        let mut list: Vec<TokenRecord> = self
+            .map
+            .read()
+            .expect("tokens lock")
+            .values()
             .cloned()
+            .collect();
+        list.sort_by(|a, b| {
+            (a.role, &a.owner, a.created_ms).cmp(&(b.role, &b.owner, b.created_ms))
+        });
+        list
+    }
+
+    /// Who holds `token` at `now_ms` (and notes the use in memory; it is written with the next
+    /// change or on [`Tokens::flush`]).
+    pub fn check(&self, token: &str, now_ms: u64) -> Result<Principal, Refused> {
+        let hash = hash_of(token);
+        let principal = {
+            let map = self.map.read().expect("tokens lock");
+            let record = map.get(&hash).ok_or(Refused::Unknown)?;
+            if record.expires_ms <= now_ms {
+                return Err(Refused::Expired);
+            }
+            if record.last_used_ms / 60_000 == now_ms / 60_000 {
+                // Used this minute already: no write lock needed.
+                return Ok(Principal {
+                    role: record.role,
+                    owner: record.owner.clone(),
+                    prefix: record.prefix.clone(),
+                });
+            }
+            Principal {
+                role: record.role,
+                owner: record.owner.clone(),
+                prefix: record.prefix.clone(),
+            }
+        };
+        if let Some(record) = self.map.write().expect("tokens lock").get_mut(&hash) {
+            record.last_used_ms = now_ms;
+        }
+        Ok(principal)
+    }
+
+    /// Writes the last-use times noted since the last change.
+    pub fn flush(&self) -> Result<(), TokenError> {
+        let map = self.map.read().expect("tokens lock").clone();
+        self.save(&map)
     }
 }

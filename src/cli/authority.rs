@@ -1,18 +1,94 @@
-//! `kpcert authority add | list | token`: issuing authorities and their bearer tokens. These
-//! need the data folder's lock: while a server holds it they stop at once and say so.
+//! `kpcert authority add | list | token`: issuing authorities and their bearer tokens. With
+//! `--url` (and a Secretariat token) they go through the running server's admin API; without,
+//! they open the data folder, which they cannot while a server holds it: then they stop at once
+//! and say to use `--url`.
 
-use anyhow::bail;
-use clap::Subcommand;
-use serde_json::json;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
 
 use super::{open, Dirs};
+use crate::client::Client;
+
+/// How to reach a running server's admin API.
+#[derive(Args, Debug, Clone)]
+pub struct Remote {
+    /// A running kpcert server (https://host:port, or http:// on loopback): act through its
+    /// admin API instead of opening the data folder.
+    #[arg(long, env = "KPCERT_URL")]
+    url: Option<String>,
+    /// A Secretariat bearer token for --url.
+    #[arg(long, env = "KPCERT_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM certificate(s) to trust for --url instead of the system's roots.
+    #[arg(long, env = "KPCERT_CACERT")]
+    cacert: Option<PathBuf>,
+}
+
+impl Remote {
+    /// The admin client and token, when --url is given.
+    fn client(&self) -> anyhow::Result<Option<(Client, String)>> {
+        let Some(url) = &self.url else {
+            return Ok(None);
+        };
+        let token = self
+            .token
+            .clone()
+            .context("--url needs a Secretariat token (--token or KPCERT_ADMIN_TOKEN)")?;
+        let pem = match &self.cacert {
+            Some(p) => {
+                Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?)
+            }
+            None => None,
+        };
+        Ok(Some((Client::new(url, pem.as_deref())?, token)))
+    }
+}
+
+/// Calls the admin API; any answer but `expect` is an error naming the server's message.
+fn call(
+    client: &Client,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    expect: u16,
+) -> anyhow::Result<Value> {
+    let (status, text) = client.send(method, path, token, body.map(|b| b.to_string()))?;
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if status != expect {
+        let problems: Vec<String> = value["problems"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| p["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        bail!(
+            "the server answered {status}: {}{}",
+            value["message"].as_str().unwrap_or(&value.to_string()),
+            if problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", problems.join("; "))
+            }
+        );
+    }
+    Ok(value)
+}
 
 #[derive(Subcommand, Debug)]
 pub enum AuthorityCommand {
-    /// Register an issuing authority, generate its signing key and print its token once.
+    /// Register an issuing authority, generate its signing key (or register its own public key)
+    /// and print its token once.
     Add {
         #[command(flatten)]
         dirs: Dirs,
+        #[command(flatten)]
+        remote: Remote,
         /// KP participant code (ISO 3166-1 alpha-2, or EU).
         #[arg(long)]
         participant: String,
@@ -22,6 +98,10 @@ pub enum AuthorityCommand {
         /// Longest validity the authority may give a certificate, in days.
         #[arg(long, default_value_t = 90)]
         max_validity_days: u32,
+        /// The authority's own ed25519 public key (64 hex digits): it keeps the private key and
+        /// signs on its own systems (`kpcert sign`).
+        #[arg(long)]
+        public_key: Option<String>,
         /// Print one JSON object: authority_id, key_id, token, participant, name.
         #[arg(long)]
         json: bool,
@@ -34,6 +114,8 @@ pub enum AuthorityCommand {
     List {
         #[command(flatten)]
         dirs: Dirs,
+        #[command(flatten)]
+        remote: Remote,
         /// Print a JSON array.
         #[arg(long)]
         json: bool,
@@ -42,12 +124,17 @@ pub enum AuthorityCommand {
     Token {
         #[command(flatten)]
         dirs: Dirs,
+        #[command(flatten)]
+        remote: Remote,
         /// Authority id, e.g. BW-A1.
         #[arg(long)]
         authority: String,
         /// Revoke the authority's earlier tokens first.
         #[arg(long)]
         revoke_others: bool,
+        /// Days the token lives.
+        #[arg(long, default_value_t = crate::tokens::DEFAULT_TOKEN_DAYS)]
+        days: u64,
     },
 }
 
@@ -62,76 +149,145 @@ fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
     open(dirs, None)
 }
 
+/// Says how to go on when the folder is held by a server.
+fn with_hint<T>(result: anyhow::Result<T>) -> anyhow::Result<T> {
+    result.map_err(|e| {
+        if e.to_string().contains("in use by another kpcert process") {
+            e.context("a server holds the data folder: run this with --url https://HOST:PORT and a Secretariat token (KPCERT_ADMIN_TOKEN)")
+        } else {
+            e
+        }
+    })
+}
+
+fn print_authority(a: &Value, token: &str, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"authority_id": a["authority_id"], "key_id": a["keys"][0]["key_id"], "token": token,
+                   "participant": a["participant"], "name": a["name"], "key_held_here": a["key_held_here"]})
+        );
+    } else {
+        println!(
+            "authority_id: {}",
+            a["authority_id"].as_str().unwrap_or_default()
+        );
+        println!(
+            "participant:  {}",
+            a["participant"].as_str().unwrap_or_default()
+        );
+        println!("name:         {}", a["name"].as_str().unwrap_or_default());
+        println!(
+            "key_id:       {}",
+            a["keys"][0]["key_id"].as_str().unwrap_or_default()
+        );
+        println!("token:        {token}");
+        println!();
+        println!("The token is shown once; only its hash is stored. It expires in 90 days.");
+        println!(
+            "Certificates this authority issues are valid for at most {} days.",
+            a["max_validity_days"]
+        );
+        if a["key_held_here"] == false {
+            println!("The authority keeps its private key: it signs with `kpcert sign` and submits to POST /v1/certificates/signed.");
+        }
+    }
+}
+
 pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
     match cmd {
         AuthorityCommand::Add {
             dirs,
+            remote,
             participant,
             name,
             max_validity_days,
+            public_key,
             json,
             origin,
         } => {
-            let app = open(&dirs, origin)?;
-            let new = app.add_authority(&participant, &name, max_validity_days);
-            app.close();
-            let new = new?;
-            let a = &new.authority;
-            if json {
-                println!(
-                    "{}",
-                    json!({"authority_id": a.id, "key_id": a.key_id().to_string(), "token": new.token,
-                           "participant": a.participant.as_str(), "name": a.name})
-                );
-            } else {
-                println!("authority_id: {}", a.id);
-                println!("participant:  {}", a.participant);
-                println!("name:         {}", a.name);
-                println!("key_id:       {}", a.key_id());
-                println!("token:        {}", new.token);
-                println!();
-                println!("The token is shown once; only its hash is stored.");
-                println!(
-                    "Certificates this authority issues are valid for {} days unless the request says otherwise, {} days at most.",
-                    a.default_validity_days, a.max_validity_days
-                );
-            }
+            let body = json!({"participant": participant, "name": name,
+                              "max_validity_days": max_validity_days, "public_key": public_key});
+            let answer = match remote.client()? {
+                Some((client, token)) => call(
+                    &client,
+                    &token,
+                    "POST",
+                    "/v1/admin/authorities",
+                    Some(body),
+                    201,
+                )?,
+                None => {
+                    let app = with_hint(open(&dirs, origin))?;
+                    let key = public_key
+                        .map(|k| {
+                            crate::codec::text::from_hex(&k)
+                                .and_then(|b| crate::crypto::PublicKey::from_bytes(&b).ok())
+                                .context(
+                                    "--public-key must be 64 hex digits of a valid ed25519 key",
+                                )
+                        })
+                        .transpose()?;
+                    let new = app.register_authority(&participant, &name, max_validity_days, key);
+                    let bootstrap = app.take_bootstrap_token();
+                    app.close();
+                    let new = new?;
+                    if let Some(t) = bootstrap {
+                        eprintln!("This created the ledger. Secretariat token (shown once; keep it safe): {t}");
+                    }
+                    let a = &new.authority;
+                    json!({"authority": {"authority_id": a.id, "participant": a.participant.as_str(),
+                                         "name": a.name, "max_validity_days": a.max_validity_days,
+                                         "keys": [{"key_id": a.key_id().to_string()}],
+                                         "key_held_here": key.is_none()},
+                           "token": new.token})
+                }
+            };
+            print_authority(
+                &answer["authority"],
+                answer["token"].as_str().unwrap_or_default(),
+                json,
+            );
             Ok(())
         }
-        AuthorityCommand::List { dirs, json } => {
-            let app = open_existing(&dirs)?;
-            let list: Vec<_> = app
-                .authorities()
-                .into_iter()
-                .map(|a| {
-                    let can_issue = app.can_issue(&a.id);
-                    (a, can_issue)
-                })
-                .collect();
-            app.close();
+        AuthorityCommand::List { dirs, remote, json } => {
+            let list: Vec<Value> = match remote.client()? {
+                Some((client, token)) => {
+                    call(&client, &token, "GET", "/v1/admin/authorities", None, 200)?
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                }
+                None => {
+                    let app = with_hint(open_existing(&dirs))?;
+                    let list = app
+                        .authorities()
+                        .into_iter()
+                        .map(|a| {
+                            json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name,
+                                   "keys": [{"key_id": a.key_id().to_string()}],
+                                   "max_validity_days": a.max_validity_days, "key_held_here": app.can_issue(&a.id)})
+                        })
+                        .collect();
+                    app.close();
+                    list
+                }
+            };
             if json {
-                let rows: Vec<_> = list
-                    .iter()
-                    .map(|(a, can_issue)| {
-                        json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name,
-                               "key_id": a.key_id().to_string(), "max_validity_days": a.max_validity_days,
-                               "can_issue": can_issue})
-                    })
-                    .collect();
-                println!("{}", serde_json::Value::Array(rows));
+                println!("{}", Value::Array(list));
             } else {
-                for (a, can_issue) in list {
-                    let status = if can_issue {
+                for a in list {
+                    let status = if a["key_held_here"] == true {
                         ""
                     } else {
-                        "  (no signing key here: cannot issue)"
+                        "  (signing key not here: cannot issue through this server)"
                     };
                     println!(
                         "{:<8} {}  {}  key {}{status}",
-                        a.id,
-                        a.participant,
-                        a.name,
-                        a.key_id()
+                        a["authority_id"].as_str().unwrap_or_default(),
+                        a["participant"].as_str().unwrap_or_default(),
+                        a["name"].as_str().unwrap_or_default(),
+                        a["keys"][0]["key_id"].as_str().unwrap_or_default()
                     );
                 }
             }
@@ -139,22 +295,55 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
         }
         AuthorityCommand::Token {
             dirs,
+            remote,
             authority,
             revoke_others,
+            days,
         } => {
-            let app = open_existing(&dirs)?;
-            let result = (|| {
-                if app.state().authority(&authority).is_none() {
-                    bail!("no authority {authority} (see `kpcert authority list`)");
+            let token = match remote.client()? {
+                Some((client, token)) => {
+                    if revoke_others {
+                        let tokens = call(&client, &token, "GET", "/v1/admin/tokens", None, 200)?;
+                        let mut n = 0;
+                        for t in tokens.as_array().cloned().unwrap_or_default() {
+                            if t["role"] == "authority" && t["owner"] == authority.as_str() {
+                                let path = format!(
+                                    "/v1/admin/tokens/{}",
+                                    t["prefix"].as_str().unwrap_or_default()
+                                );
+                                call(&client, &token, "DELETE", &path, None, 200)?;
+                                n += 1;
+                            }
+                        }
+                        eprintln!("revoked {n} earlier token(s)");
+                    }
+                    let minted = call(
+                        &client,
+                        &token,
+                        "POST",
+                        "/v1/admin/tokens",
+                        Some(json!({"role": "authority", "owner": authority, "days": days})),
+                        201,
+                    )?;
+                    minted["token"].as_str().unwrap_or_default().to_owned()
                 }
-                if revoke_others {
-                    let n = app.revoke_tokens(&authority)?;
-                    eprintln!("revoked {n} earlier token(s)");
+                None => {
+                    let app = with_hint(open_existing(&dirs))?;
+                    let result = (|| {
+                        if app.state().authority(&authority).is_none() {
+                            bail!("no authority {authority} (see `kpcert authority list`)");
+                        }
+                        if revoke_others {
+                            let n = app.revoke_tokens(&authority)?;
+                            eprintln!("revoked {n} earlier token(s)");
+                        }
+                        Ok(app.mint_token(crate::tokens::Role::Authority, &authority, days)?)
+                    })();
+                    app.close();
+                    result?
                 }
-                Ok(app.new_token(&authority)?)
-            })();
-            app.close();
-            println!("{}", result?);
+            };
+            println!("{token}");
             Ok(())
         }
     }

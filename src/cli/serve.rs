@@ -128,6 +128,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config
         });
     let app = Arc::new(open(&args.dirs, args.server.origin.clone())?);
+    if let Some(token) = app.take_bootstrap_token() {
+        eprintln!(
+            "Secretariat token (shown once; keep it safe, it administers this service through /v1/admin/): {token}"
+        );
+    }
     let bound = listener.local_addr()?;
     startup::run(app, listener, tls, &options(&args.server, bound)).map_err(anyhow::Error::msg)
 }
@@ -306,6 +311,10 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("TLS: self-signed certificate {}", cert_path.display());
     println!("Ledger verifier key: {}", app.ledger_verifier());
+    if let Some(token) = app.take_bootstrap_token() {
+        println!("Secretariat token (shown once; administers the service at {base}/v1/admin/):");
+        println!("  {token}");
+    }
     println!();
     println!("Demo issuing authorities (new tokens each start; earlier demo tokens are revoked):");
     for d in &demo {

@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::error::ApiError;
 use super::json::{draft_from_json, idempotency_key, parse_json_strict, read_body, require_json};
 use super::{HttpState, Shared};
-use crate::app::{ActiveAuthority, IssueError, IssuedCertificate};
+use crate::app::{IssueError, IssuedCertificate};
 use crate::domain::Problem;
 use crate::ledger::LedgerError;
 use crate::views::CertificateAnswer;
@@ -26,32 +26,6 @@ pub struct RenderedQr {
     svg: String,
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// The issuing authority a request's bearer token belongs to, or 401.
-fn authenticate(state: &HttpState, req: &HttpRequest) -> Result<Arc<ActiveAuthority>, ApiError> {
-    if req.headers().get_all(header::AUTHORIZATION).count() > 1 {
-        return Err(ApiError::bad_request(
-            "send one Authorization header (several are ambiguous)",
-        ));
-    }
-    match bearer_token(req).and_then(|t| state.app.authenticate(t)) {
-        Some(Ok(authority)) => Ok(authority),
-        Some(Err(id)) => Err(ApiError::unavailable(format!(
-            "the signing key of authority {id} is not on this server: the operator must restore it to the keys folder"
-        ))),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid issuing authority token is required (Authorization: Bearer <token>)",
-        )),
-    }
-}
-
 fn invalid(problems: Vec<Problem>) -> ApiError {
     ApiError::invalid("invalid_certificate", "certificate request", problems)
 }
@@ -61,7 +35,7 @@ pub async fn issue(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let authority = authenticate(&state, &req)?;
+    let authority = super::auth::acting_authority(&state, &req)?;
     require_json(
         &req,
         "send the certificate as Content-Type: application/json",

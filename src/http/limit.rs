@@ -167,13 +167,29 @@ pub fn client_ip(req: &actix_web::HttpRequest) -> Option<IpAddr> {
     )
 }
 
-/// The middleware: public routes pass through the limiter of the server's state.
+/// Whether the route a request matched is `public` (rate limited) in the route table.
+fn is_public(req: &ServiceRequest) -> bool {
+    let Some(pattern) = req.match_pattern() else {
+        return false;
+    };
+    let method = req.method().as_str().to_ascii_lowercase();
+    let method = if method == "head" {
+        "get".to_owned()
+    } else {
+        method
+    };
+    super::ROUTES
+        .iter()
+        .any(|(m, p, access)| *m == method && *p == pattern && *access == "public")
+}
+
+/// The middleware: requests to `public` routes pass through the limiter of the server's state.
 pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<HttpState>>().cloned();
-    if let (Some(state), Some(ip)) = (state, client_ip(req.request())) {
+    if let (Some(state), Some(ip), true) = (state, client_ip(req.request()), is_public(&req)) {
         if let Err(e) = state.limiter.check(ip) {
             crate::metrics::global().rate_limited();
             return Ok(req.into_response(e.response()));

@@ -6,6 +6,8 @@
 //! it registers the handlers, marks which ones the per-client rate limit guards, and is what a
 //! test compares with api/openapi.yaml.
 
+mod admin;
+mod auth;
 mod certificates;
 pub mod error;
 pub mod json;
@@ -120,50 +122,68 @@ pub struct HttpState {
 
 type Shared = web::Data<HttpState>;
 
-/// Declares the route table: `ROUTES` (method, path) for the OpenAPI test, and `configure`
-/// registering each handler, behind the rate limit where marked `limited`.
+/// Declares the route table: `ROUTES` (method, path, who may call it) for the OpenAPI and the
+/// role tests, and `configure` registering each handler, the `public` ones behind the per-client
+/// rate limit. Who may call a route: `open` (anyone, not rate limited: health and local
+/// metrics), `public` (anyone, rate limited), `authority`, `secretariat` (a bearer token of that
+/// role, checked by the handler).
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:path, $limited:ident;)*) => {
-        /// Every route, as (method, path) in OpenAPI notation; a test keeps api/openapi.yaml in
-        /// step.
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+    ($($method:ident $path:literal => $handler:path, $access:ident;)*) => {
+        /// Every route, as (method, path, access) in OpenAPI notation; tests keep
+        /// api/openapi.yaml (`x-kpcert-access`) in step and call each with every role.
+        pub const ROUTES: &[(&str, &str, &str)] =
+            &[$((stringify!($method), $path, stringify!($access))),*];
 
         fn configure(cfg: &mut web::ServiceConfig) {
+            // One resource per path, holding every method of it.
+            let mut routes: Vec<(&'static str, actix_web::Route)> = Vec::new();
             $(
-                let mut resource = web::resource($path).route(web::$method().to($handler));
+                routes.push(($path, web::$method().to($handler)));
                 if stringify!($method) == "get" {
                     // HEAD asks what GET would answer (actix-web sends no body for it).
-                    resource = resource.route(web::head().to($handler));
-                }
-                let resource = resource.default_service(web::to(not_found));
-                if routes!(@limited $limited) {
-                    cfg.service(resource.wrap(from_fn(limit::limit)));
-                } else {
-                    cfg.service(resource);
+                    routes.push(($path, web::head().to($handler)));
                 }
             )*
+            let mut paths: Vec<&'static str> = Vec::new();
+            for (p, _) in &routes {
+                if !paths.contains(p) {
+                    paths.push(*p);
+                }
+            }
+            let mut resources: Vec<(&'static str, actix_web::Resource)> =
+                paths.iter().map(|p| (*p, web::resource(*p))).collect();
+            for (path, route) in routes {
+                let slot = resources.iter_mut().find(|(p, _)| *p == path).expect("a path");
+                slot.1 = std::mem::replace(&mut slot.1, web::resource(path)).route(route);
+            }
+            for (_, resource) in resources {
+                cfg.service(resource.default_service(web::to(not_found)));
+            }
         }
     };
-    (@limited limited) => { true };
-    (@limited open) => { false };
 }
 
 routes! {
     get "/healthz" => ledger::healthz, open;
     get "/metrics" => observe::metrics, open;
-    post "/v1/certificates" => certificates::issue, open;
-    get "/v1/certificates/{number}" => certificates::get_certificate, limited;
-    get "/v1/certificates/{number}/qr.png" => certificates::qr_png, limited;
-    get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, limited;
-    post "/v1/verify" => verify::verify, limited;
-    get "/S/{seal}" => verify::verify_page, limited;
-    get "/v1/trust-bundle" => verify::trust_bundle, limited;
-    get "/v1/ledger/checkpoint" => ledger::checkpoint, limited;
-    get "/v1/ledger/verifier-key" => ledger::verifier_key, limited;
-    get "/v1/ledger/entries" => ledger::entries, limited;
-    get "/v1/ledger/export" => ledger::export, limited;
-    get "/v1/ledger/proof/inclusion" => ledger::inclusion, limited;
-    get "/v1/ledger/proof/consistency" => ledger::consistency, limited;
+    post "/v1/certificates" => certificates::issue, authority;
+    get "/v1/certificates/{number}" => certificates::get_certificate, public;
+    get "/v1/certificates/{number}/qr.png" => certificates::qr_png, public;
+    get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, public;
+    post "/v1/verify" => verify::verify, public;
+    get "/S/{seal}" => verify::verify_page, public;
+    get "/v1/trust-bundle" => verify::trust_bundle, public;
+    get "/v1/ledger/checkpoint" => ledger::checkpoint, public;
+    get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
+    get "/v1/ledger/entries" => ledger::entries, public;
+    get "/v1/ledger/export" => ledger::export, public;
+    get "/v1/ledger/proof/inclusion" => ledger::inclusion, public;
+    get "/v1/ledger/proof/consistency" => ledger::consistency, public;
+    get "/v1/admin/authorities" => admin::list_authorities, secretariat;
+    post "/v1/admin/authorities" => admin::add_authority, secretariat;
+    get "/v1/admin/tokens" => admin::list_tokens, secretariat;
+    post "/v1/admin/tokens" => admin::mint_token, secretariat;
+    delete "/v1/admin/tokens/{prefix}" => admin::revoke_token, secretariat;
 }
 
 /// A running server.
@@ -211,6 +231,7 @@ fn server(
                 web::QueryConfig::default()
                     .error_handler(|e, _| ApiError::bad_request(e.to_string()).into()),
             )
+            .wrap(from_fn(limit::limit))
             .wrap(security_headers())
             .wrap(from_fn(observe::access_log))
             .configure(configure)
@@ -311,7 +332,7 @@ async fn wait_for_stop_signal() -> std::io::Result<()> {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    let known = ROUTES.iter().any(|(_, path)| {
+    let known = ROUTES.iter().any(|(_, path, _)| {
         let pattern: Vec<&str> = path.split('/').collect();
         let actual: Vec<&str> = req.path().split('/').collect();
         pattern.len() == actual.len()

@@ -18,6 +18,9 @@ pub struct TestApp {
     pub keys_dir: std::path::PathBuf,
     /// The server's self-signed certificate (PEM), the only root clients trust.
     pub cert_path: std::path::PathBuf,
+    /// Tokens of the Secretariat (minted at the first start) and of a monitoring team.
+    pub secretariat: String,
+    pub monitor: String,
     /// (authority id, token) for BW, AE and EU.
     pub bw: (String, String),
     pub ae: (String, String),
@@ -125,6 +128,12 @@ pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {
     let bw = add("BW", "Ministry of Minerals, Botswana");
     let ae = add("AE", "UAE Kimberley Process Office");
     let eu = add("EU", "Antwerp Diamond Office");
+    let secretariat = app
+        .take_bootstrap_token()
+        .expect("the first start mints a Secretariat token");
+    let monitor = app
+        .mint_token(kpcert::tokens::Role::Monitor, "Monitoring team", 30)
+        .unwrap();
     let app = Arc::new(app);
     let listen = "127.0.0.1:0".parse().unwrap();
     let (tls_config, cert_path) = startup::tls_config(&Tls::SelfSigned, &keys_dir, listen)
@@ -143,6 +152,8 @@ pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {
         app,
         keys_dir,
         cert_path,
+        secretariat,
+        monitor,
         bw,
         ae,
         eu,

@@ -14,6 +14,7 @@ mod issuance;
 mod ledger;
 mod merkle;
 mod offline;
+mod roles;
 mod rules;
 mod seal;
 mod spec_data;

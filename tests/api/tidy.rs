@@ -232,8 +232,8 @@ fn the_code_map_matches_the_tree() {
     }
 }
 
-/// (method, path) pairs of api/openapi.yaml, read from its `paths:` block.
-fn openapi_routes() -> Vec<(String, String)> {
+/// (method, path, access) of api/openapi.yaml, read from its `paths:` block.
+fn openapi_routes() -> Vec<(String, String, String)> {
     let text = std::fs::read_to_string(root().join("api/openapi.yaml")).unwrap();
     let mut routes = Vec::new();
     let mut in_paths = false;
@@ -251,10 +251,13 @@ fn openapi_routes() -> Vec<(String, String)> {
         }
         if let Some(path) = line.strip_prefix("  /") {
             current = Some(format!("/{}", path.trim_end_matches(':')));
+        } else if let Some(access) = line.strip_prefix("      x-kpcert-access: ") {
+            let last: &mut (String, String, String) = routes.last_mut().expect("an operation");
+            last.2 = access.trim().to_owned();
         } else if let (Some(path), Some(method)) = (&current, line.strip_prefix("    ")) {
             let method = method.trim_end_matches(':');
             if ["get", "post", "put", "delete", "patch"].contains(&method) {
-                routes.push((method.to_owned(), path.clone()));
+                routes.push((method.to_owned(), path.clone(), String::new()));
             }
         }
     }
@@ -265,9 +268,9 @@ fn openapi_routes() -> Vec<(String, String)> {
 fn openapi_describes_exactly_the_routes_the_server_has() {
     let mut described = openapi_routes();
     described.sort();
-    let mut served: Vec<(String, String)> = kpcert::http::ROUTES
+    let mut served: Vec<(String, String, String)> = kpcert::http::ROUTES
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|(m, p, a)| (m.to_string(), p.to_string(), a.to_string()))
         .collect();
     served.sort();
     assert_eq!(described, served);
@@ -276,13 +279,15 @@ fn openapi_describes_exactly_the_routes_the_server_has() {
 #[tokio::test]
 async fn every_listed_route_is_really_served() {
     let app = crate::helpers::spawn_app();
-    for (method, path) in kpcert::http::ROUTES {
+    for (method, path, _) in kpcert::http::ROUTES {
         let concrete = path
             .replace("{number}", "BW-2026-000001")
-            .replace("{seal}", "NOTASEAL");
+            .replace("{seal}", "NOTASEAL")
+            .replace("{prefix}", "kpat_none");
         let req = match *method {
             "get" => app.client.get(app.url(&concrete)),
             "post" => app.client.post(app.url(&concrete)),
+            "delete" => app.client.delete(app.url(&concrete)),
             other => panic!("unexpected method {other}"),
         };
         let resp = req.send().await.unwrap();

@@ -1,0 +1,85 @@
+//! Who is asking: the bearer token of a request, checked against the token store, and the role
+//! each route requires (401 without a valid token, 403 with a token of another role or
+//! participant).
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::HttpRequest;
+
+use super::error::ApiError;
+use super::HttpState;
+use crate::app::ActiveAuthority;
+use crate::tokens::{Principal, Refused, Role};
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// The holder of the request's bearer token.
+pub fn principal(state: &HttpState, req: &HttpRequest) -> Result<Principal, ApiError> {
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(unauthorized(
+            "a bearer token is required (Authorization: Bearer <token>)",
+        ));
+    };
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            "send one Authorization header (several are ambiguous)",
+        ));
+    }
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    state
+        .app
+        .authenticate(token)
+        .map_err(|refused| match refused {
+            Refused::Unknown => unauthorized("the token is not valid (revoked, or never issued)"),
+            Refused::Expired => {
+                unauthorized("the token has expired: ask the Secretariat for a new one")
+            }
+        })
+}
+
+/// The holder of the request's token, who must have one of `roles` (403 otherwise).
+pub fn require(
+    state: &HttpState,
+    req: &HttpRequest,
+    roles: &[Role],
+) -> Result<Principal, ApiError> {
+    let p = principal(state, req)?;
+    if !roles.contains(&p.role) {
+        let wanted: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this needs a token of role {}; this one is {}",
+                wanted.join(" or "),
+                p.role.as_str()
+            ),
+        ));
+    }
+    Ok(p)
+}
+
+/// The issuing authority acting with the request's token, with its signing key here.
+pub fn acting_authority(
+    state: &HttpState,
+    req: &HttpRequest,
+) -> Result<Arc<ActiveAuthority>, ApiError> {
+    let p = require(state, req, &[Role::Authority])?;
+    state.app.active_authority(&p.owner).ok_or_else(|| {
+        ApiError::unavailable(format!(
+            "the signing key of authority {} is not on this server: the operator must restore it to the keys folder",
+            p.owner
+        ))
+    })
+}
