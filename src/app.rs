@@ -14,7 +14,7 @@ use crate::codec::export::{write_export, ExportError};
 use crate::codec::seal::SealClaims;
 use crate::codec::trust::TrustBundle;
 use crate::codec::{decode_entry, encode_certificate};
-use crate::crypto::{sha256, Hash, PublicKey, SigningKey};
+use crate::crypto::{sha256, Hash, KeyId, PublicKey, SigningKey};
 use crate::domain::participant::{parse_registry, REGISTRY_CSV};
 use crate::domain::{
     Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, DraftInput,
@@ -25,7 +25,7 @@ use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 use crate::tlog::note::valid_key_name;
 use crate::tlog::{NoteSigner, NoteVerifier};
 use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_DAYS};
-use crate::verify::{self, LedgerTrust, Verification};
+use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
 /// Most certificate look-ups kept in memory.
 const RECORD_CACHE_ENTRIES: usize = 10_000;
@@ -72,10 +72,17 @@ pub enum IssueError {
     Forbidden(String),
 }
 
-/// An authority that can act: its registration and its signing key.
+/// An authority that can act: its registration and its current signing key.
 pub struct ActiveAuthority {
     pub authority: Authority,
     key: SigningKey,
+}
+
+impl ActiveAuthority {
+    /// The key id of the key it signs with now.
+    pub fn key_id(&self) -> KeyId {
+        self.key.public_key().key_id()
+    }
 }
 
 /// What [`App::add_authority`] hands out once.
@@ -129,8 +136,9 @@ pub struct App {
     bootstrap: Mutex<Option<String>>,
 }
 
-fn authority_key_name(authority: &Authority) -> String {
-    format!("authority-{}", authority.key_id())
+/// The keys-folder name of an authority signing key.
+fn authority_key_name(key_id: &KeyId) -> String {
+    format!("authority-{key_id}")
 }
 
 fn corrupt(e: impl std::fmt::Display) -> LedgerError {
@@ -239,9 +247,13 @@ impl App {
         let mut map = HashMap::new();
         for record in self.ledger.state().authorities() {
             let authority = &record.authority;
-            let name = authority_key_name(authority);
+            let Some(current) = record.current_key() else {
+                tracing::warn!(authority = %authority.id, "no valid signing key (revoked and not replaced); the authority cannot issue");
+                continue;
+            };
+            let name = authority_key_name(&current.key_id);
             match self.keys.load(&name) {
-                Ok(key) if key.public_key() == authority.public_key => {
+                Ok(key) if key.public_key() == current.public_key => {
                     map.insert(
                         authority.id.clone(),
                         Arc::new(ActiveAuthority {
@@ -258,7 +270,7 @@ impl App {
                     )))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    tracing::warn!(authority = %authority.id, path = %self.keys.key_path(&name).display(), "no signing key in the keys folder; the authority cannot issue")
+                    tracing::info!(authority = %authority.id, path = %self.keys.key_path(&name).display(), "signing key not in the keys folder: the authority signs on its own systems")
                 }
                 Err(e) => {
                     return Err(AppError::Config(format!(
@@ -308,6 +320,12 @@ impl App {
     /// The active authority `id` (what `authenticate` returns for its token).
     pub fn active_authority(&self, id: &str) -> Option<Arc<ActiveAuthority>> {
         self.signers.read().expect("signers lock").get(id).cloned()
+    }
+
+    /// Whether the service generated key `key_id` (so that its private file belongs in the keys
+    /// folder), as opposed to a key an authority keeps on its own systems.
+    pub fn generated_key(&self, key_id: &KeyId) -> bool {
+        self.keys.was_generated(&authority_key_name(key_id))
     }
 
     /// Whether authority `id` has its signing key here and can issue.
@@ -375,7 +393,7 @@ impl App {
         // file, never a registered authority without its key.
         if let Some(key) = &key {
             self.keys
-                .store(&authority_key_name(&template), key)
+                .store(&authority_key_name(&template.key_id()), key)
                 .map_err(AppError::Keys)?;
         }
         let appended = self.ledger.append_blocking(move |ctx| {
@@ -403,6 +421,137 @@ impl App {
         }
         let token = self.new_token(&authority.id)?;
         Ok(NewAuthority { authority, token })
+    }
+
+    /// Gives authority `authority_id` a new signing key (rotation): generated into the keys
+    /// folder, or `own_key` when the authority keeps its private key. The new key signs from the
+    /// entry on; what the previous key signed stays valid. Returns the new key's id.
+    pub fn rotate_key(
+        &self,
+        authority_id: &str,
+        own_key: Option<PublicKey>,
+    ) -> Result<KeyId, AppError> {
+        let _guard = self.registering.lock().expect("registration lock");
+        let Some(record) = self.state().authority(authority_id).cloned() else {
+            return Err(AppError::Config(format!(
+                "no authority {authority_id} is registered"
+            )));
+        };
+        let key = match own_key {
+            Some(_) => None,
+            None => Some(SigningKey::generate()),
+        };
+        let public_key = own_key.unwrap_or_else(|| key.as_ref().expect("generated").public_key());
+        if !self
+            .state()
+            .keys_with_id(&public_key.key_id())
+            .iter()
+            .all(|(_, k)| k.public_key != public_key)
+        {
+            return Err(AppError::Config(
+                "this public key is already registered to an authority".into(),
+            ));
+        }
+        if let Some(key) = &key {
+            self.keys
+                .store(&authority_key_name(&public_key.key_id()), key)
+                .map_err(AppError::Keys)?;
+        }
+        let id = authority_id.to_owned();
+        self.ledger.append_blocking(move |_| {
+            Ok(NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::KeyAdded(crate::domain::KeyAdded {
+                    authority_id: id,
+                    public_key,
+                }),
+            })
+        })?;
+        let mut signers = self.signers.write().expect("signers lock");
+        match key {
+            Some(key) => {
+                signers.insert(
+                    authority_id.to_owned(),
+                    Arc::new(ActiveAuthority {
+                        authority: record.authority,
+                        key,
+                    }),
+                );
+            }
+            None => {
+                signers.remove(authority_id);
+            }
+        }
+        Ok(public_key.key_id())
+    }
+
+    /// Records that key `key_id` of authority `authority_id` was compromised from
+    /// `compromised_from_ms` (at or before now), for `reason`. Certificates whose entry is at or
+    /// after that time verify `key_revoked`; the key signs nothing more. If it was the current
+    /// key, the authority cannot issue until [`App::rotate_key`] gives it a new one.
+    pub fn revoke_key(
+        &self,
+        authority_id: &str,
+        key_id: &str,
+        compromised_from_ms: u64,
+        reason: &str,
+    ) -> Result<(), AppError> {
+        let _guard = self.registering.lock().expect("registration lock");
+        let Some(record) = self.state().authority(authority_id).cloned() else {
+            return Err(AppError::Config(format!(
+                "no authority {authority_id} is registered"
+            )));
+        };
+        let matching: Vec<&crate::domain::KeyWindow> = record
+            .keys
+            .iter()
+            .filter(|k| k.key_id.to_string() == key_id)
+            .collect();
+        let [key] = matching.as_slice() else {
+            return Err(AppError::Config(format!(
+                "authority {authority_id} has no key {key_id} (see its keys in GET /v1/admin/authorities)"
+            )));
+        };
+        if key.revoked.is_some() {
+            return Err(AppError::Config(format!(
+                "key {key_id} of {authority_id} is already revoked"
+            )));
+        }
+        if compromised_from_ms > self.clock.now_ms() {
+            return Err(AppError::Config(
+                "compromised_from is in the future: a compromise is recorded once it happened"
+                    .into(),
+            ));
+        }
+        let reason = crate::domain::certificate::normalized(reason.trim());
+        if let Err(e) =
+            crate::domain::certificate::text_rule(&reason, crate::domain::state::MAX_REASON_CHARS)
+        {
+            return Err(AppError::Config(format!("the reason {e}")));
+        }
+        let public_key = key.public_key;
+        let id = authority_id.to_owned();
+        self.ledger.append_blocking(move |_| {
+            Ok(NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::KeyRevoked(crate::domain::KeyRevoked {
+                    authority_id: id,
+                    public_key,
+                    compromised_from_ms,
+                    reason,
+                }),
+            })
+        })?;
+        let mut signers = self.signers.write().expect("signers lock");
+        if signers
+            .get(authority_id)
+            .is_some_and(|s| s.key.public_key() == public_key)
+        {
+            signers.remove(authority_id);
+        }
+        Ok(())
     }
 
     /// Mints a new bearer token for `authority_id`, valid for the default 90 days; only its
@@ -522,7 +671,7 @@ impl App {
                         participant: a.participant,
                         authority_id: a.id.clone(),
                         authority_name: a.name.clone(),
-                        key_id: a.key_id(),
+                        key_id: authority.key_id(),
                     },
                     content,
                 };
@@ -530,7 +679,7 @@ impl App {
                 let signature = authority.key.sign(&canonical);
                 Ok(NewEntry {
                     actor: a.id.clone(),
-                    key_id: Some(a.key_id()),
+                    key_id: Some(authority.key_id()),
                     event: Event::CertificateIssued(SignedCertificate {
                         certificate,
                         canonical,
@@ -647,14 +796,22 @@ impl App {
         self.record(index, entry.time_ms, bytes, entry.event, checkpoint)
     }
 
-    /// The seal of an issued certificate, signed by its issuing authority's key (ed25519 is
-    /// deterministic, so this is the same seal every time). `None` if that key is not here.
+    /// The seal of an issued certificate, signed by the key that signed the certificate
+    /// (ed25519 is deterministic, so this is the same seal every time). `None` if that key is
+    /// not here.
     pub fn seal(&self, issued: &IssuedCertificate) -> Option<Vec<u8>> {
-        let authority = self.active_authority(&issued.certificate.issuer.authority_id)?;
+        let issuer = &issued.certificate.issuer;
+        let key = match self.active_authority(&issuer.authority_id) {
+            Some(a) if a.key_id() == issuer.key_id => a.key.clone(),
+            _ => {
+                let key = self.keys.load(&authority_key_name(&issuer.key_id)).ok()?;
+                (key.public_key().key_id() == issuer.key_id).then_some(key)?
+            }
+        };
         Some(crate::codec::seal::seal(
             &issued.claims(),
-            &authority.authority.key_id(),
-            |tbs| authority.key.sign(tbs),
+            &issuer.key_id,
+            |tbs| key.sign(tbs),
         ))
     }
 
@@ -693,8 +850,17 @@ impl App {
     fn lookup(
         &self,
         number: &CertificateNumber,
-    ) -> Result<Option<(SealClaims, Arc<IssuedCertificate>)>, LedgerError> {
-        Ok(self.certificate(number.as_str())?.map(|r| (r.claims(), r)))
+    ) -> Result<Option<(Recorded, Arc<IssuedCertificate>)>, LedgerError> {
+        Ok(self.certificate(number.as_str())?.map(|r| {
+            (
+                Recorded {
+                    claims: r.claims(),
+                    entry_ms: r.entry_time_ms,
+                    key_id: r.certificate.issuer.key_id,
+                },
+                r,
+            )
+        }))
     }
 
     /// Checks scanned QR text today against the ledger (the one verdict engine, online).

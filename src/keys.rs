@@ -117,6 +117,12 @@ impl KeyDir {
         self.key_path(name).exists()
     }
 
+    /// Whether key `name` was generated here (its public file is here, whether or not the
+    /// private file still is).
+    pub fn was_generated(&self, name: &str) -> bool {
+        self.path.join(format!("{name}.pub")).exists()
+    }
+
     /// Generates and stores a new key `name`; fails if one exists.
     pub fn generate(&self, name: &str) -> io::Result<SigningKey> {
         let key = SigningKey::generate();

@@ -14,7 +14,7 @@ use crate::verify::Verdict;
 pub struct Metrics {
     requests: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
     rate_limited: AtomicU64,
-    verdicts: [AtomicU64; 6],
+    verdicts: [AtomicU64; VERDICTS.len()],
     commits: AtomicU64,
     committed_entries: AtomicU64,
     commit_micros: AtomicU64,
@@ -28,8 +28,9 @@ pub fn global() -> &'static Metrics {
     METRICS.get_or_init(Metrics::default)
 }
 
-const VERDICTS: [Verdict; 6] = [
+const VERDICTS: [Verdict; 7] = [
     Verdict::Valid,
+    Verdict::KeyRevoked,
     Verdict::Malformed,
     Verdict::Forged,
     Verdict::NotInLedger,

@@ -7,6 +7,8 @@
 use crate::codec::seal::{open, seal_from_qr_text, DateProblem, SealClaims};
 use crate::codec::trust::TrustBundle;
 use crate::crypto::KeyId;
+use crate::domain::date::format_unix_ms;
+use crate::domain::state::RevocationCheck;
 use crate::domain::{CertificateNumber, CountryCode, Date, KeyWindow, State, Status};
 
 /// The verdict of a border check. The strings are part of the API (`verdict`).
@@ -21,6 +23,9 @@ pub enum Verdict {
     Forged,
     /// A valid signature by a trusted key, but no such certificate in the ledger (key misuse).
     NotInLedger,
+    /// Signed with a key the Secretariat recorded as compromised from a time at or before the
+    /// certificate's ledger entry.
+    KeyRevoked,
     /// Past its date of expiry.
     Expired,
     /// No certificate with that number.
@@ -35,6 +40,7 @@ impl Verdict {
             Verdict::Malformed => "malformed",
             Verdict::Forged => "forged",
             Verdict::NotInLedger => "not_in_ledger",
+            Verdict::KeyRevoked => "key_revoked",
             Verdict::Expired => "expired",
             Verdict::Unknown => "unknown",
         }
@@ -50,14 +56,25 @@ pub struct TrustedKey {
     pub key: KeyWindow,
 }
 
+/// What a ledger records of a certificate, as the verdict needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The claims a seal of the recorded certificate states.
+    pub claims: SealClaims,
+    /// The time of its ledger entry (unix ms): what a key's compromise is judged against.
+    pub entry_ms: u64,
+    /// The key that signed it.
+    pub key_id: KeyId,
+}
+
 /// What the verifier can say about a certificate number in a ledger.
 pub enum Lookup<R> {
     /// This verifier has no ledger (offline).
     Unavailable,
     /// The ledger holds no such certificate.
     Missing,
-    /// The ledger's record: its claims and whatever the caller keeps with it.
-    Found(SealClaims, R),
+    /// The ledger's record and whatever the caller keeps with it.
+    Found(Recorded, R),
 }
 
 /// What a verifier trusts.
@@ -163,6 +180,10 @@ pub fn verify_qr<T: Trust>(
             signer,
         ));
     }
+    let by_day = signer.key.revocation_on_day(claims.issued_on);
+    if by_day == RevocationCheck::Revoked {
+        return Ok(revoked(&signer.key, claims, signer.clone(), None));
+    }
     if !signer.key.covers_day(claims.issued_on) {
         return Ok(forged(
             format!(
@@ -178,6 +199,19 @@ pub fn verify_qr<T: Trust>(
     }
     let number = claims.number();
     let (record, ledger_note) = match trust.record(&number)? {
+        Lookup::Unavailable if by_day == RevocationCheck::SameDay => {
+            let mut v = Verification::of(
+                Verdict::Unknown,
+                format!(
+                    "the key of {} was recorded as compromised from {}, during the day of issue: only the ledger's entry time can tell whether this certificate came before; check online",
+                    signer.authority_id,
+                    format_unix_ms(signer.key.revoked.as_ref().map_or(0, |r| r.from_ms))
+                ),
+            );
+            v.claims = Some(claims);
+            v.signer = Some(signer);
+            return Ok(v);
+        }
         Lookup::Unavailable => (None, Some("offline: the ledger was not consulted")),
         Lookup::Missing => {
             return Ok(Verification {
@@ -192,7 +226,7 @@ pub fn verify_qr<T: Trust>(
             })
         }
         Lookup::Found(recorded, record) => {
-            if recorded != claims {
+            if recorded.claims != claims || recorded.key_id != signer.key.key_id {
                 return Ok(Verification {
                     verdict: Verdict::Forged,
                     reasons: vec![format!(
@@ -202,6 +236,10 @@ pub fn verify_qr<T: Trust>(
                     signer: Some(signer),
                     record: Some(record),
                 });
+            }
+            if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
+                let key = signer.key.clone();
+                return Ok(revoked(&key, claims, signer, Some(record)));
             }
             (Some(record), None)
         }
@@ -240,15 +278,51 @@ pub fn verify_number<T: Trust>(
             "a certificate number can only be checked against the ledger (online)",
         )),
         Lookup::Missing => Ok(unknown()),
-        Lookup::Found(claims, record) => {
+        Lookup::Found(recorded, record) => {
+            let claims = recorded.claims;
             if let Some(reason) = standing_problem(trust, claims.participant, claims.issued_on) {
                 let mut v = Verification::of(Verdict::Forged, reason);
                 v.claims = Some(claims);
                 v.record = Some(record);
                 return Ok(v);
             }
+            let signer = trust
+                .keys_with_id(&recorded.key_id)
+                .into_iter()
+                .find(|k| k.authority_id == claims.authority_id);
+            if let Some(signer) = signer {
+                if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
+                    let key = signer.key.clone();
+                    return Ok(revoked(&key, claims, signer, Some(record)));
+                }
+            }
             Ok(dated(claims, Some(record), today))
         }
+    }
+}
+
+/// The `key_revoked` verdict for a certificate signed with `key`.
+fn revoked<R>(
+    key: &KeyWindow,
+    claims: SealClaims,
+    signer: TrustedKey,
+    record: Option<R>,
+) -> Verification<R> {
+    let (from, reason) = key
+        .revoked
+        .as_ref()
+        .map_or((0, ""), |r| (r.from_ms, r.reason.as_str()));
+    Verification {
+        verdict: Verdict::KeyRevoked,
+        reasons: vec![format!(
+            "signed with key {} of {}, recorded as compromised from {} ({reason}): do not accept; the issuing authority can issue a replacement",
+            key.key_id,
+            signer.authority_id,
+            format_unix_ms(from)
+        )],
+        claims: Some(claims),
+        signer: Some(signer),
+        record,
     }
 }
 
@@ -279,7 +353,7 @@ fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<
 
 /// A look-up of a recorded certificate: its claims and the caller's record.
 pub type RecordLookup<'a, R, E> =
-    &'a dyn Fn(&CertificateNumber) -> Result<Option<(SealClaims, R)>, E>;
+    &'a dyn Fn(&CertificateNumber) -> Result<Option<(Recorded, R)>, E>;
 
 /// The online verifier's trust: the ledger state, and a look-up of recorded certificates.
 pub struct LedgerTrust<'a, R, E> {
@@ -318,7 +392,7 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
             return Ok(Lookup::Missing);
         }
         Ok(match (self.lookup)(number)? {
-            Some((claims, record)) => Lookup::Found(claims, record),
+            Some((recorded, record)) => Lookup::Found(recorded, record),
             None => Lookup::Missing,
         })
     }

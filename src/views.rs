@@ -351,6 +351,11 @@ pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static 
             "#b00020",
             "Do not accept. The seal is not what the issuing authority signed or recorded.",
         ),
+        Verdict::KeyRevoked => (
+            "KEY REVOKED",
+            "#b00020",
+            "Do not accept. It was signed with a key recorded as compromised at that time: contact the issuing authority.",
+        ),
         Verdict::NotInLedger => (
             "NOT IN LEDGER",
             "#b00020",
@@ -383,6 +388,18 @@ pub enum PayloadView<'a> {
         key_id: String,
         default_validity_days: u32,
         max_validity_days: u32,
+    },
+    KeyAdded {
+        authority_id: &'a str,
+        public_key: String,
+        key_id: String,
+    },
+    KeyRevoked {
+        authority_id: &'a str,
+        public_key: String,
+        key_id: String,
+        compromised_from: String,
+        reason: &'a str,
     },
     Certificate {
         certificate: String,
@@ -422,6 +439,18 @@ impl<'a> EntryView<'a> {
                 default_validity_days: a.default_validity_days,
                 max_validity_days: a.max_validity_days,
             },
+            Event::KeyAdded(k) => PayloadView::KeyAdded {
+                authority_id: &k.authority_id,
+                public_key: base64(&k.public_key.to_bytes()),
+                key_id: k.public_key.key_id().to_string(),
+            },
+            Event::KeyRevoked(k) => PayloadView::KeyRevoked {
+                authority_id: &k.authority_id,
+                public_key: base64(&k.public_key.to_bytes()),
+                key_id: k.public_key.key_id().to_string(),
+                compromised_from: format_unix_ms(k.compromised_from_ms),
+                reason: &k.reason,
+            },
             Event::CertificateIssued(s) => PayloadView::Certificate {
                 certificate: base64(&s.canonical),
                 certificate_hash: hex(&crate::crypto::sha256(&s.canonical)),
@@ -436,6 +465,67 @@ impl<'a> EntryView<'a> {
             key_id: entry.key_id.map(|k| k.to_string()),
             prev: hex(&entry.prev),
             payload,
+        }
+    }
+}
+
+/// An authority as the admin API and `kpcert authority list` show it.
+#[derive(Serialize)]
+pub struct AuthorityView {
+    pub authority_id: String,
+    pub participant: String,
+    pub name: String,
+    pub max_validity_days: u32,
+    /// Its keys, oldest first.
+    pub keys: Vec<KeyView>,
+    /// The key id it signs with now (`None`: its last key was revoked and not replaced).
+    pub current_key_id: Option<String>,
+    /// Whether this server holds the current signing key (else the authority signs on its
+    /// own systems).
+    pub key_held_here: bool,
+}
+
+/// An authority key and its window.
+#[derive(Serialize)]
+pub struct KeyView {
+    pub key_id: String,
+    pub public_key: String,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub revoked: Option<RevocationView>,
+}
+
+/// A key's compromise.
+#[derive(Serialize)]
+pub struct RevocationView {
+    pub compromised_from: String,
+    pub reason: String,
+}
+
+impl AuthorityView {
+    pub fn of(record: &crate::domain::AuthorityRecord, key_held_here: bool) -> AuthorityView {
+        let a = &record.authority;
+        AuthorityView {
+            authority_id: a.id.clone(),
+            participant: a.participant.to_string(),
+            name: a.name.clone(),
+            max_validity_days: a.max_validity_days,
+            keys: record
+                .keys
+                .iter()
+                .map(|k| KeyView {
+                    key_id: k.key_id.to_string(),
+                    public_key: hex(&k.public_key.to_bytes()),
+                    valid_from: format_unix_ms(k.valid_from_ms),
+                    valid_until: k.valid_until_ms.map(format_unix_ms),
+                    revoked: k.revoked.as_ref().map(|r| RevocationView {
+                        compromised_from: format_unix_ms(r.from_ms),
+                        reason: r.reason.clone(),
+                    }),
+                })
+                .collect(),
+            current_key_id: record.current_key().map(|k| k.key_id.to_string()),
+            key_held_here,
         }
     }
 }

@@ -120,6 +120,41 @@ pub enum AuthorityCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give an authority a new signing key (rotation): generated here, or its own public key.
+    /// The new key signs from now on; what the old key signed stays valid.
+    Rotate {
+        #[command(flatten)]
+        dirs: Dirs,
+        #[command(flatten)]
+        remote: Remote,
+        /// Authority id, e.g. BW-A1.
+        #[arg(long)]
+        authority: String,
+        /// The authority's own new ed25519 public key (64 hex digits).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Record that an authority key was compromised from a point in time: certificates whose
+    /// ledger entry is at or after it verify `key_revoked`, earlier ones stay valid.
+    RevokeKey {
+        #[command(flatten)]
+        dirs: Dirs,
+        #[command(flatten)]
+        remote: Remote,
+        /// Authority id, e.g. BW-A1.
+        #[arg(long)]
+        authority: String,
+        /// The key id (see `kpcert authority list`).
+        #[arg(long)]
+        key_id: String,
+        /// RFC 3339 UTC time from which the key is known or presumed compromised, e.g.
+        /// 2026-12-01T08:00:00Z (at or before now).
+        #[arg(long)]
+        compromised_from: String,
+        /// Why (recorded in the ledger and shown with every verdict it causes).
+        #[arg(long)]
+        reason: String,
+    },
     /// Mint a new bearer token for an authority (printed once).
     Token {
         #[command(flatten)]
@@ -160,11 +195,45 @@ fn with_hint<T>(result: anyhow::Result<T>) -> anyhow::Result<T> {
     })
 }
 
+/// The admin API's view of authority `id`, from an open folder.
+fn view_of(app: &crate::app::App, id: &str) -> anyhow::Result<Value> {
+    let state = app.state();
+    let record = state
+        .authority(id)
+        .with_context(|| format!("no authority {id} (see `kpcert authority list`)"))?;
+    Ok(serde_json::to_value(crate::views::AuthorityView::of(
+        record,
+        app.can_issue(id),
+    ))?)
+}
+
+/// Prints an authority's keys after a change.
+fn print_keys(a: &Value) {
+    println!(
+        "{}: signs with key {}",
+        a["authority_id"].as_str().unwrap_or_default(),
+        a["current_key_id"]
+            .as_str()
+            .unwrap_or("none (give it a new key with `kpcert authority rotate`)")
+    );
+    for k in a["keys"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  key {}  from {}{}",
+            k["key_id"].as_str().unwrap_or_default(),
+            k["valid_from"].as_str().unwrap_or_default(),
+            match k["revoked"]["compromised_from"].as_str() {
+                Some(t) => format!("  revoked: compromised from {t}"),
+                None => String::new(),
+            }
+        );
+    }
+}
+
 fn print_authority(a: &Value, token: &str, json: bool) {
     if json {
         println!(
             "{}",
-            json!({"authority_id": a["authority_id"], "key_id": a["keys"][0]["key_id"], "token": token,
+            json!({"authority_id": a["authority_id"], "key_id": a["current_key_id"], "token": token,
                    "participant": a["participant"], "name": a["name"], "key_held_here": a["key_held_here"]})
         );
     } else {
@@ -179,7 +248,7 @@ fn print_authority(a: &Value, token: &str, json: bool) {
         println!("name:         {}", a["name"].as_str().unwrap_or_default());
         println!(
             "key_id:       {}",
-            a["keys"][0]["key_id"].as_str().unwrap_or_default()
+            a["current_key_id"].as_str().unwrap_or_default()
         );
         println!("token:        {token}");
         println!();
@@ -188,7 +257,7 @@ fn print_authority(a: &Value, token: &str, json: bool) {
             "Certificates this authority issues are valid for at most {} days.",
             a["max_validity_days"]
         );
-        if a["key_held_here"] == false {
+        if a["key_held_here"] == false && a["current_key_id"].is_string() {
             println!("The authority keeps its private key: it signs with `kpcert sign` and submits to POST /v1/certificates/signed.");
         }
     }
@@ -235,12 +304,7 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
                     if let Some(t) = bootstrap {
                         eprintln!("This created the ledger. Secretariat token (shown once; keep it safe): {t}");
                     }
-                    let a = &new.authority;
-                    json!({"authority": {"authority_id": a.id, "participant": a.participant.as_str(),
-                                         "name": a.name, "max_validity_days": a.max_validity_days,
-                                         "keys": [{"key_id": a.key_id().to_string()}],
-                                         "key_held_here": key.is_none()},
-                           "token": new.token})
+                    json!({"authority": view_of(&app, &new.authority.id)?, "token": new.token})
                 }
             };
             print_authority(
@@ -263,14 +327,10 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
                     let list = app
                         .authorities()
                         .into_iter()
-                        .map(|a| {
-                            json!({"authority_id": a.id, "participant": a.participant.as_str(), "name": a.name,
-                                   "keys": [{"key_id": a.key_id().to_string()}],
-                                   "max_validity_days": a.max_validity_days, "key_held_here": app.can_issue(&a.id)})
-                        })
-                        .collect();
+                        .map(|a| view_of(&app, &a.id))
+                        .collect::<anyhow::Result<Vec<Value>>>();
                     app.close();
-                    list
+                    list?
                 }
             };
             if json {
@@ -287,10 +347,96 @@ pub fn run(cmd: AuthorityCommand) -> anyhow::Result<()> {
                         a["authority_id"].as_str().unwrap_or_default(),
                         a["participant"].as_str().unwrap_or_default(),
                         a["name"].as_str().unwrap_or_default(),
-                        a["keys"][0]["key_id"].as_str().unwrap_or_default()
+                        a["current_key_id"].as_str().unwrap_or("none (revoked)")
                     );
+                    for k in a["keys"].as_array().cloned().unwrap_or_default() {
+                        let until = k["valid_until"].as_str().unwrap_or("now");
+                        let revoked = match k["revoked"].as_object() {
+                            Some(r) => format!(
+                                "  REVOKED from {} ({})",
+                                r["compromised_from"].as_str().unwrap_or_default(),
+                                r["reason"].as_str().unwrap_or_default()
+                            ),
+                            None => String::new(),
+                        };
+                        println!(
+                            "         key {}  {} to {until}{revoked}",
+                            k["key_id"].as_str().unwrap_or_default(),
+                            k["valid_from"].as_str().unwrap_or_default()
+                        );
+                    }
                 }
             }
+            Ok(())
+        }
+        AuthorityCommand::Rotate {
+            dirs,
+            remote,
+            authority,
+            public_key,
+        } => {
+            let answer = match remote.client()? {
+                Some((client, token)) => call(
+                    &client,
+                    &token,
+                    "POST",
+                    &format!("/v1/admin/authorities/{authority}/keys"),
+                    Some(json!({"public_key": public_key})),
+                    201,
+                )?,
+                None => {
+                    let key = public_key
+                        .map(|k| {
+                            crate::codec::text::from_hex(&k)
+                                .and_then(|b| crate::crypto::PublicKey::from_bytes(&b).ok())
+                                .context(
+                                    "--public-key must be 64 hex digits of a valid ed25519 key",
+                                )
+                        })
+                        .transpose()?;
+                    let app = with_hint(open_existing(&dirs))?;
+                    let result = app
+                        .rotate_key(&authority, key)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|_| view_of(&app, &authority));
+                    app.close();
+                    result?
+                }
+            };
+            print_keys(&answer);
+            Ok(())
+        }
+        AuthorityCommand::RevokeKey {
+            dirs,
+            remote,
+            authority,
+            key_id,
+            compromised_from,
+            reason,
+        } => {
+            let from = crate::domain::date::parse_unix_ms(&compromised_from).context(
+                "--compromised-from must be an RFC 3339 UTC time such as 2026-12-01T08:00:00Z",
+            )?;
+            let answer = match remote.client()? {
+                Some((client, token)) => call(
+                    &client,
+                    &token,
+                    "POST",
+                    &format!("/v1/admin/authorities/{authority}/keys/{key_id}/revoke"),
+                    Some(json!({"compromised_from": compromised_from, "reason": reason})),
+                    200,
+                )?,
+                None => {
+                    let app = with_hint(open_existing(&dirs))?;
+                    let result = app
+                        .revoke_key(&authority, &key_id, from, &reason)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|_| view_of(&app, &authority));
+                    app.close();
+                    result?
+                }
+            };
+            print_keys(&answer);
             Ok(())
         }
         AuthorityCommand::Token {

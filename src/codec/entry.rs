@@ -1,18 +1,19 @@
-//! The canonical ledger entry encoding `["kpcert/entry/v1", {index, time, kind, actor, key_id,
+//! The canonical ledger entry encoding `["kpcert/entry/v2", {index, time, kind, actor, key_id,
 //! payload, prev}]` (api/ledger.md): the Merkle leaf data, whose SHA-256 is the next entry's
 //! `prev`. The decoder accepts exactly what the encoder produces, and only the kinds of
-//! [`Kind::ALL`]: a v1 reader cannot judge an entry it does not understand, so an unknown kind
+//! [`Kind::ALL`]: a v2 reader cannot judge an entry it does not understand, so an unknown kind
 //! does not decode.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use super::certificate::decode_certificate;
 use crate::crypto::{sha256, Hash, KeyId, PublicKey};
 use crate::domain::{
-    Authority, CountryCode, Entry, Event, Kind, Participant, ParticipantKind, SignedCertificate,
+    Authority, CountryCode, Entry, Event, KeyAdded, KeyRevoked, Kind, Participant, ParticipantKind,
+    SignedCertificate,
 };
 
 /// Context string of the ledger entry encoding.
-pub const ENTRY_CONTEXT: &str = "kpcert/entry/v1";
+pub const ENTRY_CONTEXT: &str = "kpcert/entry/v2";
 
 const AUTHORITY_KEYS: [&str; 7] = [
     "authority_id",
@@ -44,11 +45,33 @@ fn payload(event: &Event) -> Value {
             ),
             ("max_validity_days", Value::Uint(a.max_validity_days as u64)),
         ]),
+        Event::KeyAdded(k) => Value::map([
+            ("authority_id", Value::text(&k.authority_id)),
+            ("public_key", Value::Bytes(k.public_key.to_bytes().to_vec())),
+            ("key_id", Value::text(k.public_key.key_id().to_string())),
+        ]),
+        Event::KeyRevoked(k) => Value::map([
+            ("authority_id", Value::text(&k.authority_id)),
+            ("public_key", Value::Bytes(k.public_key.to_bytes().to_vec())),
+            ("key_id", Value::text(k.public_key.key_id().to_string())),
+            ("compromised_from", Value::Uint(k.compromised_from_ms)),
+            ("reason", Value::text(&k.reason)),
+        ]),
         Event::CertificateIssued(s) => Value::map([
             ("certificate", Value::Bytes(s.canonical.clone())),
             ("signature", Value::Bytes(s.signature.to_vec())),
         ]),
     }
+}
+
+/// The `public_key` of a payload, checked against its `key_id`.
+fn key_of(f: &Fields<'_>) -> Result<PublicKey, FormatError> {
+    let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
+        .map_err(|e| shape(format!("payload.public_key: {e}")))?;
+    if f.parsed("key_id", KeyId::parse)? != public_key.key_id() {
+        return Err(shape("payload.key_id does not match payload.public_key"));
+    }
+    Ok(public_key)
 }
 
 fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
@@ -64,11 +87,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         }
         Kind::AuthorityRegistered => {
             let f = Fields::exact("payload", v, &AUTHORITY_KEYS)?;
-            let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
-                .map_err(|e| shape(format!("payload.public_key: {e}")))?;
-            if f.parsed("key_id", KeyId::parse)? != public_key.key_id() {
-                return Err(shape("payload.key_id does not match payload.public_key"));
-            }
+            let public_key = key_of(&f)?;
             Event::AuthorityRegistered(Authority {
                 id: f.text("authority_id")?.to_owned(),
                 participant: f.parsed("participant", CountryCode::participant)?,
@@ -76,6 +95,32 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
                 public_key,
                 default_validity_days: f.u32("default_validity_days")?,
                 max_validity_days: f.u32("max_validity_days")?,
+            })
+        }
+        Kind::KeyAdded => {
+            let f = Fields::exact("payload", v, &["authority_id", "public_key", "key_id"])?;
+            Event::KeyAdded(KeyAdded {
+                authority_id: f.text("authority_id")?.to_owned(),
+                public_key: key_of(&f)?,
+            })
+        }
+        Kind::KeyRevoked => {
+            let f = Fields::exact(
+                "payload",
+                v,
+                &[
+                    "authority_id",
+                    "public_key",
+                    "key_id",
+                    "compromised_from",
+                    "reason",
+                ],
+            )?;
+            Event::KeyRevoked(KeyRevoked {
+                authority_id: f.text("authority_id")?.to_owned(),
+                public_key: key_of(&f)?,
+                compromised_from_ms: f.uint("compromised_from")?,
+                reason: f.text("reason")?.to_owned(),
             })
         }
         Kind::CertificateIssued => {
@@ -126,7 +171,7 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
     let kind = f.text("kind")?;
     let kind = Kind::parse(kind).ok_or_else(|| {
         shape(format!(
-            "unknown kind {kind:?} (a v1 ledger holds only {})",
+            "unknown kind {kind:?} (a v2 ledger holds only {})",
             Kind::ALL.map(Kind::as_str).join(", ")
         ))
     })?;

@@ -1,4 +1,4 @@
-//! The ledger state's snapshot: `["kpcert/state-snapshot/v1", {...}]`, deterministic CBOR.
+//! The ledger state's snapshot: `["kpcert/state-snapshot/v2", {...}]`, deterministic CBOR.
 //!
 //! Internal, not a public format: the ledger keeps a snapshot of its [`State`] every few
 //! thousand entries so that start-up replays only the entries after it. A snapshot is derived
@@ -8,11 +8,11 @@ use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Valu
 use crate::crypto::{Hash, PublicKey};
 use crate::domain::{
     Authority, AuthorityRecord, CountryCode, KeyWindow, Participant, ParticipantKind,
-    ParticipantRecord, State, StateParts, Status,
+    ParticipantRecord, Revocation, State, StateParts, Status,
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v1";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v2";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -57,6 +57,13 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                                 Value::Bytes(k.public_key.to_bytes().to_vec()),
                                 Value::Uint(k.valid_from_ms),
                                 opt(k.valid_until_ms),
+                                match &k.revoked {
+                                    Some(r) => Value::Array(vec![
+                                        Value::Uint(r.from_ms),
+                                        Value::text(&r.reason),
+                                    ]),
+                                    None => Value::Null,
+                                },
                             ])
                         })
                         .collect(),
@@ -161,7 +168,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                 .ok_or_else(|| shape("keys"))?
                 .iter()
                 .map(|k| {
-                    let [public_key, from, until] = items::<3>(k, "a key")?;
+                    let [public_key, from, until, revoked] = items::<4>(k, "a key")?;
                     let public_key = key(public_key)?;
                     Ok(KeyWindow {
                         key_id: public_key.key_id(),
@@ -170,6 +177,16 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                         valid_until_ms: match until {
                             Value::Null => None,
                             other => Some(uint(other)?),
+                        },
+                        revoked: match revoked {
+                            Value::Null => None,
+                            other => {
+                                let [from, reason] = items::<2>(other, "a revocation")?;
+                                Some(Revocation {
+                                    from_ms: uint(from)?,
+                                    reason: text(reason)?.to_owned(),
+                                })
+                            }
                         },
                     })
                 })

@@ -3,7 +3,7 @@
 //! A border post without a connection verifies seals against a bundle it downloaded earlier:
 //! the participants and their status, the issuing authorities' keys with their validity windows,
 //! and the ledger's verifier key, with `issued_at` and `next_update`, signed by the Secretariat
-//! root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v1", {...}]`
+//! root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v2", {...}]`
 //! (api/trust-bundle.md); the JSON file around them only carries them in base64 with the
 //! signature. Lists are sorted (participants by code, keys by authority id then start of
 //! validity) and the decoder refuses any other order, so a bundle has exactly one encoding.
@@ -11,10 +11,10 @@
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use super::text::{base64, from_base64, hex};
 use crate::crypto::{KeyId, PublicKey, SigningKey};
-use crate::domain::{CountryCode, KeyWindow, ParticipantKind, State, Status};
+use crate::domain::{CountryCode, KeyWindow, ParticipantKind, Revocation, State, Status};
 
 /// Context string of the bundle encoding.
-pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v1";
+pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v2";
 
 /// A participant as the bundle lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ fn err(msg: impl Into<String>) -> BundleError {
     BundleError(msg.into())
 }
 
-const AUTHORITY_KEYS: [&str; 7] = [
+const AUTHORITY_KEYS: [&str; 8] = [
     "authority_id",
     "participant",
     "name",
@@ -68,6 +68,7 @@ const AUTHORITY_KEYS: [&str; 7] = [
     "key_id",
     "valid_from",
     "valid_until",
+    "revoked",
 ];
 
 impl TrustBundle {
@@ -142,6 +143,16 @@ impl TrustBundle {
                     (
                         "valid_until",
                         a.key.valid_until_ms.map(Value::Uint).unwrap_or(Value::Null),
+                    ),
+                    (
+                        "revoked",
+                        match &a.key.revoked {
+                            Some(r) => Value::map([
+                                ("from", Value::Uint(r.from_ms)),
+                                ("reason", Value::text(&r.reason)),
+                            ]),
+                            None => Value::Null,
+                        },
                     ),
                 ])
             })
@@ -248,6 +259,16 @@ impl TrustBundle {
                         valid_until_ms: match f.get("valid_until") {
                             Value::Null => None,
                             _ => Some(f.uint("valid_until")?),
+                        },
+                        revoked: match f.get("revoked") {
+                            Value::Null => None,
+                            r => {
+                                let r = Fields::exact("revoked", r, &["from", "reason"])?;
+                                Some(Revocation {
+                                    from_ms: r.uint("from")?,
+                                    reason: r.text("reason")?.to_owned(),
+                                })
+                            }
                         },
                     },
                 })

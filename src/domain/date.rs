@@ -127,9 +127,66 @@ pub fn format_unix_ms(ms: u64) -> String {
     )
 }
 
+/// Parses RFC 3339 UTC text `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z` (what [`format_unix_ms`] writes)
+/// into unix milliseconds; `None` for anything else, or a time before 1970.
+pub fn parse_unix_ms(s: &str) -> Option<u64> {
+    let (date, time) = s.split_once('T')?;
+    let day = Date::parse(date)?;
+    let time = time.strip_suffix('Z')?;
+    let (hms, frac) = match time.split_once('.') {
+        Some((hms, frac)) => (hms, frac),
+        None => (time, ""),
+    };
+    let parts: Vec<&str> = hms.split(':').collect();
+    let [h, m, sec] = parts.as_slice() else {
+        return None;
+    };
+    let field = |t: &str, max: u64| -> Option<u64> {
+        (t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse::<u64>().ok())
+            .flatten()
+            .filter(|v| *v <= max)
+    };
+    let (h, m, sec) = (field(h, 23)?, field(m, 59)?, field(sec, 59)?);
+    let ms = match frac.len() {
+        0 => 0,
+        1..=3 if frac.bytes().all(|b| b.is_ascii_digit()) => {
+            frac.parse::<u64>().ok()? * 10u64.pow(3 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    if day.days() < 0 {
+        return None;
+    }
+    Some(day.start_ms() + ((h * 60 + m) * 60 + sec) * 1000 + ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_times_round_trip_and_nothing_else_parses() {
+        for ms in [0, 1_795_000_000_123, 1_795_000_000_000] {
+            assert_eq!(parse_unix_ms(&format_unix_ms(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_unix_ms("2026-12-02T10:00:00.5Z"),
+            parse_unix_ms("2026-12-02T10:00:00.500Z")
+        );
+        for bad in [
+            "2026-12-02",
+            "2026-12-02T10:00:00",
+            "2026-12-02T10:00:00+01:00",
+            "2026-12-02T24:00:00Z",
+            "2026-12-02T10:60:00Z",
+            "2026-12-02T10:00:00.1234Z",
+            "2026-12-02 10:00:00Z",
+            "1969-12-31T23:59:59Z",
+        ] {
+            assert_eq!(parse_unix_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn parse_and_display_round_trip() {

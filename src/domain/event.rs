@@ -7,7 +7,7 @@
 use super::authority::Authority;
 use super::certificate::Certificate;
 use super::participant::Participant;
-use crate::crypto::{Hash, KeyId};
+use crate::crypto::{Hash, KeyId, PublicKey};
 
 /// The actor of entries the KP Secretariat records (registry and authority registrations).
 pub const SECRETARIAT: &str = "secretariat";
@@ -17,14 +17,18 @@ pub const SECRETARIAT: &str = "secretariat";
 pub enum Kind {
     ParticipantRegistered,
     AuthorityRegistered,
+    KeyAdded,
+    KeyRevoked,
     CertificateIssued,
 }
 
 impl Kind {
-    /// Every kind a v1 ledger may hold.
-    pub const ALL: [Kind; 3] = [
+    /// Every kind a v2 ledger may hold.
+    pub const ALL: [Kind; 5] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
+        Kind::KeyAdded,
+        Kind::KeyRevoked,
         Kind::CertificateIssued,
     ];
 
@@ -33,6 +37,8 @@ impl Kind {
         match self {
             Kind::ParticipantRegistered => "participant.registered",
             Kind::AuthorityRegistered => "authority.registered",
+            Kind::KeyAdded => "authority.key_added",
+            Kind::KeyRevoked => "authority.key_revoked",
             Kind::CertificateIssued => "certificate.issued",
         }
     }
@@ -52,6 +58,25 @@ pub struct SignedCertificate {
     pub signature: [u8; 64],
 }
 
+/// A new signing key for an authority (rotation): it signs from the entry's time on, and the
+/// authority's previous key stops signing at that time (what it signed before stays valid).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAdded {
+    pub authority_id: String,
+    pub public_key: PublicKey,
+}
+
+/// A key recorded as compromised from `compromised_from_ms` (unix ms of ledger time, at or
+/// before the entry's time): certificates whose entry is at or after that time verify
+/// `key_revoked`; earlier ones stay valid. The key stops signing at the entry's time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRevoked {
+    pub authority_id: String,
+    pub public_key: PublicKey,
+    pub compromised_from_ms: u64,
+    pub reason: String,
+}
+
 /// What a ledger entry records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -59,6 +84,10 @@ pub enum Event {
     ParticipantRegistered(Participant),
     /// An issuing authority and its public key.
     AuthorityRegistered(Authority),
+    /// An authority's new key (rotation).
+    KeyAdded(KeyAdded),
+    /// An authority key compromised from a point in time.
+    KeyRevoked(KeyRevoked),
     /// A certificate as issued and signed by its authority.
     CertificateIssued(SignedCertificate),
 }
@@ -69,6 +98,8 @@ impl Event {
         match self {
             Event::ParticipantRegistered(_) => Kind::ParticipantRegistered,
             Event::AuthorityRegistered(_) => Kind::AuthorityRegistered,
+            Event::KeyAdded(_) => Kind::KeyAdded,
+            Event::KeyRevoked(_) => Kind::KeyRevoked,
             Event::CertificateIssued(_) => Kind::CertificateIssued,
         }
     }

@@ -22,8 +22,9 @@ pub use certificate::{
 };
 pub use country::CountryCode;
 pub use date::Date;
-pub use event::{Entry, Event, Kind, SignedCertificate, SECRETARIAT};
+pub use event::{Entry, Event, KeyAdded, KeyRevoked, Kind, SignedCertificate, SECRETARIAT};
 pub use participant::{Participant, ParticipantKind, Status};
 pub use state::{
-    Applied, AuthorityRecord, KeyWindow, ParticipantRecord, State, StateParts, Violation,
+    Applied, AuthorityRecord, KeyWindow, ParticipantRecord, Revocation, State, StateParts,
+    Violation,
 };

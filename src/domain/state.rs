@@ -35,17 +35,65 @@ fn violation<T>(reason: impl Into<String>) -> Result<T, Violation> {
     Err(Violation(reason.into()))
 }
 
+/// Longest reason recorded with a key revocation, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// A key recorded as compromised: from when (unix ms of ledger time) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub from_ms: u64,
+    pub reason: String,
+}
+
 /// A signing key of an authority and when it may sign: from `valid_from_ms` (inclusive) until
-/// `valid_until_ms` (exclusive; `None`: no end), unix milliseconds of ledger time.
+/// `valid_until_ms` (exclusive; `None`: no end), unix milliseconds of ledger time; and, if it was
+/// compromised, from when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyWindow {
     pub public_key: PublicKey,
     pub key_id: KeyId,
     pub valid_from_ms: u64,
     pub valid_until_ms: Option<u64>,
+    pub revoked: Option<Revocation>,
+}
+
+/// What a key's revocation says of a certificate it signed, given what the verifier knows of
+/// the certificate's entry time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationCheck {
+    /// The key was not compromised when the entry was made.
+    Clear,
+    /// The entry is at or after the compromise.
+    Revoked,
+    /// Only the day of issue is known, and the compromise began during that day.
+    SameDay,
 }
 
 impl KeyWindow {
+    /// What the key's revocation says of an entry made at `entry_ms` (exact).
+    pub fn revocation_at(&self, entry_ms: u64) -> RevocationCheck {
+        match &self.revoked {
+            Some(r) if entry_ms >= r.from_ms => RevocationCheck::Revoked,
+            _ => RevocationCheck::Clear,
+        }
+    }
+
+    /// What the key's revocation says of a certificate known only by its date of issue (its
+    /// entry was made during that UTC day).
+    pub fn revocation_on_day(&self, day: Date) -> RevocationCheck {
+        let Some(r) = &self.revoked else {
+            return RevocationCheck::Clear;
+        };
+        let start = day.start_ms();
+        if start >= r.from_ms {
+            RevocationCheck::Revoked
+        } else if start + MS_PER_DAY <= r.from_ms {
+            RevocationCheck::Clear
+        } else {
+            RevocationCheck::SameDay
+        }
+    }
+
     /// Whether the key may sign at ledger time `ms`.
     pub fn covers(&self, ms: u64) -> bool {
         ms >= self.valid_from_ms && self.valid_until_ms.is_none_or(|until| ms < until)
@@ -75,11 +123,18 @@ pub struct AuthorityRecord {
     pub authority: Authority,
     /// Index of its registration entry.
     pub registered_index: u64,
-    /// Its keys, oldest first; v1 registers one, valid from the registration on.
+    /// Its keys, oldest first: the registered one, then one per rotation.
     pub keys: Vec<KeyWindow>,
 }
 
 impl AuthorityRecord {
+    /// The key that signs from now on (the newest, unless it was revoked or ended).
+    pub fn current_key(&self) -> Option<&KeyWindow> {
+        self.keys
+            .last()
+            .filter(|k| k.valid_until_ms.is_none() && k.revoked.is_none())
+    }
+
     /// The key that may sign at ledger time `ms`.
     pub fn key_at(&self, ms: u64) -> Option<&KeyWindow> {
         self.keys.iter().rev().find(|k| k.covers(ms))
@@ -162,6 +217,7 @@ impl State {
                     key_id: a.key_id(),
                     valid_from_ms: entry.time_ms,
                     valid_until_ms: None,
+                    revoked: None,
                 };
                 Arc::make_mut(&mut self.authorities).insert(
                     a.id.clone(),
@@ -171,6 +227,87 @@ impl State {
                         keys: vec![key],
                     },
                 );
+                Applied { signed_by: None }
+            }
+            Event::KeyAdded(k) => {
+                secretariat_only(entry, "an authority key")?;
+                let Some(record) = self.authorities.get(&k.authority_id) else {
+                    return violation(format!(
+                        "a key for {}, which no earlier entry registered as an authority",
+                        k.authority_id
+                    ));
+                };
+                if let Some((holder, _)) = self
+                    .keys_with_id(&k.public_key.key_id())
+                    .into_iter()
+                    .find(|(_, w)| w.public_key == k.public_key)
+                {
+                    return violation(format!(
+                        "the key is already registered to authority {}",
+                        holder.authority.id
+                    ));
+                }
+                let mut record = record.clone();
+                for w in &mut record.keys {
+                    if w.valid_until_ms.is_none() {
+                        w.valid_until_ms = Some(entry.time_ms);
+                    }
+                }
+                record.keys.push(KeyWindow {
+                    public_key: k.public_key,
+                    key_id: k.public_key.key_id(),
+                    valid_from_ms: entry.time_ms,
+                    valid_until_ms: None,
+                    revoked: None,
+                });
+                Arc::make_mut(&mut self.authorities).insert(k.authority_id.clone(), record);
+                Applied { signed_by: None }
+            }
+            Event::KeyRevoked(k) => {
+                secretariat_only(entry, "a key revocation")?;
+                let Some(record) = self.authorities.get(&k.authority_id) else {
+                    return violation(format!(
+                        "revokes a key of {}, which no earlier entry registered as an authority",
+                        k.authority_id
+                    ));
+                };
+                let Some(at) = record
+                    .keys
+                    .iter()
+                    .position(|w| w.public_key == k.public_key)
+                else {
+                    return violation(format!(
+                        "revokes key {}, which is not a key of authority {}",
+                        k.public_key.key_id(),
+                        k.authority_id
+                    ));
+                };
+                if record.keys[at].revoked.is_some() {
+                    return violation(format!(
+                        "key {} of authority {} is already revoked",
+                        k.public_key.key_id(),
+                        k.authority_id
+                    ));
+                }
+                if k.compromised_from_ms > entry.time_ms {
+                    return violation(
+                        "a key can only be recorded as compromised from a time at or before its revocation entry",
+                    );
+                }
+                if let Err(e) = super::certificate::text_rule(&k.reason, MAX_REASON_CHARS) {
+                    return violation(format!("the reason {e}"));
+                }
+                let mut record = record.clone();
+                let w = &mut record.keys[at];
+                w.valid_until_ms = Some(
+                    w.valid_until_ms
+                        .map_or(entry.time_ms, |u| u.min(entry.time_ms)),
+                );
+                w.revoked = Some(Revocation {
+                    from_ms: k.compromised_from_ms,
+                    reason: k.reason.clone(),
+                });
+                Arc::make_mut(&mut self.authorities).insert(k.authority_id.clone(), record);
                 Applied { signed_by: None }
             }
             Event::CertificateIssued(signed) => {

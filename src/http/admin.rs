@@ -12,11 +12,12 @@ use super::error::ApiError;
 use super::json::{parse_json_strict, read_body, require_json};
 use super::Shared;
 use crate::app::AppError;
-use crate::codec::text::{from_hex, hex};
+use crate::codec::text::from_hex;
 use crate::crypto::PublicKey;
-use crate::domain::date::format_unix_ms;
+use crate::domain::date::{format_unix_ms, parse_unix_ms};
 use crate::domain::Problem;
 use crate::tokens::{Role, DEFAULT_TOKEN_DAYS};
+use crate::views::AuthorityView;
 
 /// Decodes a strict JSON body into `T` (unknown fields refused), or 422 naming the problem.
 async fn body<T: for<'de> Deserialize<'de>>(
@@ -33,6 +34,20 @@ async fn body<T: for<'de> Deserialize<'de>>(
             vec![Problem::new("", e.to_string())],
         )
     })
+}
+
+/// The optional `public_key` of a request: 64 hex digits of an ed25519 key that is not weak
+/// (small order or not canonical), else 422.
+fn public_key(text: Option<&str>, what: &str) -> Result<Option<PublicKey>, ApiError> {
+    text.map(|text| {
+        from_hex(text)
+            .ok_or_else(|| "is not hex".to_owned())
+            .and_then(|b| PublicKey::from_bytes(&b).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                ApiError::invalid("invalid_request", what, vec![Problem::new("public_key", e)])
+            })
+    })
+    .transpose()
 }
 
 fn refused(e: AppError) -> ApiError {
@@ -57,44 +72,8 @@ struct NewAuthorityRequest {
     public_key: Option<String>,
 }
 
-#[derive(Serialize)]
-struct AuthorityView {
-    authority_id: String,
-    participant: String,
-    name: String,
-    max_validity_days: u32,
-    keys: Vec<KeyView>,
-    /// Whether this server holds the signing key (else the authority signs on its systems).
-    key_held_here: bool,
-}
-
-#[derive(Serialize)]
-struct KeyView {
-    key_id: String,
-    public_key: String,
-    valid_from: String,
-    valid_until: Option<String>,
-}
-
 fn authority_view(state: &Shared, record: &crate::domain::AuthorityRecord) -> AuthorityView {
-    let a = &record.authority;
-    AuthorityView {
-        authority_id: a.id.clone(),
-        participant: a.participant.to_string(),
-        name: a.name.clone(),
-        max_validity_days: a.max_validity_days,
-        keys: record
-            .keys
-            .iter()
-            .map(|k| KeyView {
-                key_id: k.key_id.to_string(),
-                public_key: hex(&k.public_key.to_bytes()),
-                valid_from: format_unix_ms(k.valid_from_ms),
-                valid_until: k.valid_until_ms.map(format_unix_ms),
-            })
-            .collect(),
-        key_held_here: state.app.can_issue(&a.id),
-    }
+    AuthorityView::of(record, state.app.can_issue(&record.authority.id))
 }
 
 pub async fn list_authorities(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -121,21 +100,7 @@ pub async fn add_authority(
 ) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat])?;
     let r: NewAuthorityRequest = body(&req, payload, "authority request").await?;
-    let own_key = match &r.public_key {
-        None => None,
-        Some(text) => Some(
-            from_hex(text)
-                .ok_or_else(|| "is not hex".to_owned())
-                .and_then(|b| PublicKey::from_bytes(&b).map_err(|e| e.to_string()))
-                .map_err(|e| {
-                    ApiError::invalid(
-                        "invalid_request",
-                        "authority request",
-                        vec![Problem::new("public_key", e)],
-                    )
-                })?,
-        ),
-    };
+    let own_key = public_key(r.public_key.as_deref(), "authority request")?;
     let app = state.app.clone();
     let new = web::block(move || {
         app.register_authority(
@@ -254,4 +219,91 @@ pub async fn revoke_token(
         ));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"revoked": revoked})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKeyRequest {
+    /// The authority's own new public key; absent: the service generates one and keeps it.
+    public_key: Option<String>,
+}
+
+/// The authority after a key change (201 for a new key, 200 for a revocation).
+fn authority_answer(
+    state: &Shared,
+    id: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let app_state = state.app.state();
+    let record = app_state
+        .authority(id)
+        .ok_or_else(|| ApiError::internal("the authority is not in the state"))?;
+    Ok(HttpResponse::build(status).json(authority_view(state, record)))
+}
+
+pub async fn add_key(
+    state: Shared,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require(&state, &req, &[Role::Secretariat])?;
+    let r: NewKeyRequest = body(&req, payload, "key request").await?;
+    let own_key = public_key(r.public_key.as_deref(), "key request")?;
+    let id = id.into_inner();
+    if state.app.state().authority(&id).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no authority {id}"),
+        ));
+    }
+    let app = state.app.clone();
+    let authority = id.clone();
+    web::block(move || app.rotate_key(&authority, own_key))
+        .await?
+        .map_err(refused)?;
+    authority_answer(&state, &id, StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeKeyRequest {
+    /// RFC 3339 UTC time from which the key is known or presumed compromised.
+    compromised_from: String,
+    reason: String,
+}
+
+pub async fn revoke_key(
+    state: Shared,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require(&state, &req, &[Role::Secretariat])?;
+    let r: RevokeKeyRequest = body(&req, payload, "revocation request").await?;
+    let (id, key_id) = path.into_inner();
+    let from = parse_unix_ms(&r.compromised_from).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_request",
+            "revocation request",
+            vec![Problem::new(
+                "compromised_from",
+                "must be an RFC 3339 UTC time such as 2026-12-01T08:00:00Z",
+            )],
+        )
+    })?;
+    if state.app.state().authority(&id).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no authority {id}"),
+        ));
+    }
+    let app = state.app.clone();
+    let authority = id.clone();
+    web::block(move || app.revoke_key(&authority, &key_id, from, &r.reason))
+        .await?
+        .map_err(refused)?;
+    authority_answer(&state, &id, StatusCode::OK)
 }

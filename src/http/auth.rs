@@ -70,16 +70,41 @@ pub fn require(
     Ok(p)
 }
 
-/// The issuing authority acting with the request's token, with its signing key here.
+/// The issuing authority acting with the request's token, with its signing key here: 409 when
+/// its last key was revoked and not replaced or when it keeps its own key, 503 when a key the
+/// service generated is missing from the keys folder.
 pub fn acting_authority(
     state: &HttpState,
     req: &HttpRequest,
 ) -> Result<Arc<ActiveAuthority>, ApiError> {
     let p = require(state, req, &[Role::Authority])?;
-    state.app.active_authority(&p.owner).ok_or_else(|| {
-        ApiError::unavailable(format!(
-            "the signing key of authority {} is not on this server: the operator must restore it to the keys folder",
+    if let Some(active) = state.app.active_authority(&p.owner) {
+        return Ok(active);
+    }
+    let ledger = state.app.state();
+    let current = ledger
+        .authority(&p.owner)
+        .and_then(|a| a.current_key().map(|k| k.key_id));
+    match current {
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_signing_key",
+            format!(
+                "the signing key of authority {} was revoked and not replaced: the Secretariat must give it a new key",
+                p.owner
+            ),
+        )),
+        Some(key_id) if state.app.generated_key(&key_id) => Err(ApiError::unavailable(format!(
+            "the signing key {key_id} of authority {} is not on this server: the operator must restore keys/authority-{key_id}.key",
             p.owner
-        ))
-    })
+        ))),
+        Some(key_id) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_signing_key",
+            format!(
+                "authority {} keeps its own signing key ({key_id}): sign with `kpcert sign` and send POST /v1/certificates/signed",
+                p.owner
+            ),
+        )),
+    }
 }

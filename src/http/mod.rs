@@ -181,6 +181,8 @@ routes! {
     get "/v1/ledger/proof/consistency" => ledger::consistency, public;
     get "/v1/admin/authorities" => admin::list_authorities, secretariat;
     post "/v1/admin/authorities" => admin::add_authority, secretariat;
+    post "/v1/admin/authorities/{id}/keys" => admin::add_key, secretariat;
+    post "/v1/admin/authorities/{id}/keys/{key_id}/revoke" => admin::revoke_key, secretariat;
     get "/v1/admin/tokens" => admin::list_tokens, secretariat;
     post "/v1/admin/tokens" => admin::mint_token, secretariat;
     delete "/v1/admin/tokens/{prefix}" => admin::revoke_token, secretariat;

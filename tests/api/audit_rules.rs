@@ -562,7 +562,7 @@ fn an_unknown_kind_fails_with_its_index() {
             let mut rows = honest();
             rows.push(Row::Raw(Box::new(|index, prev| {
                 with_context(
-                    "kpcert/entry/v1",
+                    "kpcert/entry/v2",
                     Value::map([
                         ("index", Value::Uint(index)),
                         ("time", Value::Uint(T0 + 3000)),
@@ -582,4 +582,122 @@ fn an_unknown_kind_fails_with_its_index() {
         4,
         "unknown kind",
     );
+}
+
+fn key_entry(time_ms: u64, actor: &str, event: Event) -> Row {
+    Row::Entry {
+        time_ms,
+        actor: actor.into(),
+        key_id: None,
+        event,
+    }
+}
+
+fn key_added(public_key: kpcert::crypto::PublicKey) -> Event {
+    Event::KeyAdded(kpcert::domain::KeyAdded {
+        authority_id: "BW-A1".into(),
+        public_key,
+    })
+}
+
+fn key_revoked(public_key: kpcert::crypto::PublicKey, from: u64) -> Event {
+    Event::KeyRevoked(kpcert::domain::KeyRevoked {
+        authority_id: "BW-A1".into(),
+        public_key,
+        compromised_from_ms: from,
+        reason: "signing server stolen".into(),
+    })
+}
+
+/// Key entries: only the Secretariat adds or revokes keys, a revocation names a key of that
+/// authority and a compromise at or before its entry, and once a key is rotated out or revoked
+/// nothing it signs may follow.
+#[test]
+fn key_entries_follow_the_rules() {
+    let new_key = SigningKey::from_seed(&[23; 32]).public_key();
+    let old_key = authority_key().public_key();
+    // The honest rotation and revocation pass.
+    let honest_keys = move || {
+        let mut rows = honest();
+        rows.push(key_entry(T0 + 3000, SECRETARIAT, key_added(new_key)));
+        rows.push(key_entry(
+            T0 + 4000,
+            SECRETARIAT,
+            key_revoked(old_key, T0 + 2500),
+        ));
+        rows
+    };
+    let report = audit(honest_keys(), Options::default()).unwrap();
+    assert_eq!(report.entries, 6);
+    // An authority cannot add a key to itself.
+    check(
+        move || {
+            let mut rows = honest();
+            rows.push(key_entry(T0 + 3000, "BW-A1", key_added(new_key)));
+            rows
+        },
+        4,
+        "secretariat",
+    );
+    // A key registered twice.
+    check(
+        move || {
+            let mut rows = honest();
+            rows.push(key_entry(T0 + 3000, SECRETARIAT, key_added(old_key)));
+            rows
+        },
+        4,
+        "already registered",
+    );
+    // A revocation of a key the authority never had, twice, or from the future.
+    check(
+        move || {
+            let mut rows = honest();
+            rows.push(key_entry(T0 + 3000, SECRETARIAT, key_revoked(new_key, T0)));
+            rows
+        },
+        4,
+        "not a key of authority BW-A1",
+    );
+    check(
+        move || {
+            let mut rows = honest_keys();
+            rows.push(key_entry(T0 + 5000, SECRETARIAT, key_revoked(old_key, T0)));
+            rows
+        },
+        6,
+        "already revoked",
+    );
+    check(
+        move || {
+            let mut rows = honest();
+            rows.push(key_entry(
+                T0 + 3000,
+                SECRETARIAT,
+                key_revoked(old_key, T0 + 3001),
+            ));
+            rows
+        },
+        4,
+        "at or before",
+    );
+    // The old key signs after the rotation, or after its revocation.
+    for events in [
+        vec![key_added(new_key)],
+        vec![key_revoked(old_key, T0 + 1500)],
+    ] {
+        check(
+            move || {
+                let mut rows = honest();
+                let cert = rows.pop().unwrap();
+                for e in events.clone() {
+                    rows.push(key_entry(T0 + 1500, SECRETARIAT, e));
+                }
+                rows.push(cert);
+                rows
+            },
+            4,
+            "valid at",
+        );
+    }
 }

@@ -485,3 +485,129 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
         "{body}"
     );
 }
+
+/// `kpcert authority add | list | rotate | revoke-key | token` while a server holds the folder:
+/// with `--url` and a Secretariat token they go through the admin API and take effect at once;
+/// without, they stop at once and say to use `--url`.
+#[tokio::test]
+async fn authority_commands_work_through_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &[
+            "authority",
+            "add",
+            "--participant",
+            "BW",
+            "--name",
+            "Ministry of Minerals",
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let bw: Value = serde_json::from_str(out.trim()).unwrap();
+    let secretariat = err
+        .split("Secretariat token (shown once; keep it safe): ")
+        .nth(1)
+        .expect("the first run prints a Secretariat token")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let server = start_server(dir.path(), &[]);
+    let url = format!("https://localhost:{}", server.1);
+    let cacert = dir.path().join("keys/tls-self-signed.crt");
+    let remote = |args: &[&str]| {
+        let mut cmd = kpcert(dir.path(), args);
+        cmd.env("KPCERT_URL", &url)
+            .env("KPCERT_ADMIN_TOKEN", &secretariat)
+            .env("KPCERT_CACERT", &cacert);
+        run(cmd)
+    };
+    let (code, out, err) = remote(&[
+        "authority",
+        "add",
+        "--participant",
+        "AE",
+        "--name",
+        "UAE Kimberley Process Office",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ae: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(ae["authority_id"], "AE-A1");
+    // The new token works at once.
+    let client = client_for(dir.path());
+    let mut body = crate::helpers::example_request();
+    body["destination"] = serde_json::json!("BW");
+    body["origin"] = serde_json::json!({"countries": ["AE"]});
+    let resp = client
+        .post(format!("{url}/v1/certificates"))
+        .bearer_auth(ae["token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let (code, out, err) = remote(&["authority", "rotate", "--authority", "BW-A1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("BW-A1: signs with key"), "{out}");
+    let (code, out, err) = remote(&["authority", "list", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let list: Value = serde_json::from_str(out.trim()).unwrap();
+    let bw_now = &list.as_array().unwrap()[1];
+    assert_eq!(bw_now["authority_id"], "BW-A1");
+    assert_eq!(bw_now["keys"].as_array().unwrap().len(), 2);
+    assert_ne!(bw_now["current_key_id"], bw["key_id"]);
+    // The old token still issues, now with the new key.
+    let resp = post_example(&client, &url, bw["token"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), 201);
+    let issued: Value = resp.json().await.unwrap();
+    assert_eq!(issued["key_id"], bw_now["current_key_id"]);
+
+    let old_key = bw["key_id"].as_str().unwrap();
+    let (code, out, err) = remote(&[
+        "authority",
+        "revoke-key",
+        "--authority",
+        "BW-A1",
+        "--key-id",
+        old_key,
+        "--compromised-from",
+        "2020-01-01T00:00:00Z",
+        "--reason",
+        "backup tape lost",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("revoked: compromised from 2020-01-01"),
+        "{out}"
+    );
+
+    let (code, out, err) = remote(&[
+        "authority",
+        "token",
+        "--authority",
+        "BW-A1",
+        "--revoke-others",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let new_token = out.trim().to_owned();
+    let resp = post_example(&client, &url, bw["token"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), 401, "the old token stopped at once");
+    let resp = post_example(&client, &url, &new_token).await;
+    assert_eq!(resp.status(), 201);
+
+    // Without --url: refused at once, saying how; with a wrong token: the server's reason.
+    let (code, _, err) = run(kpcert(dir.path(), &["authority", "list"]));
+    assert_ne!(code, 0);
+    assert!(err.contains("--url"), "{err}");
+    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
+    cmd.env("KPCERT_URL", &url)
+        .env("KPCERT_ADMIN_TOKEN", &new_token)
+        .env("KPCERT_CACERT", &cacert);
+    let (code, _, err) = run(cmd);
+    assert_ne!(code, 0);
+    assert!(err.contains("403"), "{err}");
+}

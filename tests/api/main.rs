@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod integrity;
 mod issuance;
+mod keys;
 mod ledger;
 mod merkle;
 mod offline;

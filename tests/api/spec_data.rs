@@ -233,6 +233,7 @@ fn key_windows_overlap_the_day_of_issue() {
         key_id: SigningKey::from_seed(&[3; 32]).public_key().key_id(),
         valid_from_ms: from,
         valid_until_ms: until,
+        revoked: None,
     };
     assert!(
         window(next - 1, None).covers_day(day),
@@ -270,6 +271,7 @@ fn bundle_key(id: &str, seed: u8, from: u64) -> BundleKey {
             public_key,
             valid_from_ms: from,
             valid_until_ms: None,
+            revoked: None,
         },
     }
 }

@@ -12,10 +12,10 @@ use kpcert::codec::{encode_certificate, entry_hash};
 use kpcert::crypto::{sha256, SigningKey};
 use kpcert::domain::{
     Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, Entry, Event,
-    HsCode, Hundredths, Issuer, Item, Origin, Participant, ParticipantKind, Party,
+    HsCode, Hundredths, Issuer, Item, KeyAdded, Origin, Participant, ParticipantKind, Party,
     SignedCertificate, State, SECRETARIAT,
 };
-use kpcert::verify::{verify_qr, LedgerTrust, Verdict};
+use kpcert::verify::{verify_number, verify_qr, LedgerTrust, Recorded, Verdict};
 
 /// 2026-11-26T10:00:00Z, when BW-A1's key was registered.
 const T0: u64 = 1_795_651_200_000 + 10 * 3_600_000;
@@ -88,13 +88,20 @@ fn qr(claims: &SealClaims, signer: &SigningKey) -> String {
 }
 
 /// The facts: BW and AE, BW-A1 registered at T0, certificate BW-2026-000001 recorded at T0 + 1 s.
-fn ledger() -> (State, HashMap<String, SealClaims>) {
+fn ledger() -> (State, HashMap<String, Recorded>) {
     let mut state = State::new();
     let mut prev = [0u8; 32];
     let mut records = HashMap::new();
     let cert = certificate(1, "2026-11-26");
     let canonical = encode_certificate(&cert);
-    records.insert(cert.number.to_string(), claims(&cert));
+    records.insert(
+        cert.number.to_string(),
+        Recorded {
+            claims: claims(&cert),
+            entry_ms: T0 + 1000,
+            key_id: key().public_key().key_id(),
+        },
+    );
     let participant = |c: &str| {
         Event::ParticipantRegistered(Participant {
             code: code(c),
@@ -207,10 +214,17 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
     };
     state.apply(&registration).unwrap();
     let mut records = records;
-    records.insert(second.number.to_string(), claims(&second));
+    records.insert(
+        second.number.to_string(),
+        Recorded {
+            claims: claims(&second),
+            entry_ms: later + 1000,
+            key_id: bw2.public_key().key_id(),
+        },
+    );
     let newer_key = qr(&claims(&second), &bw2);
     let lookup =
-        |n: &CertificateNumber| -> Result<Option<(SealClaims, ())>, std::convert::Infallible> {
+        |n: &CertificateNumber| -> Result<Option<(Recorded, ())>, std::convert::Infallible> {
             Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
         };
     let online = LedgerTrust {
@@ -320,5 +334,201 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
                 "{case}: an offline valid says the ledger was not consulted"
             );
         }
+    }
+}
+
+/// Rotation and compromise, judged the same way online and offline: BW-A1's first key signs
+/// until a rotation on 2026-11-28 10:00; the second key is recorded (on 2026-11-30 12:00) as
+/// compromised from 2026-11-29 08:00. Online the ledger's entry time decides; offline only the
+/// day of issue is known, so a certificate of the day the compromise began is `unknown` there
+/// (check online), and every other case agrees.
+#[test]
+fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
+    use Verdict::*;
+    let (mut state, mut records) = ledger();
+    let hour = 3_600_000;
+    let day0 = 1_795_651_200_000; // 2026-11-26T00:00:00Z
+    let at = |d: u64, h: u64| day0 + d * 86_400_000 + h * hour;
+    let key2 = SigningKey::from_seed(&[44; 32]);
+    let compromised_from = at(3, 8);
+    let apply = |state: &mut State, time_ms: u64, actor: &str, event: Event| {
+        let entry = Entry {
+            index: state.size(),
+            time_ms,
+            actor: actor.into(),
+            key_id: None,
+            prev: [0; 32],
+            event,
+        };
+        state.apply(&entry)
+    };
+    apply(
+        &mut state,
+        at(2, 10),
+        SECRETARIAT,
+        Event::KeyAdded(KeyAdded {
+            authority_id: "BW-A1".into(),
+            public_key: key2.public_key(),
+        }),
+    )
+    .unwrap();
+    // Certificates by the second key: serial, day offset, hour, recorded?
+    let mut seals = HashMap::new();
+    for (serial, d, h) in [(2, 2, 11), (3, 3, 7), (4, 3, 9), (5, 4, 11)] {
+        let mut cert = certificate(serial, &Date::from_unix_ms(at(d, h)).to_string());
+        cert.issuer.key_id = key2.public_key().key_id();
+        let canonical = encode_certificate(&cert);
+        let entry = Entry {
+            index: state.size(),
+            time_ms: at(d, h),
+            actor: "BW-A1".into(),
+            key_id: Some(key2.public_key().key_id()),
+            prev: [0; 32],
+            event: Event::CertificateIssued(SignedCertificate {
+                signature: key2.sign(&canonical),
+                canonical,
+                certificate: cert.clone(),
+            }),
+        };
+        state.apply(&entry).unwrap();
+        records.insert(
+            cert.number.to_string(),
+            Recorded {
+                claims: claims(&cert),
+                entry_ms: at(d, h),
+                key_id: key2.public_key().key_id(),
+            },
+        );
+        seals.insert(serial, qr(&claims(&cert), &key2));
+    }
+    // The first key may no longer sign.
+    let mut late = certificate(6, "2026-11-29");
+    late.issuer.key_id = key().public_key().key_id();
+    let old_key_after_rotation = qr(&claims(&late), &key());
+    let violation = apply(
+        &mut state,
+        at(4, 12),
+        SECRETARIAT,
+        Event::KeyRevoked(kpcert::domain::KeyRevoked {
+            authority_id: "BW-A1".into(),
+            public_key: key2.public_key(),
+            compromised_from_ms: at(5, 0),
+            reason: "in the future".into(),
+        }),
+    )
+    .unwrap_err();
+    assert!(violation.0.contains("at or before"), "{violation}");
+    apply(
+        &mut state,
+        at(4, 12),
+        SECRETARIAT,
+        Event::KeyRevoked(kpcert::domain::KeyRevoked {
+            authority_id: "BW-A1".into(),
+            public_key: key2.public_key(),
+            compromised_from_ms: compromised_from,
+            reason: "signing server stolen".into(),
+        }),
+    )
+    .unwrap();
+    // A thief's seal after the revocation, never recorded.
+    let mut stolen = certificate(6, "2026-12-01");
+    stolen.issuer.key_id = key2.public_key().key_id();
+    let thief = qr(&claims(&stolen), &key2);
+    let bundle = TrustBundle::of_state(&state, at(5, 0), 7 * 86_400_000, "test/ledger", "key");
+    // The bundle carries the windows and the revocation.
+    let encoded = TrustBundle::decode(&bundle.encode()).unwrap();
+    assert_eq!(encoded, bundle);
+    assert!(encoded.authorities.iter().any(|k| k
+        .key
+        .revoked
+        .as_ref()
+        .is_some_and(|r| r.from_ms == compromised_from)));
+    let lookup =
+        |n: &CertificateNumber| -> Result<Option<(Recorded, ())>, std::convert::Infallible> {
+            Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
+        };
+    let online = LedgerTrust {
+        state: &state,
+        lookup: &lookup,
+    };
+    let first = qr(&claims(&certificate(1, "2026-11-26")), &key());
+    let today = Date::parse("2026-12-02").unwrap();
+    let table = [
+        (
+            "the first key, before the rotation",
+            first.as_str(),
+            Valid,
+            Valid,
+        ),
+        (
+            "the second key, the day before the compromise",
+            &seals[&2],
+            Valid,
+            Valid,
+        ),
+        (
+            "the second key, an hour before the compromise",
+            &seals[&3],
+            Valid,
+            Unknown,
+        ),
+        (
+            "the second key, an hour after the compromise",
+            &seals[&4],
+            KeyRevoked,
+            Unknown,
+        ),
+        (
+            "the second key, the day after the compromise",
+            &seals[&5],
+            KeyRevoked,
+            KeyRevoked,
+        ),
+        (
+            "a thief's seal after the revocation",
+            &thief,
+            KeyRevoked,
+            KeyRevoked,
+        ),
+        (
+            "the first key after the rotation",
+            &old_key_after_rotation,
+            Forged,
+            Forged,
+        ),
+    ];
+    for (case, text, want_online, want_offline) in table {
+        let Ok(on) = verify_qr(&online, text, today);
+        let Ok(off) = verify_qr(&bundle, text, today);
+        assert_eq!(
+            (on.verdict, off.verdict),
+            (want_online, want_offline),
+            "{case}: online {:?}, offline {:?}",
+            on.reasons,
+            off.reasons
+        );
+        if off.verdict == Unknown {
+            assert!(
+                off.reasons[0].contains("check online"),
+                "{case}: {:?}",
+                off.reasons
+            );
+        }
+        if on.verdict == KeyRevoked {
+            assert!(
+                on.reasons[0].contains("signing server stolen"),
+                "{:?}",
+                on.reasons
+            );
+        }
+    }
+    // By number (online), the entry time decides the same way.
+    for (number, want) in [
+        ("BW-2026-000003", Valid),
+        ("BW-2026-000004", KeyRevoked),
+        ("BW-2026-000005", KeyRevoked),
+    ] {
+        let Ok(v) = verify_number(&online, number, today);
+        assert_eq!(v.verdict, want, "{number}: {:?}", v.reasons);
     }
 }
