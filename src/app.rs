@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::clock::SharedClock;
-use crate::codec::export::{write_export, ExportError};
+use crate::codec::decode_entry;
+use crate::codec::export::{write_export, ExportError, Level};
 use crate::codec::seal::SealClaims;
 use crate::codec::trust::TrustBundle;
-use crate::codec::{decode_entry, encode_certificate};
 use crate::crypto::{sha256, Hash, KeyId, PublicKey, SigningKey};
 use crate::domain::participant::{parse_registry, REGISTRY_CSV};
 use crate::domain::{
@@ -95,9 +95,14 @@ pub struct NewAuthority {
 #[derive(Clone, Debug)]
 pub struct IssuedCertificate {
     pub certificate: Certificate,
+    /// The canonical certificate bytes (the full record) and their SHA-256.
     pub canonical: Vec<u8>,
     pub hash: Hash,
+    /// The issuance the authority signed (what the public entry embeds) and its signature.
+    pub issuance: Vec<u8>,
     pub signature: [u8; 64],
+    /// The seal the authority signed, checked against the certificate and its key.
+    pub seal: Vec<u8>,
     pub entry_index: u64,
     pub entry_time_ms: u64,
     /// The ledger entry's canonical bytes (the Merkle leaf data).
@@ -674,17 +679,14 @@ impl App {
                         key_id: authority.key_id(),
                     },
                     content,
+                    salt: crate::crypto::random_bytes(),
                 };
-                let canonical = encode_certificate(&certificate);
-                let signature = authority.key.sign(&canonical);
+                let signed =
+                    crate::codec::record::issue(certificate, |bytes| authority.key.sign(bytes));
                 Ok(NewEntry {
                     actor: a.id.clone(),
                     key_id: Some(authority.key_id()),
-                    event: Event::CertificateIssued(SignedCertificate {
-                        certificate,
-                        canonical,
-                        signature,
-                    }),
+                    event: Event::CertificateIssued(signed),
                 })
             },
             reply,
@@ -714,25 +716,67 @@ impl App {
         event: Event,
         checkpoint: Arc<SignedCheckpoint>,
     ) -> Result<IssuedCertificate, LedgerError> {
-        let Event::CertificateIssued(signed) = event else {
-            return Err(self
-                .ledger
-                .corruption(format!("entry {index} is not a certificate issuance")));
+        let Event::CertificateIssued(SignedCertificate {
+            issuance,
+            signed,
+            signature,
+            record: Some(full),
+        }) = event
+        else {
+            return Err(self.ledger.corruption(format!(
+                "entry {index} is not a certificate issuance with its record"
+            )));
         };
         let proof = self
             .ledger
             .proven_inclusion(index, &entry, &checkpoint.checkpoint)?;
         Ok(IssuedCertificate {
-            hash: sha256(&signed.canonical),
-            certificate: signed.certificate,
-            canonical: signed.canonical,
-            signature: signed.signature,
+            hash: issuance.certificate_hash,
+            certificate: full.certificate,
+            canonical: full.canonical,
+            issuance: signed,
+            signature,
+            seal: full.seal,
             entry_index: index,
             entry_time_ms: time_ms,
             entry,
             checkpoint,
             proof,
         })
+    }
+
+    /// Binds the record read beside certificate entry `index` to it: its certificate is the one
+    /// the issuance commits to, and its seal states that certificate and verifies with the key
+    /// the entry names.
+    fn attach_record(
+        &self,
+        index: u64,
+        signed: &mut SignedCertificate,
+        record: &[u8],
+    ) -> Result<(), LedgerError> {
+        let bad = |why: String| {
+            self.ledger
+                .corruption(format!("the record of entry {index}: {why}"))
+        };
+        let full = crate::codec::decode_record(record).map_err(|e| bad(e.to_string()))?;
+        let issuance = &signed.issuance;
+        if sha256(&full.canonical) != issuance.certificate_hash
+            || full.certificate.number != issuance.number
+        {
+            return Err(bad("it is not the certificate the entry commits to".into()));
+        }
+        let opened = crate::codec::record::check_seal(&full, issuance).map_err(bad)?;
+        let state = self.state();
+        let key_ok = state.authority(&issuance.authority_id).is_some_and(|a| {
+            a.keys
+                .iter()
+                .any(|k| k.key_id == issuance.key_id && opened.verify(&k.public_key))
+        });
+        if !key_ok {
+            return Err(bad("its seal does not verify with the issuing key".into()));
+        }
+        signed.record = Some(full);
+        Ok(())
     }
 
     /// [`App::issue`], waiting for the answer (for the CLI and tests).
@@ -781,11 +825,11 @@ impl App {
     /// The certificate recorded by entry `index`, with a proof against the latest checkpoint.
     fn issued_at(&self, index: u64) -> Result<IssuedCertificate, LedgerError> {
         let checkpoint = self.ledger.head();
-        let bytes = self
+        let frame = self
             .ledger
-            .entry(index)?
+            .frame(index)?
             .ok_or_else(|| corrupt(format!("missing entry {index}")))?;
-        let entry = decode_entry(&bytes)
+        let mut entry = decode_entry(&frame.entry)
             .map_err(|e| self.ledger.corruption(format!("entry {index}: {e}")))?;
         if entry.index != index {
             return Err(self.ledger.corruption(format!(
@@ -793,39 +837,40 @@ impl App {
                 entry.index
             )));
         }
-        self.record(index, entry.time_ms, bytes, entry.event, checkpoint)
+        if let Event::CertificateIssued(signed) = &mut entry.event {
+            self.attach_record(index, signed, &frame.record)?;
+        }
+        self.record(index, entry.time_ms, frame.entry, entry.event, checkpoint)
     }
 
-    /// The seal of an issued certificate, signed by the key that signed the certificate
-    /// (ed25519 is deterministic, so this is the same seal every time). `None` if that key is
-    /// not here.
-    pub fn seal(&self, issued: &IssuedCertificate) -> Option<Vec<u8>> {
-        let issuer = &issued.certificate.issuer;
-        let key = match self.active_authority(&issuer.authority_id) {
-            Some(a) if a.key_id() == issuer.key_id => a.key.clone(),
-            _ => {
-                let key = self.keys.load(&authority_key_name(&issuer.key_id)).ok()?;
-                (key.public_key().key_id() == issuer.key_id).then_some(key)?
-            }
-        };
-        Some(crate::codec::seal::seal(
-            &issued.claims(),
-            &issuer.key_id,
-            |tbs| key.sign(tbs),
-        ))
+    /// The seal of an issued certificate, as its authority signed it (checked when read).
+    pub fn seal(&self, issued: &IssuedCertificate) -> Vec<u8> {
+        issued.seal.clone()
     }
 
-    /// Writes the portable export of the ledger as of its latest checkpoint (api/export.md).
-    pub fn export(&self, out: impl std::io::Write) -> Result<(), ExportError> {
+    /// Writes the portable export of the ledger as of its latest checkpoint (api/export.md), at
+    /// `level`: public (entries only) or full (with every certificate's record, each checked
+    /// against the commitment of its entry before it is written).
+    pub fn export(&self, level: Level, out: impl std::io::Write) -> Result<(), ExportError> {
         let head = self.ledger.head();
         let size = head.checkpoint.size;
+        let io = |e: LedgerError| ExportError::Io(std::io::Error::other(e.to_string()));
         write_export(
             out,
+            level,
             &head.note,
             size,
-            self.ledger.entries(0, size).map(|r| {
-                r.map(|(_, bytes)| bytes)
-                    .map_err(|e| ExportError::Io(std::io::Error::other(e.to_string())))
+            self.ledger.frames(0, size).map(move |r| {
+                let (index, frame) = r.map_err(io)?;
+                if level == Level::Full && !frame.record.is_empty() {
+                    let mut entry = decode_entry(&frame.entry)
+                        .map_err(|e| io(corrupt(format!("entry {index}: {e}"))))?;
+                    if let Event::CertificateIssued(signed) = &mut entry.event {
+                        self.attach_record(index, signed, &frame.record)
+                            .map_err(io)?;
+                    }
+                }
+                Ok(frame)
             }),
         )
     }

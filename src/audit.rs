@@ -12,8 +12,9 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::codec::export::{ExportError, ExportReader};
-use crate::codec::{decode_entry, entry_hash};
+use crate::codec::export::{ExportError, ExportReader, Frame, Level};
+use crate::codec::record::check_seal;
+use crate::codec::{decode_entry, decode_record, entry_hash};
 use crate::crypto::{verify_batch, Hash, PublicKey};
 use crate::domain::{Event, State};
 use crate::ledger::reader::FolderReader;
@@ -57,6 +58,10 @@ pub struct Options {
 /// What a successful audit found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditReport {
+    /// Public (entries only) or full (every record checked too).
+    pub level: Level,
+    /// Full records checked against their commitments and the rules of issuance.
+    pub records: u64,
     pub entries: u64,
     pub certificates: u64,
     pub participants: u64,
@@ -68,8 +73,9 @@ pub struct AuditReport {
     pub note: String,
 }
 
-/// A signature waiting for its batch: (entry index, signed bytes, signature, key).
-type Pending = (u64, Vec<u8>, [u8; 64], PublicKey);
+/// A signature waiting for its batch: (entry index, what was signed, signed bytes, signature,
+/// key).
+type Pending = (u64, &'static str, Vec<u8>, [u8; 64], PublicKey);
 
 /// Verifies `batch`; when the batch check fails (or in strict mode), `verify_strict` finds the
 /// first bad signature.
@@ -77,17 +83,17 @@ fn verify_pending(batch: &[Pending], strict: bool) -> Result<(), AuditFailure> {
     if !strict {
         let items: Vec<(&[u8], &[u8; 64], &PublicKey)> = batch
             .iter()
-            .map(|(_, m, s, k)| (m.as_slice(), s, k))
+            .map(|(_, _, m, s, k)| (m.as_slice(), s, k))
             .collect();
         if verify_batch(&items) {
             return Ok(());
         }
     }
-    for (index, message, signature, key) in batch {
+    for (index, what, message, signature, key) in batch {
         if !key.verify_strict(message, signature) {
             return Err(at(
                 *index,
-                "the certificate signature does not verify with the authority's key",
+                format!("the {what} signature does not verify with the authority's key"),
             ));
         }
     }
@@ -97,6 +103,9 @@ fn verify_pending(batch: &[Pending], strict: bool) -> Result<(), AuditFailure> {
 /// Replays entries from 0 and checks everything the ledger promises.
 pub struct Auditor {
     options: Options,
+    level: Level,
+    /// Full records checked (full level).
+    records: u64,
     state: State,
     prev: Hash,
     frontier: Frontier,
@@ -114,9 +123,11 @@ pub struct Auditor {
 impl Auditor {
     /// An auditor; with `previous`, the checkpoint an earlier audit verified, it also proves
     /// the ledger still extends it.
-    pub fn new(previous: Option<&Checkpoint>, options: Options) -> Auditor {
+    pub fn new(previous: Option<&Checkpoint>, options: Options, level: Level) -> Auditor {
         Auditor {
             options,
+            level,
+            records: 0,
             state: State::new(),
             prev: [0; 32],
             frontier: Frontier::default(),
@@ -128,9 +139,9 @@ impl Auditor {
         }
     }
 
-    /// Checks the next entry.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
-        match self.feed_inner(bytes) {
+    /// Checks the next entry (and, at the full level, its record).
+    pub fn feed(&mut self, frame: &Frame) -> Result<(), AuditFailure> {
+        match self.feed_inner(frame) {
             Ok(()) => {
                 if self.pending.len() >= SIGNATURE_BATCH {
                     // Verify this batch on other cores while decoding goes on here.
@@ -171,9 +182,29 @@ impl Auditor {
         verify_pending(&batch, self.options.strict_signatures)
     }
 
-    fn feed_inner(&mut self, bytes: &[u8]) -> Result<(), AuditFailure> {
+    fn feed_inner(&mut self, frame: &Frame) -> Result<(), AuditFailure> {
+        let bytes = frame.entry.as_slice();
         let i = self.state.size();
-        let entry = decode_entry(bytes).map_err(|e| at(i, format!("does not decode: {e}")))?;
+        let mut entry = decode_entry(bytes).map_err(|e| at(i, format!("does not decode: {e}")))?;
+        let mut seal = None;
+        match (&mut entry.event, self.level) {
+            (Event::CertificateIssued(signed), Level::Full) => {
+                if frame.record.is_empty() {
+                    return Err(at(i, "a full export must hold every certificate's record"));
+                }
+                let full = decode_record(&frame.record)
+                    .map_err(|e| at(i, format!("its record does not decode: {e}")))?;
+                // The state checks that the record is what the issuance commits to, and every
+                // rule of issuance; the seal must state that certificate.
+                seal = Some(check_seal(&full, &signed.issuance).map_err(|e| at(i, e))?);
+                signed.record = Some(full);
+                self.records += 1;
+            }
+            _ if !frame.record.is_empty() => {
+                return Err(at(i, "a record where none belongs"));
+            }
+            _ => {}
+        }
         // The state judges the entry first (its index, time and rules), then the chain; either
         // failure ends the audit, so the state's step past a broken link is never used.
         let applied = self.state.apply(&entry).map_err(|v| at(i, v.0))?;
@@ -184,8 +215,13 @@ impl Auditor {
             ));
         }
         if let (Some(key), Event::CertificateIssued(signed)) = (applied.signed_by, entry.event) {
+            if let Some(seal) = seal {
+                let (message, signature) = seal.signed_parts();
+                self.pending
+                    .push((i, "seal", message.to_vec(), *signature, key));
+            }
             self.pending
-                .push((i, signed.canonical, signed.signature, key));
+                .push((i, "issuance", signed.signed, signed.signature, key));
         }
         self.prev = entry_hash(bytes);
         let mut stored_differs = None;
@@ -250,6 +286,8 @@ impl Auditor {
             )));
         }
         Ok(AuditReport {
+            level: self.level,
+            records: self.records,
             entries: replayed,
             certificates: self.state.certificates(),
             participants: self.state.participants().count() as u64,
@@ -286,16 +324,16 @@ fn replay(
         count,
         checkpoint,
         note,
-    }: Replay<impl Iterator<Item = Result<Vec<u8>, ExportError>>>,
+    }: Replay<impl Iterator<Item = Result<Frame, ExportError>>>,
     previous: Option<&Checkpoint>,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<AuditReport, AuditFailure> {
     for (i, bytes) in (0..count).zip(entries) {
         // A framing error after a bad signature: the signature is the first failure.
-        let bytes = bytes
+        let frame = bytes
             .map_err(|e| at(i, e.to_string()))
             .map_err(|e| auditor.check_signatures().err().unwrap_or(e))?;
-        auditor.feed(&bytes)?;
+        auditor.feed(&frame)?;
         if i % 10_000 == 0 {
             progress(i, count);
         }
@@ -304,7 +342,9 @@ fn replay(
     auditor.finish(checkpoint, note, previous)
 }
 
-/// Audits an export file read from `input`.
+/// Audits an export file read from `input`, at the level the export holds: public (chain,
+/// tree, checkpoint, every issuance signature and the legality of every event) or full (also
+/// every record against its commitment, its seal and every rule of issuance).
 pub fn audit_export(
     input: impl Read,
     verifier: &NoteVerifier,
@@ -316,7 +356,7 @@ pub fn audit_export(
     let checkpoint = open_note(verifier, &reader.note)?;
     let (note, count) = (reader.note.clone(), reader.count);
     let report = replay(
-        Auditor::new(previous, options),
+        Auditor::new(previous, options, reader.level),
         Replay {
             entries: reader.by_ref(),
             count,
@@ -330,7 +370,7 @@ pub fn audit_export(
     Ok(report)
 }
 
-/// Audits a data folder read-only, safe while the server runs: the checkpoint in
+/// Audits a data folder read-only (at the full level), safe while the server runs: the checkpoint in
 /// `checkpoint.txt` names how many entries are committed, and those are read from `entries.dat`
 /// (append-only, so committed bytes never change).
 pub fn audit_folder(
@@ -345,7 +385,7 @@ pub fn audit_folder(
     let note = folder.note.clone();
     let size = checkpoint.size;
     let (entries, nodes) = folder.entries(size);
-    let mut auditor = Auditor::new(previous, options);
+    let mut auditor = Auditor::new(previous, options, Level::Full);
     auditor.stored_nodes = Some(Box::new(nodes));
     replay(
         auditor,

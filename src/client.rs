@@ -122,16 +122,16 @@ impl Client {
     }
 
     /// GETs `path` and returns the body as a stream; any status but 200 is an error.
-    pub fn get(&self, path: &str) -> Result<impl Read, ClientError> {
+    pub fn get(&self, path: &str, token: Option<&str>) -> Result<impl Read, ClientError> {
         let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .map_err(|source| ClientError::Request {
-                url: url.clone(),
-                source,
-            })?;
+        let mut request = self.http.get(&url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().map_err(|source| ClientError::Request {
+            url: url.clone(),
+            source,
+        })?;
         let status = response.status().as_u16();
         if status != 200 {
             let body = response.text().unwrap_or_default();

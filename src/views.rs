@@ -210,23 +210,28 @@ impl<'a> LedgerView<'a> {
 #[derive(Serialize)]
 pub struct CertificateAnswer<'a> {
     pub number: &'a str,
-    /// The QR text (`<PUBLIC URL>/S/<BASE32 SEAL>`), absent if the authority's key is not here.
-    pub qr: Option<String>,
+    /// The QR text (`<PUBLIC URL>/S/<BASE32 SEAL>`).
+    pub qr: String,
+    /// SHA-256 of `canonical` (hex): the commitment the public entry carries.
     pub hash: String,
+    /// The issuance the authority signed (base64) and its signature (base64).
+    pub issuance: String,
     pub signature: String,
     pub key_id: String,
+    /// The canonical certificate, the full record (base64).
     pub canonical: String,
     pub certificate: CertificateView<'a>,
     pub ledger: LedgerView<'a>,
 }
 
 impl<'a> CertificateAnswer<'a> {
-    pub fn of(issued: &'a IssuedCertificate, qr: Option<String>) -> CertificateAnswer<'a> {
+    pub fn of(issued: &'a IssuedCertificate, qr: String) -> CertificateAnswer<'a> {
         let cert = &issued.certificate;
         CertificateAnswer {
             number: cert.number.as_str(),
             qr,
             hash: hex(&issued.hash),
+            issuance: base64(&issued.issuance),
             signature: base64(&issued.signature),
             key_id: cert.issuer.key_id.to_string(),
             canonical: base64(&issued.canonical),
@@ -274,6 +279,31 @@ impl<'a> RecordView<'a> {
     }
 }
 
+/// What anyone may know of a certificate: what its public ledger entry states.
+#[derive(Serialize)]
+pub struct PublicCertificateView<'a> {
+    pub number: String,
+    pub participant: &'a str,
+    pub authority_id: &'a str,
+    pub issued_on: String,
+    pub expires_on: String,
+    /// Why the other fields are not shown.
+    pub note: &'static str,
+}
+
+impl<'a> PublicCertificateView<'a> {
+    pub fn of(c: &'a SealClaims) -> PublicCertificateView<'a> {
+        PublicCertificateView {
+            number: c.number().to_string(),
+            participant: c.participant.as_str(),
+            authority_id: &c.authority_id,
+            issued_on: c.issued_on.to_string(),
+            expires_on: c.expires_on.to_string(),
+            note: "a certificate's commercial fields answer only its parties (scan its QR code, or send a token of its issuer, the destination's authorities, the Secretariat or a monitor)",
+        }
+    }
+}
+
 /// The age of the trust bundle an offline verdict rests on.
 #[derive(Serialize)]
 pub struct BundleAgeView {
@@ -291,6 +321,10 @@ pub struct VerificationView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger_verifier_key: Option<String>,
     pub certificate: Option<ClaimsView<'a>>,
+    /// Set when a certificate's fields were withheld (a look-up by number without a party's
+    /// token): what the public may know of it instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<PublicCertificateView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<Option<RecordView<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -298,18 +332,29 @@ pub struct VerificationView<'a> {
 }
 
 impl<'a> VerificationView<'a> {
-    /// An online verdict.
+    /// An online verdict; without `show_claims` the certificate's fields are withheld and only
+    /// its public facts shown.
     pub fn online(
         v: &'a Verification<std::sync::Arc<IssuedCertificate>>,
         now_ms: u64,
         ledger_verifier_key: String,
+        show_claims: bool,
     ) -> VerificationView<'a> {
         VerificationView {
             verdict: v.verdict.as_str(),
             reasons: &v.reasons,
             checked_at: format_unix_ms(now_ms),
             ledger_verifier_key: Some(ledger_verifier_key),
-            certificate: v.claims.as_ref().map(ClaimsView::of),
+            certificate: v
+                .claims
+                .as_ref()
+                .filter(|_| show_claims)
+                .map(ClaimsView::of),
+            withheld: v
+                .claims
+                .as_ref()
+                .filter(|_| !show_claims)
+                .map(PublicCertificateView::of),
             ledger: Some(v.record.as_deref().map(RecordView::of)),
             bundle: None,
         }
@@ -327,6 +372,7 @@ impl<'a> VerificationView<'a> {
             checked_at: format_unix_ms(now_ms),
             ledger_verifier_key: None,
             certificate: v.claims.as_ref().map(ClaimsView::of),
+            withheld: None,
             ledger: None,
             bundle: Some(bundle),
         }
@@ -402,9 +448,13 @@ pub enum PayloadView<'a> {
         reason: &'a str,
     },
     Certificate {
-        certificate: String,
-        certificate_hash: String,
+        issuance: String,
         number: &'a str,
+        authority_id: &'a str,
+        key_id: String,
+        issued_on: String,
+        expires_on: String,
+        certificate_hash: String,
         signature: String,
     },
 }
@@ -452,9 +502,13 @@ impl<'a> EntryView<'a> {
                 reason: &k.reason,
             },
             Event::CertificateIssued(s) => PayloadView::Certificate {
-                certificate: base64(&s.canonical),
-                certificate_hash: hex(&crate::crypto::sha256(&s.canonical)),
-                number: s.certificate.number.as_str(),
+                issuance: base64(&s.signed),
+                number: s.issuance.number.as_str(),
+                authority_id: &s.issuance.authority_id,
+                key_id: s.issuance.key_id.to_string(),
+                issued_on: s.issuance.issued_on.to_string(),
+                expires_on: s.issuance.expires_on.to_string(),
+                certificate_hash: hex(&s.issuance.certificate_hash),
                 signature: base64(&s.signature),
             },
         };

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::LedgerKeyArgs;
 use crate::audit::{audit_export, audit_folder, AuditReport, Options};
 use crate::client::Client;
+use crate::codec::export::Level;
 use crate::codec::text::base64;
 use crate::domain::date::format_unix_ms;
 use crate::tlog::Checkpoint;
@@ -30,6 +31,14 @@ pub struct AuditArgs {
     /// PEM certificate(s) to trust for --url instead of the system's root certificates.
     #[arg(long, requires = "url")]
     cacert: Option<PathBuf>,
+    /// With --url: audit the full export (every certificate's record too), which needs a
+    /// Secretariat or monitor token (--token or KPCERT_TOKEN). A file is audited at the level
+    /// it holds; a data folder at the full level.
+    #[arg(long, requires = "url")]
+    full: bool,
+    /// Bearer token for --full.
+    #[arg(long, env = "KPCERT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(flatten)]
     key: LedgerKeyArgs,
     /// Where the last verified checkpoint is kept; the next audit must extend it.
@@ -88,7 +97,15 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
                 }
                 None => None,
             };
-            let body = Client::new(url, pem.as_deref())?.get("/v1/ledger/export")?;
+            let client = Client::new(url, pem.as_deref())?;
+            let body = if args.full {
+                let token = args.token.as_deref().context(
+                    "--full needs a Secretariat or monitor token (--token or KPCERT_TOKEN)",
+                )?;
+                client.get("/v1/ledger/export/full", Some(token))?
+            } else {
+                client.get("/v1/ledger/export", None)?
+            };
             let reader = std::io::BufReader::with_capacity(1 << 20, body);
             audit_export(reader, &verifier, previous_ref, options, progress)
         }
@@ -127,12 +144,20 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     }
 }
 
+fn level(report: &AuditReport) -> &'static str {
+    match report.level {
+        Level::Public => "public",
+        Level::Full => "full",
+    }
+}
+
 fn print_report(report: &AuditReport, previous: Option<&Checkpoint>, json: bool, seconds: f64) {
     let t = |ms: Option<u64>| ms.map(format_unix_ms);
     if json {
         println!(
             "{}",
-            json!({"ok": true, "entries": report.entries, "certificates": report.certificates,
+            json!({"ok": true, "level": level(report), "records": report.records,
+                   "entries": report.entries, "certificates": report.certificates,
                    "participants": report.participants, "authorities": report.authorities,
                    "first_time": t(report.first_time_ms), "last_time": t(report.last_time_ms),
                    "checkpoint": {"origin": report.checkpoint.origin, "size": report.checkpoint.size,
@@ -142,9 +167,22 @@ fn print_report(report: &AuditReport, previous: Option<&Checkpoint>, json: bool,
         );
     } else {
         println!(
-            "ledger OK: {} entries, {} certificates, {} participants, {} authorities",
-            report.entries, report.certificates, report.participants, report.authorities
+            "ledger OK ({} audit): {} entries, {} certificates, {} participants, {} authorities",
+            level(report),
+            report.entries,
+            report.certificates,
+            report.participants,
+            report.authorities
         );
+        match report.level {
+            Level::Full => println!(
+                "every record ({}) matches its commitment, its seal and the rules of issuance",
+                report.records
+            ),
+            Level::Public => println!(
+                "public entries only: records were not checked (audit a full export for that)"
+            ),
+        }
         println!(
             "from {} to {}",
             t(report.first_time_ms).unwrap_or_default(),

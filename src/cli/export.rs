@@ -1,6 +1,6 @@
 //! `kpcert export`: the portable export of a data folder, read-only (fine while the server
 //! runs): the committed checkpoint, checked against the ledger's public key, and exactly the
-//! entries it covers.
+//! entries it covers; with `--full`, every certificate's record too.
 
 use std::path::PathBuf;
 
@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::LedgerKeyArgs;
-use crate::codec::export::write_export;
+use crate::codec::export::{write_export, Level};
 use crate::ledger::reader::FolderReader;
 
 #[derive(Args, Debug)]
@@ -21,6 +21,10 @@ pub struct ExportArgs {
     /// The export file to write.
     #[arg(long)]
     out: PathBuf,
+    /// Include every certificate's full record (commercially sensitive: a backup for
+    /// `kpcert restore`, or a full audit). Without it the export holds the public entries only.
+    #[arg(long)]
+    full: bool,
 }
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
@@ -36,10 +40,24 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let mut writer = std::io::BufWriter::new(file);
     let (entries, _) = folder.entries(checkpoint.size);
-    write_export(&mut writer, &note, checkpoint.size, entries)?;
+    let level = if args.full {
+        Level::Full
+    } else {
+        Level::Public
+    };
+    write_export(&mut writer, level, &note, checkpoint.size, entries)?;
     let file = writer.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     std::fs::rename(&tmp, out)?;
-    eprintln!("exported {} entries to {}", checkpoint.size, out.display());
+    eprintln!(
+        "exported {} entries ({}) to {}",
+        checkpoint.size,
+        if args.full {
+            "full: with every certificate's record; keep it as private as the data folder"
+        } else {
+            "public: entries only"
+        },
+        out.display()
+    );
     Ok(())
 }

@@ -45,6 +45,12 @@ pub fn run(args: &RestoreArgs) -> anyhow::Result<()> {
             args.from.display()
         ),
     };
+    if report.level != crate::codec::export::Level::Full {
+        bail!(
+            "{} is a public export (entries only): a service needs every certificate's record; restore from a full export (kpcert export --full, or GET /v1/ledger/export/full)",
+            args.from.display()
+        );
+    }
     let reader = ExportReader::open(open(&args.from)?)?;
     if reader.note != report.note {
         bail!(

@@ -1,6 +1,7 @@
-//! The canonical certificate encoding `["kpcert/certificate/v1", {fields}]` (api/certificate.md):
-//! the bytes an issuing authority signs and whose SHA-256 is the certificate hash. The decoder
-//! accepts exactly what the encoder produces.
+//! The canonical certificate encoding `["kpcert/certificate/v2", {fields}]` (api/certificate.md):
+//! the full record, whose SHA-256 (the certificate hash) the issuing authority signs inside its
+//! issuance ([`super::record`]) and the public ledger carries as a commitment. The decoder accepts
+//! exactly what the encoder produces.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use crate::crypto::KeyId;
@@ -10,7 +11,7 @@ use crate::domain::{
 };
 
 /// Context string of the certificate encoding.
-pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v1";
+pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v2";
 
 fn party_value(p: &Party) -> Value {
     Value::map([
@@ -73,6 +74,7 @@ pub fn encode_certificate(cert: &Certificate) -> Vec<u8> {
                     .collect(),
             ),
         ),
+        ("salt", Value::Bytes(cert.salt.to_vec())),
     ]);
     with_context(CERTIFICATE_CONTEXT, body)
 }
@@ -95,6 +97,7 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             "origin",
             "parcels",
             "items",
+            "salt",
         ],
     )?;
     let issuer = Fields::exact(
@@ -148,5 +151,6 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             issued_on: f.parsed("issued_on", Date::parse)?,
             expires_on: f.parsed("expires_on", Date::parse)?,
         },
+        salt: f.array("salt")?,
     })
 }

@@ -1,11 +1,12 @@
 //! The canonical ledger entry encoding `["kpcert/entry/v2", {index, time, kind, actor, key_id,
 //! payload, prev}]` (api/ledger.md): the Merkle leaf data, whose SHA-256 is the next entry's
-//! `prev`. The decoder accepts exactly what the encoder produces, and only the kinds of
+//! `prev`. A certificate entry embeds the signed issuance only (a commitment to the certificate);
+//! the full record is kept beside it and never part of the public entry. The decoder accepts exactly what the encoder produces, and only the kinds of
 //! [`Kind::ALL`]: a v2 reader cannot judge an entry it does not understand, so an unknown kind
 //! does not decode.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
-use super::certificate::decode_certificate;
+use super::record::decode_issuance;
 use crate::crypto::{sha256, Hash, KeyId, PublicKey};
 use crate::domain::{
     Authority, CountryCode, Entry, Event, KeyAdded, KeyRevoked, Kind, Participant, ParticipantKind,
@@ -58,7 +59,7 @@ fn payload(event: &Event) -> Value {
             ("reason", Value::text(&k.reason)),
         ]),
         Event::CertificateIssued(s) => Value::map([
-            ("certificate", Value::Bytes(s.canonical.clone())),
+            ("issuance", Value::Bytes(s.signed.clone())),
             ("signature", Value::Bytes(s.signature.to_vec())),
         ]),
     }
@@ -124,14 +125,15 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
             })
         }
         Kind::CertificateIssued => {
-            let f = Fields::exact("payload", v, &["certificate", "signature"])?;
-            let canonical = f.bytes("certificate")?.to_vec();
-            let certificate = decode_certificate(&canonical)
-                .map_err(|e| shape(format!("payload.certificate: {e}")))?;
+            let f = Fields::exact("payload", v, &["issuance", "signature"])?;
+            let signed = f.bytes("issuance")?.to_vec();
+            let issuance =
+                decode_issuance(&signed).map_err(|e| shape(format!("payload.issuance: {e}")))?;
             Event::CertificateIssued(SignedCertificate {
-                certificate,
-                canonical,
+                issuance,
+                signed,
                 signature: f.array("signature")?,
+                record: None,
             })
         }
     })

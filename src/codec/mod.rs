@@ -1,5 +1,6 @@
 //! The encodings: deterministic CBOR with one strict map reader, and the one producer of every
-//! byte string kpcert signs or hashes (certificates, ledger entries, seals, trust bundles), plus
+//! byte string kpcert signs or hashes (certificates, issuances and records, ledger entries,
+//! seals, trust bundles), plus
 //! the export framing, the state snapshot and the text encodings of bytes.
 //!
 //! Every signed or hashed structure is `[context, body]` with a versioned context string that
@@ -10,6 +11,7 @@ pub mod cbor;
 pub mod certificate;
 pub mod entry;
 pub mod export;
+pub mod record;
 pub mod seal;
 pub mod snapshot;
 pub mod text;
@@ -18,3 +20,4 @@ pub mod trust;
 pub use cbor::FormatError;
 pub use certificate::{decode_certificate, encode_certificate};
 pub use entry::{decode_entry, encode_entry, entry_hash};
+pub use record::{decode_issuance, decode_record, encode_issuance, encode_record};

@@ -21,7 +21,7 @@ use crate::domain::{
 };
 
 /// Version of the claims layout (claim 0).
-pub const SEAL_VERSION: u64 = 1;
+pub const SEAL_VERSION: u64 = 2;
 /// CBOR tag of COSE_Sign1.
 pub const COSE_SIGN1_TAG: u64 = 18;
 /// COSE algorithm id of EdDSA.
@@ -295,6 +295,11 @@ pub struct OpenedSeal {
 }
 
 impl OpenedSeal {
+    /// The bytes the signature covers and the signature (for batch verification).
+    pub fn signed_parts(&self) -> (&[u8], &[u8; 64]) {
+        (&self.to_be_signed, &self.signature)
+    }
+
     /// Whether `key` signed this seal.
     pub fn verify(&self, key: &PublicKey) -> bool {
         key.verify_strict(&self.to_be_signed, &self.signature)

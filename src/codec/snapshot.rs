@@ -230,11 +230,10 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::encode_certificate;
     use crate::crypto::SigningKey;
     use crate::domain::{
         Certificate, CertificateContent, CertificateNumber, Date, Entry, Event, HsCode, Hundredths,
-        Issuer, Item, Origin, Party, SignedCertificate, SECRETARIAT,
+        Issuer, Item, Origin, Party, SECRETARIAT,
     };
 
     /// A state with participants, an authority, its key window and serials in two years.
@@ -297,16 +296,12 @@ mod tests {
                     issued_on,
                     expires_on: issued_on.plus_days(30).unwrap(),
                 },
+                salt: [7; 16],
             };
-            let canonical = encode_certificate(&certificate);
             events.push((
                 issued_on.start_ms() + 1000,
                 "BW-A1".into(),
-                Event::CertificateIssued(SignedCertificate {
-                    signature: key.sign(&canonical),
-                    canonical,
-                    certificate,
-                }),
+                Event::CertificateIssued(crate::codec::record::issue(certificate, |b| key.sign(b))),
             ));
         }
         let mut state = State::new();

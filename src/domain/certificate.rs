@@ -153,12 +153,17 @@ pub struct Issuer {
     pub key_id: KeyId,
 }
 
-/// An issued certificate: its number, its issuer and its content.
+/// Bytes of a certificate's salt.
+pub const SALT_BYTES: usize = 16;
+
+/// An issued certificate: its number, its issuer, its content, and a random salt that makes its
+/// hash (the public ledger's commitment to it) impossible to confirm by guessing the content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
     pub number: CertificateNumber,
     pub issuer: Issuer,
     pub content: CertificateContent,
+    pub salt: [u8; SALT_BYTES],
 }
 
 impl Certificate {
@@ -387,7 +392,7 @@ fn carats_rule(carats: Hundredths) -> Result<(), String> {
     }
 }
 
-fn expiry_rule(expires_on: Date, policy: &IssuePolicy<'_>) -> Result<(), String> {
+pub(crate) fn expiry_rule(expires_on: Date, policy: &IssuePolicy<'_>) -> Result<(), String> {
     if expires_on <= policy.issued_on {
         return Err(format!("must be after the issue date {}", policy.issued_on));
     }

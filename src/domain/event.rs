@@ -5,7 +5,8 @@
 //! ledger state ([`super::state::State`]) decides what each may do.
 
 use super::authority::Authority;
-use super::certificate::Certificate;
+use super::certificate::{Certificate, CertificateNumber};
+use super::date::Date;
 use super::participant::Participant;
 use crate::crypto::{Hash, KeyId, PublicKey};
 
@@ -49,13 +50,40 @@ impl Kind {
     }
 }
 
-/// A certificate as issued: the certificate, its canonical bytes (what was signed and what the
-/// entry embeds) and the issuing authority's signature of those bytes.
+/// What an issuing authority signs to issue a certificate, and all that the public ledger
+/// entry shows of it: the number, the issuer and its key, the dates, and the SHA-256 of the full
+/// canonical certificate (a commitment: the certificate carries a random salt, so the hash
+/// reveals nothing of its commercial content, yet binds every field of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuance {
+    pub number: CertificateNumber,
+    pub authority_id: String,
+    pub key_id: KeyId,
+    pub issued_on: Date,
+    pub expires_on: Date,
+    pub certificate_hash: Hash,
+}
+
+/// The full record of an issued certificate, kept beside its public entry and bound to it by
+/// the issuance's `certificate_hash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub certificate: Certificate,
+    /// The canonical certificate bytes, whose SHA-256 is the issuance's `certificate_hash`.
+    pub canonical: Vec<u8>,
+    /// The seal (COSE_Sign1 bytes) the issuing authority signed for the QR code.
+    pub seal: Vec<u8>,
+}
+
+/// A certificate as issued: the issuance, its canonical bytes (what the authority signed and
+/// the entry embeds), the authority's signature, and the full record when the reader holds it
+/// (`None` when replaying public entries).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedCertificate {
-    pub certificate: Certificate,
-    pub canonical: Vec<u8>,
+    pub issuance: Issuance,
+    pub signed: Vec<u8>,
     pub signature: [u8; 64],
+    pub record: Option<CertificateRecord>,
 }
 
 /// A new signing key for an authority (rotation): it signs from the entry's time on, and the

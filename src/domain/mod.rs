@@ -22,7 +22,10 @@ pub use certificate::{
 };
 pub use country::CountryCode;
 pub use date::Date;
-pub use event::{Entry, Event, KeyAdded, KeyRevoked, Kind, SignedCertificate, SECRETARIAT};
+pub use event::{
+    CertificateRecord, Entry, Event, Issuance, KeyAdded, KeyRevoked, Kind, SignedCertificate,
+    SECRETARIAT,
+};
 pub use participant::{Participant, ParticipantKind, Status};
 pub use state::{
     Applied, AuthorityRecord, KeyWindow, ParticipantRecord, Revocation, State, StateParts,

@@ -12,12 +12,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::authority::Authority;
-use super::certificate::{CertificateContent, DraftInput, IssuePolicy, Problem};
+use super::certificate::{expiry_rule, CertificateContent, DraftInput, IssuePolicy, Problem};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
-use super::event::{Entry, Event, SignedCertificate, SECRETARIAT};
+use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
 use super::participant::{Participant, Status};
-use crate::crypto::{KeyId, PublicKey};
+use crate::crypto::{sha256, KeyId, PublicKey};
 
 /// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -312,7 +312,7 @@ impl State {
             }
             Event::CertificateIssued(signed) => {
                 let key = self.check_certificate(entry, signed)?;
-                let number = &signed.certificate.number;
+                let number = &signed.issuance.number;
                 Arc::make_mut(&mut self.serials)
                     .insert((number.participant(), number.year()), number.serial());
                 Applied {
@@ -351,7 +351,9 @@ impl State {
         Ok(())
     }
 
-    /// Checks a certificate entry; returns the key that must have signed it.
+    /// Checks a certificate entry; returns the key that must have signed it. The public part
+    /// (issuer, key, number, dates) is always checked; the full record, when present, must be
+    /// the one the issuance commits to and follow every rule of issuance.
     fn check_certificate(
         &self,
         entry: &Entry,
@@ -376,26 +378,21 @@ impl State {
                 a.id
             ));
         }
-        let cert = &signed.certificate;
-        let issuer = &cert.issuer;
-        if issuer.participant != a.participant
-            || issuer.authority_id != a.id
-            || issuer.authority_name != a.name
-            || issuer.key_id != key.key_id
-        {
+        let issuance = &signed.issuance;
+        if issuance.authority_id != a.id || issuance.key_id != key.key_id {
             return violation(format!(
-                "the certificate's issuer block does not match the registration of authority {}",
+                "the issuance does not name authority {} and its key valid at the entry's time",
                 a.id
             ));
         }
-        let number = &cert.number;
+        let number = &issuance.number;
         if number.participant() != a.participant {
             return violation(format!(
                 "certificate number {number} does not carry the issuing participant {}",
                 a.participant
             ));
         }
-        if number.year() != cert.content.issued_on.year() {
+        if number.year() != issuance.issued_on.year() {
             return violation(format!(
                 "certificate number {number} does not carry its year of issue"
             ));
@@ -407,6 +404,59 @@ impl State {
             ));
         }
         let recorded_on = Date::from_unix_ms(entry.time_ms);
+        if issuance.issued_on != recorded_on {
+            return violation(format!(
+                "certificate {number} breaks the rules of issuance: issued_on: must be the day it was recorded, {recorded_on}"
+            ));
+        }
+        if let Err(why) = self.with_policy(a, recorded_on, |policy| {
+            expiry_rule(issuance.expires_on, policy)
+        }) {
+            return violation(format!(
+                "certificate {number} breaks the rules of issuance: expires_on: {why}"
+            ));
+        }
+        if let Some(full) = &signed.record {
+            self.check_record(a, key, issuance, full, recorded_on)?;
+        }
+        Ok(key.public_key)
+    }
+
+    /// Checks a full record against its issuance and the rules of issuance.
+    fn check_record(
+        &self,
+        a: &Authority,
+        key: &KeyWindow,
+        issuance: &Issuance,
+        full: &CertificateRecord,
+        recorded_on: Date,
+    ) -> Result<(), Violation> {
+        let number = &issuance.number;
+        if sha256(&full.canonical) != issuance.certificate_hash {
+            return violation(format!(
+                "the record of {number} is not the certificate its issuance commits to (its hash differs)"
+            ));
+        }
+        let cert = &full.certificate;
+        let issuer = &cert.issuer;
+        if cert.number != *number
+            || cert.content.issued_on != issuance.issued_on
+            || cert.content.expires_on != issuance.expires_on
+        {
+            return violation(format!(
+                "the record of {number} states another number or other dates than its issuance"
+            ));
+        }
+        if issuer.participant != a.participant
+            || issuer.authority_id != a.id
+            || issuer.authority_name != a.name
+            || issuer.key_id != key.key_id
+        {
+            return violation(format!(
+                "the certificate's issuer block does not match the registration of authority {}",
+                a.id
+            ));
+        }
         let problems = self.with_policy(a, recorded_on, |policy| cert.content.problems(policy));
         if !problems.is_empty() {
             let list: Vec<String> = problems
@@ -418,7 +468,7 @@ impl State {
                 list.join("; ")
             ));
         }
-        Ok(key.public_key)
+        Ok(())
     }
 
     fn with_policy<T>(

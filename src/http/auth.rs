@@ -108,3 +108,42 @@ pub fn acting_authority(
         )),
     }
 }
+
+/// Whether `p` may read the full record of a certificate issued by `issuer_authority` for
+/// `destination`: the Secretariat, monitors, the issuing authority and the destination's
+/// authorities.
+pub fn is_party(
+    state: &HttpState,
+    p: &Principal,
+    issuer_authority: &str,
+    destination: crate::domain::CountryCode,
+) -> bool {
+    match p.role {
+        Role::Secretariat | Role::Monitor => true,
+        Role::Authority => {
+            p.owner == issuer_authority
+                || state
+                    .app
+                    .state()
+                    .authority(&p.owner)
+                    .is_some_and(|a| a.authority.participant == destination)
+        }
+    }
+}
+
+/// The holder of the request's token, who must be a party to the certificate (403 otherwise).
+pub fn require_party(
+    state: &HttpState,
+    p: &Principal,
+    issuer_authority: &str,
+    destination: crate::domain::CountryCode,
+) -> Result<(), ApiError> {
+    if is_party(state, p, issuer_authority, destination) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "a certificate's full record answers only its issuing authority, the destination's authorities, the Secretariat and monitors",
+    ))
+}

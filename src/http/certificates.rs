@@ -101,10 +101,7 @@ pub async fn issue(
 }
 
 fn answer<'a>(issued: &'a IssuedCertificate, state: &HttpState) -> CertificateAnswer<'a> {
-    let qr = state
-        .app
-        .seal(issued)
-        .map(|seal| crate::codec::seal::qr_text(&state.public_url, &seal));
+    let qr = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(issued));
     CertificateAnswer::of(issued, qr)
 }
 
@@ -143,34 +140,52 @@ fn replayed(
     Ok(resp)
 }
 
-/// The recorded certificate `number`, or a JSON 404.
-fn find_certificate(state: &HttpState, number: &str) -> Result<Arc<IssuedCertificate>, ApiError> {
+/// The recorded certificate `number` for a party to it: 401 without a valid token, 404 if there
+/// is none, 403 for a caller who is not a party.
+fn find_certificate(
+    state: &HttpState,
+    req: &HttpRequest,
+    number: &str,
+) -> Result<Arc<IssuedCertificate>, ApiError> {
+    let caller = super::auth::principal(state, req)?;
     let not_found = || ApiError::not_found(format!("no certificate {number} in the ledger"));
     if number.len() > 32 {
         return Err(not_found());
     }
-    state.app.certificate(number)?.ok_or_else(not_found)
+    let issued = state.app.certificate(number)?.ok_or_else(not_found)?;
+    super::auth::require_party(
+        state,
+        &caller,
+        &issued.certificate.issuer.authority_id,
+        issued.certificate.content.destination,
+    )?;
+    Ok(issued)
 }
 
 pub async fn get_certificate(
     state: Shared,
+    req: HttpRequest,
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let issued = find_certificate(&state, &number)?;
-    Ok(HttpResponse::Ok().json(answer(&issued, &state)))
+    let issued = find_certificate(&state, &req, &number)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(answer(&issued, &state)))
 }
 
-/// The rendered QR code of certificate `number`, from the cache or built once (building takes
-/// about a millisecond and a half, so it is kept off the issuance path).
-async fn rendered_qr(state: &Shared, number: &str) -> Result<Arc<RenderedQr>, ApiError> {
+/// The rendered QR code of certificate `number` for a party to it, from the cache or built once
+/// (building takes about a millisecond and a half, so it is kept off the issuance path). The
+/// look-up (and the party check) runs every time; only the rendering is cached.
+async fn rendered_qr(
+    state: &Shared,
+    req: &HttpRequest,
+    number: &str,
+) -> Result<Arc<RenderedQr>, ApiError> {
+    let issued = find_certificate(state, req, number)?;
     if let Some(hit) = state.qr_cache.lock().expect("qr cache").get(number) {
         return Ok(hit.clone());
     }
-    let issued = find_certificate(state, number)?;
-    let seal = state.app.seal(&issued).ok_or_else(|| {
-        ApiError::unavailable("the issuing authority's key is not on this server")
-    })?;
-    let text = crate::codec::seal::qr_text(&state.public_url, &seal);
+    let text = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(&issued));
     let rendered = web::block(move || {
         crate::qr::Symbol::encode(&text).map(|symbol| RenderedQr {
             png: symbol.png(QR_PNG_SCALE),
@@ -189,8 +204,13 @@ async fn rendered_qr(state: &Shared, number: &str) -> Result<Arc<RenderedQr>, Ap
 }
 
 /// The cached QR image of certificate `number` as PNG or SVG.
-async fn qr_image(state: &Shared, number: &str, svg: bool) -> Result<HttpResponse, ApiError> {
-    let rendered = rendered_qr(state, number).await?;
+async fn qr_image(
+    state: &Shared,
+    req: &HttpRequest,
+    number: &str,
+    svg: bool,
+) -> Result<HttpResponse, ApiError> {
+    let rendered = rendered_qr(state, req, number).await?;
     let (content_type, body) = if svg {
         ("image/svg+xml", rendered.svg.clone().into_bytes())
     } else {
@@ -198,14 +218,22 @@ async fn qr_image(state: &Shared, number: &str, svg: bool) -> Result<HttpRespons
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400, immutable"))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400, immutable"))
         .body(body))
 }
 
-pub async fn qr_png(state: Shared, number: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    qr_image(&state, &number, false).await
+pub async fn qr_png(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    qr_image(&state, &req, &number, false).await
 }
 
-pub async fn qr_svg(state: Shared, number: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    qr_image(&state, &number, true).await
+pub async fn qr_svg(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    qr_image(&state, &req, &number, true).await
 }

@@ -4,15 +4,18 @@
 use std::collections::HashMap;
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::auth::require;
 use super::error::ApiError;
 use super::Shared;
 use crate::codec::decode_entry;
+use crate::codec::export::Level;
 use crate::codec::text::base64;
 use crate::ledger::LedgerError;
 use crate::tlog::merkle::ProofError;
+use crate::tokens::Role;
 use crate::views::EntryView;
 
 /// Most entries one `GET /v1/ledger/entries` returns.
@@ -219,9 +222,21 @@ impl std::io::Write for ChunkWriter {
     }
 }
 
-/// `GET /v1/ledger/export`: the whole ledger as of the latest checkpoint, streamed
-/// (api/export.md) from the blocking pool; memory stays bounded whatever the ledger size.
+/// `GET /v1/ledger/export`: the public export (entries only) as of the latest checkpoint.
 pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
+    stream_export(state, Level::Public, "kpcert-ledger.export")
+}
+
+/// `GET /v1/ledger/export/full`: the full export (entries and every certificate's record), for
+/// the Secretariat and monitors.
+pub async fn export_full(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    stream_export(state, Level::Full, "kpcert-ledger-full.export")
+}
+
+/// Streams an export (api/export.md) from the blocking pool; memory stays bounded whatever the
+/// ledger size.
+fn stream_export(state: Shared, level: Level, file_name: &str) -> Result<HttpResponse, ApiError> {
     let permit = state
         .exports
         .clone()
@@ -237,7 +252,7 @@ pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
             buf: Vec::with_capacity(64 * 1024),
             stall,
         };
-        if let Err(e) = app.export(&mut out) {
+        if let Err(e) = app.export(level, &mut out) {
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
@@ -248,7 +263,7 @@ pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
         .content_type("application/octet-stream")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"kpcert-ledger.export\"",
+            format!("attachment; filename=\"{file_name}\""),
         ))
         .streaming(body))
 }

@@ -126,7 +126,9 @@ type Shared = web::Data<HttpState>;
 /// role tests, and `configure` registering each handler, the `public` ones behind the per-client
 /// rate limit. Who may call a route: `open` (anyone, not rate limited: health and local
 /// metrics), `public` (anyone, rate limited), `authority`, `secretariat` (a bearer token of that
-/// role, checked by the handler).
+/// role), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
+/// issuing authority, the destination's authorities, the Secretariat and monitors); tokens are
+/// checked by the handler.
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path, $access:ident;)*) => {
         /// Every route, as (method, path, access) in OpenAPI notation; tests keep
@@ -167,9 +169,9 @@ routes! {
     get "/healthz" => ledger::healthz, open;
     get "/metrics" => observe::metrics, open;
     post "/v1/certificates" => certificates::issue, authority;
-    get "/v1/certificates/{number}" => certificates::get_certificate, public;
-    get "/v1/certificates/{number}/qr.png" => certificates::qr_png, public;
-    get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, public;
+    get "/v1/certificates/{number}" => certificates::get_certificate, party;
+    get "/v1/certificates/{number}/qr.png" => certificates::qr_png, party;
+    get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, party;
     post "/v1/verify" => verify::verify, public;
     get "/S/{seal}" => verify::verify_page, public;
     get "/v1/trust-bundle" => verify::trust_bundle, public;
@@ -177,6 +179,7 @@ routes! {
     get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
     get "/v1/ledger/entries" => ledger::entries, public;
     get "/v1/ledger/export" => ledger::export, public;
+    get "/v1/ledger/export/full" => ledger::export_full, oversight;
     get "/v1/ledger/proof/inclusion" => ledger::inclusion, public;
     get "/v1/ledger/proof/consistency" => ledger::consistency, public;
     get "/v1/admin/authorities" => admin::list_authorities, secretariat;

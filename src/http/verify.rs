@@ -1,6 +1,9 @@
 //! Border verification: `POST /v1/verify` (JSON), the page a phone opens from the QR code
 //! (`GET /S/{seal}`, no JavaScript) and the signed trust bundle for offline verifiers. Public and
-//! rate limited; they show only what the seal itself shows (names, not addresses).
+//! rate limited. A scanned seal shows what the seal itself shows (names, not addresses); a
+//! number alone shows whether the certificate exists and its state, and its fields only to a
+//! party to it (a token of its issuer, the destination's authorities, the Secretariat or a
+//! monitor).
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -42,10 +45,24 @@ pub async fn verify(
         .map(|k| Problem::new(k.as_str(), "unknown field"))
         .collect();
     let field = |k: &str| map.get(k).and_then(Value::as_str);
+    // A scanned seal shows what the paper shows; a number alone shows the commercial fields
+    // only to a party to the certificate (numbers run in sequence and can be enumerated).
+    let mut show_claims = true;
     let verification = match (field("qr"), field("number"), unknown.is_empty()) {
         (Some(qr), None, true) if qr.chars().count() <= MAX_QR_CHARS => state.app.verify_qr(qr)?,
         (None, Some(number), true) if number.chars().count() <= MAX_NUMBER_CHARS => {
-            state.app.verify_number(number)?
+            let caller = match req.headers().contains_key(header::AUTHORIZATION) {
+                true => Some(super::auth::principal(&state, &req)?),
+                false => None,
+            };
+            let v = state.app.verify_number(number)?;
+            show_claims = match (&caller, &v.claims) {
+                (Some(p), Some(c)) => {
+                    super::auth::is_party(&state, p, &c.authority_id, c.destination)
+                }
+                _ => false,
+            };
+            v
         }
         _ => {
             let mut problems = unknown;
@@ -67,6 +84,7 @@ pub async fn verify(
             &verification,
             state.app.clock().now_ms(),
             state.app.ledger_verifier().to_string(),
+            show_claims,
         )))
 }
 
@@ -92,6 +110,7 @@ pub async fn verify_page(state: Shared, seal: web::Path<String>) -> Result<HttpR
             .app
             .verify_qr(&format!("HTTPS://SCANNED/S/{}", seal.as_str()))?
     };
+    // The page shows the fields of the seal it was opened with (what the QR itself holds).
     let (headline, colour, advice) = verdict_words(v.verdict);
     let mut rows = String::new();
     if let Some(claims) = &v.claims {

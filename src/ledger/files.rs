@@ -1,6 +1,8 @@
-//! The three append-only ledger files: `entries.dat` (each entry as a 4-byte big-endian length
-//! and its canonical bytes), `offsets.dat` (entry `i`'s 8-byte big-endian offset at `8·i`) and
-//! `nodes.dat` (every Merkle node as 32 bytes in Go tlog's stored-hash order).
+//! The three append-only ledger files: `entries.dat` (each entry framed with its full record:
+//! a 4-byte big-endian length and the entry's canonical bytes, then a 4-byte big-endian length
+//! and the record, empty for entries without one; [`Frame`]), `offsets.dat` (entry `i`'s 8-byte
+//! big-endian offset at `8·i`) and `nodes.dat` (every Merkle node as 32 bytes in Go tlog's
+//! stored-hash order).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -8,7 +10,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
 use super::LedgerError;
-use crate::codec::export::MAX_ENTRY_BYTES;
+use crate::codec::export::{Frame, MAX_ENTRY_BYTES};
 use crate::crypto::Hash;
 use crate::tlog::merkle::{self, NodeId, NodeSource};
 
@@ -69,9 +71,7 @@ impl LogFiles {
         u64_at(&self.offsets, index * 8)
     }
 
-    /// The bytes of entry `index`, which the caller knows is committed.
-    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
-        let offset = self.offset(index)?;
+    fn part_at(&self, index: u64, offset: u64) -> Result<Vec<u8>, LedgerError> {
         let len = u32::from_be_bytes(
             read_exact_at(&self.entries, 4, offset)?
                 .try_into()
@@ -83,6 +83,19 @@ impl LogFiles {
             )));
         }
         read_exact_at(&self.entries, len, offset + 4)
+    }
+
+    /// The bytes of entry `index`, which the caller knows is committed.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LedgerError> {
+        self.part_at(index, self.offset(index)?)
+    }
+
+    /// Entry `index` with its record.
+    pub fn frame(&self, index: u64) -> Result<Frame, LedgerError> {
+        let offset = self.offset(index)?;
+        let entry = self.part_at(index, offset)?;
+        let record = self.part_at(index, offset + 4 + entry.len() as u64)?;
+        Ok(Frame { entry, record })
     }
 
     /// Cuts the files back to the committed `size` (removing the batches that were written but
@@ -103,7 +116,7 @@ impl LogFiles {
                 let last = self.offset(n - 1).map_err(|_| {
                     LedgerError::Corrupt(format!("{OFFSETS_FILE} is shorter than {n} entries"))
                 })?;
-                last + 4 + self.entry(n - 1)?.len() as u64
+                last + self.frame(n - 1)?.framed_len()
             }
         };
         let want = [

@@ -64,6 +64,7 @@ use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread;
 
 use crate::clock::SharedClock;
+use crate::codec::export::Frame;
 use crate::codec::{decode_entry, entry_hash, snapshot};
 use crate::crypto::{Hash, KeyId};
 use crate::domain::{Event, State};
@@ -525,17 +526,37 @@ impl Ledger {
         start: u64,
         end: u64,
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>), LedgerError>> + '_ {
+        self.frames(start, end)
+            .map(|r| r.map(|(i, frame)| (i, frame.entry)))
+    }
+
+    /// Committed entries `[start, end)` with their full records, each entry checked against
+    /// its leaf in the tree (the record is the caller's to check against its entry).
+    pub fn frames(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> impl Iterator<Item = Result<(u64, Frame), LedgerError>> + '_ {
         let end = end.min(self.size());
         (start..end).map(move |i| {
             let files = &self.shared.files;
-            let bytes = files.entry(i)?;
-            if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&bytes) {
+            let frame = files.frame(i)?;
+            if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&frame.entry) {
                 return Err(self.corruption(format!(
                     "entry {i} as read does not match its leaf hash in nodes.dat"
                 )));
             }
-            Ok((i, bytes))
+            Ok((i, frame))
         })
+    }
+
+    /// Committed entry `index` with its full record (not yet checked against each other or
+    /// the tree: see [`Ledger::proven_inclusion`]).
+    pub fn frame(&self, index: u64) -> Result<Option<Frame>, LedgerError> {
+        if index >= self.size() {
+            return Ok(None);
+        }
+        self.shared.files.frame(index).map(Some)
     }
 
     /// The entry index recording certificate `number`.

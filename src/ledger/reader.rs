@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::files::{ENTRIES_FILE, NODES_FILE, OFFSETS_FILE};
 use super::CHECKPOINT_FILE;
-use crate::codec::export::{read_record, ExportError};
+use crate::codec::export::{read_frame, ExportError, Frame};
 
 /// A data folder opened for reading.
 pub struct FolderReader {
@@ -45,15 +45,12 @@ impl FolderReader {
         })
     }
 
-    /// The first `count` entries, in order (the caller takes `count` from the verified note),
+    /// The first `count` entries with their records, in order (the caller takes `count` from the verified note),
     /// each checked against `offsets.dat`; and `nodes.dat`, to compare with the tree.
     pub fn entries(
         self,
         count: u64,
-    ) -> (
-        impl Iterator<Item = Result<Vec<u8>, ExportError>>,
-        impl Read,
-    ) {
+    ) -> (impl Iterator<Item = Result<Frame, ExportError>>, impl Read) {
         let (mut input, mut offsets) = (self.entries, self.offsets);
         let mut at = 0u64;
         let entries = (0..count).map(move |i| {
@@ -67,9 +64,9 @@ impl FolderReader {
                     u64::from_be_bytes(recorded)
                 )));
             }
-            let bytes = read_record(&mut input)?;
-            at += 4 + bytes.len() as u64;
-            Ok(bytes)
+            let frame = read_frame(&mut input)?;
+            at += frame.framed_len();
+            Ok(frame)
         });
         (entries, self.nodes)
     }

@@ -10,8 +10,8 @@ use std::path::Path;
 use super::files::LogFiles;
 use super::index::{Batch, Index};
 use super::{write_checkpoint_file, LedgerError};
-use crate::codec::export::ExportError;
-use crate::codec::{decode_entry, entry_hash, snapshot};
+use crate::codec::export::{ExportError, Frame};
+use crate::codec::{decode_entry, decode_record, entry_hash, snapshot};
 use crate::domain::{Event, State};
 use crate::tlog::merkle::{self, Frontier};
 use crate::tlog::Checkpoint;
@@ -24,7 +24,7 @@ pub fn restore(
     dir: &Path,
     checkpoint: &Checkpoint,
     note: &str,
-    entries: impl Iterator<Item = Result<Vec<u8>, ExportError>>,
+    frames: impl Iterator<Item = Result<Frame, ExportError>>,
     now_ms: u64,
 ) -> Result<u64, LedgerError> {
     if super::Ledger::holds_entries(dir) || dir.join("index").exists() {
@@ -42,11 +42,29 @@ pub fn restore(
     let mut batch = Batch::default();
     let (mut entries_buf, mut offsets_buf, mut nodes_buf) = (Vec::new(), Vec::new(), Vec::new());
     let mut at = 0u64;
-    for item in entries {
-        let bytes = item.map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    for item in frames {
+        let frame = item.map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let bytes = frame.entry;
         let i = frontier.size();
-        let entry =
+        let mut entry =
             decode_entry(&bytes).map_err(|e| LedgerError::Corrupt(format!("entry {i}: {e}")))?;
+        // Every certificate needs its full record: a service cannot answer for a certificate
+        // it holds only the commitment of.
+        if let Event::CertificateIssued(signed) = &mut entry.event {
+            if frame.record.is_empty() {
+                return Err(LedgerError::Mismatch(format!(
+                    "entry {i} has no full record: restore from a full export (kpcert export --full)"
+                )));
+            }
+            signed.record = Some(
+                decode_record(&frame.record)
+                    .map_err(|e| LedgerError::Corrupt(format!("the record of entry {i}: {e}")))?,
+            );
+        } else if !frame.record.is_empty() {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {i} is not a certificate but carries a record"
+            )));
+        }
         if entry.prev != prev {
             return Err(LedgerError::Corrupt(format!("entry {i} does not chain")));
         }
@@ -54,16 +72,16 @@ pub fn restore(
             .apply(&entry)
             .map_err(|v| LedgerError::Corrupt(format!("entry {i}: {v}")))?;
         if let Event::CertificateIssued(signed) = &entry.event {
-            batch.certificate(signed.certificate.number.as_str(), i);
+            batch.certificate(signed.issuance.number.as_str(), i);
         }
         prev = entry_hash(&bytes);
         frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
             nodes_buf.extend_from_slice(hash)
         });
         offsets_buf.extend_from_slice(&at.to_be_bytes());
-        entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-        entries_buf.extend_from_slice(&bytes);
-        at += 4 + bytes.len() as u64;
+        let before = entries_buf.len();
+        Frame::write_into(&bytes, &frame.record, &mut entries_buf);
+        at += (entries_buf.len() - before) as u64;
         if entries_buf.len() >= 8 << 20 {
             files.append(&entries_buf, &offsets_buf, &nodes_buf)?;
             entries_buf.clear();

@@ -12,10 +12,10 @@ use std::thread;
 use super::index::Batch;
 use super::{Appended, LedgerError, NewEntry, Published, Shared, SignedCheckpoint};
 use crate::clock::SharedClock;
-use crate::codec::export::MAX_ENTRY_BYTES;
-use crate::codec::{encode_entry, entry_hash, snapshot};
+use crate::codec::export::{Frame, MAX_ENTRY_BYTES};
+use crate::codec::{encode_entry, encode_record, entry_hash, snapshot};
 use crate::crypto::Hash;
-use crate::domain::{Entry, Event, State};
+use crate::domain::{Entry, Event, SignedCertificate, State};
 use crate::tlog::merkle::{self, Frontier};
 use crate::tlog::{Checkpoint, NoteSigner};
 
@@ -324,10 +324,23 @@ impl Writer {
                 event: new.event,
             };
             let bytes = encode_entry(&entry);
-            if bytes.len() > MAX_ENTRY_BYTES {
+            let record = match &entry.event {
+                Event::CertificateIssued(SignedCertificate {
+                    record: Some(r), ..
+                }) => encode_record(r),
+                Event::CertificateIssued(_) => {
+                    (job.reply)(Err(LedgerError::Rejected(
+                        "a certificate is recorded with its full record".into(),
+                    )));
+                    continue;
+                }
+                _ => Vec::new(),
+            };
+            if bytes.len() > MAX_ENTRY_BYTES || record.len() > MAX_ENTRY_BYTES {
                 (job.reply)(Err(LedgerError::Rejected(format!(
-                    "an entry of {} bytes is over the {MAX_ENTRY_BYTES}-byte limit",
-                    bytes.len()
+                    "an entry of {} bytes (record {}) is over the {MAX_ENTRY_BYTES}-byte limit",
+                    bytes.len(),
+                    record.len()
                 ))));
                 continue;
             }
@@ -336,7 +349,7 @@ impl Writer {
                 continue;
             }
             if let Event::CertificateIssued(signed) = &entry.event {
-                batch.certificate(signed.certificate.number.as_str(), index);
+                batch.certificate(signed.issuance.number.as_str(), index);
             }
             if let Some((actor, key, hash)) = claim {
                 batch.idempotency(&actor, &key, &hash, index);
@@ -347,9 +360,9 @@ impl Writer {
                 nodes_buf.extend_from_slice(hash);
             });
             offsets_buf.extend_from_slice(&entries_end.to_be_bytes());
-            entries_buf.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-            entries_buf.extend_from_slice(&bytes);
-            entries_end += 4 + bytes.len() as u64;
+            let before = entries_buf.len();
+            Frame::write_into(&bytes, &record, &mut entries_buf);
+            entries_end += (entries_buf.len() - before) as u64;
             done.push((job.reply, index, bytes, entry.event));
         }
         if done.is_empty() {

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use kpcert::codec::export::Level;
 use serde_json::Value;
 
 use crate::helpers::{example_request, spawn_app};
@@ -166,7 +167,7 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
         fork.add_authority("BW", name, 90).unwrap();
     }
     let mut fork_export = Vec::new();
-    fork.export(&mut fork_export).unwrap();
+    fork.export(Level::Full, &mut fork_export).unwrap();
     fork.close();
     let forked = write("fork.export", &fork_export);
     let (code, v) = audit(&forked, &key, None);

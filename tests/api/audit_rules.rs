@@ -4,13 +4,13 @@
 
 use kpcert::audit::{audit_export, AuditFailure, AuditReport, Options};
 use kpcert::codec::cbor::{with_context, Value};
-use kpcert::codec::export::write_export;
-use kpcert::codec::{encode_certificate, encode_entry, entry_hash};
+use kpcert::codec::export::{write_export, Frame, Level};
+use kpcert::codec::record::issue;
+use kpcert::codec::{encode_entry, encode_record, entry_hash};
 use kpcert::crypto::{Hash, KeyId, SigningKey};
 use kpcert::domain::{
     Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, Entry, Event,
-    HsCode, Hundredths, Issuer, Item, Origin, Participant, ParticipantKind, Party,
-    SignedCertificate, SECRETARIAT,
+    HsCode, Hundredths, Issuer, Item, Origin, Participant, ParticipantKind, Party, SECRETARIAT,
 };
 use kpcert::tlog::merkle::MemoryTree;
 use kpcert::tlog::{Checkpoint, NoteSigner};
@@ -109,26 +109,24 @@ fn certificate(serial: u64) -> Certificate {
             issued_on,
             expires_on: issued_on.plus_days(60).unwrap(),
         },
+        salt: [serial as u8; 16],
     }
 }
 
-/// A certificate entry signed (honestly) by BW-A1's key.
+/// A certificate entry signed (honestly) by BW-A1's key, with its full record.
 fn issued(cert: Certificate) -> Row {
-    let canonical = encode_certificate(&cert);
-    let signature = authority_key().sign(&canonical);
-    issued_with(cert, canonical, signature)
+    issued_with(cert, |signed| authority_key().sign(signed))
 }
 
-fn issued_with(cert: Certificate, canonical: Vec<u8>, signature: [u8; 64]) -> Row {
+/// A certificate entry whose issuance signature is `sign(issuance bytes)` (its seal honest).
+fn issued_with(cert: Certificate, sign: impl Fn(&[u8]) -> [u8; 64]) -> Row {
+    let mut signed = issue(cert, |b| authority_key().sign(b));
+    signed.signature = sign(&signed.signed);
     Row::Entry {
         time_ms: T0 + 2000,
         actor: "BW-A1".into(),
         key_id: Some(authority_key().public_key().key_id()),
-        event: Event::CertificateIssued(SignedCertificate {
-            certificate: cert,
-            canonical,
-            signature,
-        }),
+        event: Event::CertificateIssued(signed),
     }
 }
 
@@ -154,19 +152,32 @@ fn audit(rows: Vec<Row>, options: Options) -> Result<AuditReport, AuditFailure> 
                 actor,
                 key_id,
                 event,
-            } => encode_entry(&Entry {
-                index: i as u64,
-                time_ms,
-                actor,
-                key_id,
-                prev,
-                event,
-            }),
-            Row::Raw(make) => make(i as u64, prev),
+            } => {
+                let record = match &event {
+                    Event::CertificateIssued(s) => s.record.as_ref().map(encode_record),
+                    _ => None,
+                };
+                (
+                    encode_entry(&Entry {
+                        index: i as u64,
+                        time_ms,
+                        actor,
+                        key_id,
+                        prev,
+                        event,
+                    }),
+                    record.unwrap_or_default(),
+                )
+            }
+            Row::Raw(make) => (make(i as u64, prev), Vec::new()),
         };
+        let (bytes, record) = bytes;
         prev = entry_hash(&bytes);
         tree.push_data(&bytes);
-        entries.push(bytes);
+        entries.push(Frame {
+            entry: bytes,
+            record,
+        });
     }
     let signer = ledger_signer();
     let note = signer.sign(&Checkpoint {
@@ -175,7 +186,14 @@ fn audit(rows: Vec<Row>, options: Options) -> Result<AuditReport, AuditFailure> 
         root: tree.root(),
     });
     let mut export = Vec::new();
-    write_export(&mut export, &note, tree.size(), entries.into_iter().map(Ok)).unwrap();
+    write_export(
+        &mut export,
+        Level::Full,
+        &note,
+        tree.size(),
+        entries.into_iter().map(Ok),
+    )
+    .unwrap();
     audit_export(
         export.as_slice(),
         &signer.verifier(),
@@ -469,11 +487,11 @@ fn signatures_are_judged_as_verify_strict_judges_them() {
     check(
         || {
             let mut rows = honest();
-            let cert = certificate(1);
-            let canonical = encode_certificate(&cert);
-            let mut signature = authority_key().sign(&canonical);
-            signature[40] ^= 1;
-            rows[3] = issued_with(cert, canonical, signature);
+            rows[3] = issued_with(certificate(1), |signed| {
+                let mut signature = authority_key().sign(signed);
+                signature[40] ^= 1;
+                signature
+            });
             rows
         },
         3,
@@ -482,10 +500,7 @@ fn signatures_are_judged_as_verify_strict_judges_them() {
     check(
         || {
             let mut rows = honest();
-            let cert = certificate(1);
-            let canonical = encode_certificate(&cert);
-            let signature = small_order_r_signature(&canonical);
-            rows[3] = issued_with(cert, canonical, signature);
+            rows[3] = issued_with(certificate(1), small_order_r_signature);
             rows
         },
         3,

@@ -40,9 +40,15 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut export = Vec::new();
     kpcert::codec::export::write_export(
         &mut export,
+        kpcert::codec::export::Level::Public,
         &note,
         entry_bytes.len() as u64,
-        entry_bytes.into_iter().map(Ok),
+        entry_bytes.into_iter().map(|entry| {
+            Ok(kpcert::codec::export::Frame {
+                entry,
+                record: Vec::new(),
+            })
+        }),
     )
     .unwrap();
     out.push(("export", "vector-ledger".into(), export));

@@ -129,23 +129,40 @@ fn flip(dir: &std::path::Path, index: u64, delta: usize) {
 }
 
 #[tokio::test]
-async fn a_changed_entry_behind_the_snapshot_is_never_answered_sealed_or_called_valid() {
+async fn a_changed_entry_or_record_behind_the_snapshot_is_never_answered_sealed_or_called_valid() {
+    // (what is changed, where: the commitment inside the public entry, or the importer's name
+    // in the full record kept beside it)
+    for in_record in [false, true] {
+        changed_bytes_are_caught(in_record).await;
+    }
+}
+
+async fn changed_bytes_are_caught(in_record: bool) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::at_date("2026-06-01");
     let app = open_app(dir.path(), clock.clone());
     let numbers = issue(&app, 120);
-    let target = app.certificate(&numbers[5]).unwrap().unwrap();
-    let qr = kpcert::codec::seal::qr_text("https://kp.example.org", &app.seal(&target).unwrap());
-    let index = target.entry_index;
-    // The importer's name, in the middle of the entry.
-    let at = target
-        .entry
-        .windows(b"Desert Rough DMCC".len())
-        .position(|w| w == b"Desert Rough DMCC")
+    let monitor = app
+        .mint_token(kpcert::tokens::Role::Monitor, "integrity test", 30)
         .unwrap();
+    let target = app.certificate(&numbers[5]).unwrap().unwrap();
+    let qr = kpcert::codec::seal::qr_text("https://kp.example.org", &app.seal(&target));
+    let index = target.entry_index;
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    };
+    let delta = if in_record {
+        let frame = app.ledger().frame(index).unwrap().unwrap();
+        4 + frame.entry.len() + 4 + find(&frame.record, b"Desert Rough DMCC")
+    } else {
+        4 + find(&target.entry, &target.hash)
+    };
     app.close();
     drop(app);
-    flip(dir.path(), index, 4 + at);
+    flip(dir.path(), index, delta);
 
     // The entry is behind the snapshot: start-up does not replay it, and starts.
     let app = Arc::new(open_app(dir.path(), clock.clone()));
@@ -159,7 +176,12 @@ async fn a_changed_entry_behind_the_snapshot_is_never_answered_sealed_or_called_
     .unwrap();
     let base = format!("http://127.0.0.1:{}", server.port());
     let client = reqwest::Client::new();
-    let get = |path: String| client.get(format!("{base}{path}")).send();
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&monitor)
+            .send()
+    };
     assert_eq!(get("/healthz".into()).await.unwrap().status(), 200);
     let resp = get(format!("/v1/certificates/{}", numbers[5]))
         .await
@@ -167,7 +189,7 @@ async fn a_changed_entry_behind_the_snapshot_is_never_answered_sealed_or_called_
     assert_eq!(
         resp.status(),
         503,
-        "no record, no fresh seal over altered bytes"
+        "in_record {in_record}: no record, no seal over altered bytes"
     );
     for body in [
         serde_json::json!({"qr": qr}),
@@ -197,6 +219,32 @@ async fn a_changed_entry_behind_the_snapshot_is_never_answered_sealed_or_called_
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
+    // The full export refuses to vouch for the changed record; the public export, which holds
+    // no records, still streams (and a public audit of it passes: the entries are intact).
+    let full = get("/v1/ledger/export/full".into()).await.unwrap();
+    let full_body = full.bytes().await;
+    let public = get("/v1/ledger/export".into())
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let public_audit = kpcert::audit::audit_export(
+        &public[..],
+        app.ledger_verifier(),
+        None,
+        Default::default(),
+        |_, _| {},
+    );
+    if in_record {
+        assert!(
+            full_body.is_err(),
+            "the full export stops at the changed record"
+        );
+        assert!(public_audit.is_ok(), "{public_audit:?}");
+    } else {
+        assert!(public_audit.is_err());
+    }
     server.stop().await;
 }
 

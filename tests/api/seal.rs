@@ -146,6 +146,7 @@ fn realistic_certificate() -> (Certificate, [u8; 32]) {
             key_id: SigningKey::from_seed(&[7; 32]).public_key().key_id(),
         },
         content,
+        salt: [0x5a; 16],
     };
     (cert, [0xab; 32])
 }

@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use kpcert::codec::{decode_certificate, encode_certificate};
+use kpcert::codec::record::issue;
+use kpcert::codec::{
+    decode_certificate, decode_issuance, decode_record, encode_certificate, encode_record,
+};
 use kpcert::crypto::{from_hex, hex, sha256, SigningKey};
 use kpcert::domain::{
     Certificate, CertificateContent, CertificateNumber, CountryCode, Date, IssuePolicy, Issuer,
@@ -40,6 +43,10 @@ fn certificate(v: &Value) -> Certificate {
             key_id: test_key().public_key().key_id(),
         },
         content,
+        salt: from_hex(v["salt_hex"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
     }
 }
 
@@ -50,6 +57,7 @@ fn inputs() -> Vec<Value> {
             "issuer": {"participant": "BW", "authority_id": "BW-A1", "authority_name": "Ministry of Minerals, Botswana"},
             "number": "BW-2026-000001",
             "issued_on": "2026-11-26",
+            "salt_hex": "000102030405060708090a0b0c0d0e0f",
             "request": crate::helpers::example_request(),
         }),
         json!({
@@ -57,6 +65,7 @@ fn inputs() -> Vec<Value> {
             "issuer": {"participant": "EU", "authority_id": "EU-A1", "authority_name": "Antwerp Diamond Office"},
             "number": "EU-2026-000042",
             "issued_on": "2026-11-26",
+            "salt_hex": "f0e1d2c3b4a5968778695a4b3c2d1e0f",
             "request": {
                 "exporter": {"name": "Antwerp Rough Trading NV — Hoveniersstraat Diamond Exchange", "address": "Hoveniersstraat 2, 2018 Antwerpen, Belgium"},
                 "importer": {"name": "Namib Polishing Works (Pty) Ltd", "address": "Nelson Mandela Ave 7, Windhoek, Namibia"},
@@ -88,14 +97,24 @@ fn certificate_vectors_are_reproduced_byte_for_byte() {
                 cert,
                 "decode inverts encode"
             );
+            let signed = issue(cert, |b| key.sign(b));
+            assert_eq!(signed.record.as_ref().unwrap().canonical, bytes);
+            assert_eq!(decode_issuance(&signed.signed).unwrap(), signed.issuance);
+            let record = encode_record(signed.record.as_ref().unwrap());
+            assert_eq!(
+                decode_record(&record).as_ref(),
+                Ok(signed.record.as_ref().unwrap())
+            );
             v["canonical_hex"] = json!(hex(&bytes));
             v["hash"] = json!(hex(&sha256(&bytes)));
-            v["signature_hex"] = json!(hex(&key.sign(&bytes)));
+            v["issuance_hex"] = json!(hex(&signed.signed));
+            v["signature_hex"] = json!(hex(&signed.signature));
+            v["record_hex"] = json!(hex(&record));
             v
         })
         .collect();
     let document = json!({
-        "description": "kpcert certificate encoding v1 test vectors; see api/certificate.md",
+        "description": "kpcert certificate v2, issuance v2 and record v2 test vectors; see api/certificate.md",
         "test_key": {
             "seed_hex": TEST_SEED,
             "public_key_hex": hex(&key.public_key().to_bytes()),
@@ -115,9 +134,14 @@ fn certificate_vectors_are_reproduced_byte_for_byte() {
     assert_eq!(published, document);
     for v in published["vectors"].as_array().unwrap() {
         let bytes = from_hex(v["canonical_hex"].as_str().unwrap()).unwrap();
+        let issuance = from_hex(v["issuance_hex"].as_str().unwrap()).unwrap();
         let sig = from_hex(v["signature_hex"].as_str().unwrap()).unwrap();
-        assert!(key.public_key().verify_strict(&bytes, &sig));
+        assert!(key.public_key().verify_strict(&issuance, &sig));
         assert_eq!(v["hash"].as_str().unwrap(), hex(&sha256(&bytes)));
+        assert_eq!(
+            decode_issuance(&issuance).unwrap().certificate_hash,
+            sha256(&bytes)
+        );
     }
 }
 
@@ -127,10 +151,9 @@ fn certificate_vectors_are_reproduced_byte_for_byte() {
 /// ledger kpcert could have written: it passes the audit.
 #[test]
 fn entry_vectors_are_reproduced_byte_for_byte() {
+    use kpcert::codec::export::{write_export, Frame, Level};
     use kpcert::codec::{decode_entry, encode_entry, entry_hash};
-    use kpcert::domain::{
-        Authority, Entry, Event, Participant, ParticipantKind, SignedCertificate,
-    };
+    use kpcert::domain::{Authority, Entry, Event, Participant, ParticipantKind};
     use kpcert::tlog::merkle::{leaf_hash, MemoryTree};
     use kpcert::tlog::{Checkpoint, NoteSigner};
 
@@ -139,7 +162,6 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
     let bw = CountryCode::participant("BW").unwrap();
     let first = inputs().remove(0);
     let cert = certificate(&first);
-    let cert_bytes = encode_certificate(&cert);
     let participant = |code: &str, name: &str, region: &str| {
         Event::ParticipantRegistered(Participant {
             code: CountryCode::participant(code).unwrap(),
@@ -167,11 +189,7 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
         ),
         (
             "BW-A1",
-            Event::CertificateIssued(SignedCertificate {
-                certificate: cert,
-                signature: key.sign(&cert_bytes),
-                canonical: cert_bytes,
-            }),
+            Event::CertificateIssued(issue(cert, |b| key.sign(b))),
         ),
     ];
     let mut tree = MemoryTree::default();
@@ -187,19 +205,28 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
             event,
         };
         let bytes = encode_entry(&entry);
+        let mut public = entry.clone();
+        let record = match &mut public.event {
+            Event::CertificateIssued(s) => s.record.take().map(|r| encode_record(&r)),
+            _ => None,
+        };
         assert_eq!(
             decode_entry(&bytes).unwrap(),
-            entry,
-            "decode inverts encode"
+            public,
+            "decode inverts encode (the record is not part of the entry)"
         );
         tree.push_data(&bytes);
-        entries.push(json!({
+        let mut vector = json!({
             "index": i,
             "kind": entry.event.kind().as_str(),
             "canonical_hex": hex(&bytes),
             "leaf_hash_hex": hex(&leaf_hash(&bytes)),
             "entry_hash_hex": hex(&entry_hash(&bytes)),
-        }));
+        });
+        if let Some(record) = record {
+            vector["record_hex"] = json!(hex(&record));
+        }
+        entries.push(vector);
         prev = entry_hash(&bytes);
     }
     let signer = NoteSigner::new("kpcert.example/ledger", key.clone());
@@ -209,7 +236,7 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
         root: tree.root(),
     });
     let document = json!({
-        "description": "kpcert ledger entry v1 test vectors; see api/ledger.md",
+        "description": "kpcert ledger entry v2 test vectors (entries and the full record kept beside the certificate entry); see api/ledger.md",
         "ledger_key": {
             "seed_hex": TEST_SEED,
             "verifier_key": signer.verifier().to_string(),
@@ -228,28 +255,39 @@ fn entry_vectors_are_reproduced_byte_for_byte() {
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(published, document);
 
-    // The published ledger audits clean.
-    let mut export = Vec::new();
-    kpcert::codec::export::write_export(
-        &mut export,
-        &checkpoint,
-        tree.size(),
-        published["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| Ok(from_hex(e["canonical_hex"].as_str().unwrap()).unwrap())),
-    )
-    .unwrap();
-    let report = kpcert::audit::audit_export(
-        export.as_slice(),
-        &signer.verifier(),
-        None,
-        kpcert::audit::Options::default(),
-        |_, _| {},
-    )
-    .unwrap();
-    assert_eq!((report.entries, report.certificates), (4, 1));
+    // The published ledger audits clean, public (entries only) and full (with the record).
+    for level in [Level::Public, Level::Full] {
+        let mut export = Vec::new();
+        write_export(
+            &mut export,
+            level,
+            &checkpoint,
+            tree.size(),
+            published["entries"].as_array().unwrap().iter().map(|e| {
+                Ok(Frame {
+                    entry: from_hex(e["canonical_hex"].as_str().unwrap()).unwrap(),
+                    record: e["record_hex"]
+                        .as_str()
+                        .map(|r| from_hex(r).unwrap())
+                        .unwrap_or_default(),
+                })
+            }),
+        )
+        .unwrap();
+        let report = kpcert::audit::audit_export(
+            export.as_slice(),
+            &signer.verifier(),
+            None,
+            kpcert::audit::Options::default(),
+            |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(
+            (report.entries, report.certificates, report.level),
+            (4, 1, level)
+        );
+        assert_eq!(report.records, (level == Level::Full) as u64);
+    }
 }
 
 /// The seal vectors (api/vectors/seals.json): for each certificate vector, the COSE_Sign1 seal
@@ -285,7 +323,7 @@ fn seal_vectors_are_reproduced_byte_for_byte() {
         })
         .collect();
     let document = json!({
-        "description": "kpcert seal v1 test vectors (COSE_Sign1, EdDSA); see api/seal.md",
+        "description": "kpcert seal v2 test vectors (COSE_Sign1, EdDSA); see api/seal.md",
         "test_key": {
             "seed_hex": TEST_SEED,
             "public_key_hex": hex(&key.public_key().to_bytes()),

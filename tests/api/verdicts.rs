@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use kpcert::codec::record::issue;
 use kpcert::codec::seal::{qr_text, seal, SealClaims};
 use kpcert::codec::text::base32;
 use kpcert::codec::trust::TrustBundle;
@@ -12,8 +13,8 @@ use kpcert::codec::{encode_certificate, entry_hash};
 use kpcert::crypto::{sha256, SigningKey};
 use kpcert::domain::{
     Authority, Certificate, CertificateContent, CertificateNumber, CountryCode, Date, Entry, Event,
-    HsCode, Hundredths, Issuer, Item, KeyAdded, Origin, Participant, ParticipantKind, Party,
-    SignedCertificate, State, SECRETARIAT,
+    HsCode, Hundredths, Issuer, Item, KeyAdded, Origin, Participant, ParticipantKind, Party, State,
+    SECRETARIAT,
 };
 use kpcert::verify::{verify_number, verify_qr, LedgerTrust, Recorded, Verdict};
 
@@ -70,6 +71,7 @@ fn certificate(serial: u64, issued_on: &str) -> Certificate {
             issued_on,
             expires_on: issued_on.plus_days(60).unwrap(),
         },
+        salt: [serial as u8; 16],
     }
 }
 
@@ -93,7 +95,6 @@ fn ledger() -> (State, HashMap<String, Recorded>) {
     let mut prev = [0u8; 32];
     let mut records = HashMap::new();
     let cert = certificate(1, "2026-11-26");
-    let canonical = encode_certificate(&cert);
     records.insert(
         cert.number.to_string(),
         Recorded {
@@ -117,11 +118,7 @@ fn ledger() -> (State, HashMap<String, Recorded>) {
         (
             T0 + 1000,
             "BW-A1",
-            Event::CertificateIssued(SignedCertificate {
-                signature: key().sign(&canonical),
-                canonical,
-                certificate: cert,
-            }),
+            Event::CertificateIssued(issue(cert, |b| key().sign(b))),
         ),
     ];
     for (i, (time_ms, actor, event)) in events.into_iter().enumerate() {
@@ -199,18 +196,13 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
     let mut second = certificate(2, "2026-11-27");
     second.issuer.authority_id = "BW-A2".into();
     second.issuer.key_id = bw2.public_key().key_id();
-    let canonical = encode_certificate(&second);
     registration = Entry {
         index: state.size(),
         time_ms: later + 1000,
         actor: "BW-A2".into(),
         key_id: Some(bw2.public_key().key_id()),
         prev: [0; 32],
-        event: Event::CertificateIssued(SignedCertificate {
-            signature: bw2.sign(&canonical),
-            canonical,
-            certificate: second.clone(),
-        }),
+        event: Event::CertificateIssued(issue(second.clone(), |b| bw2.sign(b))),
     };
     state.apply(&registration).unwrap();
     let mut records = records;
@@ -377,18 +369,13 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
     for (serial, d, h) in [(2, 2, 11), (3, 3, 7), (4, 3, 9), (5, 4, 11)] {
         let mut cert = certificate(serial, &Date::from_unix_ms(at(d, h)).to_string());
         cert.issuer.key_id = key2.public_key().key_id();
-        let canonical = encode_certificate(&cert);
         let entry = Entry {
             index: state.size(),
             time_ms: at(d, h),
             actor: "BW-A1".into(),
             key_id: Some(key2.public_key().key_id()),
             prev: [0; 32],
-            event: Event::CertificateIssued(SignedCertificate {
-                signature: key2.sign(&canonical),
-                canonical,
-                certificate: cert.clone(),
-            }),
+            event: Event::CertificateIssued(issue(cert.clone(), |b| key2.sign(b))),
         };
         state.apply(&entry).unwrap();
         records.insert(
