@@ -775,7 +775,7 @@ impl App {
         if !key_ok {
             return Err(bad("its seal does not verify with the issuing key".into()));
         }
-        signed.record = Some(full);
+        signed.record = Some(Box::new(full));
         Ok(())
     }
 

@@ -197,7 +197,7 @@ impl Auditor {
                 // The state checks that the record is what the issuance commits to, and every
                 // rule of issuance; the seal must state that certificate.
                 seal = Some(check_seal(&full, &signed.issuance).map_err(|e| at(i, e))?);
-                signed.record = Some(full);
+                signed.record = Some(Box::new(full));
                 self.records += 1;
             }
             _ if !frame.record.is_empty() => {

@@ -93,11 +93,11 @@ pub fn issue(certificate: Certificate, sign: impl Fn(&[u8]) -> [u8; 64]) -> Sign
         issuance,
         signed,
         signature,
-        record: Some(CertificateRecord {
+        record: Some(Box::new(CertificateRecord {
             certificate,
             canonical,
             seal,
-        }),
+        })),
     }
 }
 

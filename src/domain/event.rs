@@ -83,7 +83,7 @@ pub struct SignedCertificate {
     pub issuance: Issuance,
     pub signed: Vec<u8>,
     pub signature: [u8; 64],
-    pub record: Option<CertificateRecord>,
+    pub record: Option<Box<CertificateRecord>>,
 }
 
 /// A new signing key for an authority (rotation): it signs from the entry's time on, and the

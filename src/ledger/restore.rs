@@ -56,10 +56,9 @@ pub fn restore(
                     "entry {i} has no full record: restore from a full export (kpcert export --full)"
                 )));
             }
-            signed.record = Some(
-                decode_record(&frame.record)
-                    .map_err(|e| LedgerError::Corrupt(format!("the record of entry {i}: {e}")))?,
-            );
+            signed.record = Some(Box::new(decode_record(&frame.record).map_err(|e| {
+                LedgerError::Corrupt(format!("the record of entry {i}: {e}"))
+            })?));
         } else if !frame.record.is_empty() {
             return Err(LedgerError::Corrupt(format!(
                 "entry {i} is not a certificate but carries a record"

@@ -22,12 +22,13 @@ fn audit(file: &Path, key: &str, state: Option<&Path>) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
-/// Splits an export file into its checkpoint note and entries.
+/// Splits a public export file into its checkpoint note and entries (api/export.md).
 fn split(bytes: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
-    assert_eq!(&bytes[..16], b"KPCERT-EXPORT-V1");
-    let note_len = u32::from_be_bytes(bytes[16..20].try_into().unwrap()) as usize;
-    let note = bytes[20..20 + note_len].to_vec();
-    let mut at = 20 + note_len;
+    assert_eq!(&bytes[..16], b"KPCERT-EXPORT-V2");
+    assert_eq!(bytes[16], 0, "a public export");
+    let note_len = u32::from_be_bytes(bytes[17..21].try_into().unwrap()) as usize;
+    let note = bytes[21..21 + note_len].to_vec();
+    let mut at = 21 + note_len;
     let count = u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
     at += 8;
     let mut entries = Vec::new();
@@ -35,19 +36,26 @@ fn split(bytes: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
         let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
         entries.push(bytes[at + 4..at + 4 + len].to_vec());
         at += 4 + len;
+        assert_eq!(
+            &bytes[at..at + 4],
+            &[0, 0, 0, 0],
+            "no record in a public export"
+        );
+        at += 4;
     }
     assert_eq!(at, bytes.len());
     (note, entries)
 }
 
 fn join(note: &[u8], entries: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"KPCERT-EXPORT-V1".to_vec();
+    let mut out = b"KPCERT-EXPORT-V2\0".to_vec();
     out.extend_from_slice(&(note.len() as u32).to_be_bytes());
     out.extend_from_slice(note);
     out.extend_from_slice(&(entries.len() as u64).to_be_bytes());
     for e in entries {
         out.extend_from_slice(&(e.len() as u32).to_be_bytes());
         out.extend_from_slice(e);
+        out.extend_from_slice(&0u32.to_be_bytes());
     }
     out
 }
@@ -55,8 +63,12 @@ fn join(note: &[u8], entries: &[Vec<u8>]) -> Vec<u8> {
 #[tokio::test]
 async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
     let app = spawn_app();
+    let mut hashes = Vec::new();
     for _ in 0..5 {
-        assert_eq!(app.issue(&example_request()).await.status(), 201);
+        let resp = app.issue(&example_request()).await;
+        assert_eq!(resp.status(), 201);
+        let body: Value = resp.json().await.unwrap();
+        hashes.push(kpcert::codec::text::from_hex(body["hash"].as_str().unwrap()).unwrap());
     }
     let key = app.app.ledger_verifier().to_string();
     let size = app.ledger_size();
@@ -92,9 +104,14 @@ async fn an_export_audits_clean_and_every_tampering_is_found_with_its_index() {
         assert_eq!(v["index"].as_u64(), index, "{name}: {v}");
         assert!(v["reason"].as_str().unwrap().contains(words), "{name}: {v}");
     };
-    // One flipped byte inside a stored entry (the certificate's bytes).
+    // One flipped byte inside a stored entry (the commitment to the certificate, in the signed
+    // issuance).
     let mut flipped = entries.clone();
-    let mid = flipped[k].len() - 80;
+    let mid = flipped[k]
+        .windows(32)
+        .position(|w| w == hashes[2].as_slice())
+        .expect("the entry embeds the certificate hash")
+        + 10;
     flipped[k][mid] ^= 1;
     check(
         "flipped",

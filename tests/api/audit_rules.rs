@@ -154,7 +154,7 @@ fn audit(rows: Vec<Row>, options: Options) -> Result<AuditReport, AuditFailure> 
                 event,
             } => {
                 let record = match &event {
-                    Event::CertificateIssued(s) => s.record.as_ref().map(encode_record),
+                    Event::CertificateIssued(s) => s.record.as_deref().map(encode_record),
                     _ => None,
                 };
                 (
@@ -370,7 +370,7 @@ fn the_issuer_block_must_be_the_registration() {
             c.issuer.key_id = SigningKey::from_seed(&[31; 32]).public_key().key_id()
         }),
         3,
-        "issuer block",
+        "its key valid at the entry's time",
     );
     check(
         with_certificate(|c| c.issuer.participant = code("AE")),

@@ -406,12 +406,32 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
             "export",
             "--data-dir",
             "data",
+            "--full",
             "--out",
             "backup/ledger.export",
         ],
     ));
     assert_eq!(code, 0, "{err}");
     std::fs::copy(dir.path().join("data/tokens"), backup.join("tokens")).unwrap();
+    // A public export holds no records: it cannot restore a service, and says so.
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &["export", "--data-dir", "data", "--out", "public.export"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &[
+            "restore",
+            "--from",
+            "public.export",
+            "--data-dir",
+            "nowhere",
+        ],
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("--full"), "{err}");
+    assert!(!dir.path().join("nowhere").exists());
     // Writing goes on after the backup.
     let resp = post_example(&client, &base, &token).await;
     assert_eq!(resp.status(), 201);
@@ -471,6 +491,7 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
     for number in &numbers {
         let resp = client
             .get(format!("{base}/v1/certificates/{number}"))
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap();

@@ -153,6 +153,7 @@ async fn kill_9_during_concurrent_issuing_loses_nothing_acknowledged() {
     for (number, hash) in &acknowledged {
         let resp = client
             .get(format!("{base}/v1/certificates/{number}"))
+            .bearer_auth(&token)
             .send()
             .await
             .unwrap();

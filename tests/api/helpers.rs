@@ -50,6 +50,16 @@ impl TestApp {
         self.issue_with(&self.bw.1.clone(), body).await
     }
 
+    /// GETs `path` with `token`.
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

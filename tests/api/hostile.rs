@@ -116,7 +116,7 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let resp = app.get("/v1/ledger/export").await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V1"));
+    assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
 }
 
 #[tokio::test]

@@ -51,8 +51,13 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         body["key_id"].as_str().unwrap(),
         authority.key_id().to_string()
     );
-    assert!(authority.public_key.verify_strict(&canonical, &signature));
-    let mut tampered = canonical.clone();
+    // The signature is over the issuance, which commits to the canonical certificate.
+    let issuance = b64(body["issuance"].as_str().unwrap());
+    assert!(authority.public_key.verify_strict(&issuance, &signature));
+    let decoded = kpcert::codec::decode_issuance(&issuance).unwrap();
+    assert_eq!(decoded.certificate_hash, kpcert::crypto::sha256(&canonical));
+    assert_eq!(decoded.number.as_str(), body["number"].as_str().unwrap());
+    let mut tampered = issuance.clone();
     *tampered.last_mut().unwrap() ^= 1;
     assert!(!authority.public_key.verify_strict(&tampered, &signature));
 
@@ -109,7 +114,9 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         .starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {index}\n")));
 
     // Reading it back gives the same record.
-    let resp = app.get(&format!("/v1/certificates/{number}")).await;
+    let resp = app
+        .get_as(&format!("/v1/certificates/{number}"), &app.bw.1)
+        .await;
     assert_eq!(resp.status(), 200);
     let read: Value = resp.json().await.unwrap();
     for field in [
@@ -129,7 +136,9 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
 async fn unknown_numbers_are_404_with_a_json_body() {
     let app = spawn_app();
     for number in ["BW-2026-999999", "nonsense", &"X".repeat(200)] {
-        let resp = app.get(&format!("/v1/certificates/{number}")).await;
+        let resp = app
+            .get_as(&format!("/v1/certificates/{number}"), &app.bw.1)
+            .await;
         assert_eq!(resp.status(), 404, "{number}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"], "not_found");
@@ -200,7 +209,9 @@ async fn sixteen_concurrent_clients_get_distinct_numbers_and_every_201_is_stored
     assert_eq!(indexes.len(), 16, "distinct ledger entries");
     assert_eq!(app.ledger_size(), before + 16);
     for number in &numbers {
-        let resp = app.get(&format!("/v1/certificates/{number}")).await;
+        let resp = app
+            .get_as(&format!("/v1/certificates/{number}"), &app.monitor)
+            .await;
         assert_eq!(resp.status(), 200, "{number} is stored");
     }
     app.stop().await;

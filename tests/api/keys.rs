@@ -64,10 +64,10 @@ async fn rotation_keeps_old_certificates_valid_and_a_compromise_revokes_from_its
     }
     // The old certificate's record and seal are still served, signed by its own key.
     let again: Value = app
-        .get(&format!(
-            "/v1/certificates/{}",
-            first["number"].as_str().unwrap()
-        ))
+        .get_as(
+            &format!("/v1/certificates/{}", first["number"].as_str().unwrap()),
+            &app.monitor,
+        )
         .await
         .json()
         .await

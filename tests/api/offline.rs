@@ -38,7 +38,7 @@ async fn a_border_post_verifies_a_printed_code_offline() {
     let bundle = app.get("/v1/trust-bundle").await.text().await.unwrap();
     std::fs::write(&bundle_path, &bundle).unwrap();
     let png = app
-        .get(&format!("/v1/certificates/{number}/qr.png"))
+        .get_as(&format!("/v1/certificates/{number}/qr.png"), &app.bw.1)
         .await
         .bytes()
         .await

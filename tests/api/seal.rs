@@ -36,7 +36,9 @@ async fn the_rendered_qr_code_decodes_to_a_seal_that_verifies_and_states_the_cer
     );
 
     let number = issued["number"].as_str().unwrap();
-    let resp = app.get(&format!("/v1/certificates/{number}/qr.png")).await;
+    let resp = app
+        .get_as(&format!("/v1/certificates/{number}/qr.png"), &app.bw.1)
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "image/png");
     let png = resp.bytes().await.unwrap();
@@ -68,7 +70,9 @@ async fn the_rendered_qr_code_decodes_to_a_seal_that_verifies_and_states_the_cer
     }
     let _ = std::fs::remove_file(&path);
 
-    let resp = app.get(&format!("/v1/certificates/{number}/qr.svg")).await;
+    let resp = app
+        .get_as(&format!("/v1/certificates/{number}/qr.svg"), &app.bw.1)
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "image/svg+xml");
     assert!(resp.text().await.unwrap().starts_with("<svg"));
@@ -99,14 +103,14 @@ async fn the_rendered_qr_code_decodes_to_a_seal_that_verifies_and_states_the_cer
 
     // The look-up gives the same QR text, and unknown numbers are 404.
     let read: Value = app
-        .get(&format!("/v1/certificates/{number}"))
+        .get_as(&format!("/v1/certificates/{number}"), &app.bw.1)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(read["qr"], issued["qr"]);
     assert_eq!(
-        app.get("/v1/certificates/BW-2026-999999/qr.png")
+        app.get_as("/v1/certificates/BW-2026-999999/qr.png", &app.bw.1)
             .await
             .status(),
         404
