@@ -119,6 +119,29 @@ impl IssuedCertificate {
     }
 }
 
+/// What an authority that keeps its own key needs to sign its next certificate
+/// (`GET /v1/certificates/next`).
+#[derive(Clone, Debug)]
+pub struct NextNumber {
+    pub number: CertificateNumber,
+    pub issued_on: Date,
+    pub issuer: Issuer,
+    pub default_validity_days: u32,
+    pub max_validity_days: u32,
+    pub participants: Vec<CountryCode>,
+}
+
+/// A certificate an authority signed with its own key (`POST /v1/certificates/signed`).
+pub struct SubmittedCertificate {
+    /// The canonical certificate bytes.
+    pub canonical: Vec<u8>,
+    /// The issuance bytes and the authority's signature over them.
+    pub issuance: Vec<u8>,
+    pub signature: [u8; 64],
+    /// The seal's COSE_Sign1 bytes.
+    pub seal: Vec<u8>,
+}
+
 /// An online border check: the verdict with the ledger record.
 pub type OnlineVerification = Verification<Arc<IssuedCertificate>>;
 
@@ -777,6 +800,222 @@ impl App {
         }
         signed.record = Some(Box::new(full));
         Ok(())
+    }
+
+    /// What authority `id` needs to sign its next certificate with its own key: the next
+    /// number of its participant today, the issuer block, its validity limits and the
+    /// participants a certificate may be sent to. The number is not reserved: another issuance
+    /// of the same participant may take it first, and the signed certificate is then refused
+    /// (409) and must be signed again with the next number.
+    pub fn next_number(&self, id: &str) -> Option<NextNumber> {
+        let state = self.state();
+        let record = state.authority(id)?;
+        let a = &record.authority;
+        let key = record.current_key()?;
+        let issued_on = self.today();
+        let year = issued_on.year();
+        Some(NextNumber {
+            number: CertificateNumber::new(
+                a.participant,
+                year,
+                state.next_serial(a.participant, year),
+            ),
+            issued_on,
+            issuer: Issuer {
+                participant: a.participant,
+                authority_id: a.id.clone(),
+                authority_name: a.name.clone(),
+                key_id: key.key_id,
+            },
+            default_validity_days: a.default_validity_days,
+            max_validity_days: a.max_validity_days,
+            participants: state.participants().map(|p| p.participant.code).collect(),
+        })
+    }
+
+    /// Checks a certificate that authority `id` signed with its own key (`kpcert sign`): the
+    /// canonical certificate decodes and names this authority and its current key, the
+    /// issuance is exactly the issuance of that certificate, the signature verifies with the
+    /// registered key, and the seal states the certificate and verifies too. Every problem is
+    /// named; nothing is written. The number, the date and the rules of issuance are checked
+    /// again when the entry is appended ([`App::record_signed`]).
+    pub fn check_signed(
+        &self,
+        id: &str,
+        submitted: &SubmittedCertificate,
+    ) -> Result<SignedCertificate, Vec<Problem>> {
+        let state = self.state();
+        let one = |field: &str, message: String| vec![Problem::new(field, message)];
+        let Some(record) = state.authority(id) else {
+            return Err(one(
+                "authority",
+                format!("{id} is not a registered authority"),
+            ));
+        };
+        let a = &record.authority;
+        let Some(key) = record.current_key() else {
+            return Err(one(
+                "authority",
+                format!("authority {id} has no valid key: the Secretariat must give it a new one"),
+            ));
+        };
+        let certificate = crate::codec::decode_certificate(&submitted.canonical).map_err(|e| {
+            one(
+                "canonical",
+                format!("is not a canonical kpcert/certificate/v2 encoding: {e}"),
+            )
+        })?;
+        let mut problems = Vec::new();
+        let issuer = &certificate.issuer;
+        if issuer.authority_id != a.id
+            || issuer.participant != a.participant
+            || issuer.authority_name != a.name
+        {
+            problems.push(Problem::new(
+                "canonical",
+                format!(
+                    "the issuer block must be that of authority {} ({}, {}) as GET /v1/certificates/next states it",
+                    a.id, a.participant, a.name
+                ),
+            ));
+        }
+        if issuer.key_id != key.key_id {
+            problems.push(Problem::new(
+                "canonical",
+                format!(
+                    "names key {}, but the current key of authority {} is {}",
+                    issuer.key_id, a.id, key.key_id
+                ),
+            ));
+        }
+        let hash = sha256(&submitted.canonical);
+        let issuance = crate::codec::record::issuance_of(&certificate, &hash);
+        if crate::codec::encode_issuance(&issuance) != submitted.issuance {
+            problems.push(Problem::new(
+                "issuance",
+                "is not the issuance of this certificate (kpcert/issuance/v2 of its number, authority, key, dates and SHA-256)",
+            ));
+        } else if !key
+            .public_key
+            .verify_strict(&submitted.issuance, &submitted.signature)
+        {
+            problems.push(Problem::new(
+                "signature",
+                format!(
+                    "does not verify over the issuance with key {} of authority {}",
+                    key.key_id, a.id
+                ),
+            ));
+        }
+        let full = crate::domain::CertificateRecord {
+            certificate,
+            canonical: submitted.canonical.clone(),
+            seal: submitted.seal.clone(),
+        };
+        match crate::codec::record::check_seal(&full, &issuance) {
+            Err(why) => problems.push(Problem::new("seal", why)),
+            Ok(opened) if !opened.verify(&key.public_key) => problems.push(Problem::new(
+                "seal",
+                format!(
+                    "does not verify with key {} of authority {}",
+                    key.key_id, a.id
+                ),
+            )),
+            Ok(_) => {}
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(SignedCertificate {
+            issuance,
+            signed: submitted.issuance.clone(),
+            signature: submitted.signature,
+            record: Some(Box::new(full)),
+        })
+    }
+
+    /// Records a certificate [`App::check_signed`] accepted, then calls `reply` once it is on
+    /// disk (or failed). On the writer, against the state it is appended to: the signing key
+    /// is still the authority's current key, the date of issue is today, the number is the
+    /// participant's next (a number already used is [`LedgerError::NumberTaken`]), and the
+    /// content follows every rule of issuance. Nothing is written otherwise.
+    pub fn record_signed(
+        &self,
+        id: String,
+        signed: SignedCertificate,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        self.ledger.submit(
+            move |ctx| {
+                let state = ctx.state();
+                let Some(record) = state.authority(&id) else {
+                    return Err(LedgerError::Invalid(vec![Problem::new(
+                        "authority",
+                        format!("{id} is not a registered authority"),
+                    )]));
+                };
+                let a = &record.authority;
+                let issuance = &signed.issuance;
+                let number = &issuance.number;
+                let day = Date::from_unix_ms(ctx.time_ms());
+                let mut problems = Vec::new();
+                if record.key_at(ctx.time_ms()).map(|k| k.key_id) != Some(issuance.key_id) {
+                    problems.push(Problem::new(
+                        "issuance",
+                        format!(
+                            "key {} is no longer the current key of authority {}",
+                            issuance.key_id, a.id
+                        ),
+                    ));
+                }
+                if issuance.issued_on != day {
+                    problems.push(Problem::new(
+                        "canonical",
+                        format!(
+                            "issued_on is {}, but a certificate is dated the day it is recorded, {day}: sign it again with GET /v1/certificates/next",
+                            issuance.issued_on
+                        ),
+                    ));
+                }
+                let next = state.next_serial(a.participant, number.year());
+                if number.participant() != a.participant
+                    || number.year() != issuance.issued_on.year()
+                {
+                    problems.push(Problem::new(
+                        "canonical",
+                        format!(
+                            "number {number} must carry participant {} and the year of issue",
+                            a.participant
+                        ),
+                    ));
+                } else if number.serial() < next {
+                    return Err(LedgerError::NumberTaken(format!(
+                        "{number} is already recorded: ask GET /v1/certificates/next for the next number ({}) and sign again",
+                        CertificateNumber::new(a.participant, number.year(), next)
+                    )));
+                } else if number.serial() > next {
+                    problems.push(Problem::new(
+                        "canonical",
+                        format!(
+                            "number {number} skips numbers: the next is {}",
+                            CertificateNumber::new(a.participant, number.year(), next)
+                        ),
+                    ));
+                }
+                if let Some(full) = &signed.record {
+                    problems.extend(state.content_problems(a, &full.certificate.content, day));
+                }
+                if !problems.is_empty() {
+                    return Err(LedgerError::Invalid(problems));
+                }
+                Ok(NewEntry {
+                    actor: a.id.clone(),
+                    key_id: Some(issuance.key_id),
+                    event: Event::CertificateIssued(signed),
+                })
+            },
+            reply,
+        );
     }
 
     /// [`App::issue`], waiting for the answer (for the CLI and tests).

@@ -70,6 +70,28 @@ impl KeyDir {
         })
     }
 
+    /// The folder of a key file `<dir>/<name>.key` an authority keeps on its own systems
+    /// (`kpcert keys new`, `kpcert sign`), and the key's name. The folder is used as it is:
+    /// the key file itself is written 0600 and refused when others can read it.
+    pub fn of_key_file(file: &Path) -> io::Result<(KeyDir, String)> {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".key"))
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{}: a key file's name ends in .key", file.display()),
+                )
+            })?;
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok((KeyDir { path: dir }, name.to_owned()))
+    }
+
     /// The folder.
     pub fn path(&self) -> &Path {
         &self.path

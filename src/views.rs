@@ -583,3 +583,73 @@ impl AuthorityView {
         }
     }
 }
+
+/// What an authority that keeps its own key signs its next certificate with
+/// (`GET /v1/certificates/next`, read back by `kpcert sign --next`).
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NextNumberView {
+    pub number: String,
+    pub issued_on: String,
+    pub issuer: NextIssuerView,
+    pub default_validity_days: u32,
+    pub max_validity_days: u32,
+    /// The participants a certificate may be sent to (ISO 3166-1 alpha-2, or EU).
+    pub participants: Vec<String>,
+}
+
+/// The issuer block a certificate of [`NextNumberView`] must carry.
+#[derive(Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NextIssuerView {
+    pub participant: String,
+    pub authority_id: String,
+    pub authority_name: String,
+    pub key_id: String,
+}
+
+impl NextNumberView {
+    pub fn of(next: &crate::app::NextNumber) -> NextNumberView {
+        NextNumberView {
+            number: next.number.to_string(),
+            issued_on: next.issued_on.to_string(),
+            issuer: NextIssuerView {
+                participant: next.issuer.participant.to_string(),
+                authority_id: next.issuer.authority_id.clone(),
+                authority_name: next.issuer.authority_name.clone(),
+                key_id: next.issuer.key_id.to_string(),
+            },
+            default_validity_days: next.default_validity_days,
+            max_validity_days: next.max_validity_days,
+            participants: next.participants.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    /// The typed values back, or what is wrong with them.
+    pub fn parse(&self) -> Result<crate::app::NextNumber, String> {
+        use crate::domain::{CertificateNumber, CountryCode, Date, Issuer};
+        let code = |s: &str| {
+            CountryCode::participant(s).ok_or_else(|| format!("{s} is not a participant code"))
+        };
+        Ok(crate::app::NextNumber {
+            number: CertificateNumber::parse(&self.number)
+                .ok_or_else(|| format!("{} is not a certificate number", self.number))?,
+            issued_on: Date::parse(&self.issued_on)
+                .ok_or_else(|| format!("{} is not a date", self.issued_on))?,
+            issuer: Issuer {
+                participant: code(&self.issuer.participant)?,
+                authority_id: self.issuer.authority_id.clone(),
+                authority_name: self.issuer.authority_name.clone(),
+                key_id: crate::crypto::KeyId::parse(&self.issuer.key_id)
+                    .ok_or_else(|| format!("key_id {}", self.issuer.key_id))?,
+            },
+            default_validity_days: self.default_validity_days,
+            max_validity_days: self.max_validity_days,
+            participants: self
+                .participants
+                .iter()
+                .map(|p| code(p))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}

@@ -11,6 +11,7 @@ mod export;
 mod keys;
 mod restore;
 mod serve;
+mod sign;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,9 @@ enum Command {
     /// Audit a ledger from entry 0, trusting only the pinned ledger key. Exit code 0 when it
     /// passes, 1 when it fails, 2 when it cannot be audited.
     Audit(audit::AuditArgs),
+    /// Sign a certificate with an authority's own key (an authority that keeps its key on its
+    /// own systems): writes the body of POST /v1/certificates/signed, or sends it with --submit.
+    Sign(sign::SignArgs),
     /// Rebuild a data folder from an export (a backup): audits it first, then writes it into an
     /// empty folder.
     Restore(restore::RestoreArgs),
@@ -126,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Restore(args) => restore::run(&args).map(|()| true),
+        Command::Sign(args) => sign::run(&args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

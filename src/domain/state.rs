@@ -500,6 +500,17 @@ impl State {
         })
     }
 
+    /// The rules of issuance that `content`, issued by `a` on `issued_on`, breaks against this
+    /// state's participants (empty when it follows them all). Writes nothing.
+    pub fn content_problems(
+        &self,
+        a: &Authority,
+        content: &CertificateContent,
+        issued_on: Date,
+    ) -> Vec<Problem> {
+        self.with_policy(a, issued_on, |policy| content.problems(policy))
+    }
+
     /// Number of entries applied.
     pub fn size(&self) -> u64 {
         self.size

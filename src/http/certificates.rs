@@ -100,6 +100,74 @@ pub async fn issue(
     }
 }
 
+/// `GET /v1/certificates/next`: what the calling authority signs its next certificate with
+/// when it keeps its own key (the number is not reserved).
+pub async fn next_number(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let p = super::auth::require(&state, &req, &[crate::tokens::Role::Authority])?;
+    let next = state.app.next_number(&p.owner).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no_signing_key",
+            format!(
+                "authority {} has no valid key: the Secretariat must give it a new one",
+                p.owner
+            ),
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(crate::views::NextNumberView::of(&next)))
+}
+
+/// `POST /v1/certificates/signed`: records a certificate the calling authority signed with its
+/// own key (`kpcert sign`). Sending the same signed certificate again answers the recorded one.
+pub async fn issue_signed(
+    state: Shared,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = super::auth::require(&state, &req, &[crate::tokens::Role::Authority])?;
+    require_json(
+        &req,
+        "send the signed certificate as Content-Type: application/json",
+    )?;
+    let body = read_body(&req, payload).await?;
+    let value = parse_json_strict(&body)?;
+    let submitted = super::json::signed_from_json(&value).map_err(invalid_signed)?;
+    let app = state.app.clone();
+    let owner = p.owner.clone();
+    let (signed, canonical) = web::block(move || {
+        let canonical = submitted.canonical.clone();
+        app.check_signed(&owner, &submitted).map(|s| (s, canonical))
+    })
+    .await?
+    .map_err(invalid_signed)?;
+    let number = signed.issuance.number.to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .app
+        .record_signed(p.owner.clone(), signed, move |result| {
+            let _ = tx.send(result);
+        });
+    let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
+    match appended.and_then(|a| state.app.issued(a)) {
+        Ok(issued) => Ok(created(&issued, &state)),
+        Err(LedgerError::NumberTaken(message)) => {
+            // A retry of a certificate that was recorded: answer it again.
+            match state.app.certificate(&number)? {
+                Some(issued) if issued.canonical == canonical => replayed((true, issued), &state),
+                _ => Err(ApiError::new(StatusCode::CONFLICT, "number_taken", message)),
+            }
+        }
+        Err(LedgerError::Invalid(problems)) => Err(invalid_signed(problems)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn invalid_signed(problems: Vec<Problem>) -> ApiError {
+    ApiError::invalid("invalid_signed_certificate", "signed certificate", problems)
+}
+
 fn answer<'a>(issued: &'a IssuedCertificate, state: &HttpState) -> CertificateAnswer<'a> {
     let qr = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(issued));
     CertificateAnswer::of(issued, qr)

@@ -156,6 +156,14 @@ impl From<LedgerError> for ApiError {
             LedgerError::Invalid(problems) => {
                 ApiError::invalid("invalid_certificate", "certificate request", problems)
             }
+            LedgerError::NumberTaken(message) => {
+                ApiError::new(StatusCode::CONFLICT, "number_taken", message)
+            }
+            // The ledger's rules refused the entry: nothing was written, and the request (or
+            // a race with another writer) is at fault, not the server.
+            LedgerError::Rejected(message) => {
+                ApiError::new(StatusCode::CONFLICT, "refused_by_ledger_rules", message)
+            }
             other => ApiError::internal(other),
         }
     }

@@ -412,6 +412,59 @@ pub fn draft_from_json(
     Ok((input, issuer, problems))
 }
 
+/// Decodes a certificate an authority signed with its own key: `canonical`, `issuance`,
+/// `signature` and `seal`, each standard base64 (the signature 64 bytes); every wire problem is
+/// named.
+pub fn signed_from_json(value: &Value) -> Result<crate::app::SubmittedCertificate, Vec<Problem>> {
+    const FIELDS: &[&str] = &["canonical", "issuance", "signature", "seal"];
+    let mut problems = Vec::new();
+    let Some(mut f) = JsonFields::open("", value, FIELDS, &mut problems) else {
+        return Err(problems);
+    };
+    let texts: Vec<(&str, Input<String>)> = FIELDS.iter().map(|k| (*k, f.string(k))).collect();
+    let mut decoded = Vec::new();
+    for (key, text) in texts {
+        decoded.push(match text {
+            Input::Given(text) => match crate::codec::text::from_base64(&text) {
+                Some(b) if !b.is_empty() => Some(b),
+                _ => {
+                    problems.push(Problem::new(
+                        key,
+                        "must be standard base64 (RFC 4648, with padding)",
+                    ));
+                    None
+                }
+            },
+            Input::Missing => {
+                problems.push(Problem::new(key, "is required"));
+                None
+            }
+            Input::Invalid => None,
+        });
+    }
+    let [canonical, issuance, signature, seal]: [Option<Vec<u8>>; 4] =
+        decoded.try_into().expect("four fields");
+    let signature = match signature.map(<[u8; 64]>::try_from) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => {
+            problems.push(Problem::new("signature", "must be 64 bytes (ed25519)"));
+            None
+        }
+        None => None,
+    };
+    match (canonical, issuance, signature, seal) {
+        (Some(canonical), Some(issuance), Some(signature), Some(seal)) if problems.is_empty() => {
+            Ok(crate::app::SubmittedCertificate {
+                canonical,
+                issuance,
+                signature,
+                seal,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,8 @@ routes! {
     get "/healthz" => ledger::healthz, open;
     get "/metrics" => observe::metrics, open;
     post "/v1/certificates" => certificates::issue, authority;
+    get "/v1/certificates/next" => certificates::next_number, authority;
+    post "/v1/certificates/signed" => certificates::issue_signed, authority;
     get "/v1/certificates/{number}" => certificates::get_certificate, party;
     get "/v1/certificates/{number}/qr.png" => certificates::qr_png, party;
     get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, party;

@@ -121,6 +121,10 @@ pub enum LedgerError {
     /// The job found its request invalid when it ran (nothing was written).
     #[error("the request is invalid")]
     Invalid(Vec<crate::domain::Problem>),
+    /// The certificate number a signed certificate carries is already recorded (nothing was
+    /// written).
+    #[error("{0}")]
+    NumberTaken(String),
 }
 
 impl From<std::io::Error> for LedgerError {

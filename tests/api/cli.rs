@@ -632,3 +632,177 @@ async fn authority_commands_work_through_a_running_server() {
     assert_ne!(code, 0);
     assert!(err.contains("403"), "{err}");
 }
+
+#[tokio::test]
+async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // The authority's side: a key of its own, mode 0600, never overwritten.
+    let key = home.path().join("za.key");
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &["keys", "new", "--out", key.to_str().unwrap()],
+    ));
+    assert_eq!(code, 0, "{err}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let public = out
+        .split("public key:")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = run(kpcert(
+        dir.path(),
+        &["keys", "new", "--out", key.to_str().unwrap()],
+    ));
+    assert_ne!(code, 0, "an existing key is never overwritten");
+    assert!(err.contains("never overwritten"), "{err}");
+
+    // The Secretariat's side: ZA registered with its public key only.
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &[
+            "authority",
+            "add",
+            "--participant",
+            "ZA",
+            "--name",
+            "South African Diamond Regulator",
+            "--public-key",
+            &public,
+            "--json",
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let za: Value = serde_json::from_str(out.trim()).unwrap();
+    let token = za["token"].as_str().unwrap().to_owned();
+    let server = start_server(dir.path(), &[]);
+    let url = format!("https://localhost:{}", server.1);
+    let cacert = dir.path().join("keys/tls-self-signed.crt");
+    let client = client_for(dir.path());
+    let mut request = crate::helpers::example_request();
+    request["origin"] = serde_json::json!({"countries": ["ZA"]});
+    let request_path = home.path().join("request.json");
+    std::fs::write(&request_path, request.to_string()).unwrap();
+
+    // Offline: the next number saved to a file, signed on a machine without the server.
+    let next = client
+        .get(format!("{url}/v1/certificates/next"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let next_path = home.path().join("next.json");
+    std::fs::write(&next_path, &next).unwrap();
+    let signed_path = home.path().join("signed.json");
+    let (code, _, err) = run(kpcert(
+        home.path(),
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--next",
+            next_path.to_str().unwrap(),
+            "--request",
+            request_path.to_str().unwrap(),
+            "--out",
+            signed_path.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let signed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&signed_path).unwrap()).unwrap();
+    let resp = client
+        .post(format!("{url}/v1/certificates/signed"))
+        .bearer_auth(&token)
+        .json(&signed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let first: Value = resp.json().await.unwrap();
+    assert_eq!(first["number"], "ZA-2026-000001".replace("2026", &year()));
+
+    // Online in one step: the next number fetched, signed and sent.
+    let mut cmd = kpcert(
+        home.path(),
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--request",
+            request_path.to_str().unwrap(),
+            "--submit",
+        ],
+    );
+    cmd.env("KPCERT_URL", &url)
+        .env("KPCERT_TOKEN", &token)
+        .env("KPCERT_CACERT", &cacert);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    let second: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(second["number"], "ZA-2026-000002".replace("2026", &year()));
+
+    // The same saved file again is the recorded certificate, not a new one; a request that
+    // breaks a rule is refused before anything is signed, naming the field.
+    let resp = client
+        .post(format!("{url}/v1/certificates/signed"))
+        .bearer_auth(&token)
+        .json(&signed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    request["parcels"] = serde_json::json!(0);
+    std::fs::write(&request_path, request.to_string()).unwrap();
+    let (code, _, err) = run(kpcert(
+        home.path(),
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--next",
+            next_path.to_str().unwrap(),
+            "--request",
+            request_path.to_str().unwrap(),
+        ],
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("parcels"), "{err}");
+    // Another key than the authority's current one is refused before signing.
+    let other = home.path().join("other.key");
+    let (code, _, _) = run(kpcert(
+        home.path(),
+        &["keys", "new", "--out", other.to_str().unwrap()],
+    ));
+    assert_eq!(code, 0);
+    let (code, _, err) = run(kpcert(
+        home.path(),
+        &[
+            "sign",
+            "--key",
+            other.to_str().unwrap(),
+            "--next",
+            next_path.to_str().unwrap(),
+            "--request",
+            request_path.to_str().unwrap(),
+        ],
+    ));
+    assert_ne!(code, 0);
+    assert!(err.contains("current key"), "{err}");
+}
+
+/// This year (UTC), as the server numbers certificates.
+fn year() -> String {
+    kpcert::clock::system().today().year().to_string()
+}

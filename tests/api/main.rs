@@ -15,6 +15,7 @@ mod keys;
 mod ledger;
 mod merkle;
 mod offline;
+mod own_key;
 mod roles;
 mod rules;
 mod seal;
