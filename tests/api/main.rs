@@ -16,6 +16,7 @@ mod ledger;
 mod merkle;
 mod offline;
 mod own_key;
+mod privacy;
 mod roles;
 mod rules;
 mod seal;
