@@ -152,6 +152,11 @@ pub struct App {
     clock: SharedClock,
     /// Signing keys of the authorities whose key is in the keys folder, by authority id.
     signers: RwLock<HashMap<String, Arc<ActiveAuthority>>>,
+    /// Every authority signing key held here, by key id: the issuance job signs with the key
+    /// the ledger state names at the moment its entry is built, so a rotation recorded between
+    /// a request and its entry is honoured instead of refused. A new key is added before the
+    /// entry that registers it.
+    held_keys: Arc<RwLock<HashMap<KeyId, Arc<SigningKey>>>>,
     /// The Secretariat root key that signs trust bundles.
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
@@ -231,6 +236,7 @@ impl App {
             keys,
             clock: config.clock.clone(),
             signers: RwLock::new(HashMap::new()),
+            held_keys: Arc::new(RwLock::new(HashMap::new())),
             root_key,
             record_cache: Mutex::new(HashMap::new()),
             tokens: Tokens::open(&config.data_dir)?,
@@ -268,6 +274,14 @@ impl App {
         Ok(())
     }
 
+    /// Keeps `key` among the signing keys held here (see `held_keys`).
+    fn hold_key(&self, key: &SigningKey) {
+        self.held_keys.write().expect("held keys lock").insert(
+            key.public_key().key_id(),
+            Arc::new(SigningKey::from_seed(&key.seed())),
+        );
+    }
+
     /// Loads the signing keys found in the keys folder for the registered authorities. A key
     /// file that others can read or that holds another key stops the start (a security problem
     /// to fix, not to skip); a missing key file leaves that authority unable to issue.
@@ -282,6 +296,7 @@ impl App {
             let name = authority_key_name(&current.key_id);
             match self.keys.load(&name) {
                 Ok(key) if key.public_key() == current.public_key => {
+                    self.hold_key(&key);
                     map.insert(
                         authority.id.clone(),
                         Arc::new(ActiveAuthority {
@@ -423,6 +438,7 @@ impl App {
             self.keys
                 .store(&authority_key_name(&template.key_id()), key)
                 .map_err(AppError::Keys)?;
+            self.hold_key(key);
         }
         let appended = self.ledger.append_blocking(move |ctx| {
             let authority = Authority {
@@ -484,6 +500,7 @@ impl App {
             self.keys
                 .store(&authority_key_name(&public_key.key_id()), key)
                 .map_err(AppError::Keys)?;
+            self.hold_key(key);
         }
         let id = authority_id.to_owned();
         self.ledger.append_blocking(move |_| {
@@ -677,9 +694,24 @@ impl App {
         idempotency: Option<(String, Hash)>,
         reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
     ) {
+        let held = self.held_keys.clone();
         self.ledger.submit(
             move |ctx| {
                 let a = &authority.authority;
+                // The key the ledger names now, not the one of the request's start: a rotation
+                // recorded in between is honoured.
+                let key = ctx
+                    .state()
+                    .authority(&a.id)
+                    .and_then(|r| r.key_at(ctx.time_ms()))
+                    .and_then(|k| held.read().expect("held keys lock").get(&k.key_id).cloned())
+                    .ok_or_else(|| {
+                        LedgerError::Rejected(format!(
+                            "authority {} has no signing key on this server any more (its key was revoked, or it now keeps its own)",
+                            a.id
+                        ))
+                    })?;
+                let key_id = key.public_key().key_id();
                 if let Some((key, request_hash)) = &idempotency {
                     ctx.claim_idempotency(&a.id, key, request_hash)?;
                 }
@@ -699,16 +731,16 @@ impl App {
                         participant: a.participant,
                         authority_id: a.id.clone(),
                         authority_name: a.name.clone(),
-                        key_id: authority.key_id(),
+                        key_id,
                     },
                     content,
                     salt: crate::crypto::random_bytes(),
                 };
                 let signed =
-                    crate::codec::record::issue(certificate, |bytes| authority.key.sign(bytes));
+                    crate::codec::record::issue(certificate, |bytes| key.sign(bytes));
                 Ok(NewEntry {
                     actor: a.id.clone(),
-                    key_id: Some(authority.key_id()),
+                    key_id: Some(key_id),
                     event: Event::CertificateIssued(signed),
                 })
             },

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server on port 0 over real TLS, a real sled
 //! database in a temporary folder, a real HTTP client, and the real `kpcert` binary.
 
+mod admin_load;
 mod audit;
 mod audit_rules;
 mod cli;
