@@ -41,7 +41,8 @@ enum Command {
     /// Run the API on localhost with a self-signed certificate and demo authorities for BW, AE,
     /// IN and EU, printing their tokens and a ready-to-paste curl command.
     Demo(serve::DemoArgs),
-    /// Manage issuing authorities (while the server is stopped).
+    /// Manage issuing authorities, their keys and tokens: through a running server with --url
+    /// and a Secretariat token, or in the data folder while no server holds it.
     #[command(subcommand)]
     Authority(authority::AuthorityCommand),
     /// Show public keys (reads only the public files of the keys folder).

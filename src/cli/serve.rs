@@ -315,6 +315,17 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("Secretariat token (shown once; administers the service at {base}/v1/admin/):");
         println!("  {token}");
     }
+    // Demo tokens of the other roles, new each start like the demo authorities' tokens.
+    let demo_token = |role: crate::tokens::Role, owner: &str| -> anyhow::Result<String> {
+        app.tokens().revoke_owner(role, owner)?;
+        Ok(app.mint_token(role, owner, 1)?)
+    };
+    let demo_secretariat = demo_token(crate::tokens::Role::Secretariat, "Demo Secretariat")?;
+    let demo_monitor = demo_token(crate::tokens::Role::Monitor, "Demo monitoring team")?;
+    println!();
+    println!("Demo tokens (new each start, valid one day):");
+    println!("  secretariat  {demo_secretariat}");
+    println!("  monitor      {demo_monitor}");
     println!();
     println!("Demo issuing authorities (new tokens each start; earlier demo tokens are revoked):");
     for d in &demo {
@@ -330,9 +341,14 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "curl --cacert {cacert} -X POST {base}/v1/certificates \\\n  -H 'Authorization: Bearer {bw_token}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{DEMO_REQUEST}'"
     );
     println!();
-    println!("Then look it up (use the number from the answer):");
     println!(
-        "  curl --cacert {cacert} {base}/v1/certificates/BW-{}-000001",
+        "Then look it up as its issuer (use the number from the answer; the full record answers"
+    );
+    println!(
+        "only its parties: the issuer, the destination's authorities, the Secretariat, monitors):"
+    );
+    println!(
+        "  curl --cacert {cacert} -H 'Authorization: Bearer {bw_token}' {base}/v1/certificates/BW-{}-000001",
         app.today().year()
     );
     println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
