@@ -38,8 +38,24 @@ pub fn seal(data: &[u8]) {
     }
 }
 
-/// Ledger entries and certificates: what decodes re-encodes to the same bytes.
+/// Ledger entries, certificates, issuances and records: what decodes re-encodes to the same
+/// bytes.
 pub fn entry(data: &[u8]) {
+    use crate::codec::record::{decode_issuance, decode_record, encode_issuance, encode_record};
+    if let Ok(issuance) = decode_issuance(data) {
+        assert_eq!(
+            encode_issuance(&issuance),
+            data,
+            "issuance re-encodes differently"
+        );
+    }
+    if let Ok(record) = decode_record(data) {
+        assert_eq!(
+            encode_record(&record),
+            data,
+            "record re-encodes differently"
+        );
+    }
     if let Ok(entry) = decode_entry(data) {
         assert_eq!(encode_entry(&entry), data, "entry re-encodes differently");
     }
