@@ -55,6 +55,11 @@ pub struct ServerArgs {
     /// default: the peer address is the client.
     #[arg(long, value_parser = parse_cidr)]
     trusted_proxy: Vec<http::limit::Cidr>,
+    /// Open connections one client address may hold (IPv6: per /64), counted from the TCP
+    /// accept, before any TLS handshake; past it new ones are closed at once. Trusted proxies
+    /// are not capped; 0 disables.
+    #[arg(long, default_value_t = http::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    max_connections_per_address: usize,
 }
 
 fn parse_cidr(s: &str) -> Result<http::limit::Cidr, String> {
@@ -97,6 +102,7 @@ fn options(args: &ServerArgs, listen: SocketAddr) -> http::Options {
             .unwrap_or_else(|| format!("https://localhost:{}", listen.port())),
         timeouts: http::Timeouts::default(),
         trusted_proxies: args.trusted_proxy.clone(),
+        max_connections_per_address: args.max_connections_per_address,
     }
 }
 

@@ -9,6 +9,7 @@
 mod admin;
 mod auth;
 mod certificates;
+mod conn;
 pub mod error;
 pub mod json;
 mod ledger;
@@ -27,6 +28,7 @@ use crate::tls;
 use error::ApiError;
 use limit::RateLimiter;
 
+pub use conn::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
 pub use json::{parse_issue_request, MAX_BODY_BYTES};
 pub use ledger::{MAX_CONCURRENT_EXPORTS, MAX_CONCURRENT_PAGES, MAX_ENTRIES_PER_PAGE};
 
@@ -46,6 +48,9 @@ pub struct Options {
     /// Reverse proxies whose `X-Forwarded-For` names the client (for rate limits and logs);
     /// none by default: the peer address is the client.
     pub trusted_proxies: Vec<limit::Cidr>,
+    /// Open connections per client address (IPv6: per /64), counted from the TCP accept;
+    /// trusted proxies are not capped; 0 disables.
+    pub max_connections_per_address: usize,
 }
 
 /// How long a client may take at each step before the server gives up on it.
@@ -81,6 +86,7 @@ impl Default for Options {
             public_url: "https://localhost:8443".into(),
             timeouts: Timeouts::default(),
             trusted_proxies: Vec::new(),
+            max_connections_per_address: conn::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
         }
     }
 }
@@ -227,7 +233,7 @@ fn server(
         timeouts: options.timeouts,
         trusted_proxies: options.trusted_proxies.clone(),
     });
-    let server = actix_web::HttpServer::new(move || {
+    let app_factory = move || {
         actix_web::App::new()
             .app_data(state.clone())
             .app_data(
@@ -243,31 +249,82 @@ fn server(
             .wrap(from_fn(observe::access_log))
             .configure(configure)
             .default_service(web::to(not_found))
-    })
+    };
+    // Built from actix-server and actix-http (what actix-web's HttpServer is made of) so that
+    // each connection is counted against its client address from the TCP accept, before any
+    // TLS handshake: one address cannot hold every connection slot with idle sockets.
+    let mut builder = actix_server::Server::build()
+        .max_concurrent_connections(MAX_CONNECTIONS_PER_WORKER)
+        .backlog(1024)
+        // Signals are handled in `run`: the default handler stops at once on SIGINT, dropping
+        // requests whose entries may already be committed.
+        .disable_signals()
+        .shutdown_timeout(30);
+    if options.workers > 0 {
+        builder = builder.workers(options.workers);
+    }
+    let shutdown = builder.graceful_shutdown_signal();
+    let cap = conn::ConnectionCap::new(
+        options.max_connections_per_address,
+        options.trusted_proxies.clone(),
+    );
+    let timeouts = options.timeouts;
+    let local = listener.local_addr()?;
     // Bounded resources: connections that never send a request, TLS handshakes and request
     // heads that never finish, and keep-alive connections are all cut after a deadline.
-    .client_request_timeout(options.timeouts.request_head)
-    .client_disconnect_timeout(std::time::Duration::from_secs(2))
-    .keep_alive(std::time::Duration::from_secs(15))
-    .max_connections(MAX_CONNECTIONS_PER_WORKER)
-    .backlog(1024);
-    let server = match &tls {
-        Some(_) => server.tls_handshake_timeout(options.timeouts.tls_handshake),
-        None => server,
+    // One HTTP service per worker, for plain TCP or TLS streams.
+    macro_rules! http {
+        () => {{
+            let shutdown = shutdown.clone();
+            // The app's URL configuration (scheme and host for generated URLs) is unused:
+            // public URLs come from `--public-url`.
+            let app =
+                actix_service::map_config(app_factory(), |_| actix_web::dev::AppConfig::default());
+            actix_http::HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = shutdown.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(std::time::Duration::from_secs(15))
+                .client_request_timeout(timeouts.request_head)
+                .client_disconnect_timeout(std::time::Duration::from_secs(2))
+                .local_addr(local)
+                .finish(app)
+        }};
+    }
+    /// Admits a connection against the per-address cap, holding its slot until it closes.
+    macro_rules! capped {
+        ($factory:expr) => {{
+            let cap = cap.clone();
+            actix_service::apply_fn_factory(
+                $factory,
+                move |io: actix_web::rt::net::TcpStream, srv| {
+                    let slot = cap.admit(io.peer_addr().ok().map(|a| a.ip()));
+                    let call = slot.as_ref().map(|_| actix_service::Service::call(srv, io));
+                    async move {
+                        match call {
+                            Some(call) => {
+                                let result = call.await;
+                                drop(slot);
+                                result.map(|_| ())
+                            }
+                            // Over the cap: the stream was dropped (closed) without an answer.
+                            None => Ok(()),
+                        }
+                    }
+                },
+            )
+        }};
+    }
+    let builder = match tls {
+        Some(config) => builder.listen("kpcert-https", listener, move || {
+            let tls_config =
+                actix_http::TlsAcceptorConfig::default().handshake_timeout(timeouts.tls_handshake);
+            capped!(http!().rustls_0_23_with_config(config.clone(), tls_config))
+        })?,
+        None => builder.listen("kpcert-http", listener, move || capped!(http!().tcp()))?,
     };
-    // Signals are handled in `run`: actix-web's own handler stops at once on SIGINT, dropping
-    // requests whose entries may already be committed.
-    let server = server.disable_signals().shutdown_timeout(30);
-    let server = if options.workers > 0 {
-        server.workers(options.workers)
-    } else {
-        server
-    };
-    let server = match tls {
-        Some(config) => server.listen_rustls_0_23(listener, config)?,
-        None => server.listen(listener)?,
-    };
-    Ok(server.run())
+    Ok(builder.run())
 }
 
 /// Starts the API on `listener` (TLS when `tls` is given) on a thread of its own and returns

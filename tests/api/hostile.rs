@@ -59,6 +59,73 @@ async fn idle_connections_are_cut_and_do_not_block_a_fresh_client() {
 }
 
 #[tokio::test]
+async fn one_address_cannot_hold_more_connections_than_its_cap() {
+    let app = spawn_app_with(Options {
+        max_connections_per_address: 8,
+        timeouts: Timeouts {
+            // Longer than the test: the idle sockets stay open until it closes them.
+            tls_handshake: Duration::from_secs(60),
+            request_head: Duration::from_secs(60),
+            ..short().timeouts
+        },
+        ..short()
+    });
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", port(&app)).parse().unwrap();
+    let from = |ip: &str| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        socket.connect(addr)
+    };
+    let client_from = |ip: &str| {
+        let pem = std::fs::read(&app.cert_path).unwrap();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
+            .local_address(Some(ip.parse().unwrap()))
+            .build()
+            .unwrap()
+    };
+    // 127.0.0.2 opens nine idle sockets (no TLS handshake): the server keeps eight, its cap,
+    // and closes one at once (whichever it accepted last).
+    let mut idle = Vec::new();
+    for _ in 0..9 {
+        idle.push(from("127.0.0.2").await.unwrap());
+    }
+    let reads = idle.iter_mut().map(|conn| {
+        Box::pin(async move {
+            let mut buf = [0u8; 1];
+            conn.read(&mut buf).await
+        })
+    });
+    let (closed, _, _) = futures_util::future::select_all(reads).await;
+    assert_eq!(closed.unwrap(), 0, "the server closed one of the nine");
+    // A tenth connection from it is closed at once, before any TLS: the request fails.
+    let refused = client_from("127.0.0.2")
+        .get(app.url("/healthz"))
+        .send()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    // Another address is served.
+    let resp = client_from("127.0.0.3")
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Closing the idle sockets frees the slots (the server sees each close as it happens).
+    drop(idle);
+    let again = client_from("127.0.0.2");
+    let mut served = false;
+    for _ in 0..50 {
+        if let Ok(resp) = again.get(app.url("/healthz")).send().await {
+            served = resp.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "slots are freed when connections close");
+}
+
+#[tokio::test]
 async fn a_body_that_never_arrives_gets_408_and_writes_nothing() {
     let app = spawn_app_with(short());
     let size = app.ledger_size();

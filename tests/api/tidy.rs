@@ -66,6 +66,9 @@ fn every_source_file_opens_with_a_module_doc() {
 /// Which files may name an outside crate (a path prefix list per crate; `src/x/` is a folder).
 const OWNERS: &[(&str, &[&str])] = &[
     ("actix_web", &["src/http/"]),
+    ("actix_server", &["src/http/"]),
+    ("actix_service", &["src/http/"]),
+    ("actix_http", &["src/http/"]),
     ("tokio", &["src/http/"]),
     ("futures_util", &["src/http/"]),
     ("rustls", &["src/tls.rs"]),

@@ -1,0 +1,114 @@
+//! Connections per client address, counted from the moment a TCP connection is accepted (before
+//! any TLS handshake) until it closes: past the cap, a new connection from that address is
+//! closed at once, so that one address holding thousands of idle sockets cannot fill the
+//! server's connection slots. Addresses are grouped as for rate limits (IPv6 by /64); trusted
+//! reverse proxies are not capped (every client behind them shares their address).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use super::limit::{client_key, Cidr};
+
+/// Open connections allowed per client address by default.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+
+/// The open connections of each client address.
+pub struct ConnectionCap {
+    max: usize,
+    exempt: Vec<Cidr>,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One counted connection; dropping it (when the connection closes) frees its slot.
+pub struct Slot {
+    cap: Arc<ConnectionCap>,
+    key: Option<IpAddr>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let Some(key) = self.key else { return };
+        let mut open = self.cap.open.lock().expect("connection counts");
+        if let Some(n) = open.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&key);
+            }
+        }
+    }
+}
+
+impl ConnectionCap {
+    /// `max` connections per address (0: no cap), not counting the `exempt` networks.
+    pub fn new(max: usize, exempt: Vec<Cidr>) -> Arc<ConnectionCap> {
+        Arc::new(ConnectionCap {
+            max,
+            exempt,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A slot for a new connection from `peer`, or `None` when that address already holds the
+    /// most it may.
+    pub fn admit(self: &Arc<Self>, peer: Option<IpAddr>) -> Option<Slot> {
+        let key = match peer {
+            Some(ip) if self.max > 0 && !self.exempt.iter().any(|c| c.contains(ip)) => {
+                client_key(ip)
+            }
+            _ => {
+                return Some(Slot {
+                    cap: self.clone(),
+                    key: None,
+                })
+            }
+        };
+        let mut open = self.open.lock().expect("connection counts");
+        let n = open.entry(key).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            cap: self.clone(),
+            key: Some(key),
+        })
+    }
+
+    /// Open connections counted for the address of `ip`.
+    #[cfg(test)]
+    fn open(&self, ip: IpAddr) -> usize {
+        let open = self.open.lock().expect("connection counts");
+        open.get(&client_key(ip)).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_holds_at_most_max_and_a_closed_connection_frees_its_slot() {
+        let cap = ConnectionCap::new(2, vec![Cidr::parse("10.0.0.0/8").unwrap()]);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = cap.admit(Some(a)).unwrap();
+        let _second = cap.admit(Some(a)).unwrap();
+        assert!(cap.admit(Some(a)).is_none());
+        assert!(
+            cap.admit(Some(b)).is_some(),
+            "another address is not affected"
+        );
+        drop(first);
+        assert_eq!(cap.open(a), 1);
+        assert!(cap.admit(Some(a)).is_some());
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let held: Vec<_> = (0..10).map(|_| cap.admit(Some(proxy)).unwrap()).collect();
+        assert_eq!(held.len(), 10, "trusted proxies are not capped");
+        let v6a: IpAddr = "2001:db8::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8::2".parse().unwrap();
+        let _x = cap.admit(Some(v6a)).unwrap();
+        let _y = cap.admit(Some(v6b)).unwrap();
+        assert!(cap.admit(Some(v6a)).is_none(), "IPv6 counted per /64");
+    }
+}
