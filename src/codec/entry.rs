@@ -159,7 +159,7 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
     with_context(ENTRY_CONTEXT, body)
 }
 
-/// Decodes canonical entry bytes (the embedded certificate included).
+/// Decodes canonical entry bytes (a certificate entry's embedded issuance included).
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
     let value = Value::decode(bytes)?;
     let body = unwrap_context(&value, ENTRY_CONTEXT)?;

@@ -8,8 +8,8 @@
 //!
 //! The claims are what an officer compares with the shipment and the paper, plus the SHA-256 of
 //! the full canonical certificate, which binds every other field (addresses included). api/seal.md
-//! specifies the bytes. Ed25519 is deterministic, so a certificate's seal is always the same bytes
-//! and need not be stored: it is re-derived from the ledger record when needed.
+//! specifies the bytes. The issuing authority signs the seal once, at issuance; it is kept in the
+//! certificate's full record (api/ledger.md) and checked against the certificate when read.
 
 use std::fmt;
 

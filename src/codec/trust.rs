@@ -5,8 +5,8 @@
 //! and the ledger's verifier key, with `issued_at` and `next_update`, signed by the Secretariat
 //! root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v2", {...}]`
 //! (api/trust-bundle.md); the JSON file around them only carries them in base64 with the
-//! signature. Lists are sorted (participants by code, keys by authority id then start of
-//! validity) and the decoder refuses any other order, so a bundle has exactly one encoding.
+//! signature. Lists are sorted (participants by code, keys by authority id, start of validity,
+//! then key id) and the decoder refuses any other order, so a bundle has exactly one encoding.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use super::text::{base64, from_base64, hex};
@@ -276,7 +276,7 @@ impl TrustBundle {
             .collect::<Result<Vec<_>, FormatError>>()?;
         if !authorities.windows(2).all(|w| w[0].order() < w[1].order()) {
             return Err(err(
-                "authority keys must be sorted by authority id, then start of validity",
+                "authority keys must be sorted by authority id, then start of validity, then key id",
             ));
         }
         Ok(TrustBundle {
@@ -291,8 +291,14 @@ impl TrustBundle {
 }
 
 impl BundleKey {
-    fn order(&self) -> (&str, u64) {
-        (&self.authority_id, self.key.valid_from_ms)
+    /// Authority id, then start of validity, then key id: two keys of one authority may start
+    /// in the same millisecond (entries may share a time), and the order stays total.
+    fn order(&self) -> (&str, u64, [u8; 8]) {
+        (
+            &self.authority_id,
+            self.key.valid_from_ms,
+            self.key.key_id.0,
+        )
     }
 }
 

@@ -3,8 +3,9 @@
 //! files ([`files`]) and `sled` ([`index`]).
 //!
 //! # Layout of the data folder
-//! - `entries.dat`: the entries' canonical bytes, each as a 4-byte big-endian length and the bytes.
-//! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its record in `entries.dat`.
+//! - `entries.dat`: one frame per entry: a 4-byte big-endian length and the entry's canonical
+//!   bytes, then a 4-byte length and the certificate's full record (empty for other kinds).
+//! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its frame in `entries.dat`.
 //! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
 //!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
 //! - `checkpoint.txt`: the latest committed checkpoint note, replaced atomically after each

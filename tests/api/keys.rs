@@ -196,3 +196,37 @@ async fn rotation_keeps_old_certificates_valid_and_a_compromise_revokes_from_its
     .unwrap();
     assert_eq!(report.entries, app.ledger_size());
 }
+
+#[tokio::test]
+async fn keys_added_in_the_same_millisecond_still_give_a_readable_trust_bundle() {
+    // The clock stands still: registration and two rotations share one entry time.
+    let (app, _clock) = spawn_app_on("2026-06-01");
+    for _ in 0..2 {
+        let resp = app
+            .client
+            .post(app.url("/v1/admin/authorities/BW-A1/keys"))
+            .bearer_auth(&app.secretariat)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let bundle = app.get("/v1/trust-bundle").await.text().await.unwrap();
+    let bundle = TrustBundle::open_signed_json(&bundle, &app.app.root_public_key())
+        .expect("kpcert reads the bundle it made");
+    let bw: Vec<_> = bundle
+        .authorities
+        .iter()
+        .filter(|k| k.authority_id == "BW-A1")
+        .collect();
+    assert_eq!(bw.len(), 3);
+    // And the newest key issues, verifiable offline from that bundle.
+    let issued = issue(&app).await;
+    let Ok(verdict) = verify_qr(
+        &bundle,
+        issued["qr"].as_str().unwrap(),
+        Date::parse("2026-06-01").unwrap(),
+    );
+    assert_eq!(verdict.verdict, Verdict::Valid, "{:?}", verdict.reasons);
+}
