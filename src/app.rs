@@ -422,14 +422,9 @@ impl App {
         if let Some(problem) = template.problem() {
             return Err(AppError::Config(problem));
         }
-        if self
-            .state()
-            .keys_with_id(&public_key.key_id())
-            .iter()
-            .any(|(_, k)| k.public_key == public_key)
-        {
+        if !self.state().keys_with_id(&public_key.key_id()).is_empty() {
             return Err(AppError::Config(
-                "this public key is already registered to an authority".into(),
+                "this public key (or another with its key id) is already registered to an authority".into(),
             ));
         }
         // The key is on disk before the ledger names it: a crash in between leaves an unused key
@@ -486,14 +481,9 @@ impl App {
             None => Some(SigningKey::generate()),
         };
         let public_key = own_key.unwrap_or_else(|| key.as_ref().expect("generated").public_key());
-        if !self
-            .state()
-            .keys_with_id(&public_key.key_id())
-            .iter()
-            .all(|(_, k)| k.public_key != public_key)
-        {
+        if !self.state().keys_with_id(&public_key.key_id()).is_empty() {
             return Err(AppError::Config(
-                "this public key is already registered to an authority".into(),
+                "this public key (or another with its key id) is already registered to an authority".into(),
             ));
         }
         if let Some(key) = &key {

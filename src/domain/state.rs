@@ -237,13 +237,12 @@ impl State {
                         k.authority_id
                     ));
                 };
-                if let Some((holder, _)) = self
-                    .keys_with_id(&k.public_key.key_id())
-                    .into_iter()
-                    .find(|(_, w)| w.public_key == k.public_key)
+                // As at registration: a key id names one key in the whole ledger.
+                if let Some((holder, _)) =
+                    self.keys_with_id(&k.public_key.key_id()).into_iter().next()
                 {
                     return violation(format!(
-                        "the key is already registered to authority {}",
+                        "a key with this key id is already registered to authority {}",
                         holder.authority.id
                     ));
                 }
