@@ -188,7 +188,9 @@ fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
 fn with_hint<T>(result: anyhow::Result<T>) -> anyhow::Result<T> {
     result.map_err(|e| {
         if e.to_string().contains("in use by another kpcert process") {
-            e.context("a server holds the data folder: run this with --url https://HOST:PORT and a Secretariat token (KPCERT_ADMIN_TOKEN)")
+            anyhow::anyhow!(
+                "a running kpcert server holds the data folder: run this through it with --url https://HOST:PORT and a Secretariat token (--token or KPCERT_ADMIN_TOKEN)"
+            )
         } else {
             e
         }

@@ -36,8 +36,23 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let note = folder.note.clone();
     let out = &args.out;
     let tmp = out.with_extension("partial");
-    let file =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    // A full export holds every certificate's commercial content: only its owner may read it.
+    let mode = if args.full { 0o600 } else { 0o644 };
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?
+    };
+    // An existing file keeps its mode through open: set it.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     let mut writer = std::io::BufWriter::new(file);
     let (entries, _) = folder.entries(checkpoint.size);
     let level = if args.full {

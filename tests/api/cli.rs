@@ -180,7 +180,11 @@ async fn the_binary_serves_https_and_cli_commands_say_why_they_cannot_share_its_
         &["authority", "add", "--participant", "AE", "--name", "UAE"],
     ));
     assert_ne!(code, 0);
-    assert!(err.contains("in use by another kpcert process"), "{err}");
+    assert!(
+        err.contains("a running kpcert server holds the data folder") && err.contains("--url"),
+        "{err}"
+    );
+    assert!(!err.contains("stop it first"), "one way on, not two: {err}");
 
     // keys show reads only the keys folder and agrees with what the server publishes.
     let (code, out, err) = run(kpcert(dir.path(), &["keys", "show"]));
@@ -412,6 +416,14 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
         ],
     ));
     assert_eq!(code, 0, "{err}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(backup.join("ledger.export"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "a full export is private");
+    }
     std::fs::copy(dir.path().join("data/tokens"), backup.join("tokens")).unwrap();
     // A public export holds no records: it cannot restore a service, and says so.
     let (code, _, err) = run(kpcert(
