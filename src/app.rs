@@ -888,6 +888,14 @@ impl App {
             )
         })?;
         let mut problems = Vec::new();
+        // The salt hides the certificate behind its public hash only if nobody can guess it:
+        // a constant one (all one byte, as zeros) is refused. kpcert sign draws it at random.
+        if certificate.salt.iter().all(|b| *b == certificate.salt[0]) {
+            problems.push(Problem::new(
+                "canonical",
+                "the salt must be 16 random bytes (this one repeats one byte): with a guessable salt the public hash confirms a guess of the certificate's content",
+            ));
+        }
         let issuer = &certificate.issuer;
         if issuer.authority_id != a.id
             || issuer.participant != a.participant

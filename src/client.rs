@@ -31,25 +31,15 @@ pub enum ClientError {
     },
 }
 
-/// Whether `host` (as in a URL: a name, an IPv4 address or a bracketed IPv6 address) is a
-/// loopback address or `localhost`.
-fn is_loopback(host: &str) -> bool {
+/// Whether the host of `url` (as the HTTP client will connect to it) is a loopback address or
+/// `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The host part of `http://host[:port]/...`.
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.starts_with('[') {
-        authority
-            .find(']')
-            .map_or(authority, |end| &authority[..=end])
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
-    }
 }
 
 /// A client for `base` (`https://host[:port]` or `http://loopback[:port]`), trusting the
@@ -63,9 +53,17 @@ impl Client {
     pub fn new(base: &str, cacert_pem: Option<&[u8]>) -> Result<Client, ClientError> {
         let base = base.trim_end_matches('/').to_owned();
         let lower = base.to_ascii_lowercase();
+        // The URL as the client will read it: the host it connects to is what is checked.
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| ClientError::Url(format!("{base}: not a URL ({e})")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(ClientError::Url(format!(
+                "{base}: a URL with a user name or password is refused; send tokens with --token"
+            )));
+        }
         let mut builder = reqwest::blocking::Client::builder();
         if lower.starts_with("http://") {
-            if !is_loopback(host_of(&base)) {
+            if !is_loopback(&parsed) {
                 return Err(ClientError::Url(format!(
                     "{base}: plain HTTP is allowed only to a loopback address; use https://"
                 )));
@@ -150,15 +148,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hosts_and_loopback() {
-        assert_eq!(host_of("http://127.0.0.1:8443/x"), "127.0.0.1");
-        assert_eq!(host_of("http://[::1]:8443"), "[::1]");
-        assert_eq!(host_of("https://kp.example.org"), "kp.example.org");
-        assert!(is_loopback("[::1]"));
-        assert!(is_loopback("127.0.0.1"));
-        assert!(is_loopback("localhost"));
-        assert!(!is_loopback("192.0.2.1"));
-        assert!(Client::new("http://192.0.2.1:80", None).is_err());
-        assert!(Client::new("ftp://x", None).is_err());
+    fn plain_http_goes_only_to_loopback_whatever_the_url_says() {
+        for ok in [
+            "http://127.0.0.1:8443/x",
+            "http://[::1]:8443",
+            "http://localhost:8443",
+            "https://kp.example.org",
+        ] {
+            assert!(Client::new(ok, None).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://192.0.2.1:80",
+            "ftp://x",
+            // A user name in front of the host: the client would connect to 192.0.2.2 in
+            // plain HTTP and send the token there.
+            "http://[::1]@192.0.2.2:18084",
+            "http://localhost:1@192.0.2.2",
+            "http://127.0.0.1@192.0.2.2",
+            "https://user:pass@kp.example.org",
+        ] {
+            assert!(Client::new(bad, None).is_err(), "{bad}");
+        }
     }
 }

@@ -31,10 +31,11 @@ pub struct AuditArgs {
     /// PEM certificate(s) to trust for --url instead of the system's root certificates.
     #[arg(long, requires = "url")]
     cacert: Option<PathBuf>,
-    /// With --url: audit the full export (every certificate's record too), which needs a
-    /// Secretariat or monitor token (--token or KPCERT_TOKEN). A file is audited at the level
-    /// it holds; a data folder at the full level.
-    #[arg(long, requires = "url")]
+    /// Require a full audit (every certificate's record too): with --url the full export is
+    /// fetched, which needs a Secretariat or monitor token (--token or KPCERT_TOKEN); with
+    /// --file the file must be a full export. Either way, anything less fails. Without it, a
+    /// file is audited at the level it holds; a data folder is always audited in full.
+    #[arg(long, conflicts_with = "data_dir")]
     full: bool,
     /// Bearer token for --full.
     #[arg(long, env = "KPCERT_TOKEN", hide_env_values = true)]
@@ -115,6 +116,17 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         eprintln!();
     }
     match result {
+        Ok(report) if args.full && report.level != Level::Full => {
+            // A public export where a full one was asked for (a server or anyone in between
+            // answered less): the records were not checked, so this is no full audit.
+            let reason = "a full audit was asked for (--full), but the export holds no records (a public export): nothing of the records was checked";
+            if args.json {
+                println!("{}", json!({"ok": false, "index": null, "reason": reason}));
+            } else {
+                println!("LEDGER FAILED the audit: {reason}");
+            }
+            Ok(false)
+        }
         Ok(report) => {
             if let Some(path) = &args.state {
                 // Keep the checkpoint just verified: the next audit must extend it.

@@ -58,6 +58,18 @@ fn refused(e: AppError) -> ApiError {
             vec![Problem::new("", message)],
         ),
         AppError::Ledger(e) => e.into(),
+        AppError::Tokens(crate::tokens::TokenError::BadOwner) => ApiError::invalid(
+            "invalid_request",
+            "token request",
+            vec![Problem::new(
+                "owner",
+                crate::tokens::TokenError::BadOwner.to_string(),
+            )],
+        ),
+        AppError::Tokens(e @ crate::tokens::TokenError::Write { .. }) => {
+            tracing::error!(error = %e, "cannot record a token");
+            ApiError::unavailable("the token store cannot be written right now")
+        }
         other => ApiError::internal(other),
     }
 }

@@ -20,7 +20,9 @@ use crate::views::EntryView;
 
 /// Most entries one `GET /v1/ledger/entries` returns.
 pub const MAX_ENTRIES_PER_PAGE: u64 = 1000;
-/// Exports streaming at once; past it, 503 with Retry-After.
+/// Public exports streaming at once (at most one per client address); past it, 503 with
+/// Retry-After. Full exports (Secretariat and monitors) have as many slots of their own, so
+/// that anonymous clients cannot hold them.
 pub const MAX_CONCURRENT_EXPORTS: usize = 2;
 /// Entry pages built or sent at once; past it, 503 with Retry-After.
 pub const MAX_CONCURRENT_PAGES: usize = 8;
@@ -223,25 +225,77 @@ impl std::io::Write for ChunkWriter {
 }
 
 /// `GET /v1/ledger/export`: the public export (entries only) as of the latest checkpoint.
-pub async fn export(state: Shared) -> Result<HttpResponse, ApiError> {
-    stream_export(state, Level::Public, "kpcert-ledger.export")
+pub async fn export(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // One public export at a time per client address, so that one client cannot hold every
+    // public slot.
+    let client = super::limit::client_ip(&req).map(super::limit::client_key);
+    let held = match client {
+        Some(ip) => {
+            let mut set = state.export_clients.lock().expect("export clients");
+            if !set.insert(ip) {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "an export to this address is already in progress; one at a time",
+                ));
+            }
+            Some(ExportClient {
+                clients: state.export_clients.clone(),
+                ip,
+            })
+        }
+        None => None,
+    };
+    let permit = state
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy("exports"))?;
+    stream_export(state, Level::Public, "kpcert-ledger.export", (permit, held))
+}
+
+/// A client address with a public export in progress; dropping it (when the stream ends)
+/// frees the address.
+struct ExportClient {
+    clients: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::net::IpAddr>>>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for ExportClient {
+    fn drop(&mut self) {
+        self.clients
+            .lock()
+            .expect("export clients")
+            .remove(&self.ip);
+    }
 }
 
 /// `GET /v1/ledger/export/full`: the full export (entries and every certificate's record), for
 /// the Secretariat and monitors.
 pub async fn export_full(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
-    stream_export(state, Level::Full, "kpcert-ledger-full.export")
+    let permit = state
+        .full_exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy("full exports"))?;
+    stream_export(
+        state,
+        Level::Full,
+        "kpcert-ledger-full.export",
+        (permit, None),
+    )
 }
 
 /// Streams an export (api/export.md) from the blocking pool; memory stays bounded whatever the
 /// ledger size.
-fn stream_export(state: Shared, level: Level, file_name: &str) -> Result<HttpResponse, ApiError> {
-    let permit = state
-        .exports
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| busy("exports"))?;
+/// `permit` (its slot, and its client's) is held until the stream ends.
+fn stream_export(
+    state: Shared,
+    level: Level,
+    file_name: &str,
+    permit: (tokio::sync::OwnedSemaphorePermit, Option<ExportClient>),
+) -> Result<HttpResponse, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let app = state.app.clone();
     let stall = state.timeouts.stalled_export;

@@ -118,8 +118,12 @@ pub struct HttpState {
     public_url: String,
     /// Rendered QR codes by certificate number; cleared when full.
     qr_cache: Mutex<std::collections::HashMap<String, Arc<certificates::RenderedQr>>>,
-    /// Exports streaming at once (each holds a blocking thread): past it, 503.
+    /// Public exports streaming at once (each holds a blocking thread): past it, 503.
     exports: Arc<tokio::sync::Semaphore>,
+    /// Full exports (Secretariat and monitors) streaming at once: slots of their own.
+    full_exports: Arc<tokio::sync::Semaphore>,
+    /// Client addresses with a public export in progress (one each).
+    export_clients: Arc<Mutex<std::collections::HashSet<std::net::IpAddr>>>,
     /// Entry pages being built or sent at once (each holds up to a few MB): past it, 503.
     pages: Arc<tokio::sync::Semaphore>,
     timeouts: Timeouts,
@@ -229,6 +233,8 @@ fn server(
         public_url: options.public_url.clone(),
         qr_cache: Mutex::new(Default::default()),
         exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
+        full_exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
+        export_clients: Arc::new(Mutex::new(Default::default())),
         pages: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_PAGES)),
         timeouts: options.timeouts,
         trusted_proxies: options.trusted_proxies.clone(),

@@ -431,6 +431,19 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
         &["export", "--data-dir", "data", "--out", "public.export"],
     ));
     assert_eq!(code, 0, "{err}");
+    // Asked for a full audit, a public export fails rather than pass unchecked records.
+    let (code, out, _) = run(kpcert(
+        dir.path(),
+        &["audit", "--file", "public.export", "--full"],
+    ));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a full audit was asked for"), "{out}");
+    let (code, out, err) = run(kpcert(
+        dir.path(),
+        &["audit", "--file", "backup/ledger.export", "--full"],
+    ));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("full audit"), "{out}");
     let (code, _, err) = run(kpcert(
         dir.path(),
         &[

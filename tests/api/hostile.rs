@@ -168,20 +168,45 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
     }
     drop(tx);
     assert!(rx.iter().all(|ok| ok));
-    // Exports whose client never reads: the first ones stream, the next is refused at once.
+    // Public exports whose client never reads, each from its own address: the first ones
+    // stream, the next is refused at once; an address gets one public export at a time.
+    let from = |ip: &str| {
+        let pem = std::fs::read(&app.cert_path).unwrap();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
+            .local_address(Some(ip.parse().unwrap()))
+            .build()
+            .unwrap()
+    };
+    let export = app.url("/v1/ledger/export");
     let mut held = Vec::new();
-    for _ in 0..kpcert::http::MAX_CONCURRENT_EXPORTS {
-        let resp = app.get("/v1/ledger/export").await;
+    for i in 0..kpcert::http::MAX_CONCURRENT_EXPORTS {
+        let resp = from(&format!("127.0.0.{}", i + 2))
+            .get(&export)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 200);
         held.push(resp);
     }
-    let resp = app.get("/v1/ledger/export").await;
+    let resp = from("127.0.0.2").get(&export).send().await.unwrap();
+    assert_eq!(
+        resp.status(),
+        429,
+        "one public export at a time per address"
+    );
+    let resp = from("127.0.0.20").get(&export).send().await.unwrap();
     assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["retry-after"], "1");
+    // Anonymous clients holding every public slot do not hold the full export: the
+    // Secretariat's and monitors' exports have slots of their own.
+    let resp = app.get_as("/v1/ledger/export/full", &app.monitor).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
     // The stalled exports are given up after their deadline, and their places freed.
     drop(held);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let resp = app.get("/v1/ledger/export").await;
+    let resp = from("127.0.0.2").get(&export).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
 }

@@ -46,6 +46,15 @@ async fn next(app: &TestApp, token: &str) -> NextNumberView {
 
 /// Signs `request` with `key` for `next` on the authority's side.
 fn sign(next: &NextNumberView, request: &Value, key: &SigningKey) -> SignedCertificate {
+    sign_with_salt(next, request, key, kpcert::crypto::random_bytes())
+}
+
+fn sign_with_salt(
+    next: &NextNumberView,
+    request: &Value,
+    key: &SigningKey,
+    salt: [u8; 16],
+) -> SignedCertificate {
     let next = next.parse().unwrap();
     let (input, _) = kpcert::http::parse_issue_request(request).unwrap();
     let is_participant = |c| next.participants.contains(&c);
@@ -64,7 +73,7 @@ fn sign(next: &NextNumberView, request: &Value, key: &SigningKey) -> SignedCerti
         number: next.number,
         issuer: next.issuer,
         content,
-        salt: kpcert::crypto::random_bytes(),
+        salt,
     };
     issue(certificate, |m| key.sign(m))
 }
@@ -164,6 +173,12 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
             body_of(&other_key),
             422,
             "signature",
+        ),
+        (
+            "a constant salt, which would let the public hash confirm a guess",
+            body_of(&sign_with_salt(&n, &za_request(), &key, [0; 16])),
+            422,
+            "canonical",
         ),
         (
             "a number that skips one",

@@ -204,6 +204,11 @@ async fn the_secretariat_administers_while_the_service_runs() {
         ("/v1/admin/tokens", json!({"role": "king", "owner": "x"})),
         (
             "/v1/admin/tokens",
+            json!({"role": "monitor", "owner": "tab\there"}),
+        ),
+        ("/v1/admin/tokens", json!({"role": "monitor", "owner": ""})),
+        (
+            "/v1/admin/tokens",
             json!({"role": "authority", "owner": "KE-A1"}),
         ),
         (
