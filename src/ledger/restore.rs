@@ -67,9 +67,22 @@ pub fn restore(
         if entry.prev != prev {
             return Err(LedgerError::Corrupt(format!("entry {i} does not chain")));
         }
-        state
+        let applied = state
             .apply(&entry)
             .map_err(|v| LedgerError::Corrupt(format!("entry {i}: {v}")))?;
+        // The record's certificate is bound to the entry by its hash (checked by the rules);
+        // its seal is not, so it is verified here with the key that signed the entry: the file
+        // is read again after its audit, and may have changed in between.
+        if let (Event::CertificateIssued(signed), Some(key)) = (&entry.event, applied.signed_by) {
+            let record = signed.record.as_deref().expect("attached above");
+            let sealed = crate::codec::record::check_seal(record, &signed.issuance)
+                .is_ok_and(|opened| opened.verify(&key));
+            if !sealed {
+                return Err(LedgerError::Corrupt(format!(
+                    "the seal in the record of entry {i} does not verify"
+                )));
+            }
+        }
         if let Event::CertificateIssued(signed) = &entry.event {
             batch.certificate(signed.issuance.number.as_str(), i);
         }

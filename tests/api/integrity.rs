@@ -427,3 +427,45 @@ async fn changed_offsets_or_nodes_are_caught_where_they_are_read_and_by_the_fold
     assert_eq!(health["status"], "corrupt", "{health}");
     server.stop().await;
 }
+
+#[test]
+fn restore_verifies_every_seal_it_writes_even_if_the_file_changed_after_its_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at_date("2026-06-01");
+    let app = open_app(dir.path(), clock.clone());
+    issue(&app, 3);
+    let mut export = Vec::new();
+    app.export(kpcert::codec::export::Level::Full, &mut export)
+        .unwrap();
+    let verifier = app.ledger_verifier().clone();
+    app.close();
+    drop(app);
+    let reader = kpcert::codec::export::ExportReader::open(&export[..]).unwrap();
+    let note = reader.note.clone();
+    let checkpoint = verifier.open(&note).unwrap();
+    // A seal changed in its record (the seal is not covered by the certificate hash): as if
+    // the file were changed between `restore`'s audit and its write.
+    let mut frames: Vec<kpcert::codec::export::Frame> = reader.map(|f| f.unwrap()).collect();
+    let last = frames
+        .iter_mut()
+        .rev()
+        .find(|f| !f.record.is_empty())
+        .unwrap();
+    let record = kpcert::codec::decode_record(&last.record).unwrap();
+    let at = last
+        .record
+        .windows(record.seal.len())
+        .position(|w| w == record.seal.as_slice())
+        .unwrap();
+    last.record[at + record.seal.len() - 1] ^= 1;
+    let target = dir.path().join("restored");
+    let result = kpcert::ledger::restore(
+        &target,
+        &checkpoint,
+        &note,
+        frames.into_iter().map(Ok),
+        kpcert::clock::Clock::now_ms(&*clock),
+    );
+    let err = result.expect_err("a seal that does not verify is not restored");
+    assert!(err.to_string().contains("seal"), "{err}");
+}
