@@ -318,6 +318,10 @@ fn invisible_or_reordering(c: char) -> bool {
 /// encoding.
 pub fn normalized(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization as _;
+    // ASCII text is already in form C (most names and addresses): skip the composition.
+    if s.is_ascii() {
+        return s.to_owned();
+    }
     s.nfc().collect()
 }
 
@@ -343,7 +347,7 @@ pub(crate) fn text_rule(s: &str, max: usize) -> Result<(), String> {
             c as u32
         ));
     }
-    if !unicode_normalization::is_nfc(s) {
+    if !s.is_ascii() && !unicode_normalization::is_nfc(s) {
         return Err("must be in Unicode normalization form C".into());
     }
     Ok(())
