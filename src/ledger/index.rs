@@ -87,6 +87,9 @@ impl Batch {
     }
 }
 
+/// Most bytes of index pages sled keeps in memory.
+pub const INDEX_CACHE_BYTES: u64 = 64 << 20;
+
 impl Index {
     /// Opens `dir/index`; `Locked` when another process holds it.
     pub fn open(dir: &Path) -> Result<Index, LedgerError> {
@@ -94,6 +97,9 @@ impl Index {
         let db = sled::Config::new()
             .path(&index_dir)
             .mode(sled::Mode::HighThroughput)
+            // sled keeps up to 1 GB of pages in memory by default; the index is read mostly
+            // for look-ups by number (themselves cached above it), so memory stays bounded.
+            .cache_capacity(INDEX_CACHE_BYTES)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
