@@ -28,8 +28,8 @@ pub struct SignArgs {
     #[arg(long)]
     request: PathBuf,
     /// The answer of `GET /v1/certificates/next`, saved to a file (to sign on a machine that
-    /// is not connected); without it, --url is asked.
-    #[arg(long, conflicts_with = "url")]
+    /// is not connected); without it, --url is asked. It wins over --url (and KPCERT_URL).
+    #[arg(long)]
     next: Option<PathBuf>,
     /// A running kpcert server to ask for the next number (and, with --submit, to send the
     /// signed certificate to).
@@ -55,8 +55,10 @@ pub fn run(args: &SignArgs) -> anyhow::Result<()> {
     let key = dir
         .load(&name)
         .with_context(|| format!("cannot read the key {}", args.key.display()))?;
+    // The server is needed only to fetch the next number or to submit.
+    let needs_server = args.next.is_none() || args.submit;
     let remote = match &args.url {
-        Some(url) => {
+        Some(url) if needs_server => {
             let token = args
                 .token
                 .clone()
@@ -69,7 +71,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<()> {
             };
             Some((Client::new(url, pem.as_deref())?, token))
         }
-        None => None,
+        _ => None,
     };
     let next_text = match (&args.next, &remote) {
         (Some(path), _) => std::fs::read_to_string(path)

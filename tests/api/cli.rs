@@ -729,7 +729,8 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
     let next_path = home.path().join("next.json");
     std::fs::write(&next_path, &next).unwrap();
     let signed_path = home.path().join("signed.json");
-    let (code, _, err) = run(kpcert(
+    // KPCERT_URL set in the environment (as the README exports it) does not get in the way.
+    let mut offline = kpcert(
         home.path(),
         &[
             "sign",
@@ -742,7 +743,9 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
             "--out",
             signed_path.to_str().unwrap(),
         ],
-    ));
+    );
+    offline.env("KPCERT_URL", "https://unreachable.invalid");
+    let (code, _, err) = run(offline);
     assert_eq!(code, 0, "{err}");
     let signed: Value =
         serde_json::from_str(&std::fs::read_to_string(&signed_path).unwrap()).unwrap();
