@@ -653,3 +653,27 @@ impl NextNumberView {
         })
     }
 }
+
+/// A bearer token as listed (never the token itself): the admin API and `kpcert token list`.
+#[derive(Serialize)]
+pub struct TokenView {
+    pub prefix: String,
+    pub role: &'static str,
+    pub owner: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: Option<String>,
+}
+
+impl TokenView {
+    pub fn of(r: &crate::tokens::TokenRecord) -> TokenView {
+        TokenView {
+            prefix: r.prefix.clone(),
+            role: r.role.as_str(),
+            owner: r.owner.clone(),
+            created: format_unix_ms(r.created_ms),
+            expires: format_unix_ms(r.expires_ms),
+            last_used: (r.last_used_ms > 0).then(|| format_unix_ms(r.last_used_ms)),
+        }
+    }
+}

@@ -29,7 +29,7 @@ pub struct Remote {
 
 impl Remote {
     /// The admin client and token, when --url is given.
-    fn client(&self) -> anyhow::Result<Option<(Client, String)>> {
+    pub(super) fn client(&self) -> anyhow::Result<Option<(Client, String)>> {
         let Some(url) = &self.url else {
             return Ok(None);
         };
@@ -48,7 +48,7 @@ impl Remote {
 }
 
 /// Calls the admin API; any answer but `expect` is an error naming the server's message.
-fn call(
+pub(super) fn call(
     client: &Client,
     token: &str,
     method: &str,
@@ -174,7 +174,7 @@ pub enum AuthorityCommand {
 }
 
 /// Opens an existing ledger for a command that reads or changes it without creating it.
-fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
+pub(super) fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
     if !crate::ledger::Ledger::holds_entries(&dirs.data_dir) {
         bail!(
             "no ledger in {} (nothing was created): check --data-dir, or register an authority first with `kpcert authority add`",
@@ -185,7 +185,7 @@ fn open_existing(dirs: &Dirs) -> anyhow::Result<crate::app::App> {
 }
 
 /// Says how to go on when the folder is held by a server.
-fn with_hint<T>(result: anyhow::Result<T>) -> anyhow::Result<T> {
+pub(super) fn with_hint<T>(result: anyhow::Result<T>) -> anyhow::Result<T> {
     result.map_err(|e| {
         if e.to_string().contains("in use by another kpcert process") {
             anyhow::anyhow!(

@@ -12,6 +12,7 @@ mod keys;
 mod restore;
 mod serve;
 mod sign;
+mod token;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,10 @@ enum Command {
     /// and a Secretariat token, or in the data folder while no server holds it.
     #[command(subcommand)]
     Authority(authority::AuthorityCommand),
+    /// Mint, list and revoke bearer tokens of any role: through a running server with --url
+    /// and a Secretariat token, or in the data folder while no server holds it.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Show public keys (reads only the public files of the keys folder).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -132,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Restore(args) => restore::run(&args).map(|()| true),
         Command::Sign(args) => sign::run(&args).map(|()| true),
+        Command::Token(cmd) => token::run(cmd).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -14,10 +14,10 @@ use super::Shared;
 use crate::app::AppError;
 use crate::codec::text::from_hex;
 use crate::crypto::PublicKey;
-use crate::domain::date::{format_unix_ms, parse_unix_ms};
+use crate::domain::date::parse_unix_ms;
 use crate::domain::Problem;
 use crate::tokens::{Role, DEFAULT_TOKEN_DAYS};
-use crate::views::AuthorityView;
+use crate::views::{AuthorityView, TokenView};
 
 /// Decodes a strict JSON body into `T` (unknown fields refused), or 422 naming the problem.
 async fn body<T: for<'de> Deserialize<'de>>(
@@ -144,16 +144,6 @@ struct NewTokenRequest {
 }
 
 #[derive(Serialize)]
-struct TokenView {
-    prefix: String,
-    role: &'static str,
-    owner: String,
-    created: String,
-    expires: String,
-    last_used: Option<String>,
-}
-
-#[derive(Serialize)]
 struct NewTokenAnswer {
     /// The token, shown once.
     token: String,
@@ -161,20 +151,15 @@ struct NewTokenAnswer {
     record: TokenView,
 }
 
-fn token_view(r: &crate::tokens::TokenRecord) -> TokenView {
-    TokenView {
-        prefix: r.prefix.clone(),
-        role: r.role.as_str(),
-        owner: r.owner.clone(),
-        created: format_unix_ms(r.created_ms),
-        expires: format_unix_ms(r.expires_ms),
-        last_used: (r.last_used_ms > 0).then(|| format_unix_ms(r.last_used_ms)),
-    }
-}
-
 pub async fn list_tokens(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat])?;
-    let list: Vec<TokenView> = state.app.tokens().list().iter().map(token_view).collect();
+    let list: Vec<TokenView> = state
+        .app
+        .tokens()
+        .list()
+        .iter()
+        .map(TokenView::of)
+        .collect();
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -208,7 +193,7 @@ pub async fn mint_token(
         .ok_or_else(|| ApiError::internal("the new token is not in the store"))?;
     Ok(HttpResponse::Created().json(NewTokenAnswer {
         token,
-        record: token_view(&record),
+        record: TokenView::of(&record),
     }))
 }
 

@@ -645,6 +645,53 @@ async fn authority_commands_work_through_a_running_server() {
     let resp = post_example(&client, &url, &new_token).await;
     assert_eq!(resp.status(), 201);
 
+    // Tokens of any role, through the server: a monitor token works at once, is listed
+    // (never shown again), and stops at once when revoked.
+    let (code, out, err) = remote(&[
+        "token",
+        "mint",
+        "--role",
+        "monitor",
+        "--owner",
+        "KP Monitoring Team",
+        "--days",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let monitor = out.trim().to_owned();
+    let resp = client
+        .get(format!("{url}/v1/ledger/export/full"))
+        .bearer_auth(&monitor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (code, out, err) = remote(&["token", "list", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let list: Value = serde_json::from_str(out.trim()).unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["owner"] == "KP Monitoring Team")
+        .expect("the new token is listed");
+    assert_eq!(listed["role"], "monitor");
+    assert!(!out.contains(&monitor), "a list never shows a token");
+    let prefix = listed["prefix"].as_str().unwrap().to_owned();
+    let (code, out, err) = remote(&["token", "revoke", "--prefix", &prefix]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked 1"), "{out}");
+    let resp = client
+        .get(format!("{url}/v1/ledger/export/full"))
+        .bearer_auth(&monitor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "revoked at once");
+    let (code, _, err) = remote(&["token", "mint", "--role", "king", "--owner", "x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--role"), "{err}");
+
     // Without --url: refused at once, saying how; with a wrong token: the server's reason.
     let (code, _, err) = run(kpcert(dir.path(), &["authority", "list"]));
     assert_ne!(code, 0);
