@@ -40,7 +40,8 @@ KPCERT_TOKEN=$TOKEN wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/issue.lua
   https://localhost:$PORT/v1/certificates | tee "$T/issue.txt"
 
 SIZE1=$(curl -sk https://localhost:$PORT/v1/ledger/checkpoint | sed -n 2p)
-QR=$(curl -sk https://localhost:$PORT/v1/certificates/BW-$(date -u +%Y)-000001 |
+# The record answers its parties only: the issuer reads its own certificate.
+QR=$(curl -sk -H "Authorization: Bearer $TOKEN" https://localhost:$PORT/v1/certificates/BW-$(date -u +%Y)-000001 |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["qr"])')
 echo "== POST /v1/verify ($CONN connections, ${DUR}s)"
 KPCERT_QR=$QR wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/verify.lua \
