@@ -25,7 +25,7 @@ trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$T"' E
 export KPCERT_DATA_DIR=$T/data KPCERT_KEYS_DIR=$T/keys
 TOKEN=$("$BIN" authority add --participant BW --name "Load test authority" --json |
   sed -E 's/.*"token":"([^"]+)".*/\1/')
-"$BIN" serve --listen 127.0.0.1:$PORT --tls-self-signed --public-rate-limit 0 2>"$T/server.log" &
+"$BIN" serve --listen 127.0.0.1:$PORT --tls-self-signed --public-rate-limit 0 --max-connections-per-address 0 2>"$T/server.log" &
 SERVER=$!
 for _ in $(seq 100); do
   curl -skf https://localhost:$PORT/healthz >/dev/null && break

@@ -18,7 +18,7 @@ trap 'kill $SERVER $W1 $W2 $LOOP 2>/dev/null || true; wait 2>/dev/null || true; 
 export KPCERT_DATA_DIR=$T/data KPCERT_KEYS_DIR=$T/keys KPCERT_LOG=warn
 TOKEN=$("$BIN" authority add --participant BW --name "Soak authority" --json |
   sed -E 's/.*"token":"([^"]+)".*/\1/')
-"$BIN" serve --listen 127.0.0.1:$PORT --tls-self-signed --public-rate-limit 0 2>"$T/server.log" &
+"$BIN" serve --listen 127.0.0.1:$PORT --tls-self-signed --public-rate-limit 0 --max-connections-per-address 0 2>"$T/server.log" &
 SERVER=$!
 B=https://localhost:$PORT
 for _ in $(seq 100); do curl -skf $B/healthz >/dev/null && break; sleep 0.1; done

@@ -84,6 +84,8 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(READ_TIMEOUT)
             .no_proxy()
+            // A redirect could carry a request body off loopback in plain HTTP: none followed.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kpcert/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Tls(e.to_string()))?;

@@ -74,7 +74,10 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                         Some(json!({"role": role, "owner": owner, "days": days})),
                         201,
                     )?;
-                    minted["token"].as_str().unwrap_or_default().to_owned()
+                    match minted["token"].as_str() {
+                        Some(t) if !t.is_empty() => t.to_owned(),
+                        _ => bail!("the server's answer holds no token: {minted}"),
+                    }
                 }
                 None => {
                     let app = with_hint(open_existing(&dirs))?;
@@ -120,6 +123,13 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
             remote,
             prefix,
         } => {
+            if prefix.is_empty()
+                || !prefix
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                bail!("--prefix is the start of a token as `kpcert token list` shows it (letters, digits, _ and -)");
+            }
             let n = match remote.client()? {
                 Some((client, admin)) => {
                     let answer = call(

@@ -10,8 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use super::limit::{client_key, Cidr};
 
-/// Open connections allowed per client address by default.
-pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+/// Open connections allowed per client address by default: well under the 256 TLS handshakes
+/// a worker runs at once (actix-tls), so that one address cannot fill a worker's handshake
+/// slots with silent sockets.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
 /// The open connections of each client address.
 pub struct ConnectionCap {

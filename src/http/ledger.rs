@@ -135,8 +135,9 @@ pub async fn entries(
         )));
     }
     let end = start.saturating_add(limit).min(size);
-    // The permit lives until the page is built; actix then sends it.
-    let _permit = state
+    // The permit lives until the page is sent (its last chunk taken by the connection), so
+    // that clients that do not read cannot pile up pages in memory beyond the bound.
+    let permit = state
         .pages
         .clone()
         .try_acquire_owned()
@@ -170,9 +171,21 @@ pub async fn entries(
         serde_json::to_vec(&page).map_err(|e| LedgerError::Storage(e.to_string()))
     })
     .await??;
+    let body = web::Bytes::from(body);
+    let chunks: Vec<web::Bytes> = (0..body.len())
+        .step_by(64 * 1024)
+        .map(|at| body.slice(at..(at + 64 * 1024).min(body.len())))
+        .collect();
+    let stream = futures_util::stream::unfold(
+        (chunks.into_iter(), Some(permit)),
+        |(mut chunks, permit)| async move {
+            let chunk = chunks.next()?;
+            Some((Ok::<_, std::io::Error>(chunk), (chunks, permit)))
+        },
+    );
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(body))
+        .streaming(stream))
 }
 
 /// A `Write` that hands 64 KiB chunks to a streaming HTTP body.
@@ -225,7 +238,21 @@ impl std::io::Write for ChunkWriter {
 }
 
 /// `GET /v1/ledger/export`: the public export (entries only) as of the latest checkpoint.
+/// What a HEAD of an export answers: the headers of a GET, without reading the ledger.
+fn export_head(file_name: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .finish()
+}
+
 pub async fn export(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(export_head("kpcert-ledger.export"));
+    }
     // One public export at a time per client address, so that one client cannot hold every
     // public slot.
     let client = super::limit::client_ip(&req).map(super::limit::client_key);
@@ -274,6 +301,9 @@ impl Drop for ExportClient {
 /// the Secretariat and monitors.
 pub async fn export_full(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    if req.method() == actix_web::http::Method::HEAD {
+        return Ok(export_head("kpcert-ledger-full.export"));
+    }
     let permit = state
         .full_exports
         .clone()

@@ -124,8 +124,13 @@ impl Cidr {
         })
     }
 
-    /// Whether `ip` is in this network.
+    /// Whether `ip` is in this network. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, how a
+    /// dual-stack listener sees IPv4 peers) is compared as the IPv4 address it maps.
     pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
         let (a, b, len) = match (self.network, ip) {
             (IpAddr::V4(n), IpAddr::V4(i)) => (
                 u128::from(u32::from(n)) << 96,
@@ -214,6 +219,11 @@ mod tests {
 
     #[test]
     fn networks() {
+        let proxy = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(
+            proxy.contains("::ffff:10.1.2.3".parse().unwrap()),
+            "a dual-stack listener sees IPv4 proxies as IPv4-mapped IPv6"
+        );
         let net = Cidr::parse("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));
         assert!(!net.contains("10.2.0.1".parse().unwrap()));

@@ -97,8 +97,9 @@ impl Index {
         let db = sled::Config::new()
             .path(&index_dir)
             .mode(sled::Mode::HighThroughput)
-            // sled keeps up to 1 GB of pages in memory by default; the index is read mostly
-            // for look-ups by number (themselves cached above it), so memory stays bounded.
+            // sled caches up to 1 GB of pages by default; the index is read mostly for look-ups
+            // by number (themselves cached above it). The figure counts sled's page sizes, not
+            // resident memory exactly: the soak (BENCHMARKS.md) is the evidence.
             .cache_capacity(INDEX_CACHE_BYTES)
             .open()
             .map_err(|e| match e {

@@ -29,7 +29,12 @@ fn port(app: &TestApp) -> u16 {
 
 #[tokio::test]
 async fn idle_connections_are_cut_and_do_not_block_a_fresh_client() {
-    let app = spawn_app_with(short());
+    // The handshake deadline alone (the per-address cap, which would refuse most of these
+    // from one address at once, has its own test).
+    let app = spawn_app_with(Options {
+        max_connections_per_address: 0,
+        ..short()
+    });
     // Connections that never start a TLS handshake.
     let mut idle = Vec::new();
     for _ in 0..200 {
@@ -302,4 +307,23 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_rate_limit() {
     }
     assert_eq!(get("203.0.113.1").await.unwrap().status(), 429);
     assert_eq!(get("203.0.113.2").await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn head_of_an_export_reads_nothing_and_holds_no_slot() {
+    let app = spawn_app_with(short());
+    for _ in 0..5 {
+        let resp = app
+            .client
+            .head(app.url("/v1/ledger/export"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    }
+    // No export is running for this address: a GET streams at once.
+    let resp = app.get("/v1/ledger/export").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
 }
