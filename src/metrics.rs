@@ -14,6 +14,7 @@ use crate::verify::Verdict;
 pub struct Metrics {
     requests: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
     rate_limited: AtomicU64,
+    connections_refused: AtomicU64,
     verdicts: [AtomicU64; VERDICTS.len()],
     commits: AtomicU64,
     committed_entries: AtomicU64,
@@ -51,6 +52,11 @@ impl Metrics {
 
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed at once because its address held the most it may.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn verdict(&self, verdict: Verdict) {
@@ -106,6 +112,12 @@ impl Metrics {
                 "counter",
                 "requests refused by the per-client rate limit",
                 load(&self.rate_limited).to_string(),
+            ),
+            (
+                "kpcert_connections_refused_total",
+                "counter",
+                "connections closed at once: their client address held the most open connections it may",
+                load(&self.connections_refused).to_string(),
             ),
             (
                 "kpcert_ledger_commits_total",

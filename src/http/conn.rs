@@ -68,6 +68,7 @@ impl ConnectionCap {
         let mut open = self.open.lock().expect("connection counts");
         let n = open.entry(key).or_insert(0);
         if *n >= self.max {
+            crate::metrics::global().connection_refused();
             return None;
         }
         *n += 1;

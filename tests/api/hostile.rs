@@ -128,6 +128,15 @@ async fn one_address_cannot_hold_more_connections_than_its_cap() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(served, "slots are freed when connections close");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("kpcert_connections_refused_total "))
+        .expect("the metric is published")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(refused >= 2, "{metrics}");
 }
 
 #[tokio::test]
