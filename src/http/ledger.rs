@@ -238,39 +238,21 @@ impl std::io::Write for ChunkWriter {
 }
 
 /// `GET /v1/ledger/export`: the public export (entries only) as of the latest checkpoint.
-/// What a HEAD of an export answers: the headers of a GET, without reading the ledger.
-fn export_head(file_name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
-        ))
-        .finish()
-}
-
 pub async fn export(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    const FILE: &str = "kpcert-ledger.export";
     if req.method() == actix_web::http::Method::HEAD {
-        return Ok(export_head("kpcert-ledger.export"));
+        return Ok(export_response(FILE).finish());
     }
     // One public export at a time per client address, so that one client cannot hold every
     // public slot.
-    let client = super::limit::client_ip(&req).map(super::limit::client_key);
-    let held = match client {
-        Some(ip) => {
-            let mut set = state.export_clients.lock().expect("export clients");
-            if !set.insert(ip) {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "an export to this address is already in progress; one at a time",
-                ));
-            }
-            Some(ExportClient {
-                clients: state.export_clients.clone(),
-                ip,
-            })
-        }
+    let held = match super::limit::client_ip(&req) {
+        Some(ip) => Some(state.export_clients.admit(Some(ip)).ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "an export to this address is already in progress; one at a time",
+            )
+        })?),
         None => None,
     };
     let permit = state
@@ -278,23 +260,19 @@ pub async fn export(state: Shared, req: HttpRequest) -> Result<HttpResponse, Api
         .clone()
         .try_acquire_owned()
         .map_err(|_| busy("exports"))?;
-    stream_export(state, Level::Public, "kpcert-ledger.export", (permit, held))
+    stream_export(state, Level::Public, FILE, (permit, held))
 }
 
-/// A client address with a public export in progress; dropping it (when the stream ends)
-/// frees the address.
-struct ExportClient {
-    clients: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::net::IpAddr>>>,
-    ip: std::net::IpAddr,
-}
-
-impl Drop for ExportClient {
-    fn drop(&mut self) {
-        self.clients
-            .lock()
-            .expect("export clients")
-            .remove(&self.ip);
-    }
+/// The headers of an export answer (HEAD answers them alone, without reading the ledger).
+fn export_response(file_name: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type("application/octet-stream")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ));
+    response
 }
 
 /// `GET /v1/ledger/export/full`: the full export (entries and every certificate's record), for
@@ -302,7 +280,7 @@ impl Drop for ExportClient {
 pub async fn export_full(state: Shared, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
     if req.method() == actix_web::http::Method::HEAD {
-        return Ok(export_head("kpcert-ledger-full.export"));
+        return Ok(export_response("kpcert-ledger-full.export").finish());
     }
     let permit = state
         .full_exports
@@ -324,7 +302,10 @@ fn stream_export(
     state: Shared,
     level: Level,
     file_name: &str,
-    permit: (tokio::sync::OwnedSemaphorePermit, Option<ExportClient>),
+    permit: (
+        tokio::sync::OwnedSemaphorePermit,
+        Option<super::per_address::Slot>,
+    ),
 ) -> Result<HttpResponse, ApiError> {
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let app = state.app.clone();
@@ -343,13 +324,7 @@ fn stream_export(
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
-        ))
-        .streaming(body))
+    Ok(export_response(file_name).streaming(body))
 }
 
 #[derive(Serialize)]

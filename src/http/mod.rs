@@ -9,12 +9,12 @@
 mod admin;
 mod auth;
 mod certificates;
-mod conn;
 pub mod error;
 pub mod json;
 mod ledger;
 pub mod limit;
 mod observe;
+mod per_address;
 mod verify;
 
 use std::net::TcpListener;
@@ -28,9 +28,9 @@ use crate::tls;
 use error::ApiError;
 use limit::RateLimiter;
 
-pub use conn::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
 pub use json::{parse_issue_request, MAX_BODY_BYTES};
 pub use ledger::{MAX_CONCURRENT_EXPORTS, MAX_CONCURRENT_PAGES, MAX_ENTRIES_PER_PAGE};
+pub use per_address::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
 
 /// Server options beyond the listener.
 #[derive(Clone, Debug)]
@@ -86,7 +86,7 @@ impl Default for Options {
             public_url: "https://localhost:8443".into(),
             timeouts: Timeouts::default(),
             trusted_proxies: Vec::new(),
-            max_connections_per_address: conn::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            max_connections_per_address: per_address::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
         }
     }
 }
@@ -122,8 +122,8 @@ pub struct HttpState {
     exports: Arc<tokio::sync::Semaphore>,
     /// Full exports (Secretariat and monitors) streaming at once: slots of their own.
     full_exports: Arc<tokio::sync::Semaphore>,
-    /// Client addresses with a public export in progress (one each).
-    export_clients: Arc<Mutex<std::collections::HashSet<std::net::IpAddr>>>,
+    /// Public exports in progress, one per client address.
+    export_clients: Arc<per_address::AddressCap>,
     /// Entry pages being built or sent at once (each holds up to a few MB): past it, 503.
     pages: Arc<tokio::sync::Semaphore>,
     timeouts: Timeouts,
@@ -234,7 +234,7 @@ fn server(
         qr_cache: Mutex::new(Default::default()),
         exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
         full_exports: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_EXPORTS)),
-        export_clients: Arc::new(Mutex::new(Default::default())),
+        export_clients: per_address::AddressCap::new(1, Vec::new()),
         pages: Arc::new(tokio::sync::Semaphore::new(ledger::MAX_CONCURRENT_PAGES)),
         timeouts: options.timeouts,
         trusted_proxies: options.trusted_proxies.clone(),
@@ -270,7 +270,7 @@ fn server(
         builder = builder.workers(options.workers);
     }
     let shutdown = builder.graceful_shutdown_signal();
-    let cap = conn::ConnectionCap::new(
+    let cap = per_address::AddressCap::new(
         options.max_connections_per_address,
         options.trusted_proxies.clone(),
     );
@@ -306,6 +306,9 @@ fn server(
                 $factory,
                 move |io: actix_web::rt::net::TcpStream, srv| {
                     let slot = cap.admit(io.peer_addr().ok().map(|a| a.ip()));
+                    if slot.is_none() {
+                        crate::metrics::global().connection_refused();
+                    }
                     let call = slot.as_ref().map(|_| actix_service::Service::call(srv, io));
                     async move {
                         match call {

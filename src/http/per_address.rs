@@ -1,8 +1,9 @@
-//! Connections per client address, counted from the moment a TCP connection is accepted (before
-//! any TLS handshake) until it closes: past the cap, a new connection from that address is
-//! closed at once, so that one address holding thousands of idle sockets cannot fill the
-//! server's connection slots. Addresses are grouped as for rate limits (IPv6 by /64); trusted
-//! reverse proxies are not capped (every client behind them shares their address).
+//! At most so many of a thing at once per client address, each held as a [`Slot`] that frees
+//! itself when dropped. Two uses: open connections, counted from the moment a TCP connection is
+//! accepted (before any TLS handshake) until it closes, so that one address holding thousands
+//! of idle sockets cannot fill the server's connection slots (trusted reverse proxies are not
+//! capped: every client behind them shares their address); and public exports, one at a time
+//! per address. Addresses are grouped as for rate limits (IPv6 by /64).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,23 +16,23 @@ use super::limit::{client_key, Cidr};
 /// slots with silent sockets.
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
-/// The open connections of each client address.
-pub struct ConnectionCap {
+/// What each client address holds.
+pub struct AddressCap {
     max: usize,
     exempt: Vec<Cidr>,
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// One counted connection; dropping it (when the connection closes) frees its slot.
+/// One counted thing (a connection, an export); dropping it (when it ends) frees its slot.
 pub struct Slot {
-    cap: Arc<ConnectionCap>,
+    cap: Arc<AddressCap>,
     key: Option<IpAddr>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let Some(key) = self.key else { return };
-        let mut open = self.cap.open.lock().expect("connection counts");
+        let mut open = self.cap.open.lock().expect("per-address counts");
         if let Some(n) = open.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
@@ -41,18 +42,17 @@ impl Drop for Slot {
     }
 }
 
-impl ConnectionCap {
-    /// `max` connections per address (0: no cap), not counting the `exempt` networks.
-    pub fn new(max: usize, exempt: Vec<Cidr>) -> Arc<ConnectionCap> {
-        Arc::new(ConnectionCap {
+impl AddressCap {
+    /// `max` at once per address (0: no cap), not counting the `exempt` networks.
+    pub fn new(max: usize, exempt: Vec<Cidr>) -> Arc<AddressCap> {
+        Arc::new(AddressCap {
             max,
             exempt,
             open: Mutex::new(HashMap::new()),
         })
     }
 
-    /// A slot for a new connection from `peer`, or `None` when that address already holds the
-    /// most it may.
+    /// A slot for `peer`, or `None` when that address already holds the most it may.
     pub fn admit(self: &Arc<Self>, peer: Option<IpAddr>) -> Option<Slot> {
         let key = match peer {
             Some(ip) if self.max > 0 && !self.exempt.iter().any(|c| c.contains(ip)) => {
@@ -65,10 +65,9 @@ impl ConnectionCap {
                 })
             }
         };
-        let mut open = self.open.lock().expect("connection counts");
+        let mut open = self.open.lock().expect("per-address counts");
         let n = open.entry(key).or_insert(0);
         if *n >= self.max {
-            crate::metrics::global().connection_refused();
             return None;
         }
         *n += 1;
@@ -81,7 +80,7 @@ impl ConnectionCap {
     /// Open connections counted for the address of `ip`.
     #[cfg(test)]
     fn open(&self, ip: IpAddr) -> usize {
-        let open = self.open.lock().expect("connection counts");
+        let open = self.open.lock().expect("per-address counts");
         open.get(&client_key(ip)).copied().unwrap_or(0)
     }
 }
@@ -92,7 +91,7 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_max_and_a_closed_connection_frees_its_slot() {
-        let cap = ConnectionCap::new(2, vec![Cidr::parse("10.0.0.0/8").unwrap()]);
+        let cap = AddressCap::new(2, vec![Cidr::parse("10.0.0.0/8").unwrap()]);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = cap.admit(Some(a)).unwrap();
