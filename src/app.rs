@@ -131,6 +131,35 @@ pub struct NextNumber {
     pub participants: Vec<CountryCode>,
 }
 
+impl NextNumber {
+    /// The certificate for `input` under this number and issuer block, checked against every
+    /// rule of issuance that needs no ledger (its participants are listed here); what an
+    /// authority that keeps its own key then signs with [`crate::codec::record::issue`].
+    pub fn certificate(
+        &self,
+        input: &DraftInput,
+        salt: [u8; crate::domain::certificate::SALT_BYTES],
+    ) -> Result<Certificate, Vec<Problem>> {
+        let is_participant = |c| self.participants.contains(&c);
+        let content = CertificateContent::validate(
+            input,
+            &crate::domain::IssuePolicy {
+                issuer: self.issuer.participant,
+                issued_on: self.issued_on,
+                default_validity_days: self.default_validity_days,
+                max_validity_days: self.max_validity_days,
+                is_participant: &is_participant,
+            },
+        )?;
+        Ok(Certificate {
+            number: self.number.clone(),
+            issuer: self.issuer.clone(),
+            content,
+            salt,
+        })
+    }
+}
+
 /// A certificate an authority signed with its own key (`POST /v1/certificates/signed`).
 pub struct SubmittedCertificate {
     /// The canonical certificate bytes.
@@ -717,12 +746,7 @@ impl App {
                 let serial = ctx.state().next_serial(a.participant, year);
                 let certificate = Certificate {
                     number: CertificateNumber::new(a.participant, year, serial),
-                    issuer: Issuer {
-                        participant: a.participant,
-                        authority_id: a.id.clone(),
-                        authority_name: a.name.clone(),
-                        key_id,
-                    },
+                    issuer: a.issuer(key_id),
                     content,
                     salt: crate::crypto::random_bytes(),
                 };
@@ -843,12 +867,7 @@ impl App {
                 state.next_serial(a.participant, year),
             ),
             issued_on,
-            issuer: Issuer {
-                participant: a.participant,
-                authority_id: a.id.clone(),
-                authority_name: a.name.clone(),
-                key_id: key.key_id,
-            },
+            issuer: a.issuer(key.key_id),
             default_validity_days: a.default_validity_days,
             max_validity_days: a.max_validity_days,
             participants: state.participants().map(|p| p.participant.code).collect(),

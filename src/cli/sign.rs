@@ -15,7 +15,6 @@ use serde_json::json;
 
 use crate::client::Client;
 use crate::codec::text::base64;
-use crate::domain::{Certificate, CertificateContent, IssuePolicy};
 use crate::keys::KeyDir;
 use crate::views::NextNumberView;
 
@@ -130,27 +129,15 @@ pub fn run(args: &SignArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let is_participant = |c| next.participants.contains(&c);
-    let policy = IssuePolicy {
-        issuer: next.issuer.participant,
-        issued_on: next.issued_on,
-        default_validity_days: next.default_validity_days,
-        max_validity_days: next.max_validity_days,
-        is_participant: &is_participant,
-    };
-    let content = CertificateContent::validate(&input, &policy).map_err(|p| {
-        anyhow::anyhow!(
-            "the request breaks {} rule(s) of issuance:\n{}",
-            p.len(),
-            problems_text(&p)
-        )
-    })?;
-    let certificate = Certificate {
-        number: next.number.clone(),
-        issuer: next.issuer.clone(),
-        content,
-        salt: crate::crypto::random_bytes(),
-    };
+    let certificate = next
+        .certificate(&input, crate::crypto::random_bytes())
+        .map_err(|p| {
+            anyhow::anyhow!(
+                "the request breaks {} rule(s) of issuance:\n{}",
+                p.len(),
+                problems_text(&p)
+            )
+        })?;
     let signed = crate::codec::record::issue(certificate, |m| key.sign(m));
     let record = signed.record.as_ref().expect("issue keeps the record");
     let body = json!({

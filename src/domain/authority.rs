@@ -24,6 +24,16 @@ pub struct Authority {
 }
 
 impl Authority {
+    /// The issuer block of a certificate this authority signs with key `key_id`.
+    pub fn issuer(&self, key_id: KeyId) -> super::certificate::Issuer {
+        super::certificate::Issuer {
+            participant: self.participant,
+            authority_id: self.id.clone(),
+            authority_name: self.name.clone(),
+            key_id,
+        }
+    }
+
     /// The key id of the authority's registered signing key.
     pub fn key_id(&self) -> KeyId {
         self.public_key.key_id()

@@ -7,7 +7,7 @@
 use kpcert::codec::record::issue;
 use kpcert::codec::text::{base64, hex};
 use kpcert::crypto::SigningKey;
-use kpcert::domain::{Certificate, CertificateContent, IssuePolicy, SignedCertificate};
+use kpcert::domain::SignedCertificate;
 use kpcert::views::NextNumberView;
 use serde_json::{json, Value};
 
@@ -55,26 +55,8 @@ fn sign_with_salt(
     key: &SigningKey,
     salt: [u8; 16],
 ) -> SignedCertificate {
-    let next = next.parse().unwrap();
     let (input, _) = kpcert::http::parse_issue_request(request).unwrap();
-    let is_participant = |c| next.participants.contains(&c);
-    let content = CertificateContent::validate(
-        &input,
-        &IssuePolicy {
-            issuer: next.issuer.participant,
-            issued_on: next.issued_on,
-            default_validity_days: next.default_validity_days,
-            max_validity_days: next.max_validity_days,
-            is_participant: &is_participant,
-        },
-    )
-    .unwrap();
-    let certificate = Certificate {
-        number: next.number,
-        issuer: next.issuer,
-        content,
-        salt,
-    };
+    let certificate = next.parse().unwrap().certificate(&input, salt).unwrap();
     issue(certificate, |m| key.sign(m))
 }
 
