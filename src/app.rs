@@ -75,7 +75,7 @@ pub enum IssueError {
 /// An authority that can act: its registration and its current signing key.
 pub struct ActiveAuthority {
     pub authority: Authority,
-    key: SigningKey,
+    key: Arc<SigningKey>,
 }
 
 impl ActiveAuthority {
@@ -303,12 +303,15 @@ impl App {
         Ok(())
     }
 
-    /// Keeps `key` among the signing keys held here (see `held_keys`).
-    fn hold_key(&self, key: &SigningKey) {
-        self.held_keys.write().expect("held keys lock").insert(
-            key.public_key().key_id(),
-            Arc::new(SigningKey::from_seed(&key.seed())),
-        );
+    /// Keeps `key` among the signing keys held here (see `held_keys`); the one copy the
+    /// issuance job and the authority's [`ActiveAuthority`] share.
+    fn hold_key(&self, key: SigningKey) -> Arc<SigningKey> {
+        let key = Arc::new(key);
+        self.held_keys
+            .write()
+            .expect("held keys lock")
+            .insert(key.public_key().key_id(), key.clone());
+        key
     }
 
     /// Loads the signing keys found in the keys folder for the registered authorities. A key
@@ -325,7 +328,7 @@ impl App {
             let name = authority_key_name(&current.key_id);
             match self.keys.load(&name) {
                 Ok(key) if key.public_key() == current.public_key => {
-                    self.hold_key(&key);
+                    let key = self.hold_key(key);
                     map.insert(
                         authority.id.clone(),
                         Arc::new(ActiveAuthority {
@@ -458,12 +461,15 @@ impl App {
         }
         // The key is on disk before the ledger names it: a crash in between leaves an unused key
         // file, never a registered authority without its key.
-        if let Some(key) = &key {
-            self.keys
-                .store(&authority_key_name(&template.key_id()), key)
-                .map_err(AppError::Keys)?;
-            self.hold_key(key);
-        }
+        let key = match key {
+            Some(key) => {
+                self.keys
+                    .store(&authority_key_name(&template.key_id()), &key)
+                    .map_err(AppError::Keys)?;
+                Some(self.hold_key(key))
+            }
+            None => None,
+        };
         let appended = self.ledger.append_blocking(move |ctx| {
             let authority = Authority {
                 id: ctx.state().next_authority_id(code),
@@ -515,12 +521,15 @@ impl App {
                 "this public key (or another with its key id) is already registered to an authority".into(),
             ));
         }
-        if let Some(key) = &key {
-            self.keys
-                .store(&authority_key_name(&public_key.key_id()), key)
-                .map_err(AppError::Keys)?;
-            self.hold_key(key);
-        }
+        let key = match key {
+            Some(key) => {
+                self.keys
+                    .store(&authority_key_name(&public_key.key_id()), &key)
+                    .map_err(AppError::Keys)?;
+                Some(self.hold_key(key))
+            }
+            None => None,
+        };
         let id = authority_id.to_owned();
         self.ledger.append_blocking(move |_| {
             Ok(NewEntry {
