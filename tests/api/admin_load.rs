@@ -139,18 +139,7 @@ async fn admin_changes_while_issuance_runs_under_load_lose_nothing() {
         keys_used.len()
     );
 
-    let mut export = Vec::new();
-    app.app
-        .export(kpcert::codec::export::Level::Full, &mut export)
-        .unwrap();
-    let report = kpcert::audit::audit_export(
-        &export[..],
-        app.app.ledger_verifier(),
-        None,
-        Default::default(),
-        |_, _| {},
-    )
-    .unwrap();
+    let report = app.audit(&app.full_export());
     assert_eq!(report.records, total);
     app.stop().await;
 }

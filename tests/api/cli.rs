@@ -777,21 +777,25 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
     std::fs::write(&next_path, &next).unwrap();
     let signed_path = home.path().join("signed.json");
     // KPCERT_URL set in the environment (as the README exports it) does not get in the way.
-    let mut offline = kpcert(
-        home.path(),
-        &[
-            "sign",
-            "--key",
-            key.to_str().unwrap(),
-            "--next",
-            next_path.to_str().unwrap(),
-            "--request",
-            request_path.to_str().unwrap(),
-            "--out",
-            signed_path.to_str().unwrap(),
-        ],
-    );
-    offline.env("KPCERT_URL", "https://unreachable.invalid");
+    // `kpcert sign` with `key`, from the saved next number, on the authority's machine.
+    let sign_offline = |key: &std::path::Path| {
+        kpcert(
+            home.path(),
+            &[
+                "sign",
+                "--key",
+                key.to_str().unwrap(),
+                "--next",
+                next_path.to_str().unwrap(),
+                "--request",
+                request_path.to_str().unwrap(),
+            ],
+        )
+    };
+    let mut offline = sign_offline(&key);
+    offline
+        .args(["--out", signed_path.to_str().unwrap()])
+        .env("KPCERT_URL", "https://unreachable.invalid");
     let (code, _, err) = run(offline);
     assert_eq!(code, 0, "{err}");
     let signed: Value =
@@ -840,18 +844,7 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
     assert_eq!(resp.headers()["idempotent-replayed"], "true");
     request["parcels"] = serde_json::json!(0);
     std::fs::write(&request_path, request.to_string()).unwrap();
-    let (code, _, err) = run(kpcert(
-        home.path(),
-        &[
-            "sign",
-            "--key",
-            key.to_str().unwrap(),
-            "--next",
-            next_path.to_str().unwrap(),
-            "--request",
-            request_path.to_str().unwrap(),
-        ],
-    ));
+    let (code, _, err) = run(sign_offline(&key));
     assert_ne!(code, 0);
     assert!(err.contains("parcels"), "{err}");
     // Another key than the authority's current one is refused before signing.
@@ -861,18 +854,7 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
         &["keys", "new", "--out", other.to_str().unwrap()],
     ));
     assert_eq!(code, 0);
-    let (code, _, err) = run(kpcert(
-        home.path(),
-        &[
-            "sign",
-            "--key",
-            other.to_str().unwrap(),
-            "--next",
-            next_path.to_str().unwrap(),
-            "--request",
-            request_path.to_str().unwrap(),
-        ],
-    ));
+    let (code, _, err) = run(sign_offline(&other));
     assert_ne!(code, 0);
     assert!(err.contains("current key"), "{err}");
 }

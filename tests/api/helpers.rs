@@ -72,6 +72,38 @@ impl TestApp {
         self.app.ledger().size()
     }
 
+    /// A client of this server that connects from `ip` (any 127.0.0.0/8 address is loopback),
+    /// to act as another client address.
+    pub fn client_from(&self, ip: &str) -> reqwest::Client {
+        let pem = std::fs::read(&self.cert_path).unwrap();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
+            .local_address(Some(ip.parse().unwrap()))
+            .build()
+            .unwrap()
+    }
+
+    /// Audits `export` trusting this server's ledger key; panics if it fails.
+    pub fn audit(&self, export: &[u8]) -> kpcert::audit::AuditReport {
+        kpcert::audit::audit_export(
+            export,
+            self.app.ledger_verifier(),
+            None,
+            Default::default(),
+            |_, _| {},
+        )
+        .expect("the export audits")
+    }
+
+    /// The full export, written in-process.
+    pub fn full_export(&self) -> Vec<u8> {
+        let mut export = Vec::new();
+        self.app
+            .export(kpcert::codec::export::Level::Full, &mut export)
+            .unwrap();
+        export
+    }
+
     pub async fn stop(&self) {
         self.server.stop().await;
     }

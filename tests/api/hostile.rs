@@ -81,14 +81,7 @@ async fn one_address_cannot_hold_more_connections_than_its_cap() {
         socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
         socket.connect(addr)
     };
-    let client_from = |ip: &str| {
-        let pem = std::fs::read(&app.cert_path).unwrap();
-        reqwest::Client::builder()
-            .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
-            .local_address(Some(ip.parse().unwrap()))
-            .build()
-            .unwrap()
-    };
+    let client_from = |ip: &str| app.client_from(ip);
     // 127.0.0.2 opens nine idle sockets (no TLS handshake): the server keeps eight, its cap,
     // and closes one at once (whichever it accepted last).
     let mut idle = Vec::new();
@@ -184,14 +177,7 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
     assert!(rx.iter().all(|ok| ok));
     // Public exports whose client never reads, each from its own address: the first ones
     // stream, the next is refused at once; an address gets one public export at a time.
-    let from = |ip: &str| {
-        let pem = std::fs::read(&app.cert_path).unwrap();
-        reqwest::Client::builder()
-            .use_preconfigured_tls(kpcert::tls::client_trusting(&pem).unwrap())
-            .local_address(Some(ip.parse().unwrap()))
-            .build()
-            .unwrap()
-    };
+    let from = |ip: &str| app.client_from(ip);
     let export = app.url("/v1/ledger/export");
     let mut held = Vec::new();
     for i in 0..kpcert::http::MAX_CONCURRENT_EXPORTS {

@@ -186,14 +186,7 @@ async fn rotation_keeps_old_certificates_valid_and_a_compromise_revokes_from_its
         "valid"
     );
     let export = app.get("/v1/ledger/export").await.bytes().await.unwrap();
-    let report = kpcert::audit::audit_export(
-        &export[..],
-        app.app.ledger_verifier(),
-        None,
-        Default::default(),
-        |_, _| {},
-    )
-    .unwrap();
+    let report = app.audit(&export);
     assert_eq!(report.entries, app.ledger_size());
 }
 

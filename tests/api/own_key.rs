@@ -262,18 +262,7 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
     // The next number moved on, and the audit of the ledger passes with the certificate's
     // signatures checked against ZA's registered key.
     assert_eq!(next(&app, &za).await.number, "ZA-2026-000002");
-    let mut export = Vec::new();
-    app.app
-        .export(kpcert::codec::export::Level::Full, &mut export)
-        .unwrap();
-    let report = kpcert::audit::audit_export(
-        &export[..],
-        app.app.ledger_verifier(),
-        None,
-        Default::default(),
-        |_, _| {},
-    )
-    .unwrap();
+    let report = app.audit(&app.full_export());
     assert_eq!(report.records, 1, "{report:?}");
     app.stop().await;
 }

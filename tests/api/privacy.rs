@@ -4,7 +4,6 @@
 //! export and a verification by number alone carry none of them, yet audit; the full export is
 //! for the Secretariat and monitors, and its audit checks every record.
 
-use kpcert::audit::audit_export;
 use kpcert::codec::export::Level;
 use serde_json::{json, Value};
 
@@ -127,14 +126,7 @@ async fn commercial_fields_answer_only_the_parties_and_the_public_ledger_still_a
     assert_eq!(resp.status(), 200);
     let public = resp.bytes().await.unwrap();
     assert_eq!(leaks(&public), Vec::<&str>::new());
-    let report = audit_export(
-        &public[..],
-        app.app.ledger_verifier(),
-        None,
-        Default::default(),
-        |_, _| {},
-    )
-    .unwrap();
+    let report = app.audit(&public);
     assert_eq!(report.level, Level::Public);
     assert_eq!(report.records, 0);
 
@@ -151,14 +143,7 @@ async fn commercial_fields_answer_only_the_parties_and_the_public_ledger_still_a
         assert_eq!(resp.status(), 200);
         let full = resp.bytes().await.unwrap();
         assert!(leaks(&full).contains(&"Okavango"));
-        let report = audit_export(
-            &full[..],
-            app.app.ledger_verifier(),
-            None,
-            Default::default(),
-            |_, _| {},
-        )
-        .unwrap();
+        let report = app.audit(&full);
         assert_eq!(report.level, Level::Full);
         assert_eq!(report.records, 1);
     }
