@@ -52,23 +52,27 @@ pub struct Client {
 impl Client {
     pub fn new(base: &str, cacert_pem: Option<&[u8]>) -> Result<Client, ClientError> {
         let base = base.trim_end_matches('/').to_owned();
-        let lower = base.to_ascii_lowercase();
-        // The URL as the client will read it: the host it connects to is what is checked.
-        let parsed = reqwest::Url::parse(&base)
-            .map_err(|e| ClientError::Url(format!("{base}: not a URL ({e})")))?;
+        let must = || {
+            ClientError::Url(format!(
+                "{base}: the URL must start with https:// (or http:// on loopback)"
+            ))
+        };
+        // The URL as the client will read it: its scheme and the host it connects to are what
+        // is checked.
+        let parsed = reqwest::Url::parse(&base).map_err(|_| must())?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(ClientError::Url(format!(
                 "{base}: a URL with a user name or password is refused; send tokens with --token"
             )));
         }
         let mut builder = reqwest::blocking::Client::builder();
-        if lower.starts_with("http://") {
+        if parsed.scheme() == "http" {
             if !is_loopback(&parsed) {
                 return Err(ClientError::Url(format!(
                     "{base}: plain HTTP is allowed only to a loopback address; use https://"
                 )));
             }
-        } else if lower.starts_with("https://") {
+        } else if parsed.scheme() == "https" {
             let tls = match cacert_pem {
                 Some(pem) => tls::client_trusting(pem),
                 None => tls::client_with_system_roots(),
@@ -76,9 +80,7 @@ impl Client {
             .map_err(ClientError::Tls)?;
             builder = builder.use_preconfigured_tls(tls).https_only(true);
         } else {
-            return Err(ClientError::Url(format!(
-                "{base}: the URL must start with https:// (or http:// on loopback)"
-            )));
+            return Err(must());
         }
         let http = builder
             .connect_timeout(CONNECT_TIMEOUT)
