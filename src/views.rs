@@ -457,6 +457,24 @@ pub enum PayloadView<'a> {
         certificate_hash: String,
         signature: String,
     },
+    Confirmation {
+        confirmation: String,
+        number: &'a str,
+        authority_id: &'a str,
+        key_id: String,
+        received_on: String,
+        arrival_hash: String,
+        signature: String,
+    },
+    Void {
+        void: String,
+        number: &'a str,
+        authority_id: &'a str,
+        key_id: String,
+        reason: &'a str,
+        replaced_by: Option<&'a str>,
+        signature: String,
+    },
 }
 
 /// An entry as the entries page shows it: its canonical bytes and, as a convenience, decoded.
@@ -510,6 +528,24 @@ impl<'a> EntryView<'a> {
                 expires_on: s.issuance.expires_on.to_string(),
                 certificate_hash: hex(&s.issuance.certificate_hash),
                 signature: base64(&s.signature),
+            },
+            Event::ImportConfirmed(c) => PayloadView::Confirmation {
+                confirmation: base64(&c.signed),
+                number: c.confirmation.number.as_str(),
+                authority_id: &c.confirmation.authority_id,
+                key_id: c.confirmation.key_id.to_string(),
+                received_on: c.confirmation.received_on.to_string(),
+                arrival_hash: hex(&c.confirmation.arrival_hash),
+                signature: base64(&c.signature),
+            },
+            Event::CertificateVoided(v) => PayloadView::Void {
+                void: base64(&v.signed),
+                number: v.void.number.as_str(),
+                authority_id: &v.void.authority_id,
+                key_id: v.void.key_id.to_string(),
+                reason: &v.void.reason,
+                replaced_by: v.void.replaced_by.as_ref().map(|n| n.as_str()),
+                signature: base64(&v.signature),
             },
         };
         EntryView {

@@ -240,6 +240,7 @@ fn generated_request(i: u64, issuer: &str) -> DraftInput {
             value_usd: given(format!("{}.00", 5000 + (i % 900) * 1000)),
         })]),
         expires_on: Input::Missing,
+        derived_from: Input::Missing,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The canonical certificate encoding `["kpcert/certificate/v2", {fields}]` (api/certificate.md):
+//! The canonical certificate encoding `["kpcert/certificate/v3", {fields}]` (api/certificate.md):
 //! the full record, whose SHA-256 (the certificate hash) the issuing authority signs inside its
 //! issuance ([`super::record`]) and the public ledger carries as a commitment. The decoder accepts
 //! exactly what the encoder produces.
@@ -6,12 +6,12 @@
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use crate::crypto::KeyId;
 use crate::domain::{
-    Certificate, CertificateContent, CertificateNumber, CountryCode, Date, HsCode, Hundredths,
+    Certificate, Citation, CertificateContent, CertificateNumber, CountryCode, Date, HsCode, Hundredths,
     Issuer, Item, Origin, Party,
 };
 
 /// Context string of the certificate encoding.
-pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v2";
+pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v3";
 
 fn party_value(p: &Party) -> Value {
     Value::map([
@@ -74,6 +74,27 @@ pub fn encode_certificate(cert: &Certificate) -> Vec<u8> {
                     .collect(),
             ),
         ),
+        (
+            "replaces",
+            match &c.replaces {
+                Some(n) => Value::text(n.as_str()),
+                None => Value::Null,
+            },
+        ),
+        (
+            "derived_from",
+            Value::Array(
+                c.derived_from
+                    .iter()
+                    .map(|d| {
+                        Value::map([
+                            ("number", Value::text(d.number.as_str())),
+                            ("centicarats", Value::Uint(d.carats.hundredths())),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
         ("salt", Value::Bytes(cert.salt.to_vec())),
     ]);
     with_context(CERTIFICATE_CONTEXT, body)
@@ -97,6 +118,8 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             "origin",
             "parcels",
             "items",
+            "replaces",
+            "derived_from",
             "salt",
         ],
     )?;
@@ -128,6 +151,30 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             })
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
+    let derived_from = f
+        .list("derived_from")?
+        .iter()
+        .map(|v| {
+            let d = Fields::exact("derived_from item", v, &["number", "centicarats"])?;
+            Ok(Citation {
+                number: d.parsed("number", CertificateNumber::parse)?,
+                carats: Hundredths::from_hundredths(d.uint("centicarats")?)
+                    .filter(|c| !c.is_zero())
+                    .ok_or_else(|| shape("derived_from carats out of range"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, FormatError>>()?;
+    if !derived_from.windows(2).all(|w| w[0].number < w[1].number)
+        || derived_from.len() > crate::domain::lifecycle::MAX_CITATIONS
+    {
+        return Err(shape(
+            "derived_from must be sorted by distinct number, at most 64",
+        ));
+    }
+    let replaces = match f.get("replaces") {
+        Value::Null => None,
+        _ => Some(f.parsed("replaces", CertificateNumber::parse)?),
+    };
     if !Item::canonical_list(&items) {
         return Err(shape(
             "items must be non-empty and sorted by distinct HS code",
@@ -150,6 +197,8 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             items,
             issued_on: f.parsed("issued_on", Date::parse)?,
             expires_on: f.parsed("expires_on", Date::parse)?,
+            replaces,
+            derived_from,
         },
         salt: f.array("salt")?,
     })

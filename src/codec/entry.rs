@@ -6,11 +6,12 @@
 //! does not decode.
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
+use super::lifecycle::{decode_confirmation, decode_void};
 use super::record::decode_issuance;
 use crate::crypto::{sha256, Hash, KeyId, PublicKey};
 use crate::domain::{
     Authority, CountryCode, Entry, Event, KeyAdded, KeyRevoked, Kind, Participant, ParticipantKind,
-    SignedCertificate,
+    SignedCertificate, SignedConfirmation, SignedVoid,
 };
 
 /// Context string of the ledger entry encoding.
@@ -61,6 +62,14 @@ fn payload(event: &Event) -> Value {
         Event::CertificateIssued(s) => Value::map([
             ("issuance", Value::Bytes(s.signed.clone())),
             ("signature", Value::Bytes(s.signature.to_vec())),
+        ]),
+        Event::ImportConfirmed(c) => Value::map([
+            ("confirmation", Value::Bytes(c.signed.clone())),
+            ("signature", Value::Bytes(c.signature.to_vec())),
+        ]),
+        Event::CertificateVoided(v) => Value::map([
+            ("void", Value::Bytes(v.signed.clone())),
+            ("signature", Value::Bytes(v.signature.to_vec())),
         ]),
     }
 }
@@ -136,6 +145,29 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
                 record: None,
             })
         }
+        Kind::ImportConfirmed => {
+            let f = Fields::exact("payload", v, &["confirmation", "signature"])?;
+            let signed = f.bytes("confirmation")?.to_vec();
+            let confirmation = decode_confirmation(&signed)
+                .map_err(|e| shape(format!("payload.confirmation: {e}")))?;
+            Event::ImportConfirmed(SignedConfirmation {
+                confirmation,
+                signed,
+                signature: f.array("signature")?,
+                record: None,
+            })
+        }
+        Kind::CertificateVoided => {
+            let f = Fields::exact("payload", v, &["void", "signature"])?;
+            let signed = f.bytes("void")?.to_vec();
+            let void =
+                decode_void(&signed).map_err(|e| shape(format!("payload.void: {e}")))?;
+            Event::CertificateVoided(SignedVoid {
+                void,
+                signed,
+                signature: f.array("signature")?,
+            })
+        }
     })
 }
 
@@ -188,6 +220,44 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
         prev: f.array("prev")?,
         event: event(kind, f.get("payload"))?,
     })
+}
+
+/// The record kept beside an entry, if its kind has one: a certificate's or a confirmation's
+/// (the commercial content its public entry commits to). `None` when the event carries no
+/// record to write.
+pub fn encode_entry_record(event: &Event) -> Option<Vec<u8>> {
+    match event {
+        Event::CertificateIssued(s) => s.record.as_deref().map(super::record::encode_record),
+        Event::ImportConfirmed(c) => c
+            .record
+            .as_deref()
+            .map(super::lifecycle::encode_arrival_record),
+        _ => Some(Vec::new()),
+    }
+}
+
+/// Whether entries of this kind are written with a record beside them.
+pub fn has_record(kind: Kind) -> bool {
+    matches!(kind, Kind::CertificateIssued | Kind::ImportConfirmed)
+}
+
+/// Decodes the record kept beside `entry` and attaches it to its event (structure only: the
+/// caller or [`crate::domain::State::apply`] checks it against the entry's commitment). An
+/// empty record leaves the event as it is.
+pub fn attach_record(entry: &mut Entry, record: &[u8]) -> Result<(), FormatError> {
+    if record.is_empty() {
+        return Ok(());
+    }
+    match &mut entry.event {
+        Event::CertificateIssued(s) => {
+            s.record = Some(Box::new(super::record::decode_record(record)?));
+        }
+        Event::ImportConfirmed(c) => {
+            c.record = Some(Box::new(super::lifecycle::decode_arrival_record(record)?));
+        }
+        _ => return Err(shape("an entry of this kind has no record")),
+    }
+    Ok(())
 }
 
 /// The hash that chains entries: SHA-256 of the canonical bytes.

@@ -11,6 +11,7 @@ pub mod cbor;
 pub mod certificate;
 pub mod entry;
 pub mod export;
+pub mod lifecycle;
 pub mod record;
 pub mod seal;
 pub mod snapshot;
@@ -19,5 +20,5 @@ pub mod trust;
 
 pub use cbor::FormatError;
 pub use certificate::{decode_certificate, encode_certificate};
-pub use entry::{decode_entry, encode_entry, entry_hash};
+pub use entry::{attach_record, decode_entry, encode_entry, encode_entry_record, entry_hash};
 pub use record::{decode_issuance, decode_record, encode_issuance, encode_record};

@@ -1,4 +1,4 @@
-//! The ledger state's snapshot: `["kpcert/state-snapshot/v2", {...}]`, deterministic CBOR.
+//! The ledger state's snapshot: `["kpcert/state-snapshot/v3", {...}]`, deterministic CBOR.
 //!
 //! Internal, not a public format: the ledger keeps a snapshot of its [`State`] every few
 //! thousand entries so that start-up replays only the entries after it. A snapshot is derived
@@ -6,13 +6,15 @@
 
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use crate::crypto::{Hash, PublicKey};
+use crate::domain::state::{CertificateLife, Confirmed, ShipmentFacts, Voided};
 use crate::domain::{
-    Authority, AuthorityRecord, CountryCode, KeyWindow, Participant, ParticipantKind,
-    ParticipantRecord, Revocation, State, StateParts, Status,
+    Authority, AuthorityRecord, CertificateNumber, CountryCode, Date, HsCode, Hundredths,
+    KeyWindow, Participant, ParticipantKind, ParticipantRecord, Revocation, Shipment, State,
+    StateParts, Status,
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v2";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v3";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -82,9 +84,11 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
             ])
         })
         .collect();
+    let lives = parts.lives.iter().map(|(n, l)| life_value(n, l)).collect();
     with_context(
         SNAPSHOT_CONTEXT,
         Value::map([
+            ("lives", Value::Array(lives)),
             ("size", Value::Uint(parts.size)),
             ("last_time", Value::Uint(parts.last_time_ms)),
             ("participants", Value::Array(participants)),
@@ -93,6 +97,149 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
             ("head", Value::Bytes(head.to_vec())),
         ]),
     )
+}
+
+fn number_or_null(n: &Option<CertificateNumber>) -> Value {
+    n.as_ref()
+        .map(|n| Value::text(n.as_str()))
+        .unwrap_or(Value::Null)
+}
+
+fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
+    Value::Array(vec![
+        Value::text(n.as_str()),
+        Value::Uint(l.issued_index),
+        Value::text(l.issued_on.to_string()),
+        Value::text(l.expires_on.to_string()),
+        match &l.facts {
+            Some(f) => Value::Array(vec![
+                Value::text(f.destination.as_str()),
+                Value::Uint(f.shipment.parcels as u64),
+                Value::Array(
+                    f.shipment
+                        .lines
+                        .iter()
+                        .map(|(hs, ct)| {
+                            Value::Array(vec![Value::text(hs.as_str()), Value::Uint(ct.hundredths())])
+                        })
+                        .collect(),
+                ),
+                number_or_null(&f.replaces),
+            ]),
+            None => Value::Null,
+        },
+        match &l.confirmed {
+            Some(c) => Value::Array(vec![
+                Value::Uint(c.index),
+                Value::Uint(c.time_ms),
+                Value::text(&c.authority_id),
+                Value::text(c.received_on.to_string()),
+                opt(c.carats.map(|c| c.hundredths())),
+            ]),
+            None => Value::Null,
+        },
+        match &l.voided {
+            Some(v) => Value::Array(vec![
+                Value::Uint(v.index),
+                Value::Uint(v.time_ms),
+                Value::text(&v.authority_id),
+                Value::text(&v.reason),
+                number_or_null(&v.replaced_by),
+            ]),
+            None => Value::Null,
+        },
+        Value::Uint(l.drawn.hundredths()),
+    ])
+}
+
+fn number(v: &Value) -> Result<CertificateNumber, FormatError> {
+    CertificateNumber::parse(text(v)?).ok_or_else(|| shape("expected a certificate number"))
+}
+
+fn opt_number(v: &Value) -> Result<Option<CertificateNumber>, FormatError> {
+    match v {
+        Value::Null => Ok(None),
+        other => number(other).map(Some),
+    }
+}
+
+fn date(v: &Value) -> Result<Date, FormatError> {
+    Date::parse(text(v)?).ok_or_else(|| shape("expected a date"))
+}
+
+fn carats(v: &Value) -> Result<Hundredths, FormatError> {
+    Hundredths::from_hundredths(uint(v)?).ok_or_else(|| shape("carats out of range"))
+}
+
+fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatError> {
+    let [n, issued_index, issued_on, expires_on, facts, confirmed, voided, drawn] =
+        items::<8>(v, "a certificate life")?;
+    let facts = match facts {
+        Value::Null => None,
+        other => {
+            let [destination, parcels, lines, replaces] = items::<4>(other, "shipment facts")?;
+            Some(ShipmentFacts {
+                destination: code(destination)?,
+                shipment: Shipment {
+                    parcels: u32::try_from(uint(parcels)?).map_err(|_| shape("parcels"))?,
+                    lines: lines
+                        .as_array()
+                        .ok_or_else(|| shape("lines"))?
+                        .iter()
+                        .map(|l| {
+                            let [hs, ct] = items::<2>(l, "a line")?;
+                            Ok((
+                                HsCode::parse(text(hs)?).ok_or_else(|| shape("hs code"))?,
+                                carats(ct)?,
+                            ))
+                        })
+                        .collect::<Result<_, FormatError>>()?,
+                },
+                replaces: opt_number(replaces)?,
+            })
+        }
+    };
+    let confirmed = match confirmed {
+        Value::Null => None,
+        other => {
+            let [index, time, authority, received_on, ct] = items::<5>(other, "a confirmation")?;
+            Some(Confirmed {
+                index: uint(index)?,
+                time_ms: uint(time)?,
+                authority_id: text(authority)?.to_owned(),
+                received_on: date(received_on)?,
+                carats: match ct {
+                    Value::Null => None,
+                    other => Some(carats(other)?),
+                },
+            })
+        }
+    };
+    let voided = match voided {
+        Value::Null => None,
+        other => {
+            let [index, time, authority, reason, replaced_by] = items::<5>(other, "a void")?;
+            Some(Voided {
+                index: uint(index)?,
+                time_ms: uint(time)?,
+                authority_id: text(authority)?.to_owned(),
+                reason: text(reason)?.to_owned(),
+                replaced_by: opt_number(replaced_by)?,
+            })
+        }
+    };
+    Ok((
+        number(n)?,
+        CertificateLife {
+            issued_index: uint(issued_index)?,
+            issued_on: date(issued_on)?,
+            expires_on: date(expires_on)?,
+            facts,
+            confirmed,
+            voided,
+            drawn: carats(drawn)?,
+        },
+    ))
 }
 
 fn items<'a, const N: usize>(v: &'a Value, what: &str) -> Result<&'a [Value; N], FormatError> {
@@ -131,6 +278,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         "snapshot",
         unwrap_context(&value, SNAPSHOT_CONTEXT)?,
         &[
+            "lives",
             "size",
             "last_time",
             "participants",
@@ -223,6 +371,11 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         participants,
         authorities,
         serials,
+        lives: f
+            .list("lives")?
+            .iter()
+            .map(life_from)
+            .collect::<Result<_, FormatError>>()?,
     });
     Ok((state, f.array("head")?))
 }
@@ -232,8 +385,7 @@ mod tests {
     use super::*;
     use crate::crypto::SigningKey;
     use crate::domain::{
-        Certificate, CertificateContent, CertificateNumber, Date, Entry, Event, HsCode, Hundredths,
-        Issuer, Item, Origin, Party, SECRETARIAT,
+        Certificate, CertificateContent, Entry, Event, Issuer, Item, Origin, Party, SECRETARIAT,
     };
 
     /// A state with participants, an authority, its key window and serials in two years.
@@ -295,6 +447,8 @@ mod tests {
                     }],
                     issued_on,
                     expires_on: issued_on.plus_days(30).unwrap(),
+                    replaces: None,
+                    derived_from: vec![],
                 },
                 salt: [7; 16],
             };

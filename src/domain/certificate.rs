@@ -8,6 +8,7 @@ use std::fmt;
 use super::amount::{AmountError, Hundredths};
 use super::country::CountryCode;
 use super::date::Date;
+use super::lifecycle::{check_citations, citation_problems, Citation, CitationInput};
 use crate::crypto::KeyId;
 
 /// One thing wrong with a request: the JSON path of the field and what is wrong with it.
@@ -57,6 +58,9 @@ pub enum HsCode {
 }
 
 impl HsCode {
+    /// The three codes, in order.
+    pub const ALL: [HsCode; 3] = [HsCode::Unsorted, HsCode::Industrial, HsCode::NonIndustrial];
+
     /// Parses `7102.10`, `7102.21` or `7102.31`.
     pub fn parse(s: &str) -> Option<HsCode> {
         match s {
@@ -142,6 +146,18 @@ pub struct CertificateContent {
     pub items: Vec<Item>,
     pub issued_on: Date,
     pub expires_on: Date,
+    /// The certificate this one replaces (set by a replacement, never by the request).
+    pub replaces: Option<CertificateNumber>,
+    /// Re-export provenance: the import certificates the goods came in under, with the carats
+    /// drawn from each; sorted by number. Empty for goods not re-exported.
+    pub derived_from: Vec<Citation>,
+}
+
+impl CertificateContent {
+    /// Total carats over all items.
+    pub fn total_carats(&self) -> Hundredths {
+        sum(self.items.iter().map(|i| i.carats))
+    }
 }
 
 /// Who issued a certificate.
@@ -169,7 +185,7 @@ pub struct Certificate {
 impl Certificate {
     /// Total carats over all items.
     pub fn total_carats(&self) -> Hundredths {
-        sum(self.content.items.iter().map(|i| i.carats))
+        self.content.total_carats()
     }
 
     /// Total US dollar value over all items.
@@ -286,6 +302,7 @@ pub struct DraftInput {
     pub parcels: Input<i64>,
     pub items: Input<Vec<Input<ItemInput>>>,
     pub expires_on: Input<String>,
+    pub derived_from: Input<Vec<Input<CitationInput>>>,
 }
 
 /// The issuing side of a validation: who issues, on which day, under which validity policy, and
@@ -635,9 +652,18 @@ impl CertificateContent {
             },
         };
 
+        let derived_from = check_citations(&input.derived_from, &mut c.0);
+        if let (Some(items), Some(cited)) = (&items, &derived_from) {
+            let total = sum(items.iter().map(|i| i.carats));
+            c.0.extend(citation_problems(cited, total, policy.issuer));
+        }
+
         if !c.0.is_empty() {
             return Err(c.0);
         }
+        let Some(derived_from) = derived_from else {
+            return Err(Vec::new());
+        };
         match (
             exporter,
             importer,
@@ -664,6 +690,8 @@ impl CertificateContent {
                 items,
                 issued_on: policy.issued_on,
                 expires_on,
+                replaces: None,
+                derived_from,
             }),
             // Every None above was reported, except an Invalid input the wire layer reported.
             _ => Err(Vec::new()),
@@ -704,6 +732,11 @@ impl CertificateContent {
             );
         }
         c.rule("expires_on", expiry_rule(self.expires_on, policy));
+        c.0.extend(citation_problems(
+            &self.derived_from,
+            self.total_carats(),
+            policy.issuer,
+        ));
         c.0
     }
 }
@@ -743,6 +776,7 @@ mod tests {
             parcels: Input::Given(3),
             items: Input::Given(vec![item("7102.10", "1520.35", "845000.00")]),
             expires_on: given("2027-01-25"),
+            derived_from: Input::Missing,
         }
     }
 
@@ -862,6 +896,7 @@ mod tests {
                 item("7102.10", "1.00", "1.00"),
             ]),
             expires_on: given("2026-11-26"),
+            derived_from: Input::Missing,
         };
         let problems = check(input).unwrap_err();
         let want = [

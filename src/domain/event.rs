@@ -7,6 +7,7 @@
 use super::authority::Authority;
 use super::certificate::{Certificate, CertificateNumber};
 use super::date::Date;
+use super::lifecycle::{SignedConfirmation, SignedVoid};
 use super::participant::Participant;
 use crate::crypto::{Hash, KeyId, PublicKey};
 
@@ -21,16 +22,20 @@ pub enum Kind {
     KeyAdded,
     KeyRevoked,
     CertificateIssued,
+    ImportConfirmed,
+    CertificateVoided,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
         Kind::KeyRevoked,
         Kind::CertificateIssued,
+        Kind::ImportConfirmed,
+        Kind::CertificateVoided,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -41,6 +46,8 @@ impl Kind {
             Kind::KeyAdded => "authority.key_added",
             Kind::KeyRevoked => "authority.key_revoked",
             Kind::CertificateIssued => "certificate.issued",
+            Kind::ImportConfirmed => "certificate.import_confirmed",
+            Kind::CertificateVoided => "certificate.voided",
         }
     }
 
@@ -118,6 +125,10 @@ pub enum Event {
     KeyRevoked(KeyRevoked),
     /// A certificate as issued and signed by its authority.
     CertificateIssued(SignedCertificate),
+    /// The importing authority's confirmation of a certificate's arrival.
+    ImportConfirmed(SignedConfirmation),
+    /// The issuing authority's void of a certificate (with its replacement, if any).
+    CertificateVoided(SignedVoid),
 }
 
 impl Event {
@@ -129,6 +140,29 @@ impl Event {
             Event::KeyAdded(_) => Kind::KeyAdded,
             Event::KeyRevoked(_) => Kind::KeyRevoked,
             Event::CertificateIssued(_) => Kind::CertificateIssued,
+            Event::ImportConfirmed(_) => Kind::ImportConfirmed,
+            Event::CertificateVoided(_) => Kind::CertificateVoided,
+        }
+    }
+
+    /// The certificate an event is about, if it is about one.
+    pub fn certificate_number(&self) -> Option<&CertificateNumber> {
+        match self {
+            Event::CertificateIssued(s) => Some(&s.issuance.number),
+            Event::ImportConfirmed(c) => Some(&c.confirmation.number),
+            Event::CertificateVoided(v) => Some(&v.void.number),
+            _ => None,
+        }
+    }
+
+    /// The bytes the acting authority signed and its signature, for the events an authority
+    /// signs.
+    pub fn signed(&self) -> Option<(&[u8], &[u8; 64])> {
+        match self {
+            Event::CertificateIssued(s) => Some((&s.signed, &s.signature)),
+            Event::ImportConfirmed(c) => Some((&c.signed, &c.signature)),
+            Event::CertificateVoided(v) => Some((&v.signed, &v.signature)),
+            _ => None,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod country;
 pub mod date;
 pub mod event;
+pub mod lifecycle;
 pub mod participant;
 pub mod state;
 
@@ -25,6 +26,11 @@ pub use date::Date;
 pub use event::{
     CertificateRecord, Entry, Event, Issuance, KeyAdded, KeyRevoked, Kind, SignedCertificate,
     SECRETARIAT,
+};
+pub use lifecycle::{
+    Arrival, ArrivalContent, ArrivalInput, ArrivalLine, ArrivalLineInput, Citation,
+    CitationInput, Confirmation, ConfirmationRecord, Discrepancy, Shipment, SignedConfirmation,
+    SignedVoid, Void,
 };
 pub use participant::{Participant, ParticipantKind, Status};
 pub use state::{

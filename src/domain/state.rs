@@ -15,7 +15,13 @@ use super::authority::Authority;
 use super::certificate::{expiry_rule, CertificateContent, DraftInput, IssuePolicy, Problem};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
+use super::amount::Hundredths;
+use super::certificate::CertificateNumber;
 use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
+use super::lifecycle::{
+    discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,
+    SignedVoid,
+};
 use super::participant::{Participant, Status};
 use crate::crypto::{sha256, KeyId, PublicKey};
 
@@ -141,6 +147,98 @@ impl AuthorityRecord {
     }
 }
 
+/// Why a lifecycle request may not be recorded, by the kind of answer it deserves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The certificate's state does not allow it (already confirmed, void): HTTP 409.
+    Conflict(String),
+    /// The actor may not do this to this certificate: HTTP 403.
+    Forbidden(String),
+    /// The request breaks a rule, field by field: HTTP 422.
+    Invalid(Vec<Problem>),
+}
+
+impl Refusal {
+    fn into_violation(self) -> Violation {
+        match self {
+            Refusal::Conflict(m) | Refusal::Forbidden(m) => Violation(m),
+            Refusal::Invalid(problems) => Violation(
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        }
+    }
+}
+
+/// What the certificate's full record established (absent when the ledger is replayed from its
+/// public entries only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShipmentFacts {
+    pub destination: CountryCode,
+    pub shipment: Shipment,
+    pub replaces: Option<CertificateNumber>,
+}
+
+/// An import confirmation as the state keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confirmed {
+    pub index: u64,
+    pub time_ms: u64,
+    pub authority_id: String,
+    pub received_on: Date,
+    /// Carats received in all (from the full record; `None` when replayed from public entries).
+    pub carats: Option<Hundredths>,
+}
+
+/// A void as the state keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Voided {
+    pub index: u64,
+    pub time_ms: u64,
+    pub authority_id: String,
+    pub reason: String,
+    pub replaced_by: Option<CertificateNumber>,
+}
+
+/// What the ledger knows of an issued certificate's life.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateLife {
+    pub issued_index: u64,
+    pub issued_on: Date,
+    pub expires_on: Date,
+    pub facts: Option<ShipmentFacts>,
+    pub confirmed: Option<Confirmed>,
+    pub voided: Option<Voided>,
+    /// Carats later re-exports drew from this certificate (its confirmation's mass balance).
+    pub drawn: Hundredths,
+}
+
+impl CertificateLife {
+    /// The newest entry about the certificate.
+    pub fn last_index(&self) -> u64 {
+        let mut last = self.issued_index;
+        if let Some(c) = &self.confirmed {
+            last = last.max(c.index);
+        }
+        if let Some(v) = &self.voided {
+            last = last.max(v.index);
+        }
+        last
+    }
+
+    /// Every entry about the certificate, oldest first.
+    pub fn indexes(&self) -> Vec<u64> {
+        let mut out = vec![self.issued_index];
+        out.extend(self.confirmed.as_ref().map(|c| c.index));
+        out.extend(self.voided.as_ref().map(|v| v.index));
+        out.sort_unstable();
+        out
+    }
+}
+
 /// What applying an entry asks of the caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -160,6 +258,11 @@ pub struct State {
     /// proves uniqueness and no gaps with memory that does not grow with the ledger (and their
     /// sum is the number of certificates).
     serials: Arc<HashMap<(CountryCode, i64), u64>>,
+    /// Every issued certificate's life, by number: a persistent map, so that the copy readers
+    /// hold and the writer's next change share all but the changed path.
+    lives: imbl::HashMap<CertificateNumber, Arc<CertificateLife>>,
+    /// A replacement whose new certificate is recorded and whose void must be the next entry.
+    pending_replacement: Option<(CertificateNumber, CertificateNumber)>,
 }
 
 /// The parts of a [`State`], for its snapshot encoding.
@@ -170,6 +273,8 @@ pub struct StateParts {
     pub participants: Vec<ParticipantRecord>,
     pub authorities: Vec<AuthorityRecord>,
     pub serials: Vec<(CountryCode, i64, u64)>,
+    /// Sorted by number.
+    pub lives: Vec<(CertificateNumber, CertificateLife)>,
 }
 
 impl State {
@@ -189,6 +294,15 @@ impl State {
         }
         if entry.time_ms < self.last_time_ms {
             return violation("its time goes backwards");
+        }
+        if let Some((new, old)) = &self.pending_replacement {
+            let completes = matches!(&entry.event, Event::CertificateVoided(v)
+                if &v.void.number == old && v.void.replaced_by.as_ref() == Some(new));
+            if !completes {
+                return violation(format!(
+                    "certificate {new} replaces {old}, so the entry after it must void {old} with replaced_by {new} (the two form one atomic replacement)"
+                ));
+            }
         }
         let applied = match &entry.event {
             Event::ParticipantRegistered(p) => {
@@ -312,8 +426,68 @@ impl State {
             Event::CertificateIssued(signed) => {
                 let key = self.check_certificate(entry, signed)?;
                 let number = &signed.issuance.number;
+                let mut updates = Vec::new();
+                let mut pending = None;
+                if let Some(full) = &signed.record {
+                    let content = &full.certificate.content;
+                    if let Some(old) = &content.replaces {
+                        self.replaceable(old, number)
+                            .map_err(Refusal::into_violation)?;
+                        pending = Some((number.clone(), old.clone()));
+                    }
+                    let problems =
+                        self.provenance_problems(number.participant(), &content.derived_from);
+                    if !problems.is_empty() {
+                        return Err(Refusal::Invalid(problems).into_violation());
+                    }
+                    for c in &content.derived_from {
+                        let mut life = (**self.lives.get(&c.number).expect("checked")).clone();
+                        life.drawn = life.drawn.checked_add(c.carats).expect("bounded");
+                        updates.push((c.number.clone(), life));
+                    }
+                }
                 Arc::make_mut(&mut self.serials)
                     .insert((number.participant(), number.year()), number.serial());
+                let issuance = &signed.issuance;
+                self.lives.insert(
+                    number.clone(),
+                    Arc::new(CertificateLife {
+                        issued_index: entry.index,
+                        issued_on: issuance.issued_on,
+                        expires_on: issuance.expires_on,
+                        facts: signed.record.as_ref().map(|full| {
+                            let c = &full.certificate.content;
+                            ShipmentFacts {
+                                destination: c.destination,
+                                shipment: Shipment {
+                                    parcels: c.parcels,
+                                    lines: c.items.iter().map(|i| (i.hs_code, i.carats)).collect(),
+                                },
+                                replaces: c.replaces.clone(),
+                            }
+                        }),
+                        confirmed: None,
+                        voided: None,
+                        drawn: Hundredths::default(),
+                    }),
+                );
+                for (n, life) in updates {
+                    self.lives.insert(n, Arc::new(life));
+                }
+                self.pending_replacement = pending;
+                Applied {
+                    signed_by: Some(key),
+                }
+            }
+            Event::ImportConfirmed(signed) => {
+                let key = self.check_confirmation(entry, signed)?;
+                Applied {
+                    signed_by: Some(key),
+                }
+            }
+            Event::CertificateVoided(signed) => {
+                let key = self.check_void(entry, signed)?;
+                self.pending_replacement = None;
                 Applied {
                     signed_by: Some(key),
                 }
@@ -358,25 +532,8 @@ impl State {
         entry: &Entry,
         signed: &SignedCertificate,
     ) -> Result<PublicKey, Violation> {
-        let Some(record) = self.authorities.get(&entry.actor) else {
-            return violation(format!(
-                "issued by {}, which no earlier entry registered as an authority",
-                entry.actor
-            ));
-        };
+        let (record, key) = self.acting_key(entry, "issued")?;
         let a = &record.authority;
-        let Some(key) = record.key_at(entry.time_ms) else {
-            return violation(format!(
-                "authority {} has no key valid at the entry's time",
-                a.id
-            ));
-        };
-        if entry.key_id != Some(key.key_id) {
-            return violation(format!(
-                "the entry's key id is not the key of authority {} valid at its time",
-                a.id
-            ));
-        }
         let issuance = &signed.issuance;
         if issuance.authority_id != a.id || issuance.key_id != key.key_id {
             return violation(format!(
@@ -419,6 +576,303 @@ impl State {
             self.check_record(a, key, issuance, full, recorded_on)?;
         }
         Ok(key.public_key)
+    }
+
+    /// The authority that acts in `entry` (its actor) and its key valid at the entry's time,
+    /// which the entry must name.
+    fn acting_key(
+        &self,
+        entry: &Entry,
+        what: &str,
+    ) -> Result<(&AuthorityRecord, &KeyWindow), Violation> {
+        let Some(record) = self.authorities.get(&entry.actor) else {
+            return violation(format!(
+                "{what} by {}, which no earlier entry registered as an authority",
+                entry.actor
+            ));
+        };
+        let a = &record.authority;
+        let Some(key) = record.key_at(entry.time_ms) else {
+            return violation(format!(
+                "authority {} has no key valid at the entry's time",
+                a.id
+            ));
+        };
+        if entry.key_id != Some(key.key_id) {
+            return violation(format!(
+                "the entry's key id is not the key of authority {} valid at its time",
+                a.id
+            ));
+        }
+        Ok((record, key))
+    }
+
+    /// Whether authority `by` may confirm the arrival of certificate `number` now: it is
+    /// issued, neither confirmed nor void, and (when the state knows its destination) sent to
+    /// the participant of `by`.
+    pub fn confirmable(
+        &self,
+        number: &CertificateNumber,
+        by: &Authority,
+    ) -> Result<&CertificateLife, Refusal> {
+        let Some(life) = self.lives.get(number) else {
+            return Err(Refusal::Invalid(vec![Problem::new(
+                "number",
+                format!("{number} is not a recorded certificate"),
+            )]));
+        };
+        if let Some(f) = &life.facts {
+            if f.destination != by.participant {
+                return Err(Refusal::Forbidden(format!(
+                    "certificate {number} is sent to {}: only an authority of {} may confirm its arrival, not {} of {}",
+                    f.destination, f.destination, by.id, by.participant
+                )));
+            }
+        }
+        if let Some(v) = &life.voided {
+            return Err(Refusal::Conflict(format!(
+                "certificate {number} is void since {} (entry {}): a void certificate cannot be confirmed",
+                Date::from_unix_ms(v.time_ms),
+                v.index
+            )));
+        }
+        if let Some(c) = &life.confirmed {
+            return Err(Refusal::Conflict(format!(
+                "certificate {number} was already imported on {} by {} (entry {}): a certificate is confirmed once",
+                c.received_on, c.authority_id, c.index
+            )));
+        }
+        Ok(life)
+    }
+
+    /// Whether authority `by` may void certificate `number` now: it is a certificate of the
+    /// participant of `by`, neither confirmed nor void.
+    pub fn voidable(
+        &self,
+        number: &CertificateNumber,
+        by: &Authority,
+    ) -> Result<&CertificateLife, Refusal> {
+        if number.participant() != by.participant {
+            return Err(Refusal::Forbidden(format!(
+                "certificate {number} was issued by {}: only its authorities may void or replace it, not {} of {}",
+                number.participant(),
+                by.id,
+                by.participant
+            )));
+        }
+        self.open_to_void(number, "number")
+    }
+
+    /// Certificate `number` is recorded, neither void nor confirmed.
+    fn open_to_void(
+        &self,
+        number: &CertificateNumber,
+        field: &str,
+    ) -> Result<&CertificateLife, Refusal> {
+        let Some(life) = self.lives.get(number) else {
+            return Err(Refusal::Invalid(vec![Problem::new(
+                field,
+                format!("{number} is not a recorded certificate"),
+            )]));
+        };
+        if let Some(v) = &life.voided {
+            return Err(Refusal::Conflict(format!(
+                "certificate {number} is already void since {} (entry {})",
+                Date::from_unix_ms(v.time_ms),
+                v.index
+            )));
+        }
+        if let Some(c) = &life.confirmed {
+            return Err(Refusal::Conflict(format!(
+                "certificate {number} was imported on {} by {} (entry {}): a confirmed certificate can no longer be voided or replaced",
+                c.received_on, c.authority_id, c.index
+            )));
+        }
+        Ok(life)
+    }
+
+    /// Whether certificate `new` may replace `old`: the same participant's, and `old` open to
+    /// a void.
+    fn replaceable(
+        &self,
+        old: &CertificateNumber,
+        new: &CertificateNumber,
+    ) -> Result<&CertificateLife, Refusal> {
+        if old.participant() != new.participant() {
+            return Err(Refusal::Forbidden(format!(
+                "certificate {new} cannot replace {old}, a certificate of another participant"
+            )));
+        }
+        self.open_to_void(old, "replaces")
+    }
+
+    /// The problems of re-export provenance `citations` of a certificate of `issuer`: each cited
+    /// certificate is recorded, was sent to `issuer` and confirmed by it, is not void, and has
+    /// carats left in its mass balance (what its confirmation recorded, less what earlier
+    /// re-exports drew). Empty when all hold.
+    pub fn provenance_problems(&self, issuer: CountryCode, citations: &[Citation]) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (i, c) in citations.iter().enumerate() {
+            let field = || format!("derived_from[{i}]");
+            let n = &c.number;
+            let Some(life) = self.lives.get(n) else {
+                problems.push(Problem::new(
+                    format!("{}.number", field()),
+                    format!("{n} is not a recorded certificate"),
+                ));
+                continue;
+            };
+            if let Some(f) = &life.facts {
+                if f.destination != issuer {
+                    problems.push(Problem::new(
+                        format!("{}.number", field()),
+                        format!("{n} was sent to {}, not to {issuer}: a re-export cites the import certificates {issuer} received", f.destination),
+                    ));
+                    continue;
+                }
+            }
+            let Some(confirmed) = &life.confirmed else {
+                problems.push(Problem::new(
+                    format!("{}.number", field()),
+                    format!("{n} has no import confirmation: {issuer} must confirm its arrival before re-exporting from it"),
+                ));
+                continue;
+            };
+            if let Some(received) = confirmed.carats {
+                let left = received
+                    .hundredths()
+                    .saturating_sub(life.drawn.hundredths());
+                if c.carats.hundredths() > left {
+                    let left = Hundredths::from_hundredths(left).expect("bounded");
+                    problems.push(Problem::new(
+                        format!("{}.carats", field()),
+                        format!(
+                            "draws {} carats from {n}, whose remaining balance is {left} carats ({received} received, {} drawn by earlier re-exports)",
+                            c.carats, life.drawn
+                        ),
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Checks an import confirmation entry; returns the key that must have signed it.
+    fn check_confirmation(
+        &mut self,
+        entry: &Entry,
+        signed: &SignedConfirmation,
+    ) -> Result<PublicKey, Violation> {
+        let (record, key) = self.acting_key(entry, "confirmed")?;
+        let a = &record.authority;
+        let c = &signed.confirmation;
+        if c.authority_id != a.id || c.key_id != key.key_id {
+            return violation(format!(
+                "the confirmation does not name authority {} and its key valid at the entry's time",
+                a.id
+            ));
+        }
+        let public_key = key.public_key;
+        let life = self
+            .confirmable(&c.number, a)
+            .map_err(Refusal::into_violation)?;
+        let recorded_on = Date::from_unix_ms(entry.time_ms);
+        if let Err(why) = received_on_rule(c.received_on, life.issued_on, recorded_on) {
+            return violation(format!(
+                "the confirmation of {}: received_on {why}",
+                c.number
+            ));
+        }
+        let mut carats = None;
+        if let Some(full) = &signed.record {
+            if sha256(&full.canonical) != c.arrival_hash {
+                return violation(format!(
+                    "the record of the confirmation of {} is not the arrival it commits to (its hash differs)",
+                    c.number
+                ));
+            }
+            let arrival = &full.arrival;
+            if arrival.number != c.number || arrival.received_on != c.received_on {
+                return violation(format!(
+                    "the record of the confirmation of {} states another number or date",
+                    c.number
+                ));
+            }
+            if !arrival.remarks.is_empty() {
+                if let Err(why) = lifecycle_text_rule(&arrival.remarks) {
+                    return violation(format!("the remarks of the confirmation {why}"));
+                }
+            }
+            if let Some(f) = &life.facts {
+                if discrepancies(&f.shipment, life.expires_on, arrival) != full.discrepancies {
+                    return violation(format!(
+                        "the discrepancies recorded with the confirmation of {} are not those between the certificate and the arrival",
+                        c.number
+                    ));
+                }
+            }
+            carats = Some(arrival.total_carats());
+        }
+        let mut life = life.clone();
+        life.confirmed = Some(Confirmed {
+            index: entry.index,
+            time_ms: entry.time_ms,
+            authority_id: a.id.clone(),
+            received_on: c.received_on,
+            carats,
+        });
+        self.lives.insert(c.number.clone(), Arc::new(life));
+        Ok(public_key)
+    }
+
+    /// Checks a void entry; returns the key that must have signed it.
+    fn check_void(&mut self, entry: &Entry, signed: &SignedVoid) -> Result<PublicKey, Violation> {
+        let (record, key) = self.acting_key(entry, "voided")?;
+        let a = &record.authority;
+        let v = &signed.void;
+        if v.authority_id != a.id || v.key_id != key.key_id {
+            return violation(format!(
+                "the void does not name authority {} and its key valid at the entry's time",
+                a.id
+            ));
+        }
+        let public_key = key.public_key;
+        if let Err(why) = lifecycle_text_rule(&v.reason) {
+            return violation(format!("the reason of the void of {} {why}", v.number));
+        }
+        let life = self
+            .voidable(&v.number, a)
+            .map_err(Refusal::into_violation)?;
+        if let Some(new) = &v.replaced_by {
+            let follows = self
+                .lives
+                .get(new)
+                .is_some_and(|n| n.issued_index + 1 == entry.index);
+            if !follows || new.participant() != v.number.participant() {
+                return violation(format!(
+                    "the void of {} names {new} as its replacement, but {new} is not the certificate of the same participant issued by the entry just before",
+                    v.number
+                ));
+            }
+            if let Some(f) = self.lives.get(new).and_then(|n| n.facts.as_ref()) {
+                if f.replaces.as_ref() != Some(&v.number) {
+                    return violation(format!(
+                        "the void of {} names {new} as its replacement, but {new} does not state that it replaces {}",
+                        v.number, v.number
+                    ));
+                }
+            }
+        }
+        let mut life = life.clone();
+        life.voided = Some(Voided {
+            index: entry.index,
+            time_ms: entry.time_ms,
+            authority_id: a.id.clone(),
+            reason: v.reason.clone(),
+            replaced_by: v.replaced_by.clone(),
+        });
+        self.lives.insert(v.number.clone(), Arc::new(life));
+        Ok(public_key)
     }
 
     /// Checks a full record against its issuance and the rules of issuance.
@@ -581,17 +1035,42 @@ impl State {
         self.serials.values().sum()
     }
 
+    /// The life of certificate `number`, if it was issued.
+    pub fn life(&self, number: &CertificateNumber) -> Option<&CertificateLife> {
+        self.lives.get(number).map(|l| &**l)
+    }
+
+    /// Every certificate whose life changed after issuance (confirmed or void), unordered.
+    pub fn changed_lives(&self) -> impl Iterator<Item = (&CertificateNumber, &CertificateLife)> {
+        self.lives
+            .iter()
+            .filter(|(_, l)| l.confirmed.is_some() || l.voided.is_some())
+            .map(|(n, l)| (n, &**l))
+    }
+
+    /// A replacement whose void has not followed yet (a complete ledger has none).
+    pub fn pending_replacement(&self) -> Option<&(CertificateNumber, CertificateNumber)> {
+        self.pending_replacement.as_ref()
+    }
+
     /// The parts, for the snapshot encoding.
     pub fn to_parts(&self) -> StateParts {
         let mut serials: Vec<(CountryCode, i64, u64)> =
             self.serials.iter().map(|(&(p, y), &s)| (p, y, s)).collect();
         serials.sort();
+        let mut lives: Vec<(CertificateNumber, CertificateLife)> = self
+            .lives
+            .iter()
+            .map(|(n, l)| (n.clone(), (**l).clone()))
+            .collect();
+        lives.sort_by(|a, b| a.0.cmp(&b.0));
         StateParts {
             size: self.size,
             last_time_ms: self.last_time_ms,
             participants: self.participants.values().cloned().collect(),
             authorities: self.authorities.values().cloned().collect(),
             serials,
+            lives,
         }
     }
 
@@ -621,6 +1100,12 @@ impl State {
                     .map(|(p, y, s)| ((p, y), s))
                     .collect(),
             ),
+            lives: parts
+                .lives
+                .into_iter()
+                .map(|(n, l)| (n, Arc::new(l)))
+                .collect(),
+            pending_replacement: None,
         }
     }
 }

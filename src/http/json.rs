@@ -9,7 +9,10 @@ use futures_util::StreamExt as _;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use crate::domain::{DraftInput, Input, ItemInput, OriginInput, PartyInput, Problem};
+use crate::domain::{
+    ArrivalInput, ArrivalLineInput, CitationInput, DraftInput, Input, ItemInput, OriginInput,
+    PartyInput, Problem,
+};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -303,6 +306,7 @@ pub fn draft_from_json(
         "parcels",
         "items",
         "expires_on",
+        "derived_from",
     ];
     let Some(map) = value.as_object() else {
         return Err(ApiError::bad_request("the body must be a JSON object"));
@@ -400,6 +404,25 @@ pub fn draft_from_json(
         Input::Missing => Input::Missing,
         Input::Invalid => Input::Invalid,
     };
+    let derived_from = match array("derived_from", map.get("derived_from"), &mut problems) {
+        Input::Given(list) => Input::Given(
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let path = format!("derived_from[{i}]");
+                    match JsonFields::open(&path, c, &["number", "carats"], &mut problems) {
+                        None => Input::Invalid,
+                        Some(mut f) => Input::Given(CitationInput {
+                            number: f.string("number"),
+                            carats: f.string("carats"),
+                        }),
+                    }
+                })
+                .collect(),
+        ),
+        Input::Missing => Input::Missing,
+        Input::Invalid => Input::Invalid,
+    };
     let input = DraftInput {
         exporter,
         importer,
@@ -408,8 +431,87 @@ pub fn draft_from_json(
         parcels,
         items,
         expires_on,
+        derived_from,
     };
     Ok((input, issuer, problems))
+}
+
+fn int_input(field: &str, value: Option<&Value>, problems: &mut Vec<Problem>) -> Input<i64> {
+    match value {
+        None | Some(Value::Null) => Input::Missing,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => Input::Given(i),
+            None => {
+                problems.push(Problem::new(field, "must be a whole number"));
+                Input::Invalid
+            }
+        },
+        Some(_) => {
+            problems.push(Problem::new(field, "must be a JSON number"));
+            Input::Invalid
+        }
+    }
+}
+
+/// Decodes an import confirmation request: `received_on`, `parcels`, `items` (`hs_code`,
+/// `carats`) and optional `remarks`, with the wire problems found (unknown fields, wrong JSON
+/// types).
+pub fn arrival_from_json(value: &Value) -> Result<(ArrivalInput, Vec<Problem>), ApiError> {
+    let Some(map) = value.as_object() else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let mut problems = Vec::new();
+    let (received_on, remarks) = {
+        let mut f = JsonFields::open(
+            "",
+            value,
+            &["received_on", "parcels", "items", "remarks"],
+            &mut problems,
+        )
+        .expect("an object");
+        (f.string("received_on"), f.string("remarks"))
+    };
+    let parcels = int_input("parcels", map.get("parcels"), &mut problems);
+    let items = match array("items", map.get("items"), &mut problems) {
+        Input::Given(list) => Input::Given(
+            list.iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let path = format!("items[{i}]");
+                    match JsonFields::open(&path, item, &["hs_code", "carats"], &mut problems) {
+                        None => Input::Invalid,
+                        Some(mut f) => Input::Given(ArrivalLineInput {
+                            hs_code: f.string("hs_code"),
+                            carats: f.string("carats"),
+                        }),
+                    }
+                })
+                .collect(),
+        ),
+        Input::Missing => Input::Missing,
+        Input::Invalid => Input::Invalid,
+    };
+    Ok((
+        ArrivalInput {
+            received_on,
+            parcels,
+            items,
+            remarks,
+        },
+        problems,
+    ))
+}
+
+/// Decodes a void request `{"reason": ...}`: the reason, or every wire problem.
+pub fn reason_from_json(value: &Value, extra: &[&str]) -> (Input<String>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut known = vec!["reason"];
+    known.extend_from_slice(extra);
+    let reason = match JsonFields::open("", value, &known, &mut problems) {
+        Some(mut f) => f.string("reason"),
+        None => Input::Invalid,
+    };
+    (reason, problems)
 }
 
 /// Decodes a certificate an authority signed with its own key: `canonical`, `issuance`,

@@ -224,13 +224,19 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
         )));
     }
     for i in from..size {
-        let bytes = files.entry(i)?;
+        // With its record: the state keeps what the full records establish (a certificate's
+        // destination and goods, what a confirmation received), which later entries are judged
+        // by. State::apply checks each record against its entry's commitment.
+        let frame = files.frame(i)?;
+        let bytes = frame.entry;
         if files.node(NodeId { level: 0, index: i })? != merkle::leaf_hash(&bytes) {
             return Err(corrupt(format!(
                 "entry {i} does not match its leaf hash in nodes.dat (the entry or the tree was changed)"
             )));
         }
-        let entry = decode_entry(&bytes).map_err(|e| corrupt(format!("entry {i}: {e}")))?;
+        let mut entry = decode_entry(&bytes).map_err(|e| corrupt(format!("entry {i}: {e}")))?;
+        crate::codec::attach_record(&mut entry, &frame.record)
+            .map_err(|e| corrupt(format!("the record of entry {i}: {e}")))?;
         if entry.prev != prev {
             return Err(corrupt(format!(
                 "entry {i} does not chain to the entry before it"
@@ -420,7 +426,7 @@ impl Ledger {
                 .map(|entry| {
                     let failed = failed.clone();
                     Job {
-                        build: Box::new(move |_| Ok(entry)),
+                        build: Box::new(move |_| Ok(vec![entry])),
                         reply: Box::new(move |r| {
                             if let Err(e) = r {
                                 *failed.lock().expect("genesis lock") = Some(e);
@@ -463,6 +469,21 @@ impl Ledger {
         &self,
         build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
         reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        self.submit_all(
+            move |ctx| build(ctx).map(|new| vec![new]),
+            move |r| reply(r.map(|mut all| all.swap_remove(0))),
+        )
+    }
+
+    /// [`Ledger::submit`] for a job whose entries stand or fall together: all are appended,
+    /// consecutively and in one commit, or none is.
+    pub fn submit_all(
+        &self,
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<Vec<NewEntry>, LedgerError>
+            + Send
+            + 'static,
+        reply: impl FnOnce(Result<Vec<Appended>, LedgerError>) + Send + 'static,
     ) {
         let job = Job {
             build: Box::new(build),
@@ -791,7 +812,7 @@ mod tests {
         key: &'static str,
     ) -> (
         Job,
-        std::sync::mpsc::Receiver<Result<Appended, LedgerError>>,
+        std::sync::mpsc::Receiver<Result<Vec<Appended>, LedgerError>>,
     ) {
         let (tx, rx) = std::sync::mpsc::channel();
         let job = Job {
@@ -802,7 +823,7 @@ mod tests {
                     .filter_map(|c| CountryCode::country(c))
                     .find(|c| !ctx.state().is_participant(*c))
                     .unwrap();
-                Ok(NewEntry {
+                Ok(vec![NewEntry {
                     actor: SECRETARIAT.into(),
                     key_id: None,
                     event: Event::ParticipantRegistered(Participant {
@@ -811,7 +832,7 @@ mod tests {
                         region: "Test".into(),
                         kind: ParticipantKind::Participant,
                     }),
-                })
+                }])
             }),
             reply: Box::new(move |r| {
                 let _ = tx.send(r);

@@ -1,5 +1,6 @@
 //! The writer thread (and its committer): the only code that appends to the ledger. Each job
-//! builds one entry against the ledger state as it will be when the entry is appended; the
+//! builds its entries (one, or several that stand or fall together, such as a replacement's new
+//! certificate and void) against the ledger state as it will be when they are appended; the
 //! writer applies the entry to that state ([`State::apply`]: what may not follow is refused
 //! here, before anything is written), encodes it, appends it with every other job waiting, signs
 //! one checkpoint for the batch, and hands the batch to [`commit`].
@@ -13,9 +14,9 @@ use super::index::Batch;
 use super::{Appended, LedgerError, NewEntry, Published, Shared, SignedCheckpoint};
 use crate::clock::SharedClock;
 use crate::codec::export::{Frame, MAX_ENTRY_BYTES};
-use crate::codec::{encode_entry, encode_record, entry_hash, snapshot};
+use crate::codec::{encode_entry, encode_entry_record, entry_hash, snapshot};
 use crate::crypto::Hash;
-use crate::domain::{Entry, Event, SignedCertificate, State};
+use crate::domain::{Entry, Event, State};
 use crate::tlog::merkle::{self, Frontier};
 use crate::tlog::{Checkpoint, NoteSigner};
 
@@ -29,8 +30,11 @@ const PIPELINE_MIN_BATCH: usize = 32;
 pub const SNAPSHOT_EVERY: u64 = 16_384;
 
 pub(super) type Build =
-    Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send>;
-pub(super) type Reply = Box<dyn FnOnce(Result<Appended, LedgerError>) + Send>;
+    Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<Vec<NewEntry>, LedgerError> + Send>;
+pub(super) type Reply = Box<dyn FnOnce(Result<Vec<Appended>, LedgerError>) + Send>;
+
+/// A job's entries as they were appended: index, canonical bytes and event of each.
+type Written = Vec<(u64, Vec<u8>, Event)>;
 
 pub(super) enum Msg {
     Job(Job),
@@ -56,7 +60,7 @@ pub struct AppendContext<'a> {
 }
 
 impl AppendContext<'_> {
-    /// The index the entry will get.
+    /// The index the (first) entry will get.
     pub fn index(&self) -> u64 {
         self.index
     }
@@ -123,7 +127,7 @@ pub(super) struct Prepared {
     batch: Batch,
     published: Published,
     time_ms: u64,
-    done: Vec<(Reply, u64, Vec<u8>, Event)>,
+    done: Vec<(Reply, Written)>,
 }
 
 /// Makes a prepared batch durable (files, then the index commit point) and answers its jobs.
@@ -159,8 +163,8 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
     });
     match written {
         Ok(()) => {
-            crate::metrics::global()
-                .commit(done.len() as u64, started.elapsed().as_micros() as u64);
+            let entries: usize = done.iter().map(|(_, w)| w.len()).sum();
+            crate::metrics::global().commit(entries as u64, started.elapsed().as_micros() as u64);
             let checkpoint = published.checkpoint.clone();
             *shared.published.write().expect("published lock") = published;
             // For auditors reading the folder while the server runs (the index is locked): the
@@ -175,14 +179,17 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
                     }
                 }
             }
-            for (reply, index, entry_bytes, event) in done {
-                reply(Ok(Appended {
-                    index,
-                    time_ms,
-                    entry_bytes,
-                    event,
-                    checkpoint: checkpoint.clone(),
-                }));
+            for (reply, written) in done {
+                reply(Ok(written
+                    .into_iter()
+                    .map(|(index, entry_bytes, event)| Appended {
+                        index,
+                        time_ms,
+                        entry_bytes,
+                        event,
+                        checkpoint: checkpoint.clone(),
+                    })
+                    .collect()));
             }
         }
         Err(e) => {
@@ -286,7 +293,7 @@ impl Writer {
         let mut entries_buf = Vec::with_capacity(jobs.len() * 1200);
         let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
         let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
-        let mut done: Vec<(Reply, u64, Vec<u8>, Event)> = Vec::with_capacity(jobs.len());
+        let mut done: Vec<(Reply, Written)> = Vec::with_capacity(jobs.len());
         let mut entries_end = self.entries_end;
         let time_ms = self.clock.now_ms().max(self.state.last_time_ms());
         let mut this_batch = HashSet::new();
@@ -308,62 +315,83 @@ impl Writer {
                     Err(LedgerError::Storage("the append job panicked".into()))
                 });
             let claim = ctx.claim.take();
-            let new = match built {
-                Ok(new) => new,
+            let news = match built {
+                Ok(news) if news.is_empty() => {
+                    (job.reply)(Err(LedgerError::Rejected("the job built no entry".into())));
+                    continue;
+                }
+                Ok(news) => news,
                 Err(e) => {
                     (job.reply)(Err(e));
                     continue;
                 }
             };
-            let entry = Entry {
-                index,
-                time_ms,
-                actor: new.actor,
-                key_id: new.key_id,
-                prev: self.prev,
-                event: new.event,
-            };
-            let bytes = encode_entry(&entry);
-            let record = match &entry.event {
-                Event::CertificateIssued(SignedCertificate {
-                    record: Some(r), ..
-                }) => encode_record(r),
-                Event::CertificateIssued(_) => {
-                    (job.reply)(Err(LedgerError::Rejected(
-                        "a certificate is recorded with its full record".into(),
+            // Several entries stand or fall together: they are applied to a copy of the state
+            // (cheap: its maps are shared until changed), kept only if every one is accepted.
+            let mut trial = (news.len() > 1).then(|| self.state.clone());
+            let mut prev = self.prev;
+            let mut staged = Vec::with_capacity(news.len());
+            let mut refused = None;
+            for (k, new) in news.into_iter().enumerate() {
+                let entry = Entry {
+                    index: index + k as u64,
+                    time_ms,
+                    actor: new.actor,
+                    key_id: new.key_id,
+                    prev,
+                    event: new.event,
+                };
+                let bytes = encode_entry(&entry);
+                let Some(record) = encode_entry_record(&entry.event) else {
+                    refused = Some(LedgerError::Rejected(format!(
+                        "a {} entry is recorded with its full record",
+                        entry.event.kind().as_str()
                     )));
-                    continue;
+                    break;
+                };
+                if bytes.len() > MAX_ENTRY_BYTES || record.len() > MAX_ENTRY_BYTES {
+                    refused = Some(LedgerError::Rejected(format!(
+                        "an entry of {} bytes (record {}) is over the {MAX_ENTRY_BYTES}-byte limit",
+                        bytes.len(),
+                        record.len()
+                    )));
+                    break;
                 }
-                _ => Vec::new(),
-            };
-            if bytes.len() > MAX_ENTRY_BYTES || record.len() > MAX_ENTRY_BYTES {
-                (job.reply)(Err(LedgerError::Rejected(format!(
-                    "an entry of {} bytes (record {}) is over the {MAX_ENTRY_BYTES}-byte limit",
-                    bytes.len(),
-                    record.len()
-                ))));
+                let state = trial.as_mut().unwrap_or(&mut self.state);
+                if let Err(violation) = state.apply(&entry) {
+                    refused = Some(LedgerError::Rejected(violation.0));
+                    break;
+                }
+                prev = entry_hash(&bytes);
+                staged.push((entry, bytes, record));
+            }
+            if let Some(e) = refused {
+                (job.reply)(Err(e));
                 continue;
             }
-            if let Err(violation) = self.state.apply(&entry) {
-                (job.reply)(Err(LedgerError::Rejected(violation.0)));
-                continue;
-            }
-            if let Event::CertificateIssued(signed) = &entry.event {
-                batch.certificate(signed.issuance.number.as_str(), index);
+            if let Some(state) = trial {
+                self.state = state;
             }
             if let Some((actor, key, hash)) = claim {
                 batch.idempotency(&actor, &key, &hash, index);
                 this_batch.insert(claim_key(&actor, &key));
             }
-            self.prev = entry_hash(&bytes);
-            self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
-                nodes_buf.extend_from_slice(hash);
-            });
-            offsets_buf.extend_from_slice(&entries_end.to_be_bytes());
-            let before = entries_buf.len();
-            Frame::write_into(&bytes, &record, &mut entries_buf);
-            entries_end += (entries_buf.len() - before) as u64;
-            done.push((job.reply, index, bytes, entry.event));
+            let mut written = Vec::with_capacity(staged.len());
+            for (entry, bytes, record) in staged {
+                if let Event::CertificateIssued(signed) = &entry.event {
+                    batch.certificate(signed.issuance.number.as_str(), entry.index);
+                }
+                self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
+                    nodes_buf.extend_from_slice(hash);
+                });
+                offsets_buf.extend_from_slice(&entries_end.to_be_bytes());
+                let before = entries_buf.len();
+                Frame::write_into(&bytes, &record, &mut entries_buf);
+                entries_end += (entries_buf.len() - before) as u64;
+                written.push((entry.index, bytes, entry.event));
+            }
+            self.prev = prev;
+            done.push((job.reply, written));
         }
         if done.is_empty() {
             return None;
