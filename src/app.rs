@@ -27,6 +27,9 @@ use crate::tlog::{NoteSigner, NoteVerifier};
 use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_DAYS};
 use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
+mod lifecycle;
+pub use lifecycle::History;
+
 /// Most certificate look-ups kept in memory.
 const RECORD_CACHE_ENTRIES: usize = 10_000;
 
@@ -687,9 +690,15 @@ impl App {
                 )));
             }
         }
-        self.state()
+        let state = self.state();
+        let content = state
             .validate(a, input, self.today())
-            .map_err(IssueError::Invalid)
+            .map_err(IssueError::Invalid)?;
+        let problems = state.provenance_problems(a.participant, &content.derived_from);
+        if !problems.is_empty() {
+            return Err(IssueError::Invalid(problems));
+        }
+        Ok(content)
     }
 
     /// The certificate an earlier request with idempotency `key` of `authority` created, and
@@ -728,17 +737,7 @@ impl App {
                 let a = &authority.authority;
                 // The key the ledger names now, not the one of the request's start: a rotation
                 // recorded in between is honoured.
-                let key = ctx
-                    .state()
-                    .authority(&a.id)
-                    .and_then(|r| r.key_at(ctx.time_ms()))
-                    .and_then(|k| held.read().expect("held keys lock").get(&k.key_id).cloned())
-                    .ok_or_else(|| {
-                        LedgerError::Rejected(format!(
-                            "authority {} has no signing key on this server any more (its key was revoked, or it now keeps its own)",
-                            a.id
-                        ))
-                    })?;
+                let key = lifecycle::key_named_now(&held, ctx, a)?;
                 let key_id = key.public_key().key_id();
                 if let Some((key, request_hash)) = &idempotency {
                     ctx.claim_idempotency(&a.id, key, request_hash)?;
@@ -751,6 +750,14 @@ impl App {
                         .validate(a, &input, day)
                         .map_err(LedgerError::Invalid)?
                 };
+                // Re-export provenance against the state the entry joins: a concurrent
+                // re-export may have drawn the balance first.
+                let problems = ctx
+                    .state()
+                    .provenance_problems(a.participant, &content.derived_from);
+                if !problems.is_empty() {
+                    return Err(LedgerError::Invalid(problems));
+                }
                 let year = day.year();
                 let serial = ctx.state().next_serial(a.participant, year);
                 let certificate = Certificate {
@@ -1061,7 +1068,15 @@ impl App {
                     ));
                 }
                 if let Some(full) = &signed.record {
-                    problems.extend(state.content_problems(a, &full.certificate.content, day));
+                    let content = &full.certificate.content;
+                    problems.extend(state.content_problems(a, content, day));
+                    problems.extend(state.provenance_problems(a.participant, &content.derived_from));
+                    if content.replaces.is_some() {
+                        problems.push(Problem::new(
+                            "canonical",
+                            "states a certificate it replaces: a replacement is recorded with POST /v1/certificates/{number}/replace",
+                        ));
+                    }
                 }
                 if !problems.is_empty() {
                     return Err(LedgerError::Invalid(problems));
@@ -1165,6 +1180,8 @@ impl App {
                     if let Event::CertificateIssued(signed) = &mut entry.event {
                         self.attach_record(index, signed, &frame.record)
                             .map_err(io)?;
+                    } else {
+                        self.entry_at(index).map_err(io)?;
                     }
                 }
                 Ok(frame)

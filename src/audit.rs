@@ -14,6 +14,7 @@ use std::path::Path;
 
 use crate::codec::export::{ExportError, ExportReader, Frame, Level};
 use crate::codec::record::check_seal;
+use crate::codec::lifecycle::decode_arrival_record;
 use crate::codec::{decode_entry, decode_record, entry_hash};
 use crate::crypto::{verify_batch, Hash, PublicKey};
 use crate::domain::{Event, State};
@@ -200,6 +201,20 @@ impl Auditor {
                 signed.record = Some(Box::new(full));
                 self.records += 1;
             }
+            (Event::ImportConfirmed(c), Level::Full) => {
+                if frame.record.is_empty() {
+                    return Err(at(
+                        i,
+                        "a full export must hold every import confirmation's record",
+                    ));
+                }
+                // The state checks that the arrival is what the confirmation commits to and
+                // that the discrepancies are those between the certificate and the arrival.
+                c.record = Some(Box::new(decode_arrival_record(&frame.record).map_err(
+                    |e| at(i, format!("its record does not decode: {e}")),
+                )?));
+                self.records += 1;
+            }
             _ if !frame.record.is_empty() => {
                 return Err(at(i, "a record where none belongs"));
             }
@@ -214,14 +229,22 @@ impl Auditor {
                 "prev does not match the previous entry's hash (the chain is broken)",
             ));
         }
-        if let (Some(key), Event::CertificateIssued(signed)) = (applied.signed_by, entry.event) {
+        if let Some(key) = applied.signed_by {
             if let Some(seal) = seal {
                 let (message, signature) = seal.signed_parts();
                 self.pending
                     .push((i, "seal", message.to_vec(), *signature, key));
             }
-            self.pending
-                .push((i, "issuance", signed.signed, signed.signature, key));
+            let what = match &entry.event {
+                Event::CertificateIssued(_) => "issuance",
+                Event::ImportConfirmed(_) => "import confirmation",
+                Event::CertificateVoided(_) => "void",
+                _ => "entry",
+            };
+            if let Some((signed, signature)) = entry.event.signed() {
+                self.pending
+                    .push((i, what, signed.to_vec(), *signature, key));
+            }
         }
         self.prev = entry_hash(bytes);
         let mut stored_differs = None;
@@ -279,6 +302,11 @@ impl Auditor {
             return Err(whole(
                 "the Merkle root of the entries is not the signed checkpoint's root",
             ));
+        }
+        if let Some((new, old)) = self.state.pending_replacement() {
+            return Err(whole(format!(
+                "the ledger ends inside a replacement: {new} replaces {old}, but the void of {old} does not follow"
+            )));
         }
         if let Some((size, None)) = self.watch {
             return Err(whole(format!(

@@ -5,7 +5,7 @@
 //! say whether the certificate was recorded and whether the seal matches the record.
 
 use crate::codec::seal::{open, seal_from_qr_text, DateProblem, SealClaims};
-use crate::codec::trust::TrustBundle;
+use crate::codec::trust::{BundleState, TrustBundle};
 use crate::crypto::KeyId;
 use crate::domain::date::format_unix_ms;
 use crate::domain::state::RevocationCheck;
@@ -26,6 +26,11 @@ pub enum Verdict {
     /// Signed with a key the Secretariat recorded as compromised from a time at or before the
     /// certificate's ledger entry.
     KeyRevoked,
+    /// Voided by its issuing authority (perhaps replaced by another certificate).
+    Void,
+    /// Its arrival was already confirmed by the importing authority: presented again, it is
+    /// being re-used.
+    Imported,
     /// Past its date of expiry.
     Expired,
     /// No certificate with that number.
@@ -41,6 +46,8 @@ impl Verdict {
             Verdict::Forged => "forged",
             Verdict::NotInLedger => "not_in_ledger",
             Verdict::KeyRevoked => "key_revoked",
+            Verdict::Void => "void",
+            Verdict::Imported => "imported",
             Verdict::Expired => "expired",
             Verdict::Unknown => "unknown",
         }
@@ -65,6 +72,55 @@ pub struct Recorded {
     pub entry_ms: u64,
     /// The key that signed it.
     pub key_id: KeyId,
+}
+
+/// An import confirmation as a verdict needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportFact {
+    pub received_on: Date,
+    pub authority_id: String,
+    pub entry_index: u64,
+}
+
+/// A void as a verdict needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoidFact {
+    pub on: Date,
+    pub authority_id: String,
+    /// The reason (online; a trust bundle leaves it out).
+    pub reason: Option<String>,
+    pub replaced_by: Option<CertificateNumber>,
+    pub entry_index: u64,
+}
+
+/// What the verifier knows of a certificate's life after issuance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LifeFacts {
+    pub imported: Option<ImportFact>,
+    pub void: Option<VoidFact>,
+}
+
+impl LifeFacts {
+    /// What the ledger state says of certificate `number`.
+    pub fn of_state(state: &State, number: &CertificateNumber) -> LifeFacts {
+        let Some(life) = state.life(number) else {
+            return LifeFacts::default();
+        };
+        LifeFacts {
+            imported: life.confirmed.as_ref().map(|c| ImportFact {
+                received_on: c.received_on,
+                authority_id: c.authority_id.clone(),
+                entry_index: c.index,
+            }),
+            void: life.voided.as_ref().map(|v| VoidFact {
+                on: Date::from_unix_ms(v.time_ms),
+                authority_id: v.authority_id.clone(),
+                reason: Some(v.reason.clone()),
+                replaced_by: v.replaced_by.clone(),
+                entry_index: v.index,
+            }),
+        }
+    }
 }
 
 /// What the verifier can say about a certificate number in a ledger.
@@ -97,6 +153,9 @@ pub trait Trust {
     fn as_of_ms(&self) -> Option<u64> {
         None
     }
+
+    /// What this verifier knows of certificate `number`'s life after issuance (void, import).
+    fn life(&self, number: &CertificateNumber) -> LifeFacts;
 }
 
 /// The outcome of a border check: the verdict, why, what was verified, and the ledger record.
@@ -110,6 +169,8 @@ pub struct Verification<R> {
     pub signer: Option<TrustedKey>,
     /// The ledger record, when there is one.
     pub record: Option<R>,
+    /// What is known of the certificate's life after issuance.
+    pub life: LifeFacts,
 }
 
 impl<R> Verification<R> {
@@ -121,6 +182,7 @@ impl<R> Verification<R> {
             claims: None,
             signer: None,
             record: None,
+            life: LifeFacts::default(),
         }
     }
 }
@@ -172,6 +234,7 @@ pub fn verify_qr<T: Trust>(
         claims: Some(claims),
         signer: Some(signer),
         record: None,
+        life: LifeFacts::default(),
     };
     if signer.authority_id != claims.authority_id || signer.participant != claims.participant {
         return Ok(forged(
@@ -223,6 +286,7 @@ pub fn verify_qr<T: Trust>(
                 claims: Some(claims),
                 signer: Some(signer),
                 record: None,
+                life: LifeFacts::default(),
             })
         }
         Lookup::Found(recorded, record) => {
@@ -235,6 +299,7 @@ pub fn verify_qr<T: Trust>(
                     claims: Some(claims),
                     signer: Some(signer),
                     record: Some(record),
+                    life: LifeFacts::default(),
                 });
             }
             if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
@@ -244,7 +309,7 @@ pub fn verify_qr<T: Trust>(
             (Some(record), None)
         }
     };
-    let mut v = dated(claims, record, today);
+    let mut v = judged(trust, &number, claims, record, today);
     if v.verdict == Verdict::Valid {
         v.reasons[0].push_str(&format!(
             "; signed by {} ({})",
@@ -296,9 +361,74 @@ pub fn verify_number<T: Trust>(
                     return Ok(revoked(&key, claims, signer, Some(record)));
                 }
             }
-            Ok(dated(claims, Some(record), today))
+            Ok(judged(trust, &parsed, claims, Some(record), today))
         }
     }
+}
+
+/// The verdict on a genuine, recorded certificate: what its life says first (void beats
+/// imported), then its dates. Against a trust bundle older than the certificate's last possible
+/// change, the verdict says what the bundle cannot know.
+fn judged<T: Trust>(
+    trust: &T,
+    number: &CertificateNumber,
+    claims: SealClaims,
+    record: Option<T::Record>,
+    today: Date,
+) -> Verification<T::Record> {
+    let life = trust.life(number);
+    let mut v = if let Some(void) = &life.void {
+        let mut reason = format!("void since {} by {}", void.on, void.authority_id);
+        if let Some(why) = &void.reason {
+            reason.push_str(&format!(" ({why})"));
+        }
+        match &void.replaced_by {
+            Some(new) => reason.push_str(&format!(
+                ": replaced by certificate {new}; do not accept this one"
+            )),
+            None => reason.push_str(": do not accept"),
+        }
+        reason.push_str(&format!(" (ledger entry {})", void.entry_index));
+        Verification {
+            verdict: Verdict::Void,
+            reasons: vec![reason],
+            claims: Some(claims),
+            signer: None,
+            record,
+            life: LifeFacts::default(),
+        }
+    } else if let Some(import) = &life.imported {
+        Verification {
+            verdict: Verdict::Imported,
+            reasons: vec![format!(
+                "already imported on {} by {}, do not accept a new shipment on it (ledger entry {})",
+                import.received_on, import.authority_id, import.entry_index
+            )],
+            claims: Some(claims),
+            signer: None,
+            record,
+            life: LifeFacts::default(),
+        }
+    } else {
+        dated(claims, record, today)
+    };
+    if let (Some(as_of), None) = (trust.as_of_ms(), &life.void) {
+        // Until it is void, a certificate can still be voided or confirmed: a bundle made
+        // before the end of its validity cannot know a change recorded since.
+        let last_change = v
+            .claims
+            .as_ref()
+            .map_or(0, |c| c.expires_on.start_ms() + crate::domain::date::MS_PER_DAY);
+        if as_of < last_change && v.verdict != Verdict::Imported {
+            v.reasons.push(format!(
+                "this trust bundle is of {}, older than this certificate's last possible change (it can be voided or confirmed until {} ends): a void or import recorded since is not known; check online when you can",
+                format_unix_ms(as_of),
+                v.claims.as_ref().map(|c| c.expires_on.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    v.life = life;
+    v
 }
 
 /// The `key_revoked` verdict for a certificate signed with `key`.
@@ -323,6 +453,7 @@ fn revoked<R>(
         claims: Some(claims),
         signer: Some(signer),
         record,
+        life: LifeFacts::default(),
     }
 }
 
@@ -348,6 +479,7 @@ fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<
         claims: Some(claims),
         signer: None,
         record,
+        life: LifeFacts::default(),
     }
 }
 
@@ -396,6 +528,10 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
             None => Lookup::Missing,
         })
     }
+
+    fn life(&self, number: &CertificateNumber) -> LifeFacts {
+        LifeFacts::of_state(self.state, number)
+    }
 }
 
 impl Trust for TrustBundle {
@@ -428,5 +564,35 @@ impl Trust for TrustBundle {
 
     fn as_of_ms(&self) -> Option<u64> {
         Some(self.issued_at_ms)
+    }
+
+    fn life(&self, number: &CertificateNumber) -> LifeFacts {
+        let Ok(at) = self
+            .certificates
+            .binary_search_by(|c| c.number.cmp(number))
+        else {
+            return LifeFacts::default();
+        };
+        let c = &self.certificates[at];
+        match &c.state {
+            BundleState::Void { replaced_by } => LifeFacts {
+                imported: None,
+                void: Some(VoidFact {
+                    on: c.on,
+                    authority_id: c.authority_id.clone(),
+                    reason: None,
+                    replaced_by: replaced_by.clone(),
+                    entry_index: c.entry_index,
+                }),
+            },
+            BundleState::Imported => LifeFacts {
+                imported: Some(ImportFact {
+                    received_on: c.on,
+                    authority_id: c.authority_id.clone(),
+                    entry_index: c.entry_index,
+                }),
+                void: None,
+            },
+        }
     }
 }

@@ -222,6 +222,9 @@ pub struct CertificateAnswer<'a> {
     pub canonical: String,
     pub certificate: CertificateView<'a>,
     pub ledger: LedgerView<'a>,
+    /// Its state and every entry about it (a look-up; a new certificate has only its issuance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryView<'a>>,
 }
 
 impl<'a> CertificateAnswer<'a> {
@@ -237,17 +240,170 @@ impl<'a> CertificateAnswer<'a> {
             canonical: base64(&issued.canonical),
             certificate: CertificateView::of(cert),
             ledger: LedgerView::of(issued),
+            history: None,
         }
     }
 }
 
-/// A ledger event behind a verdict.
+/// A difference between a certificate and what arrived.
+#[derive(Serialize)]
+pub struct DiscrepancyView {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl DiscrepancyView {
+    pub fn list(found: &[crate::domain::Discrepancy]) -> Vec<DiscrepancyView> {
+        found
+            .iter()
+            .map(|d| DiscrepancyView {
+                kind: d.kind(),
+                message: d.to_string(),
+            })
+            .collect()
+    }
+}
+
+/// One line of what arrived.
+#[derive(Serialize)]
+pub struct ArrivalLineView {
+    pub hs_code: &'static str,
+    pub carats: String,
+}
+
+/// What an importing authority found on arrival (commercial: parties only).
+#[derive(Serialize)]
+pub struct ArrivalView<'a> {
+    pub parcels: u32,
+    pub items: Vec<ArrivalLineView>,
+    pub total_carats: String,
+    pub remarks: &'a str,
+    pub discrepancies: Vec<DiscrepancyView>,
+}
+
+impl<'a> ArrivalView<'a> {
+    pub fn of(r: &'a crate::domain::ConfirmationRecord) -> ArrivalView<'a> {
+        ArrivalView {
+            parcels: r.arrival.parcels,
+            items: r
+                .arrival
+                .items
+                .iter()
+                .map(|l| ArrivalLineView {
+                    hs_code: l.hs_code.as_str(),
+                    carats: l.carats.to_string(),
+                })
+                .collect(),
+            total_carats: r.arrival.total_carats().to_string(),
+            remarks: &r.arrival.remarks,
+            discrepancies: DiscrepancyView::list(&r.discrepancies),
+        }
+    }
+}
+
+/// A ledger event behind a verdict, with what the public may know of it (and, for a party, what
+/// arrived).
 #[derive(Serialize)]
 pub struct EventView<'a> {
     pub index: u64,
     pub kind: &'static str,
     pub time: String,
     pub actor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<ArrivalView<'a>>,
+}
+
+impl<'a> EventView<'a> {
+    /// The event of `entry`; `full` shows what arrived (for a party to the certificate).
+    pub fn of(entry: &'a crate::domain::Entry, full: bool) -> EventView<'a> {
+        use crate::domain::Event;
+        let mut v = EventView {
+            index: entry.index,
+            kind: entry.event.kind().as_str(),
+            time: format_unix_ms(entry.time_ms),
+            actor: &entry.actor,
+            received_on: None,
+            reason: None,
+            replaced_by: None,
+            replaces: None,
+            arrival: None,
+        };
+        match &entry.event {
+            Event::CertificateIssued(s) => {
+                v.replaces = s
+                    .record
+                    .as_ref()
+                    .and_then(|r| r.certificate.content.replaces.as_ref())
+                    .map(|n| n.as_str());
+            }
+            Event::ImportConfirmed(c) => {
+                v.received_on = Some(c.confirmation.received_on.to_string());
+                if full {
+                    v.arrival = c.record.as_deref().map(ArrivalView::of);
+                }
+            }
+            Event::CertificateVoided(x) => {
+                v.reason = Some(&x.void.reason);
+                v.replaced_by = x.void.replaced_by.as_ref().map(|n| n.as_str());
+            }
+            _ => {}
+        }
+        v
+    }
+}
+
+/// A certificate's state and history: every entry about it, with the proof of the newest.
+#[derive(Serialize)]
+pub struct HistoryView<'a> {
+    /// `issued`, `imported` or `void`.
+    pub state: &'static str,
+    pub events: Vec<EventView<'a>>,
+    /// The newest entry, proven against the checkpoint.
+    pub newest: LedgerView<'a>,
+}
+
+impl<'a> HistoryView<'a> {
+    pub fn of(h: &'a crate::app::History, full: bool) -> HistoryView<'a> {
+        use crate::domain::Event;
+        let state = if h
+            .entries
+            .iter()
+            .any(|e| matches!(e.event, Event::CertificateVoided(_)))
+        {
+            "void"
+        } else if h
+            .entries
+            .iter()
+            .any(|e| matches!(e.event, Event::ImportConfirmed(_)))
+        {
+            "imported"
+        } else {
+            "issued"
+        };
+        let newest = h.newest_entry();
+        let proof: Vec<String> = h.proof.iter().map(|x| base64(x)).collect();
+        HistoryView {
+            state,
+            events: h.entries.iter().map(|e| EventView::of(e, full)).collect(),
+            newest: LedgerView {
+                index: newest.index,
+                entry: base64(&h.newest),
+                time: format_unix_ms(newest.time_ms),
+                tree_size: h.checkpoint.checkpoint.size,
+                tlog_proof: tlog_proof(newest.index, &proof, &h.checkpoint),
+                inclusion_proof: proof,
+                checkpoint: &h.checkpoint.note,
+            },
+        }
+    }
 }
 
 /// The ledger part of an online verdict.
@@ -270,6 +426,11 @@ impl<'a> RecordView<'a> {
                 kind: crate::domain::Kind::CertificateIssued.as_str(),
                 time: format_unix_ms(r.entry_time_ms),
                 actor: &r.certificate.issuer.authority_id,
+                received_on: None,
+                reason: None,
+                replaced_by: None,
+                replaces: r.certificate.content.replaces.as_ref().map(|n| n.as_str()),
+                arrival: None,
             }],
             entry: base64(&r.entry),
             tree_size: r.checkpoint.checkpoint.size,
@@ -327,6 +488,9 @@ pub struct VerificationView<'a> {
     pub withheld: Option<PublicCertificateView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ledger: Option<Option<RecordView<'a>>>,
+    /// Online: the certificate's state and whole history, with the proof of its newest entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<BundleAgeView>,
 }
@@ -356,6 +520,7 @@ impl<'a> VerificationView<'a> {
                 .filter(|_| !show_claims)
                 .map(PublicCertificateView::of),
             ledger: Some(v.record.as_deref().map(RecordView::of)),
+            history: None,
             bundle: None,
         }
     }
@@ -374,6 +539,7 @@ impl<'a> VerificationView<'a> {
             certificate: v.claims.as_ref().map(ClaimsView::of),
             withheld: None,
             ledger: None,
+            history: None,
             bundle: Some(bundle),
         }
     }
@@ -386,6 +552,16 @@ pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static 
             "VALID",
             "#0a7d2c",
             "Genuine and recorded. Compare every field below with the paper and the shipment.",
+        ),
+        Verdict::Void => (
+            "VOID",
+            "#b00020",
+            "Do not accept. The issuing authority voided this certificate; if it names a replacement, ask for that certificate.",
+        ),
+        Verdict::Imported => (
+            "ALREADY IMPORTED",
+            "#b00020",
+            "Do not accept a new shipment on it: this certificate was already used for an import (re-use).",
         ),
         Verdict::Expired => (
             "EXPIRED",

@@ -2,8 +2,9 @@
 //!
 //! A border post without a connection verifies seals against a bundle it downloaded earlier:
 //! the participants and their status, the issuing authorities' keys with their validity windows,
-//! and the ledger's verifier key, with `issued_at` and `next_update`, signed by the Secretariat
-//! root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v2", {...}]`
+//! the ledger's verifier key, and the state of every certificate still inside its validity that
+//! is void or imported (what changes a verdict), with `issued_at`, `next_update` and the ledger
+//! size it was made at, signed by the Secretariat root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v3", {...}]`
 //! (api/trust-bundle.md); the JSON file around them only carries them in base64 with the
 //! signature. Lists are sorted (participants by code, keys by authority id, start of validity,
 //! then key id) and the decoder refuses any other order, so a bundle has exactly one encoding.
@@ -11,10 +12,12 @@
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use super::text::{base64, from_base64, hex};
 use crate::crypto::{KeyId, PublicKey, SigningKey};
-use crate::domain::{CountryCode, KeyWindow, ParticipantKind, Revocation, State, Status};
+use crate::domain::{
+    CertificateNumber, CountryCode, Date, KeyWindow, ParticipantKind, Revocation, State, Status,
+};
 
 /// Context string of the bundle encoding.
-pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v2";
+pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v3";
 
 /// A participant as the bundle lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +37,26 @@ pub struct BundleKey {
     pub key: KeyWindow,
 }
 
+/// What changed a certificate's verdict after issuance, as the bundle lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BundleState {
+    /// Voided (with its replacement, if any).
+    Void { replaced_by: Option<CertificateNumber> },
+    /// Its arrival was confirmed.
+    Imported,
+}
+
+/// A certificate whose verdict changed after issuance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleCertificate {
+    pub number: CertificateNumber,
+    pub state: BundleState,
+    /// The day of the void, or the day of arrival of an import.
+    pub on: Date,
+    pub authority_id: String,
+    pub entry_index: u64,
+}
+
 /// What a bundle states.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustBundle {
@@ -41,8 +64,12 @@ pub struct TrustBundle {
     pub next_update_ms: u64,
     pub ledger_origin: String,
     pub ledger_verifier_key: String,
+    /// The ledger size the bundle was made at (its certificates section is as of it).
+    pub ledger_size: u64,
     pub participants: Vec<BundleParticipant>,
     pub authorities: Vec<BundleKey>,
+    /// Sorted by number.
+    pub certificates: Vec<BundleCertificate>,
 }
 
 /// Why a bundle file is rejected.
@@ -102,13 +129,40 @@ impl TrustBundle {
             })
             .collect();
         authorities.sort_by(|a, b| a.order().cmp(&b.order()));
+        let today = Date::from_unix_ms(now_ms);
+        let mut certificates: Vec<BundleCertificate> = state
+            .changed_lives()
+            .filter(|(_, l)| l.expires_on >= today)
+            .map(|(n, l)| match (&l.voided, &l.confirmed) {
+                (Some(v), _) => BundleCertificate {
+                    number: n.clone(),
+                    state: BundleState::Void {
+                        replaced_by: v.replaced_by.clone(),
+                    },
+                    on: Date::from_unix_ms(v.time_ms),
+                    authority_id: v.authority_id.clone(),
+                    entry_index: v.index,
+                },
+                (None, Some(c)) => BundleCertificate {
+                    number: n.clone(),
+                    state: BundleState::Imported,
+                    on: c.received_on,
+                    authority_id: c.authority_id.clone(),
+                    entry_index: c.index,
+                },
+                (None, None) => unreachable!("only changed lives"),
+            })
+            .collect();
+        certificates.sort_by(|a, b| a.number.cmp(&b.number));
         TrustBundle {
             issued_at_ms: now_ms,
             next_update_ms: now_ms.saturating_add(valid_for_ms),
             ledger_origin: ledger_origin.to_owned(),
             ledger_verifier_key: ledger_verifier_key.to_owned(),
+            ledger_size: state.size(),
             participants,
             authorities,
+            certificates,
         }
     }
 
@@ -167,8 +221,34 @@ impl TrustBundle {
                     ("verifier_key", Value::text(&self.ledger_verifier_key)),
                 ]),
             ),
+            ("ledger_size", Value::Uint(self.ledger_size)),
             ("participants", Value::Array(participants)),
             ("authorities", Value::Array(authorities)),
+            (
+                "certificates",
+                Value::Array(
+                    self.certificates
+                        .iter()
+                        .map(|c| {
+                            let (state, replaced_by) = match &c.state {
+                                BundleState::Void {
+                                    replaced_by: Some(n),
+                                } => ("void", Value::text(n.as_str())),
+                                BundleState::Void { replaced_by: None } => ("void", Value::Null),
+                                BundleState::Imported => ("imported", Value::Null),
+                            };
+                            Value::Array(vec![
+                                Value::text(c.number.as_str()),
+                                Value::text(state),
+                                Value::text(c.on.to_string()),
+                                Value::text(&c.authority_id),
+                                Value::Uint(c.entry_index),
+                                replaced_by,
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
         ]);
         with_context(BUNDLE_CONTEXT, body)
     }
@@ -216,8 +296,10 @@ impl TrustBundle {
                 "issued_at",
                 "next_update",
                 "ledger",
+                "ledger_size",
                 "participants",
                 "authorities",
+                "certificates",
             ],
         )?;
         let ledger = Fields::exact("ledger", body.get("ledger"), &["origin", "verifier_key"])?;
@@ -279,13 +361,49 @@ impl TrustBundle {
                 "authority keys must be sorted by authority id, then start of validity, then key id",
             ));
         }
+        let certificates = body
+            .list("certificates")?
+            .iter()
+            .map(|c| {
+                let bad = || shape("a certificate of the bundle is not [number, state, on, authority_id, entry_index, replaced_by]");
+                let [number, state, on, authority, index, replaced_by] = c
+                    .as_array()
+                    .and_then(|a| <&[Value; 6]>::try_from(a).ok())
+                    .ok_or_else(bad)?;
+                fn text(v: &Value) -> Result<&str, FormatError> {
+                    v.as_text().ok_or_else(|| shape("a certificate's field is not text"))
+                }
+                let number_of =
+                    |v: &Value| text(v).and_then(|t| CertificateNumber::parse(t).ok_or_else(bad));
+                let state = match (text(state)?, replaced_by) {
+                    ("void", Value::Null) => BundleState::Void { replaced_by: None },
+                    ("void", n) => BundleState::Void {
+                        replaced_by: Some(number_of(n)?),
+                    },
+                    ("imported", Value::Null) => BundleState::Imported,
+                    _ => return Err(bad()),
+                };
+                Ok(BundleCertificate {
+                    number: number_of(number)?,
+                    state,
+                    on: Date::parse(text(on)?).ok_or_else(bad)?,
+                    authority_id: text(authority)?.to_owned(),
+                    entry_index: index.as_u64().ok_or_else(bad)?,
+                })
+            })
+            .collect::<Result<Vec<_>, FormatError>>()?;
+        if !certificates.windows(2).all(|w| w[0].number < w[1].number) {
+            return Err(err("certificates must be sorted by number, each listed once"));
+        }
         Ok(TrustBundle {
             issued_at_ms: body.uint("issued_at")?,
             next_update_ms: body.uint("next_update")?,
             ledger_origin: ledger.text("origin")?.to_owned(),
             ledger_verifier_key: ledger.text("verifier_key")?.to_owned(),
+            ledger_size: body.uint("ledger_size")?,
             participants,
             authorities,
+            certificates,
         })
     }
 }

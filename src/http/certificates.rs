@@ -236,9 +236,14 @@ pub async fn get_certificate(
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let issued = find_certificate(&state, &req, &number)?;
+    let history = state.app.history(&issued.certificate.number)?;
+    let mut body = answer(&issued, &state);
+    body.history = history
+        .as_ref()
+        .map(|h| crate::views::HistoryView::of(h, true));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .json(answer(&issued, &state)))
+        .json(body))
 }
 
 /// The rendered QR code of certificate `number` for a party to it, from the cache or built once

@@ -156,6 +156,15 @@ impl From<LedgerError> for ApiError {
             LedgerError::Invalid(problems) => {
                 ApiError::invalid("invalid_certificate", "certificate request", problems)
             }
+            LedgerError::Refused(crate::domain::state::Refusal::Conflict(message)) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            LedgerError::Refused(crate::domain::state::Refusal::Forbidden(message)) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            LedgerError::Refused(crate::domain::state::Refusal::Invalid(problems)) => {
+                ApiError::invalid("invalid_request", "request", problems)
+            }
             LedgerError::NumberTaken(message) => {
                 ApiError::new(StatusCode::CONFLICT, "number_taken", message)
             }

@@ -12,6 +12,7 @@ mod certificates;
 pub mod error;
 pub mod json;
 mod ledger;
+mod lifecycle;
 pub mod limit;
 mod observe;
 mod per_address;
@@ -184,6 +185,9 @@ routes! {
     get "/v1/certificates/{number}" => certificates::get_certificate, party;
     get "/v1/certificates/{number}/qr.png" => certificates::qr_png, party;
     get "/v1/certificates/{number}/qr.svg" => certificates::qr_svg, party;
+    post "/v1/certificates/{number}/import-confirmation" => lifecycle::confirm, authority;
+    post "/v1/certificates/{number}/void" => lifecycle::void, authority;
+    post "/v1/certificates/{number}/replace" => lifecycle::replace, authority;
     post "/v1/verify" => verify::verify, public;
     get "/S/{seal}" => verify::verify_page, public;
     get "/v1/trust-bundle" => verify::trust_bundle, public;

@@ -17,7 +17,7 @@ use crate::app::OnlineVerification;
 use crate::domain::date::format_unix_ms;
 use crate::domain::Problem;
 use crate::verify::{Verdict, Verification};
-use crate::views::{verdict_words, ClaimsView, VerificationView};
+use crate::views::{verdict_words, ClaimsView, HistoryView, VerificationView};
 
 /// Longest scanned text or number accepted.
 const MAX_QR_CHARS: usize = 4096;
@@ -48,6 +48,7 @@ pub async fn verify(
     // A scanned seal shows what the paper shows; a number alone shows the commercial fields
     // only to a party to the certificate (numbers run in sequence and can be enumerated).
     let mut show_claims = true;
+    let mut party = false;
     let verification = match (field("qr"), field("number"), unknown.is_empty()) {
         (Some(qr), None, true) if qr.chars().count() <= MAX_QR_CHARS => state.app.verify_qr(qr)?,
         (None, Some(number), true) if number.chars().count() <= MAX_NUMBER_CHARS => {
@@ -62,6 +63,7 @@ pub async fn verify(
                 }
                 _ => false,
             };
+            party = show_claims;
             v
         }
         _ => {
@@ -78,14 +80,39 @@ pub async fn verify(
             });
         }
     };
+    let history = changed_history(&state, &verification)?;
+    let mut view = VerificationView::online(
+        &verification,
+        state.app.clock().now_ms(),
+        state.app.ledger_verifier().to_string(),
+        show_claims,
+    );
+    // What arrived is commercial: only a party's look-up by number shows it.
+    view.history = history.as_ref().map(|h| HistoryView::of(h, party));
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(VerificationView::online(
-            &verification,
-            state.app.clock().now_ms(),
-            state.app.ledger_verifier().to_string(),
-            show_claims,
-        )))
+        .json(view))
+}
+
+/// The history of a verified certificate that changed after issuance (its issuance alone is
+/// already in the answer's `ledger`).
+fn changed_history(
+    state: &super::HttpState,
+    v: &OnlineVerification,
+) -> Result<Option<crate::app::History>, ApiError> {
+    let Some(record) = &v.record else {
+        return Ok(None);
+    };
+    let number = &record.certificate.number;
+    if state
+        .app
+        .state()
+        .life(number)
+        .is_none_or(|l| l.indexes().len() < 2)
+    {
+        return Ok(None);
+    }
+    Ok(state.app.history(number)?)
 }
 
 fn html_escape(s: &str) -> String {
@@ -151,6 +178,29 @@ pub async fn verify_page(state: Shared, seal: web::Path<String>) -> Result<HttpR
         rows.push_str(&format!(
             "<tr><th>Ledger</th><td>entry {} of {}</td></tr>",
             r.entry_index, r.checkpoint.checkpoint.size
+        ));
+    }
+    if let Some(i) = &v.life.imported {
+        rows.push_str(&format!(
+            "<tr><th>Imported</th><td>on {} by {} (entry {})</td></tr>",
+            i.received_on,
+            html_escape(&i.authority_id),
+            i.entry_index
+        ));
+    }
+    if let Some(x) = &v.life.void {
+        let replaced = match &x.replaced_by {
+            Some(n) => format!(
+                "; replaced by <a id=\"replaced-by\" href=\"/v1/certificates/{n}\">{n}</a>"
+            ),
+            None => String::new(),
+        };
+        rows.push_str(&format!(
+            "<tr><th>Void</th><td>since {} by {}: {}{replaced} (entry {})</td></tr>",
+            x.on,
+            html_escape(&x.authority_id),
+            html_escape(x.reason.as_deref().unwrap_or("")),
+            x.entry_index
         ));
     }
     let reasons = v

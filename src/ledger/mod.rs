@@ -126,6 +126,10 @@ pub enum LedgerError {
     /// written).
     #[error("{0}")]
     NumberTaken(String),
+    /// A lifecycle request the certificate's state or the actor's role does not allow
+    /// (nothing was written).
+    #[error("refused: {0:?}")]
+    Refused(crate::domain::state::Refusal),
 }
 
 impl From<std::io::Error> for LedgerError {

@@ -11,7 +11,7 @@ use super::files::LogFiles;
 use super::index::{Batch, Index};
 use super::{write_checkpoint_file, LedgerError};
 use crate::codec::export::{ExportError, Frame};
-use crate::codec::{decode_entry, decode_record, entry_hash, snapshot};
+use crate::codec::{decode_entry, entry_hash, snapshot};
 use crate::domain::{Event, State};
 use crate::tlog::merkle::{self, Frontier};
 use crate::tlog::Checkpoint;
@@ -50,18 +50,18 @@ pub fn restore(
             decode_entry(&bytes).map_err(|e| LedgerError::Corrupt(format!("entry {i}: {e}")))?;
         // Every certificate needs its full record: a service cannot answer for a certificate
         // it holds only the commitment of.
-        if let Event::CertificateIssued(signed) = &mut entry.event {
+        if crate::codec::entry::has_record(entry.event.kind()) {
             if frame.record.is_empty() {
                 return Err(LedgerError::Mismatch(format!(
                     "entry {i} has no full record: restore from a full export (kpcert export --full)"
                 )));
             }
-            signed.record = Some(Box::new(decode_record(&frame.record).map_err(|e| {
+            crate::codec::attach_record(&mut entry, &frame.record).map_err(|e| {
                 LedgerError::Corrupt(format!("the record of entry {i}: {e}"))
-            })?));
+            })?;
         } else if !frame.record.is_empty() {
             return Err(LedgerError::Corrupt(format!(
-                "entry {i} is not a certificate but carries a record"
+                "entry {i} is of a kind without a record but carries one"
             )));
         }
         if entry.prev != prev {

@@ -1,0 +1,378 @@
+//! A certificate's life on the service: import confirmation by the destination's authority,
+//! void and replacement by the issuing participant's authority, and the history of a
+//! certificate read back from the ledger with the proof of its newest entry.
+//!
+//! Each request is checked twice against the ledger state: here, before it is queued (so a bad
+//! request is answered at once, field by field), and on the writer when its entries are built
+//! (so a request that lost a race, such as a second confirmation, writes nothing). The acting
+//! authority's key signs on the writer, with the key the ledger names at that moment.
+
+use std::sync::Arc;
+
+use super::{ActiveAuthority, App, IssuedCertificate};
+use crate::codec::decode_entry;
+use crate::crypto::{Hash, SigningKey};
+use crate::domain::state::{CertificateLife, Refusal};
+use crate::domain::{
+    lifecycle, Arrival, ArrivalContent, ArrivalInput, Authority, Certificate, CertificateContent,
+    CertificateNumber, Date, DraftInput, Entry, Event, Problem, Void,
+};
+use crate::ledger::{AppendContext, Appended, LedgerError, NewEntry, SignedCheckpoint};
+
+/// A certificate's ledger entries, oldest first (records attached and checked against their
+/// entries), with the inclusion proof of the newest against the latest checkpoint.
+#[derive(Clone, Debug)]
+pub struct History {
+    pub entries: Vec<Entry>,
+    /// The newest entry's canonical bytes and its inclusion proof.
+    pub newest: Vec<u8>,
+    pub proof: Vec<Hash>,
+    pub checkpoint: Arc<SignedCheckpoint>,
+}
+
+impl History {
+    /// The newest entry.
+    pub fn newest_entry(&self) -> &Entry {
+        self.entries.last().expect("a history has its issuance")
+    }
+}
+
+fn refused(r: Refusal) -> LedgerError {
+    LedgerError::Refused(r)
+}
+
+/// A void's reason as signed: trimmed, composed, 1 to 500 characters of plain text.
+fn reason_of(reason: &crate::domain::Input<String>) -> Result<String, Vec<Problem>> {
+    match reason {
+        crate::domain::Input::Given(s) => {
+            let s = crate::domain::certificate::normalized(s);
+            lifecycle::lifecycle_text_rule(&s)
+                .map(|()| s)
+                .map_err(|why| vec![Problem::new("reason", why)])
+        }
+        crate::domain::Input::Missing => Err(vec![Problem::new(
+            "reason",
+            "is required: say why the certificate is void",
+        )]),
+        crate::domain::Input::Invalid => Err(Vec::new()),
+    }
+}
+
+impl App {
+    /// The life of certificate `number` as of the latest checkpoint.
+    pub fn life(&self, number: &CertificateNumber) -> Option<CertificateLife> {
+        self.state().life(number).cloned()
+    }
+
+    /// Checks a confirmation request of `authority` for certificate `number`: the certificate
+    /// is recorded, sent to the authority's participant, neither confirmed nor void, and the
+    /// arrival follows the rules. Writes nothing.
+    pub fn check_confirmation(
+        &self,
+        authority: &ActiveAuthority,
+        number: &CertificateNumber,
+        input: &ArrivalInput,
+    ) -> Result<ArrivalContent, LedgerError> {
+        let state = self.state();
+        let life = state
+            .confirmable(number, &authority.authority)
+            .map_err(refused)?;
+        ArrivalContent::validate(input, life.issued_on, self.today()).map_err(LedgerError::Invalid)
+    }
+
+    /// Records `authority`'s confirmation of the arrival of certificate `number`, then calls
+    /// `reply` once it is on disk (or failed). On the writer the certificate's state is checked
+    /// again, the discrepancies between the certificate and the arrival are found, and the
+    /// authority's key signs the confirmation.
+    pub fn confirm(
+        &self,
+        authority: Arc<ActiveAuthority>,
+        number: CertificateNumber,
+        content: ArrivalContent,
+        idempotency: Option<(String, Hash)>,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        let held = self.held_keys.clone();
+        self.ledger.submit(
+            move |ctx| {
+                let a = &authority.authority;
+                let life = ctx
+                    .state()
+                    .confirmable(&number, a)
+                    .map_err(refused)?
+                    .clone();
+                let Some(facts) = &life.facts else {
+                    return Err(LedgerError::Rejected(format!(
+                        "the record of {number} is not known to this server"
+                    )));
+                };
+                let key = key_named_now(&held, ctx, a)?;
+                if let Some((key, request_hash)) = &idempotency {
+                    ctx.claim_idempotency(&a.id, key, request_hash)?;
+                }
+                let arrival = Arrival {
+                    number: number.clone(),
+                    received_on: content.received_on,
+                    parcels: content.parcels,
+                    items: content.items,
+                    remarks: content.remarks,
+                    salt: crate::crypto::random_bytes(),
+                };
+                let found = lifecycle::discrepancies(&facts.shipment, life.expires_on, &arrival);
+                let key_id = key.public_key().key_id();
+                let signed = crate::codec::lifecycle::confirm(arrival, &a.id, key_id, found, |b| {
+                    key.sign(b)
+                });
+                Ok(NewEntry {
+                    actor: a.id.clone(),
+                    key_id: Some(key_id),
+                    event: Event::ImportConfirmed(signed),
+                })
+            },
+            reply,
+        );
+    }
+
+    /// Checks a void request of `authority` for certificate `number`; the reason as signed.
+    pub fn check_void(
+        &self,
+        authority: &ActiveAuthority,
+        number: &CertificateNumber,
+        reason: &crate::domain::Input<String>,
+    ) -> Result<String, LedgerError> {
+        self.state()
+            .voidable(number, &authority.authority)
+            .map_err(refused)?;
+        reason_of(reason).map_err(LedgerError::Invalid)
+    }
+
+    /// Records `authority`'s void of certificate `number` for `reason`.
+    pub fn void(
+        &self,
+        authority: Arc<ActiveAuthority>,
+        number: CertificateNumber,
+        reason: String,
+        idempotency: Option<(String, Hash)>,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        let held = self.held_keys.clone();
+        self.ledger.submit(
+            move |ctx| {
+                let a = &authority.authority;
+                ctx.state().voidable(&number, a).map_err(refused)?;
+                let key = key_named_now(&held, ctx, a)?;
+                if let Some((key, request_hash)) = &idempotency {
+                    ctx.claim_idempotency(&a.id, key, request_hash)?;
+                }
+                let key_id = key.public_key().key_id();
+                let signed = crate::codec::lifecycle::void(
+                    Void {
+                        number,
+                        authority_id: a.id.clone(),
+                        key_id,
+                        reason,
+                        replaced_by: None,
+                    },
+                    |b| key.sign(b),
+                );
+                Ok(NewEntry {
+                    actor: a.id.clone(),
+                    key_id: Some(key_id),
+                    event: Event::CertificateVoided(signed),
+                })
+            },
+            reply,
+        );
+    }
+
+    /// Replaces certificate `old` of `authority`'s participant with a new certificate of
+    /// `content`: in one atomic batch the new certificate (`replaces: old`) is issued and `old`
+    /// voided with `replaced_by` the new number, both signed by the authority's key. `reply`
+    /// gets both entries, the new certificate first.
+    pub fn replace(
+        &self,
+        authority: Arc<ActiveAuthority>,
+        old: CertificateNumber,
+        input: Arc<DraftInput>,
+        content: CertificateContent,
+        reason: String,
+        idempotency: Option<(String, Hash)>,
+        reply: impl FnOnce(Result<Vec<Appended>, LedgerError>) + Send + 'static,
+    ) {
+        let held = self.held_keys.clone();
+        self.ledger.submit_all(
+            move |ctx| {
+                let a = &authority.authority;
+                ctx.state().voidable(&old, a).map_err(refused)?;
+                let key = key_named_now(&held, ctx, a)?;
+                if let Some((key, request_hash)) = &idempotency {
+                    ctx.claim_idempotency(&a.id, key, request_hash)?;
+                }
+                let key_id = key.public_key().key_id();
+                let day = Date::from_unix_ms(ctx.time_ms());
+                let mut content = if content.issued_on == day {
+                    content
+                } else {
+                    ctx.state()
+                        .validate(a, &input, day)
+                        .map_err(LedgerError::Invalid)?
+                };
+                let problems = ctx
+                    .state()
+                    .provenance_problems(a.participant, &content.derived_from);
+                if !problems.is_empty() {
+                    return Err(LedgerError::Invalid(problems));
+                }
+                content.replaces = Some(old.clone());
+                let year = day.year();
+                let number = CertificateNumber::new(
+                    a.participant,
+                    year,
+                    ctx.state().next_serial(a.participant, year),
+                );
+                let certificate = Certificate {
+                    number: number.clone(),
+                    issuer: a.issuer(key_id),
+                    content,
+                    salt: crate::crypto::random_bytes(),
+                };
+                let issued = crate::codec::record::issue(certificate, |b| key.sign(b));
+                let voided = crate::codec::lifecycle::void(
+                    Void {
+                        number: old,
+                        authority_id: a.id.clone(),
+                        key_id,
+                        reason,
+                        replaced_by: Some(number),
+                    },
+                    |b| key.sign(b),
+                );
+                Ok(vec![
+                    NewEntry {
+                        actor: a.id.clone(),
+                        key_id: Some(key_id),
+                        event: Event::CertificateIssued(issued),
+                    },
+                    NewEntry {
+                        actor: a.id.clone(),
+                        key_id: Some(key_id),
+                        event: Event::CertificateVoided(voided),
+                    },
+                ])
+            },
+            reply,
+        );
+    }
+
+    /// The entry index an earlier lifecycle request with idempotency `key` of `authority`
+    /// created, and whether that request had the same body hash.
+    pub fn lifecycle_replay(
+        &self,
+        authority: &ActiveAuthority,
+        key: &str,
+        request_hash: &Hash,
+    ) -> Result<Option<(bool, u64)>, LedgerError> {
+        Ok(self
+            .ledger
+            .idempotency(&authority.authority.id, key)?
+            .map(|(hash, index)| (&hash == request_hash, index)))
+    }
+
+    /// Entry `index` decoded with its record attached, checked against the tree (and the
+    /// record against the entry's commitment).
+    pub fn entry_at(&self, index: u64) -> Result<(Entry, Vec<u8>), LedgerError> {
+        let frame = self
+            .ledger
+            .frames(index, index + 1)
+            .next()
+            .ok_or_else(|| LedgerError::Corrupt(format!("missing entry {index}")))??
+            .1;
+        let mut entry = decode_entry(&frame.entry)
+            .map_err(|e| self.ledger.corruption(format!("entry {index}: {e}")))?;
+        if entry.index != index {
+            return Err(self.ledger.corruption(format!(
+                "reading entry {index} gave entry {} (offsets.dat?)",
+                entry.index
+            )));
+        }
+        match &mut entry.event {
+            Event::CertificateIssued(signed) => {
+                self.attach_record(index, signed, &frame.record)?
+            }
+            Event::ImportConfirmed(c) => {
+                let record = crate::codec::lifecycle::decode_arrival_record(&frame.record)
+                    .map_err(|e| {
+                        self.ledger
+                            .corruption(format!("the record of entry {index}: {e}"))
+                    })?;
+                if crate::crypto::sha256(&record.canonical) != c.confirmation.arrival_hash {
+                    return Err(self.ledger.corruption(format!(
+                        "the record of entry {index} is not the arrival its confirmation commits to"
+                    )));
+                }
+                c.record = Some(Box::new(record));
+            }
+            _ => {}
+        }
+        Ok((entry, frame.entry))
+    }
+
+    /// The history of certificate `number`: every entry about it, oldest first, with the proof
+    /// of the newest against the latest checkpoint. `None` if it was never issued.
+    pub fn history(&self, number: &CertificateNumber) -> Result<Option<History>, LedgerError> {
+        let state = self.state();
+        let checkpoint = self.ledger.head();
+        let Some(life) = state.life(number) else {
+            return Ok(None);
+        };
+        let mut entries = Vec::new();
+        let mut newest = Vec::new();
+        for index in life.indexes() {
+            let (entry, bytes) = self.entry_at(index)?;
+            if entry.event.certificate_number() != Some(number) {
+                return Err(self.ledger.corruption(format!(
+                    "entry {index}, which the state names for {number}, is about another certificate"
+                )));
+            }
+            entries.push(entry);
+            newest = bytes;
+        }
+        let last = life.last_index();
+        let proof = self
+            .ledger
+            .proven_inclusion(last, &newest, &checkpoint.checkpoint)?;
+        Ok(Some(History {
+            entries,
+            newest,
+            proof,
+            checkpoint,
+        }))
+    }
+
+    /// The certificate `number` as issued, for a lifecycle answer (the issuance entry).
+    pub fn issued_certificate(
+        &self,
+        number: &CertificateNumber,
+    ) -> Result<Option<Arc<IssuedCertificate>>, LedgerError> {
+        self.certificate(number.as_str())
+    }
+}
+
+/// The key the ledger names for `a` at the entry's time, among the keys held here: a rotation
+/// recorded between a request and its entry is honoured.
+pub(super) fn key_named_now(
+    held: &std::sync::RwLock<std::collections::HashMap<crate::crypto::KeyId, Arc<SigningKey>>>,
+    ctx: &AppendContext<'_>,
+    a: &Authority,
+) -> Result<Arc<SigningKey>, LedgerError> {
+    ctx.state()
+        .authority(&a.id)
+        .and_then(|r| r.key_at(ctx.time_ms()))
+        .and_then(|k| held.read().expect("held keys lock").get(&k.key_id).cloned())
+        .ok_or_else(|| {
+            LedgerError::Rejected(format!(
+                "authority {} has no signing key on this server any more (its key was revoked, or it now keeps its own)",
+                a.id
+            ))
+        })
+}
