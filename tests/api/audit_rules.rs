@@ -108,6 +108,8 @@ fn certificate(serial: u64) -> Certificate {
             }],
             issued_on,
             expires_on: issued_on.plus_days(60).unwrap(),
+            replaces: None,
+            derived_from: vec![],
         },
         salt: [serial as u8; 16],
     }
@@ -581,7 +583,7 @@ fn an_unknown_kind_fails_with_its_index() {
                     Value::map([
                         ("index", Value::Uint(index)),
                         ("time", Value::Uint(T0 + 3000)),
-                        ("kind", Value::text("certificate.voided")),
+                        ("kind", Value::text("certificate.suspended")),
                         ("actor", Value::text("BW-A1")),
                         ("key_id", Value::Null),
                         (

@@ -282,8 +282,10 @@ fn bundle(participants: Vec<BundleParticipant>, authorities: Vec<BundleKey>) -> 
         next_update_ms: 2,
         ledger_origin: "spec.example/ledger".into(),
         ledger_verifier_key: "x".into(),
+        ledger_size: 0,
         participants,
         authorities,
+        certificates: vec![],
     }
     .encode()
 }

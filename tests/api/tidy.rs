@@ -83,6 +83,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("getrandom", &["src/crypto.rs"]),
     ("data_encoding", &["src/codec/text.rs"]),
     ("unicode_normalization", &["src/domain/certificate.rs"]),
+    ("imbl", &["src/domain/state.rs"]),
     ("qrcode", &["src/qr.rs"]),
     ("png", &["src/qr.rs"]),
     ("rqrr", &["src/qr.rs"]),
@@ -192,6 +193,7 @@ fn one_clock_one_producer_of_signed_bytes_one_writer_of_the_ledger_files() {
             assert!(
                 [
                     "src/app.rs",
+                    "src/app/lifecycle.rs",
                     "src/cli/sign.rs",
                     "src/tlog/note.rs",
                     "src/codec/trust.rs",

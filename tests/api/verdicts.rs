@@ -70,6 +70,8 @@ fn certificate(serial: u64, issued_on: &str) -> Certificate {
             }],
             issued_on,
             expires_on: issued_on.plus_days(60).unwrap(),
+            replaces: None,
+            derived_from: vec![],
         },
         salt: [serial as u8; 16],
     }
