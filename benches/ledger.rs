@@ -105,6 +105,8 @@ fn entry(
             }],
             issued_on,
             expires_on: issued_on.plus_days(60).unwrap(),
+            replaces: None,
+            derived_from: vec![],
         };
         let certificate = Certificate {
             number: CertificateNumber::new(

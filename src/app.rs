@@ -28,7 +28,7 @@ use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_
 use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
 mod lifecycle;
-pub use lifecycle::History;
+pub use lifecycle::{History, Replacement};
 
 /// Most certificate look-ups kept in memory.
 const RECORD_CACHE_ENTRIES: usize = 10_000;
@@ -766,8 +766,7 @@ impl App {
                     content,
                     salt: crate::crypto::random_bytes(),
                 };
-                let signed =
-                    crate::codec::record::issue(certificate, |bytes| key.sign(bytes));
+                let signed = crate::codec::record::issue(certificate, |bytes| key.sign(bytes));
                 Ok(NewEntry {
                     actor: a.id.clone(),
                     key_id: Some(key_id),

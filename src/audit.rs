@@ -13,8 +13,8 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::codec::export::{ExportError, ExportReader, Frame, Level};
-use crate::codec::record::check_seal;
 use crate::codec::lifecycle::decode_arrival_record;
+use crate::codec::record::check_seal;
 use crate::codec::{decode_entry, decode_record, entry_hash};
 use crate::crypto::{verify_batch, Hash, PublicKey};
 use crate::domain::{Event, State};
@@ -210,9 +210,10 @@ impl Auditor {
                 }
                 // The state checks that the arrival is what the confirmation commits to and
                 // that the discrepancies are those between the certificate and the arrival.
-                c.record = Some(Box::new(decode_arrival_record(&frame.record).map_err(
-                    |e| at(i, format!("its record does not decode: {e}")),
-                )?));
+                c.record = Some(Box::new(
+                    decode_arrival_record(&frame.record)
+                        .map_err(|e| at(i, format!("its record does not decode: {e}")))?,
+                ));
                 self.records += 1;
             }
             _ if !frame.record.is_empty() => {

@@ -29,8 +29,10 @@ pub fn global() -> &'static Metrics {
     METRICS.get_or_init(Metrics::default)
 }
 
-const VERDICTS: [Verdict; 7] = [
+const VERDICTS: [Verdict; 9] = [
     Verdict::Valid,
+    Verdict::Void,
+    Verdict::Imported,
     Verdict::KeyRevoked,
     Verdict::Malformed,
     Verdict::Forged,

@@ -415,10 +415,9 @@ fn judged<T: Trust>(
     if let (Some(as_of), None) = (trust.as_of_ms(), &life.void) {
         // Until it is void, a certificate can still be voided or confirmed: a bundle made
         // before the end of its validity cannot know a change recorded since.
-        let last_change = v
-            .claims
-            .as_ref()
-            .map_or(0, |c| c.expires_on.start_ms() + crate::domain::date::MS_PER_DAY);
+        let last_change = v.claims.as_ref().map_or(0, |c| {
+            c.expires_on.start_ms() + crate::domain::date::MS_PER_DAY
+        });
         if as_of < last_change && v.verdict != Verdict::Imported {
             v.reasons.push(format!(
                 "this trust bundle is of {}, older than this certificate's last possible change (it can be voided or confirmed until {} ends): a void or import recorded since is not known; check online when you can",
@@ -567,10 +566,7 @@ impl Trust for TrustBundle {
     }
 
     fn life(&self, number: &CertificateNumber) -> LifeFacts {
-        let Ok(at) = self
-            .certificates
-            .binary_search_by(|c| c.number.cmp(number))
-        else {
+        let Ok(at) = self.certificates.binary_search_by(|c| c.number.cmp(number)) else {
             return LifeFacts::default();
         };
         let c = &self.certificates[at];

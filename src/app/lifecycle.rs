@@ -37,6 +37,15 @@ impl History {
     }
 }
 
+/// A replacement request, validated: the certificate it replaces, the new certificate's
+/// request and content, and the reason (signed into the old one's void).
+pub struct Replacement {
+    pub old: CertificateNumber,
+    pub input: Arc<DraftInput>,
+    pub content: CertificateContent,
+    pub reason: String,
+}
+
 fn refused(r: Refusal) -> LedgerError {
     LedgerError::Refused(r)
 }
@@ -192,13 +201,16 @@ impl App {
     pub fn replace(
         &self,
         authority: Arc<ActiveAuthority>,
-        old: CertificateNumber,
-        input: Arc<DraftInput>,
-        content: CertificateContent,
-        reason: String,
+        replacement: Replacement,
         idempotency: Option<(String, Hash)>,
         reply: impl FnOnce(Result<Vec<Appended>, LedgerError>) + Send + 'static,
     ) {
+        let Replacement {
+            old,
+            input,
+            content,
+            reason,
+        } = replacement;
         let held = self.held_keys.clone();
         self.ledger.submit_all(
             move |ctx| {
@@ -296,9 +308,7 @@ impl App {
             )));
         }
         match &mut entry.event {
-            Event::CertificateIssued(signed) => {
-                self.attach_record(index, signed, &frame.record)?
-            }
+            Event::CertificateIssued(signed) => self.attach_record(index, signed, &frame.record)?,
             Event::ImportConfirmed(c) => {
                 let record = crate::codec::lifecycle::decode_arrival_record(&frame.record)
                     .map_err(|e| {

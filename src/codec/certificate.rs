@@ -6,8 +6,8 @@
 use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
 use crate::crypto::KeyId;
 use crate::domain::{
-    Certificate, Citation, CertificateContent, CertificateNumber, CountryCode, Date, HsCode, Hundredths,
-    Issuer, Item, Origin, Party,
+    Certificate, CertificateContent, CertificateNumber, Citation, CountryCode, Date, HsCode,
+    Hundredths, Issuer, Item, Origin, Party,
 };
 
 /// Context string of the certificate encoding.

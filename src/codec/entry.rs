@@ -160,8 +160,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         Kind::CertificateVoided => {
             let f = Fields::exact("payload", v, &["void", "signature"])?;
             let signed = f.bytes("void")?.to_vec();
-            let void =
-                decode_void(&signed).map_err(|e| shape(format!("payload.void: {e}")))?;
+            let void = decode_void(&signed).map_err(|e| shape(format!("payload.void: {e}")))?;
             Event::CertificateVoided(SignedVoid {
                 void,
                 signed,

@@ -120,7 +120,10 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
                         .lines
                         .iter()
                         .map(|(hs, ct)| {
-                            Value::Array(vec![Value::text(hs.as_str()), Value::Uint(ct.hundredths())])
+                            Value::Array(vec![
+                                Value::text(hs.as_str()),
+                                Value::Uint(ct.hundredths()),
+                            ])
                         })
                         .collect(),
                 ),

@@ -41,7 +41,9 @@ pub struct BundleKey {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BundleState {
     /// Voided (with its replacement, if any).
-    Void { replaced_by: Option<CertificateNumber> },
+    Void {
+        replaced_by: Option<CertificateNumber>,
+    },
     /// Its arrival was confirmed.
     Imported,
 }
@@ -393,7 +395,9 @@ impl TrustBundle {
             })
             .collect::<Result<Vec<_>, FormatError>>()?;
         if !certificates.windows(2).all(|w| w[0].number < w[1].number) {
-            return Err(err("certificates must be sorted by number, each listed once"));
+            return Err(err(
+                "certificates must be sorted by number, each listed once",
+            ));
         }
         Ok(TrustBundle {
             issued_at_ms: body.uint("issued_at")?,

@@ -389,7 +389,11 @@ impl ArrivalContent {
 
 /// An arrival is dated on or after the certificate's issue and not after the day it is
 /// recorded.
-pub fn received_on_rule(received_on: Date, issued_on: Date, recorded_on: Date) -> Result<(), String> {
+pub fn received_on_rule(
+    received_on: Date,
+    issued_on: Date,
+    recorded_on: Date,
+) -> Result<(), String> {
     if received_on < issued_on {
         return Err(format!(
             "must not be before the certificate was issued ({issued_on})"
@@ -498,7 +502,10 @@ mod tests {
     fn discrepancies_list_parcels_carats_per_code_and_late_arrival() {
         let shipment = Shipment {
             parcels: 3,
-            lines: vec![(HsCode::Unsorted, ct("100.00")), (HsCode::Industrial, ct("5.00"))],
+            lines: vec![
+                (HsCode::Unsorted, ct("100.00")),
+                (HsCode::Industrial, ct("5.00")),
+            ],
         };
         let arrival = Arrival {
             number: CertificateNumber::parse("BW-2026-000001").unwrap(),
@@ -600,7 +607,10 @@ mod tests {
         };
         let mut problems = Vec::new();
         let list = check_citations(
-            &Input::Given(vec![cite("ZA-2026-000002", "5"), cite("BW-2026-000001", "10")]),
+            &Input::Given(vec![
+                cite("ZA-2026-000002", "5"),
+                cite("BW-2026-000001", "10"),
+            ]),
             &mut problems,
         )
         .unwrap();
@@ -613,7 +623,10 @@ mod tests {
             "draws 15.00 carats in all, more than the 14.99 carats this certificate exports"
         );
         check_citations(
-            &Input::Given(vec![cite("BW-2026-000001", "1"), cite("BW-2026-000001", "2")]),
+            &Input::Given(vec![
+                cite("BW-2026-000001", "1"),
+                cite("BW-2026-000001", "2"),
+            ]),
             &mut problems,
         );
         assert_eq!(problems[0].field, "derived_from[1].number");

@@ -28,9 +28,8 @@ pub use event::{
     SECRETARIAT,
 };
 pub use lifecycle::{
-    Arrival, ArrivalContent, ArrivalInput, ArrivalLine, ArrivalLineInput, Citation,
-    CitationInput, Confirmation, ConfirmationRecord, Discrepancy, Shipment, SignedConfirmation,
-    SignedVoid, Void,
+    Arrival, ArrivalContent, ArrivalInput, ArrivalLine, ArrivalLineInput, Citation, CitationInput,
+    Confirmation, ConfirmationRecord, Discrepancy, Shipment, SignedConfirmation, SignedVoid, Void,
 };
 pub use participant::{Participant, ParticipantKind, Status};
 pub use state::{

@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
+use super::amount::Hundredths;
 use super::authority::Authority;
+use super::certificate::CertificateNumber;
 use super::certificate::{expiry_rule, CertificateContent, DraftInput, IssuePolicy, Problem};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
-use super::amount::Hundredths;
-use super::certificate::CertificateNumber;
 use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
 use super::lifecycle::{
     discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,

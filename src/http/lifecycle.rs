@@ -16,7 +16,7 @@ use super::json::{
     reason_from_json, require_json,
 };
 use super::{HttpState, Shared};
-use crate::app::{ActiveAuthority, IssueError};
+use crate::app::{ActiveAuthority, IssueError, Replacement};
 use crate::crypto::Hash;
 use crate::domain::{CertificateNumber, Event, Problem};
 use crate::ledger::{Appended, LedgerError};
@@ -186,10 +186,10 @@ pub async fn confirm(
     match state.app.check_confirmation(&authority, &number, &input) {
         Err(LedgerError::Invalid(found)) => {
             problems.extend(found);
-            return Err(invalid(problems));
+            Err(invalid(problems))
         }
-        Err(e) => return Err(e.into()),
-        Ok(_) if !problems.is_empty() => return Err(invalid(problems)),
+        Err(e) => Err(e.into()),
+        Ok(_) if !problems.is_empty() => Err(invalid(problems)),
         Ok(content) => {
             let (tx, rx) = tokio::sync::oneshot::channel();
             state.app.confirm(
@@ -281,17 +281,20 @@ pub async fn replace(
         }
         Some(v) => {
             let (input, claimed, wire) = draft_from_json(v)?;
-            problems.extend(wire.into_iter().map(|p| {
-                Problem::new(format!("certificate.{}", p.field), p.message)
-            }));
+            problems.extend(
+                wire.into_iter()
+                    .map(|p| Problem::new(format!("certificate.{}", p.field), p.message)),
+            );
             match state.app.validate(&authority, &input, claimed.as_deref()) {
                 Err(IssueError::Forbidden(message)) => {
                     return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
                 }
                 Err(IssueError::Invalid(found)) => {
-                    problems.extend(found.into_iter().map(|p| {
-                        Problem::new(format!("certificate.{}", p.field), p.message)
-                    }));
+                    problems.extend(
+                        found
+                            .into_iter()
+                            .map(|p| Problem::new(format!("certificate.{}", p.field), p.message)),
+                    );
                     None
                 }
                 Ok(content) => Some((input, content)),
@@ -304,10 +307,12 @@ pub async fn replace(
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.app.replace(
         authority.clone(),
-        number,
-        Arc::new(input),
-        content,
-        reason,
+        Replacement {
+            old: number,
+            input: Arc::new(input),
+            content,
+            reason,
+        },
         key.clone().map(|k| (k, hash)),
         move |r| {
             let _ = tx.send(r.map(|all| all[0].index));

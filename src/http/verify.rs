@@ -190,9 +190,9 @@ pub async fn verify_page(state: Shared, seal: web::Path<String>) -> Result<HttpR
     }
     if let Some(x) = &v.life.void {
         let replaced = match &x.replaced_by {
-            Some(n) => format!(
-                "; replaced by <a id=\"replaced-by\" href=\"/v1/certificates/{n}\">{n}</a>"
-            ),
+            Some(n) => {
+                format!("; replaced by <a id=\"replaced-by\" href=\"/v1/certificates/{n}\">{n}</a>")
+            }
             None => String::new(),
         };
         rows.push_str(&format!(

@@ -56,9 +56,8 @@ pub fn restore(
                     "entry {i} has no full record: restore from a full export (kpcert export --full)"
                 )));
             }
-            crate::codec::attach_record(&mut entry, &frame.record).map_err(|e| {
-                LedgerError::Corrupt(format!("the record of entry {i}: {e}"))
-            })?;
+            crate::codec::attach_record(&mut entry, &frame.record)
+                .map_err(|e| LedgerError::Corrupt(format!("the record of entry {i}: {e}")))?;
         } else if !frame.record.is_empty() {
             return Err(LedgerError::Corrupt(format!(
                 "entry {i} is of a kind without a record but carries one"

@@ -14,6 +14,7 @@ mod integrity;
 mod issuance;
 mod keys;
 mod ledger;
+mod lifecycle;
 mod merkle;
 mod offline;
 mod own_key;
