@@ -495,3 +495,57 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     flip_in(&mut t[confirmations[0]].0, b"2026-12-02");
     check(t, confirmations[0], "a changed confirmation");
 }
+
+/// The bundle's certificates section, sized: at 300 certificates a day and 60-day validity, up
+/// to 18,000 certificates inside their validity can be void or imported at once (every one, at
+/// worst). Each costs a fixed-shape array; the test prints the bytes per certificate and the
+/// whole section, and holds each under 64 bytes of CBOR so that the worst case stays near 1 MB.
+#[test]
+fn the_bundle_section_stays_small_at_a_year_of_realistic_traffic() {
+    use kpcert::codec::trust::{BundleCertificate, BundleState};
+    use kpcert::domain::{CertificateNumber, CountryCode, Date};
+    let empty = |certificates| TrustBundle {
+        issued_at_ms: 1_800_000_000_000,
+        next_update_ms: 1_800_604_800_000,
+        ledger_origin: "kpcert.example/ledger".into(),
+        ledger_verifier_key: "kpcert.example/ledger+01234567+AAAA".into(),
+        ledger_size: 110_000,
+        participants: vec![],
+        authorities: vec![],
+        certificates,
+    };
+    let base = empty(vec![]).encode().len();
+    let codes = ["AE", "BW", "CA", "IN", "ZA", "EU", "RU", "AO", "NA", "CD"];
+    let window = 300 * 60;
+    let certificates: Vec<BundleCertificate> = (0..window)
+        .map(|i| {
+            let participant = CountryCode::participant(codes[i % codes.len()]).unwrap();
+            BundleCertificate {
+                number: CertificateNumber::new(participant, 2027, 10_000 + i as u64),
+                state: if i % 20 == 0 {
+                    BundleState::Void {
+                        replaced_by: (i % 40 == 0)
+                            .then(|| CertificateNumber::new(participant, 2027, 90_000 + i as u64)),
+                    }
+                } else {
+                    BundleState::Imported
+                },
+                on: Date::parse("2027-03-01").unwrap(),
+                authority_id: format!("{}-A1", participant.as_str()),
+                entry_index: 100_000 + i as u64,
+            }
+        })
+        .collect();
+    let mut sorted = certificates;
+    sorted.sort_by(|a, b| a.number.cmp(&b.number));
+    let bundle = empty(sorted);
+    let bytes = bundle.encode();
+    let per = (bytes.len() - base) as f64 / window as f64;
+    println!(
+        "trust bundle certificates section: {window} certificates, {} bytes of CBOR ({per:.1} bytes each), {} bytes as the served JSON (base64)",
+        bytes.len() - base,
+        (bytes.len() - base) * 4 / 3
+    );
+    assert!(per < 64.0, "{per} bytes per certificate");
+    assert_eq!(TrustBundle::decode(&bytes).unwrap(), bundle);
+}

@@ -342,3 +342,123 @@ fn seal_vectors_are_reproduced_byte_for_byte() {
     let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(published, document);
 }
+
+/// The lifecycle vectors (api/vectors/lifecycle.json, api/lifecycle.md): an arrival with its
+/// discrepancies, the confirmation committing to it, the arrival record, a void and a void with
+/// its replacement, and a re-export certificate that cites two import certificates and replaces
+/// another: each byte string and signature under the RFC 8032 test key, reproduced exactly.
+#[test]
+fn lifecycle_vectors_are_reproduced_byte_for_byte() {
+    use kpcert::codec::lifecycle::{confirm, encode_arrival_record, void};
+    use kpcert::domain::{
+        lifecycle, Arrival, ArrivalLine, Citation, HsCode, Hundredths, Shipment, Void,
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/lifecycle.json");
+    let key = test_key();
+    let key_id = key.public_key().key_id();
+    let n = |s: &str| CertificateNumber::parse(s).unwrap();
+    let ct = |s: &str| Hundredths::parse(s).unwrap();
+    let d = |s: &str| Date::parse(s).unwrap();
+    let arrival = Arrival {
+        number: n("BW-2026-000001"),
+        received_on: d("2027-01-26"),
+        parcels: 2,
+        items: vec![ArrivalLine {
+            hs_code: HsCode::Unsorted,
+            carats: ct("1500.00"),
+        }],
+        remarks: "one parcel missing on arrival".into(),
+        salt: core::array::from_fn(|i| 0xa0 + i as u8),
+    };
+    let shipment = Shipment {
+        parcels: 3,
+        lines: vec![(HsCode::Unsorted, ct("1520.35"))],
+    };
+    let found = lifecycle::discrepancies(&shipment, d("2027-01-25"), &arrival);
+    let confirmed = confirm(arrival, "AE-A1", key_id, found, |b| key.sign(b));
+    let record = confirmed.record.as_deref().unwrap();
+    let plain = void(
+        Void {
+            number: n("BW-2026-000002"),
+            authority_id: "BW-A1".into(),
+            key_id,
+            reason: "Exporter cancelled the sale".into(),
+            replaced_by: None,
+        },
+        |b| key.sign(b),
+    );
+    let replaced = void(
+        Void {
+            number: n("BW-2026-000003"),
+            authority_id: "BW-A1".into(),
+            key_id,
+            reason: "Typing error in the importer's address".into(),
+            replaced_by: Some(n("BW-2026-000004")),
+        },
+        |b| key.sign(b),
+    );
+    let mut reexport = certificate(&inputs()[0]);
+    reexport.content.derived_from = vec![
+        Citation {
+            number: n("CA-2026-000007"),
+            carats: ct("20.00"),
+        },
+        Citation {
+            number: n("ZA-2026-000012"),
+            carats: ct("1000.50"),
+        },
+    ];
+    reexport.content.replaces = Some(n("BW-2025-000099"));
+    let canonical = encode_certificate(&reexport);
+    assert_eq!(decode_certificate(&canonical).unwrap(), reexport);
+    let document = json!({
+        "format": "kpcert lifecycle vectors (api/lifecycle.md)",
+        "key": {
+            "seed_hex": TEST_SEED,
+            "public_key_hex": hex(&key.public_key().to_bytes()),
+            "key_id": key_id.to_string(),
+        },
+        "confirmation": {
+            "certified": {"parcels": 3, "items": [{"hs_code": "7102.10", "carats": "1520.35"}], "expires_on": "2027-01-25"},
+            "discrepancies": record.discrepancies.iter().map(|x| json!({"kind": x.kind(), "message": x.to_string()})).collect::<Vec<_>>(),
+            "arrival_hex": hex(&record.canonical),
+            "arrival_hash": hex(&sha256(&record.canonical)),
+            "confirmation_hex": hex(&confirmed.signed),
+            "signature_hex": hex(&confirmed.signature),
+            "record_hex": hex(&encode_arrival_record(record)),
+        },
+        "voids": [
+            {"void_hex": hex(&plain.signed), "signature_hex": hex(&plain.signature)},
+            {"void_hex": hex(&replaced.signed), "signature_hex": hex(&replaced.signature)},
+        ],
+        "certificate_v3_with_provenance_and_replaces": {"canonical_hex": hex(&canonical), "hash": hex(&sha256(&canonical))},
+    });
+    if std::env::var_os("KPCERT_BLESS").is_some() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&document).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(published, document);
+    let pk = key.public_key();
+    let sig = |v: &Value, bytes: &str| {
+        pk.verify_strict(
+            &from_hex(v[bytes].as_str().unwrap()).unwrap(),
+            &from_hex(v["signature_hex"].as_str().unwrap()).unwrap(),
+        )
+    };
+    assert!(sig(&published["confirmation"], "confirmation_hex"));
+    for v in published["voids"].as_array().unwrap() {
+        assert!(sig(v, "void_hex"));
+    }
+    assert_eq!(
+        published["confirmation"]["discrepancies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "parcels, carats and a late arrival"
+    );
+}
