@@ -680,6 +680,7 @@ impl App {
         authority: &ActiveAuthority,
         input: &DraftInput,
         claimed_issuer: Option<&str>,
+        replacing: Option<&CertificateNumber>,
     ) -> Result<CertificateContent, IssueError> {
         let a = &authority.authority;
         if let Some(claimed) = claimed_issuer {
@@ -694,7 +695,7 @@ impl App {
         let content = state
             .validate(a, input, self.today())
             .map_err(IssueError::Invalid)?;
-        let problems = state.provenance_problems(a.participant, &content.derived_from);
+        let problems = state.provenance_problems(a.participant, &content.derived_from, replacing);
         if !problems.is_empty() {
             return Err(IssueError::Invalid(problems));
         }
@@ -752,9 +753,9 @@ impl App {
                 };
                 // Re-export provenance against the state the entry joins: a concurrent
                 // re-export may have drawn the balance first.
-                let problems = ctx
-                    .state()
-                    .provenance_problems(a.participant, &content.derived_from);
+                let problems =
+                    ctx.state()
+                        .provenance_problems(a.participant, &content.derived_from, None);
                 if !problems.is_empty() {
                     return Err(LedgerError::Invalid(problems));
                 }
@@ -1069,7 +1070,7 @@ impl App {
                 if let Some(full) = &signed.record {
                     let content = &full.certificate.content;
                     problems.extend(state.content_problems(a, content, day));
-                    problems.extend(state.provenance_problems(a.participant, &content.derived_from));
+                    problems.extend(state.provenance_problems(a.participant, &content.derived_from, None));
                     if content.replaces.is_some() {
                         problems.push(Problem::new(
                             "canonical",

@@ -377,6 +377,10 @@ fn judged<T: Trust>(
     today: Date,
 ) -> Verification<T::Record> {
     let life = trust.life(number);
+    // A date of issue in the future is a forgery whatever the ledger recorded since.
+    if let Some(DateProblem::IssuedInFuture(_)) = claims.date_problem(today) {
+        return dated(claims, record, today);
+    }
     let mut v = if let Some(void) = &life.void {
         let mut reason = format!("void since {} by {}", void.on, void.authority_id);
         if let Some(why) = &void.reason {
@@ -413,14 +417,15 @@ fn judged<T: Trust>(
         dated(claims, record, today)
     };
     if let (Some(as_of), None) = (trust.as_of_ms(), &life.void) {
-        // Until it is void, a certificate can still be voided or confirmed: a bundle made
-        // before the end of its validity cannot know a change recorded since.
+        // Until it is void, a certificate can still be voided or confirmed, and until it expires
+        // that changes its verdict: a bundle made before the end of its validity cannot know a
+        // change recorded since.
         let last_change = v.claims.as_ref().map_or(0, |c| {
             c.expires_on.start_ms() + crate::domain::date::MS_PER_DAY
         });
         if as_of < last_change && v.verdict != Verdict::Imported {
             v.reasons.push(format!(
-                "this trust bundle is of {}, older than this certificate's last possible change (it can be voided or confirmed until {} ends): a void or import recorded since is not known; check online when you can",
+                "this trust bundle is of {}, older than this certificate's last possible change (a void or import confirmation recorded before it expires on {} changes its verdict): one recorded since is not known; check online when you can",
                 format_unix_ms(as_of),
                 v.claims.as_ref().map(|c| c.expires_on.to_string()).unwrap_or_default()
             ));

@@ -229,9 +229,11 @@ impl App {
                         .validate(a, &input, day)
                         .map_err(LedgerError::Invalid)?
                 };
-                let problems = ctx
-                    .state()
-                    .provenance_problems(a.participant, &content.derived_from);
+                let problems = ctx.state().provenance_problems(
+                    a.participant,
+                    &content.derived_from,
+                    Some(&old),
+                );
                 if !problems.is_empty() {
                     return Err(LedgerError::Invalid(problems));
                 }

@@ -262,7 +262,7 @@ fn populate(app: &App, dirs: &Dirs, count: u64) -> anyhow::Result<()> {
             let authority = authorities[(i % authorities.len() as u64) as usize].clone();
             let input = generated_request(i, authority.authority.participant.as_str());
             let content = app
-                .validate(&authority, &input, None)
+                .validate(&authority, &input, None, None)
                 .map_err(|e| anyhow::anyhow!("a generated certificate is invalid: {e:?}"))?;
             let tx = tx.clone();
             app.issue(authority, Arc::new(input), content, None, move |r| {

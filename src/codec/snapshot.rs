@@ -8,7 +8,7 @@ use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Valu
 use crate::crypto::{Hash, PublicKey};
 use crate::domain::state::{CertificateLife, Confirmed, ShipmentFacts, Voided};
 use crate::domain::{
-    Authority, AuthorityRecord, CertificateNumber, CountryCode, Date, HsCode, Hundredths,
+    Authority, AuthorityRecord, CertificateNumber, Citation, CountryCode, Date, HsCode, Hundredths,
     KeyWindow, Participant, ParticipantKind, ParticipantRecord, Revocation, Shipment, State,
     StateParts, Status,
 };
@@ -128,6 +128,17 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
                         .collect(),
                 ),
                 number_or_null(&f.replaces),
+                Value::Array(
+                    f.derived_from
+                        .iter()
+                        .map(|c| {
+                            Value::Array(vec![
+                                Value::text(c.number.as_str()),
+                                Value::Uint(c.carats.hundredths()),
+                            ])
+                        })
+                        .collect(),
+                ),
             ]),
             None => Value::Null,
         },
@@ -180,7 +191,8 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
     let facts = match facts {
         Value::Null => None,
         other => {
-            let [destination, parcels, lines, replaces] = items::<4>(other, "shipment facts")?;
+            let [destination, parcels, lines, replaces, cited] =
+                items::<5>(other, "shipment facts")?;
             Some(ShipmentFacts {
                 destination: code(destination)?,
                 shipment: Shipment {
@@ -199,6 +211,18 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
                         .collect::<Result<_, FormatError>>()?,
                 },
                 replaces: opt_number(replaces)?,
+                derived_from: cited
+                    .as_array()
+                    .ok_or_else(|| shape("derived_from"))?
+                    .iter()
+                    .map(|c| {
+                        let [n, ct] = items::<2>(c, "a citation")?;
+                        Ok(Citation {
+                            number: number(n)?,
+                            carats: carats(ct)?,
+                        })
+                    })
+                    .collect::<Result<_, FormatError>>()?,
             })
         }
     };

@@ -180,6 +180,9 @@ pub struct ShipmentFacts {
     pub destination: CountryCode,
     pub shipment: Shipment,
     pub replaces: Option<CertificateNumber>,
+    /// Its re-export provenance: what it draws from each certificate it cites (released when
+    /// it is voided).
+    pub derived_from: Vec<Citation>,
 }
 
 /// An import confirmation as the state keeps it.
@@ -435,8 +438,11 @@ impl State {
                             .map_err(Refusal::into_violation)?;
                         pending = Some((number.clone(), old.clone()));
                     }
-                    let problems =
-                        self.provenance_problems(number.participant(), &content.derived_from);
+                    let problems = self.provenance_problems(
+                        number.participant(),
+                        &content.derived_from,
+                        content.replaces.as_ref(),
+                    );
                     if !problems.is_empty() {
                         return Err(Refusal::Invalid(problems).into_violation());
                     }
@@ -464,6 +470,7 @@ impl State {
                                     lines: c.items.iter().map(|i| (i.hs_code, i.carats)).collect(),
                                 },
                                 replaces: c.replaces.clone(),
+                                derived_from: c.derived_from.clone(),
                             }
                         }),
                         confirmed: None,
@@ -709,8 +716,27 @@ impl State {
     /// The problems of re-export provenance `citations` of a certificate of `issuer`: each cited
     /// certificate is recorded, was sent to `issuer` and confirmed by it, is not void, and has
     /// carats left in its mass balance (what its confirmation recorded, less what earlier
-    /// re-exports drew). Empty when all hold.
-    pub fn provenance_problems(&self, issuer: CountryCode, citations: &[Citation]) -> Vec<Problem> {
+    /// re-exports drew). Empty when all hold. A replacement's new certificate is judged with
+    /// the draws of the certificate it replaces (`releasing`) already given back, as its void
+    /// gives them back.
+    pub fn provenance_problems(
+        &self,
+        issuer: CountryCode,
+        citations: &[Citation],
+        releasing: Option<&CertificateNumber>,
+    ) -> Vec<Problem> {
+        let released = |cited: &CertificateNumber| -> u64 {
+            releasing
+                .and_then(|old| self.lives.get(old))
+                .and_then(|l| l.facts.as_ref())
+                .map_or(0, |f| {
+                    f.derived_from
+                        .iter()
+                        .filter(|c| &c.number == cited)
+                        .map(|c| c.carats.hundredths())
+                        .sum()
+                })
+        };
         let mut problems = Vec::new();
         for (i, c) in citations.iter().enumerate() {
             let field = || format!("derived_from[{i}]");
@@ -739,16 +765,16 @@ impl State {
                 continue;
             };
             if let Some(received) = confirmed.carats {
-                let left = received
-                    .hundredths()
-                    .saturating_sub(life.drawn.hundredths());
+                let drawn = life.drawn.hundredths().saturating_sub(released(n));
+                let left = received.hundredths().saturating_sub(drawn);
                 if c.carats.hundredths() > left {
                     let left = Hundredths::from_hundredths(left).expect("bounded");
                     problems.push(Problem::new(
                         format!("{}.carats", field()),
                         format!(
                             "draws {} carats from {n}, whose remaining balance is {left} carats ({received} received, {} drawn by earlier re-exports)",
-                            c.carats, life.drawn
+                            c.carats,
+                            Hundredths::from_hundredths(drawn).expect("bounded")
                         ),
                     ));
                 }
@@ -796,6 +822,14 @@ impl State {
                 return violation(format!(
                     "the record of the confirmation of {} states another number or date",
                     c.number
+                ));
+            }
+            if !(1..=super::certificate::MAX_PARCELS).contains(&(arrival.parcels as i64)) {
+                return violation(format!(
+                    "the confirmation of {} records {} parcels (1 to {} may arrive)",
+                    c.number,
+                    arrival.parcels,
+                    super::certificate::MAX_PARCELS
                 ));
             }
             if !arrival.remarks.is_empty() {
@@ -863,6 +897,11 @@ impl State {
                 }
             }
         }
+        let released: Vec<Citation> = life
+            .facts
+            .as_ref()
+            .map(|f| f.derived_from.clone())
+            .unwrap_or_default();
         let mut life = life.clone();
         life.voided = Some(Voided {
             index: entry.index,
@@ -872,6 +911,20 @@ impl State {
             replaced_by: v.replaced_by.clone(),
         });
         self.lives.insert(v.number.clone(), Arc::new(life));
+        // A void certificate exports nothing: what it drew returns to the balances it drew on.
+        for c in released {
+            if let Some(cited) = self.lives.get(&c.number) {
+                let mut cited = (**cited).clone();
+                cited.drawn = Hundredths::from_hundredths(
+                    cited
+                        .drawn
+                        .hundredths()
+                        .saturating_sub(c.carats.hundredths()),
+                )
+                .expect("bounded");
+                self.lives.insert(c.number.clone(), Arc::new(cited));
+            }
+        }
         Ok(public_key)
     }
 

@@ -55,7 +55,7 @@ pub async fn issue(
     let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
     let content = match state
         .app
-        .validate(&authority, &input, claimed_issuer.as_deref())
+        .validate(&authority, &input, claimed_issuer.as_deref(), None)
     {
         Err(IssueError::Forbidden(message)) => {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))

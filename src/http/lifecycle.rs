@@ -285,7 +285,10 @@ pub async fn replace(
                 wire.into_iter()
                     .map(|p| Problem::new(format!("certificate.{}", p.field), p.message)),
             );
-            match state.app.validate(&authority, &input, claimed.as_deref()) {
+            match state
+                .app
+                .validate(&authority, &input, claimed.as_deref(), Some(&number))
+            {
                 Err(IssueError::Forbidden(message)) => {
                     return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
                 }

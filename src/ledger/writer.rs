@@ -328,7 +328,14 @@ impl Writer {
             };
             // Several entries stand or fall together: they are applied to a copy of the state
             // (cheap: its maps are shared until changed), kept only if every one is accepted.
-            let mut trial = (news.len() > 1).then(|| self.state.clone());
+            // A certificate that replaces another opens a replacement its void must close in
+            // the same job: such a job is tried on a copy too, and refused if it leaves the
+            // replacement open (else every later entry would be refused).
+            let opens_replacement = news.iter().any(|n| {
+                matches!(&n.event, Event::CertificateIssued(s)
+                    if s.record.as_ref().is_some_and(|r| r.certificate.content.replaces.is_some()))
+            });
+            let mut trial = (news.len() > 1 || opens_replacement).then(|| self.state.clone());
             let mut prev = self.prev;
             let mut staged = Vec::with_capacity(news.len());
             let mut refused = None;
@@ -364,6 +371,15 @@ impl Writer {
                 }
                 prev = entry_hash(&bytes);
                 staged.push((entry, bytes, record));
+            }
+            if refused.is_none()
+                && trial
+                    .as_ref()
+                    .is_some_and(|t| t.pending_replacement().is_some())
+            {
+                refused = Some(LedgerError::Rejected(
+                    "a certificate that replaces another is recorded only with the void of the one it replaces, in the same job".into(),
+                ));
             }
             if let Some(e) = refused {
                 (job.reply)(Err(e));

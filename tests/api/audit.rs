@@ -222,7 +222,7 @@ async fn a_byte_flipped_in_the_data_folder_is_found_by_the_audit_and_refused_at_
     let authority = app.active_authority("BW-A1").unwrap();
     let input = std::sync::Arc::new(crate::helpers::example_input());
     for _ in 0..3 {
-        let content = app.validate(&authority, &input, None).unwrap();
+        let content = app.validate(&authority, &input, None, None).unwrap();
         app.issue_blocking(authority.clone(), input.clone(), content)
             .unwrap();
     }

@@ -166,7 +166,7 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
     let input = std::sync::Arc::new(crate::helpers::example_input());
     let (tx, rx) = std::sync::mpsc::channel();
     for _ in 0..8000 {
-        let content = app.app.validate(&authority, &input, None).unwrap();
+        let content = app.app.validate(&authority, &input, None, None).unwrap();
         let tx = tx.clone();
         app.app
             .issue(authority.clone(), input.clone(), content, None, move |r| {

@@ -22,7 +22,7 @@ fn issue(app: &kpcert::app::App, n: usize) -> Vec<String> {
     let input = Arc::new(example_input());
     (0..n)
         .map(|_| {
-            let content = app.validate(&authority, &input, None).unwrap();
+            let content = app.validate(&authority, &input, None, None).unwrap();
             app.issue_blocking(authority.clone(), input.clone(), content)
                 .unwrap()
                 .certificate
@@ -75,7 +75,7 @@ fn a_request_validated_before_midnight_and_recorded_after_is_judged_for_its_day(
             .start_ms()
             - 1,
     );
-    let content = app.validate(&authority, &input, None).unwrap();
+    let content = app.validate(&authority, &input, None, None).unwrap();
     assert_eq!(content.issued_on.to_string(), "2026-12-31");
     clock.advance(2); // midnight passes between validation and the ledger writer
     let issued = app
@@ -102,7 +102,7 @@ fn a_request_validated_before_midnight_and_recorded_after_is_judged_for_its_day(
             .start_ms()
             - 1,
     );
-    let content = app.validate(&authority, &late, None).unwrap();
+    let content = app.validate(&authority, &late, None, None).unwrap();
     clock.advance(2);
     let size = app.ledger().size();
     match app.issue_blocking(authority, late, content) {

@@ -332,7 +332,29 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     .await;
     assert_eq!(s, 422, "the EU did not receive C5: {v}");
     assert_eq!(app.ledger_size(), size);
-    // What remains can still be drawn.
+    // What remains can still be drawn; a void gives a re-export's draws back.
+    let (c8, _) = issue(
+        &app,
+        &ae,
+        &reexport(json!([{"number": c1.0, "carats": "520.35"}])),
+    )
+    .await;
+    let (s, _) = post(
+        &app,
+        "/v1/certificates",
+        &ae,
+        &reexport(json!([{"number": c1.0, "carats": "0.01"}])),
+    )
+    .await;
+    assert_eq!(s, 422, "C1 is fully drawn");
+    let (s, v) = post(
+        &app,
+        &path(&c8, "void"),
+        &ae,
+        &json!({"reason": "Sale to Antwerp cancelled"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
     let _ = issue(
         &app,
         &ae,
@@ -463,7 +485,7 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     };
     let confirmations = kind_at("certificate.import_confirmed");
     let voids = kind_at("certificate.voided");
-    assert_eq!((confirmations.len(), voids.len()), (2, 2));
+    assert_eq!((confirmations.len(), voids.len()), (2, 3));
     let check = |frames: Frames, index: usize, what: &str| {
         let failure = kpcert::audit::audit_export(
             join_full(&head, &frames).as_slice(),
