@@ -736,38 +736,9 @@ impl App {
         self.ledger.submit(
             move |ctx| {
                 let a = &authority.authority;
-                // The key the ledger names now, not the one of the request's start: a rotation
-                // recorded in between is honoured.
-                let key = lifecycle::key_named_now(&held, ctx, a)?;
+                let key = lifecycle::signer_on_writer(&held, ctx, a, &idempotency)?;
                 let key_id = key.public_key().key_id();
-                if let Some((key, request_hash)) = &idempotency {
-                    ctx.claim_idempotency(&a.id, key, request_hash)?;
-                }
-                let day = Date::from_unix_ms(ctx.time_ms());
-                let content = if content.issued_on == day {
-                    content
-                } else {
-                    ctx.state()
-                        .validate(a, &input, day)
-                        .map_err(LedgerError::Invalid)?
-                };
-                // Re-export provenance against the state the entry joins: a concurrent
-                // re-export may have drawn the balance first.
-                let problems =
-                    ctx.state()
-                        .provenance_problems(a.participant, &content.derived_from, None);
-                if !problems.is_empty() {
-                    return Err(LedgerError::Invalid(problems));
-                }
-                let year = day.year();
-                let serial = ctx.state().next_serial(a.participant, year);
-                let certificate = Certificate {
-                    number: CertificateNumber::new(a.participant, year, serial),
-                    issuer: a.issuer(key_id),
-                    content,
-                    salt: crate::crypto::random_bytes(),
-                };
-                let signed = crate::codec::record::issue(certificate, |bytes| key.sign(bytes));
+                let signed = lifecycle::certificate_on_writer(ctx, a, &key, &input, content, None)?;
                 Ok(NewEntry {
                     actor: a.id.clone(),
                     key_id: Some(key_id),

@@ -115,10 +115,7 @@ impl App {
                         "the record of {number} is not known to this server"
                     )));
                 };
-                let key = key_named_now(&held, ctx, a)?;
-                if let Some((key, request_hash)) = &idempotency {
-                    ctx.claim_idempotency(&a.id, key, request_hash)?;
-                }
+                let key = signer_on_writer(&held, ctx, a, &idempotency)?;
                 let arrival = Arrival {
                     number: number.clone(),
                     received_on: content.received_on,
@@ -169,10 +166,7 @@ impl App {
             move |ctx| {
                 let a = &authority.authority;
                 ctx.state().voidable(&number, a).map_err(refused)?;
-                let key = key_named_now(&held, ctx, a)?;
-                if let Some((key, request_hash)) = &idempotency {
-                    ctx.claim_idempotency(&a.id, key, request_hash)?;
-                }
+                let key = signer_on_writer(&held, ctx, a, &idempotency)?;
                 let key_id = key.public_key().key_id();
                 let signed = crate::codec::lifecycle::void(
                     Void {
@@ -216,41 +210,10 @@ impl App {
             move |ctx| {
                 let a = &authority.authority;
                 ctx.state().voidable(&old, a).map_err(refused)?;
-                let key = key_named_now(&held, ctx, a)?;
-                if let Some((key, request_hash)) = &idempotency {
-                    ctx.claim_idempotency(&a.id, key, request_hash)?;
-                }
+                let key = signer_on_writer(&held, ctx, a, &idempotency)?;
                 let key_id = key.public_key().key_id();
-                let day = Date::from_unix_ms(ctx.time_ms());
-                let mut content = if content.issued_on == day {
-                    content
-                } else {
-                    ctx.state()
-                        .validate(a, &input, day)
-                        .map_err(LedgerError::Invalid)?
-                };
-                let problems = ctx.state().provenance_problems(
-                    a.participant,
-                    &content.derived_from,
-                    Some(&old),
-                );
-                if !problems.is_empty() {
-                    return Err(LedgerError::Invalid(problems));
-                }
-                content.replaces = Some(old.clone());
-                let year = day.year();
-                let number = CertificateNumber::new(
-                    a.participant,
-                    year,
-                    ctx.state().next_serial(a.participant, year),
-                );
-                let certificate = Certificate {
-                    number: number.clone(),
-                    issuer: a.issuer(key_id),
-                    content,
-                    salt: crate::crypto::random_bytes(),
-                };
-                let issued = crate::codec::record::issue(certificate, |b| key.sign(b));
+                let issued = certificate_on_writer(ctx, a, &key, &input, content, Some(&old))?;
+                let number = issued.issuance.number.clone();
                 let voided = crate::codec::lifecycle::void(
                     Void {
                         number: old,
@@ -370,9 +333,66 @@ impl App {
     }
 }
 
-/// The key the ledger names for `a` at the entry's time, among the keys held here: a rotation
-/// recorded between a request and its entry is honoured.
-pub(super) fn key_named_now(
+/// On the writer: the signing key of acting authority `a` (the one the ledger names at the
+/// entry's time, not at the request's start: a rotation recorded in between is honoured), with
+/// the request's idempotency key claimed for the entry.
+pub(super) fn signer_on_writer(
+    held: &std::sync::RwLock<std::collections::HashMap<crate::crypto::KeyId, Arc<SigningKey>>>,
+    ctx: &mut AppendContext<'_>,
+    a: &Authority,
+    idempotency: &Option<(String, Hash)>,
+) -> Result<Arc<SigningKey>, LedgerError> {
+    let key = key_named_now(held, ctx, a)?;
+    if let Some((key, request_hash)) = idempotency {
+        ctx.claim_idempotency(&a.id, key, request_hash)?;
+    }
+    Ok(key)
+}
+
+/// On the writer: the certificate `a` issues with `key` for a validated request, numbered next
+/// and signed. The request is validated again if the day changed since (a certificate is dated
+/// the day of its entry), and its provenance is judged against the state the entry joins (a
+/// concurrent re-export may have drawn a balance first). With `replacing`, the certificate
+/// replaces that one, whose draws count as given back.
+pub(super) fn certificate_on_writer(
+    ctx: &AppendContext<'_>,
+    a: &Authority,
+    key: &SigningKey,
+    input: &DraftInput,
+    content: CertificateContent,
+    replacing: Option<&CertificateNumber>,
+) -> Result<crate::domain::SignedCertificate, LedgerError> {
+    let day = Date::from_unix_ms(ctx.time_ms());
+    let mut content = if content.issued_on == day {
+        content
+    } else {
+        ctx.state()
+            .validate(a, input, day)
+            .map_err(LedgerError::Invalid)?
+    };
+    let problems = ctx
+        .state()
+        .provenance_problems(a.participant, &content.derived_from, replacing);
+    if !problems.is_empty() {
+        return Err(LedgerError::Invalid(problems));
+    }
+    content.replaces = replacing.cloned();
+    let year = day.year();
+    let certificate = Certificate {
+        number: CertificateNumber::new(
+            a.participant,
+            year,
+            ctx.state().next_serial(a.participant, year),
+        ),
+        issuer: a.issuer(key.public_key().key_id()),
+        content,
+        salt: crate::crypto::random_bytes(),
+    };
+    Ok(crate::codec::record::issue(certificate, |b| key.sign(b)))
+}
+
+/// The key the ledger names for `a` at the entry's time, among the keys held here.
+fn key_named_now(
     held: &std::sync::RwLock<std::collections::HashMap<crate::crypto::KeyId, Arc<SigningKey>>>,
     ctx: &AppendContext<'_>,
     a: &Authority,
