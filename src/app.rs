@@ -21,14 +21,16 @@ use crate::domain::{
     Event, Issuer, Participant, Problem, SignedCertificate, State, SECRETARIAT,
 };
 use crate::keys::{KeyDir, LEDGER_KEY, ROOT_KEY};
-use crate::ledger::{Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
+use crate::ledger::{AppendContext, Appended, Ledger, LedgerError, NewEntry, SignedCheckpoint};
 use crate::tlog::note::valid_key_name;
 use crate::tlog::{NoteSigner, NoteVerifier};
 use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_DAYS};
 use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
 mod lifecycle;
+mod signed;
 pub use lifecycle::{History, Replacement};
+pub use signed::{SubmittedConfirmation, SubmittedVoid};
 
 /// Most certificate look-ups kept in memory.
 const RECORD_CACHE_ENTRIES: usize = 10_000;
@@ -890,7 +892,10 @@ impl App {
         let certificate = crate::codec::decode_certificate(&submitted.canonical).map_err(|e| {
             one(
                 "canonical",
-                format!("is not a canonical kpcert/certificate/v2 encoding: {e}"),
+                format!(
+                    "is not a canonical {} encoding: {e}",
+                    crate::codec::certificate::CERTIFICATE_CONTEXT
+                ),
             )
         })?;
         let mut problems = Vec::new();
@@ -982,82 +987,7 @@ impl App {
         reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
     ) {
         self.ledger.submit(
-            move |ctx| {
-                let state = ctx.state();
-                let Some(record) = state.authority(&id) else {
-                    return Err(LedgerError::Invalid(vec![Problem::new(
-                        "authority",
-                        format!("{id} is not a registered authority"),
-                    )]));
-                };
-                let a = &record.authority;
-                let issuance = &signed.issuance;
-                let number = &issuance.number;
-                let day = Date::from_unix_ms(ctx.time_ms());
-                let mut problems = Vec::new();
-                if record.key_at(ctx.time_ms()).map(|k| k.key_id) != Some(issuance.key_id) {
-                    problems.push(Problem::new(
-                        "issuance",
-                        format!(
-                            "key {} is no longer the current key of authority {}",
-                            issuance.key_id, a.id
-                        ),
-                    ));
-                }
-                if issuance.issued_on != day {
-                    problems.push(Problem::new(
-                        "canonical",
-                        format!(
-                            "issued_on is {}, but a certificate is dated the day it is recorded, {day}: sign it again with GET /v1/certificates/next",
-                            issuance.issued_on
-                        ),
-                    ));
-                }
-                let next = state.next_serial(a.participant, number.year());
-                if number.participant() != a.participant
-                    || number.year() != issuance.issued_on.year()
-                {
-                    problems.push(Problem::new(
-                        "canonical",
-                        format!(
-                            "number {number} must carry participant {} and the year of issue",
-                            a.participant
-                        ),
-                    ));
-                } else if number.serial() < next {
-                    return Err(LedgerError::NumberTaken(format!(
-                        "{number} is already recorded: ask GET /v1/certificates/next for the next number ({}) and sign again",
-                        CertificateNumber::new(a.participant, number.year(), next)
-                    )));
-                } else if number.serial() > next {
-                    problems.push(Problem::new(
-                        "canonical",
-                        format!(
-                            "number {number} skips numbers: the next is {}",
-                            CertificateNumber::new(a.participant, number.year(), next)
-                        ),
-                    ));
-                }
-                if let Some(full) = &signed.record {
-                    let content = &full.certificate.content;
-                    problems.extend(state.content_problems(a, content, day));
-                    problems.extend(state.provenance_problems(a.participant, &content.derived_from, None));
-                    if content.replaces.is_some() {
-                        problems.push(Problem::new(
-                            "canonical",
-                            "states a certificate it replaces: a replacement is recorded with POST /v1/certificates/{number}/replace",
-                        ));
-                    }
-                }
-                if !problems.is_empty() {
-                    return Err(LedgerError::Invalid(problems));
-                }
-                Ok(NewEntry {
-                    actor: a.id.clone(),
-                    key_id: Some(issuance.key_id),
-                    event: Event::CertificateIssued(signed),
-                })
-            },
+            move |ctx| signed_certificate_entry(ctx, &id, signed, None),
             reply,
         );
     }
@@ -1241,4 +1171,93 @@ fn registration(p: Participant) -> NewEntry {
         key_id: None,
         event: Event::ParticipantRegistered(p),
     }
+}
+
+/// On the writer: the entry of a certificate authority `id` signed with its own key, checked
+/// against the state it is appended to: the signing key is still the authority's current key,
+/// the date of issue is today, the number is the participant's next (a number already used is
+/// [`LedgerError::NumberTaken`]), and the content follows every rule of issuance. With
+/// `replacing`, the certificate must state that it replaces that one (whose draws count as
+/// given back).
+pub(crate) fn signed_certificate_entry(
+    ctx: &AppendContext<'_>,
+    id: &str,
+    signed: SignedCertificate,
+    replacing: Option<&CertificateNumber>,
+) -> Result<NewEntry, LedgerError> {
+    let state = ctx.state();
+    let Some(record) = state.authority(id) else {
+        return Err(LedgerError::Invalid(vec![Problem::new(
+            "authority",
+            format!("{id} is not a registered authority"),
+        )]));
+    };
+    let a = &record.authority;
+    let issuance = &signed.issuance;
+    let number = &issuance.number;
+    let day = Date::from_unix_ms(ctx.time_ms());
+    let mut problems = Vec::new();
+    if record.key_at(ctx.time_ms()).map(|k| k.key_id) != Some(issuance.key_id) {
+        problems.push(Problem::new(
+            "issuance",
+            format!(
+                "key {} is no longer the current key of authority {}",
+                issuance.key_id, a.id
+            ),
+        ));
+    }
+    if issuance.issued_on != day {
+        problems.push(Problem::new(
+                "canonical",
+                format!(
+                    "issued_on is {}, but a certificate is dated the day it is recorded, {day}: sign it again with GET /v1/certificates/next",
+                    issuance.issued_on
+                ),
+            ));
+    }
+    let next = state.next_serial(a.participant, number.year());
+    if number.participant() != a.participant || number.year() != issuance.issued_on.year() {
+        problems.push(Problem::new(
+            "canonical",
+            format!(
+                "number {number} must carry participant {} and the year of issue",
+                a.participant
+            ),
+        ));
+    } else if number.serial() < next {
+        return Err(LedgerError::NumberTaken(format!(
+                "{number} is already recorded: ask GET /v1/certificates/next for the next number ({}) and sign again",
+                CertificateNumber::new(a.participant, number.year(), next)
+            )));
+    } else if number.serial() > next {
+        problems.push(Problem::new(
+            "canonical",
+            format!(
+                "number {number} skips numbers: the next is {}",
+                CertificateNumber::new(a.participant, number.year(), next)
+            ),
+        ));
+    }
+    if let Some(full) = &signed.record {
+        let content = &full.certificate.content;
+        problems.extend(state.content_problems(a, content, day));
+        problems.extend(state.provenance_problems(a.participant, &content.derived_from, replacing));
+        if content.replaces.as_ref() != replacing {
+            problems.push(Problem::new(
+                    "canonical",
+                    match replacing {
+                        None => "states a certificate it replaces: a replacement is recorded with POST /v1/certificates/{number}/replace/signed".to_owned(),
+                        Some(old) => format!("must state that it replaces {old} (replaces: {old})"),
+                    },
+                ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LedgerError::Invalid(problems));
+    }
+    Ok(NewEntry {
+        actor: a.id.clone(),
+        key_id: Some(issuance.key_id),
+        event: Event::CertificateIssued(signed),
+    })
 }

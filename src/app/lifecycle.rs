@@ -46,7 +46,7 @@ pub struct Replacement {
     pub reason: String,
 }
 
-fn refused(r: Refusal) -> LedgerError {
+pub(super) fn refused(r: Refusal) -> LedgerError {
     LedgerError::Refused(r)
 }
 

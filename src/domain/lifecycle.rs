@@ -62,6 +62,40 @@ impl Arrival {
     pub fn total_carats(&self) -> Hundredths {
         sum(self.items.iter().map(|l| l.carats))
     }
+
+    /// The rules an arrival signed elsewhere (by an authority that keeps its own key) must
+    /// follow, as [`ArrivalContent::validate`] applies them to a request: for a certificate
+    /// issued on `issued_on`, recorded on `today`. Every problem, each under `field`.
+    pub fn problems(&self, issued_on: Date, today: Date, field: &str) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut say = |what: String| problems.push(Problem::new(field, what));
+        if let Err(why) = received_on_rule(self.received_on, issued_on, today) {
+            say(format!("received_on {why}"));
+        }
+        if !(1..=MAX_PARCELS).contains(&i64::from(self.parcels)) {
+            say(format!("parcels must be between 1 and {MAX_PARCELS}"));
+        }
+        if self.items.is_empty() {
+            say("items must hold at least one line".into());
+        }
+        if self.items.windows(2).any(|w| w[0].hs_code >= w[1].hs_code) {
+            say("items must be sorted by HS code, each code once".into());
+        }
+        if self.items.iter().any(|l| l.carats.is_zero()) {
+            say("the carats of every line must be greater than 0".into());
+        }
+        if !self.remarks.is_empty() {
+            if super::certificate::normalized(&self.remarks) != self.remarks {
+                say("remarks must be in Unicode normalization form C".into());
+            } else if let Err(why) = lifecycle_text_rule(&self.remarks) {
+                say(format!("remarks {why}"));
+            }
+        }
+        if self.salt.iter().all(|b| *b == self.salt[0]) {
+            say("the salt must be 16 random bytes (this one repeats one byte): with a guessable salt the public hash confirms a guess of what arrived".into());
+        }
+        problems
+    }
 }
 
 pub(crate) fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {

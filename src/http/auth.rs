@@ -102,7 +102,7 @@ pub fn acting_authority(
             StatusCode::CONFLICT,
             "no_signing_key",
             format!(
-                "authority {} keeps its own signing key ({key_id}): sign with `kpcert sign` and send POST /v1/certificates/signed",
+                "authority {} keeps its own signing key ({key_id}): sign with `kpcert sign` (certificates) or `kpcert sign confirm|void|replace` and send the signed route (POST /v1/certificates/signed, or .../import-confirmation/signed, .../void/signed, .../replace/signed)",
                 p.owner
             ),
         )),

@@ -133,7 +133,7 @@ pub async fn issue_signed(
     )?;
     let body = read_body(&req, payload).await?;
     let value = parse_json_strict(&body)?;
-    let submitted = super::json::signed_from_json(&value).map_err(invalid_signed)?;
+    let submitted = super::json::signed_from_json("", &value).map_err(invalid_signed)?;
     let app = state.app.clone();
     let owner = p.owner.clone();
     let (signed, canonical) = web::block(move || {

@@ -514,55 +514,149 @@ pub fn reason_from_json(value: &Value, extra: &[&str]) -> (Input<String>, Vec<Pr
     (reason, problems)
 }
 
-/// Decodes a certificate an authority signed with its own key: `canonical`, `issuance`,
-/// `signature` and `seal`, each standard base64 (the signature 64 bytes); every wire problem is
-/// named.
-pub fn signed_from_json(value: &Value) -> Result<crate::app::SubmittedCertificate, Vec<Problem>> {
-    const FIELDS: &[&str] = &["canonical", "issuance", "signature", "seal"];
+/// Decodes a JSON object of exactly `fields`, each standard base64 (RFC 4648, with padding) of
+/// at least one byte, the one named `signature` (if any) 64 bytes. Every wire problem is named,
+/// each field under `prefix`.
+fn base64_fields(
+    prefix: &str,
+    value: &Value,
+    fields: &[&str],
+) -> Result<Vec<Vec<u8>>, Vec<Problem>> {
     let mut problems = Vec::new();
-    let Some(mut f) = JsonFields::open("", value, FIELDS, &mut problems) else {
+    let Some(mut f) = JsonFields::open(prefix, value, fields, &mut problems) else {
         return Err(problems);
     };
-    let texts: Vec<(&str, Input<String>)> = FIELDS.iter().map(|k| (*k, f.string(k))).collect();
+    let texts: Vec<(&str, Input<String>)> = fields.iter().map(|k| (*k, f.string(k))).collect();
+    let named = |key: &str| {
+        if prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
     let mut decoded = Vec::new();
     for (key, text) in texts {
-        decoded.push(match text {
+        match text {
             Input::Given(text) => match crate::codec::text::from_base64(&text) {
-                Some(b) if !b.is_empty() => Some(b),
-                _ => {
-                    problems.push(Problem::new(
-                        key,
-                        "must be standard base64 (RFC 4648, with padding)",
-                    ));
+                Some(b) if key == "signature" && b.len() != 64 => {
+                    problems.push(Problem::new(named(key), "must be 64 bytes (ed25519)"))
+                }
+                Some(b) if !b.is_empty() => decoded.push(b),
+                _ => problems.push(Problem::new(
+                    named(key),
+                    "must be standard base64 (RFC 4648, with padding)",
+                )),
+            },
+            Input::Missing => problems.push(Problem::new(named(key), "is required")),
+            Input::Invalid => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(decoded)
+    } else {
+        Err(problems)
+    }
+}
+
+fn signature_of(bytes: Vec<u8>) -> [u8; 64] {
+    bytes.try_into().expect("checked to be 64 bytes")
+}
+
+/// Decodes a certificate an authority signed with its own key: `canonical`, `issuance`,
+/// `signature` and `seal`, each standard base64 (the signature 64 bytes); every wire problem is
+/// named, under `prefix`.
+pub fn signed_from_json(
+    prefix: &str,
+    value: &Value,
+) -> Result<crate::app::SubmittedCertificate, Vec<Problem>> {
+    let [canonical, issuance, signature, seal]: [Vec<u8>; 4] = base64_fields(
+        prefix,
+        value,
+        &["canonical", "issuance", "signature", "seal"],
+    )?
+    .try_into()
+    .expect("four fields");
+    Ok(crate::app::SubmittedCertificate {
+        canonical,
+        issuance,
+        signature: signature_of(signature),
+        seal,
+    })
+}
+
+/// Decodes an import confirmation an authority signed with its own key: `arrival`,
+/// `confirmation` and `signature`, each standard base64.
+pub fn signed_confirmation_from_json(
+    value: &Value,
+) -> Result<crate::app::SubmittedConfirmation, Vec<Problem>> {
+    let [arrival, confirmation, signature]: [Vec<u8>; 3] =
+        base64_fields("", value, &["arrival", "confirmation", "signature"])?
+            .try_into()
+            .expect("three fields");
+    Ok(crate::app::SubmittedConfirmation {
+        arrival,
+        confirmation,
+        signature: signature_of(signature),
+    })
+}
+
+/// Decodes a void an authority signed with its own key: `void` and `signature`, each standard
+/// base64; with `certificate` (a signed certificate as for `POST /v1/certificates/signed`) for
+/// a replacement.
+pub fn signed_void_from_json(
+    value: &Value,
+    replacement: bool,
+) -> Result<
+    (
+        crate::app::SubmittedVoid,
+        Option<crate::app::SubmittedCertificate>,
+    ),
+    Vec<Problem>,
+> {
+    let mut problems = Vec::new();
+    let certificate = if replacement {
+        match value.get("certificate") {
+            Some(v) => match signed_from_json("certificate", v) {
+                Ok(c) => Some(c),
+                Err(found) => {
+                    problems.extend(found);
                     None
                 }
             },
-            Input::Missing => {
-                problems.push(Problem::new(key, "is required"));
+            None => {
+                problems.push(Problem::new(
+                    "certificate",
+                    "is required: the new certificate, signed as for POST /v1/certificates/signed",
+                ));
                 None
             }
-            Input::Invalid => None,
-        });
-    }
-    let [canonical, issuance, signature, seal]: [Option<Vec<u8>>; 4] =
-        decoded.try_into().expect("four fields");
-    let signature = match signature.map(<[u8; 64]>::try_from) {
-        Some(Ok(s)) => Some(s),
-        Some(Err(_)) => {
-            problems.push(Problem::new("signature", "must be 64 bytes (ed25519)"));
-            None
         }
-        None => None,
+    } else {
+        None
     };
-    match (canonical, issuance, signature, seal) {
-        (Some(canonical), Some(issuance), Some(signature), Some(seal)) if problems.is_empty() => {
-            Ok(crate::app::SubmittedCertificate {
-                canonical,
-                issuance,
-                signature,
-                seal,
+    let rest = match value.as_object() {
+        Some(map) if replacement => {
+            let mut map = map.clone();
+            map.remove("certificate");
+            Value::Object(map)
+        }
+        _ => value.clone(),
+    };
+    let void = match base64_fields("", &rest, &["void", "signature"]) {
+        Ok(found) => {
+            let [void, signature]: [Vec<u8>; 2] = found.try_into().expect("two fields");
+            Some(crate::app::SubmittedVoid {
+                void,
+                signature: signature_of(signature),
             })
         }
+        Err(found) => {
+            problems.extend(found);
+            None
+        }
+    };
+    match (void, certificate) {
+        (Some(void), certificate) if problems.is_empty() => Ok((void, certificate)),
         _ => Err(problems),
     }
 }

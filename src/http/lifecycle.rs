@@ -323,3 +323,161 @@ pub async fn replace(
     );
     finish(&state, &authority, key, hash, rx).await
 }
+
+/// Reads a submission an authority signed with its own key: the authority of the token (any
+/// authority: the checks say whether this one may act) and the JSON body.
+async fn signed_body(
+    state: &HttpState,
+    req: &HttpRequest,
+    number: &str,
+    payload: web::Payload,
+) -> Result<(String, CertificateNumber, serde_json::Value), ApiError> {
+    let p = super::auth::require(state, req, &[crate::tokens::Role::Authority])?;
+    let number = recorded(state, number)?;
+    let (value, _, _) = body_of(req, payload).await?;
+    Ok((p.owner, number, value))
+}
+
+/// Answers a signed submission the checks refused: when the certificate's state refuses it
+/// because these very signed bytes were recorded before (a retry), the recorded event.
+fn refused_submission(
+    state: &HttpState,
+    number: &CertificateNumber,
+    signed: &[u8],
+    signature: &[u8; 64],
+    error: LedgerError,
+) -> Result<HttpResponse, ApiError> {
+    if let LedgerError::Refused(crate::domain::state::Refusal::Conflict(_)) = &error {
+        if let Some(index) = state.app.recorded_submission(number, signed, signature)? {
+            let mut resp = answer(state, index, StatusCode::CREATED)?;
+            resp.headers_mut().insert(
+                header::HeaderName::from_static("idempotent-replayed"),
+                HeaderValue::from_static("true"),
+            );
+            return Ok(resp);
+        }
+    }
+    Err(match error {
+        LedgerError::Invalid(problems) => invalid(problems),
+        e => e.into(),
+    })
+}
+
+/// `POST /v1/certificates/{number}/import-confirmation/signed`: a confirmation the calling
+/// authority signed with its own key (`kpcert sign confirm`).
+pub async fn confirm_signed(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, number, value) = signed_body(&state, &req, &number, payload).await?;
+    let submitted = super::json::signed_confirmation_from_json(&value).map_err(invalid)?;
+    let signed = match state
+        .app
+        .check_signed_confirmation(&owner, &number, &submitted)
+    {
+        Ok(signed) => signed,
+        Err(e) => {
+            return refused_submission(
+                &state,
+                &number,
+                &submitted.confirmation,
+                &submitted.signature,
+                e,
+            )
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .app
+        .record_signed_confirmation(owner, signed, move |r| {
+            let _ = tx.send(first_index(r));
+        });
+    match rx.await.unwrap_or(Err(LedgerError::Closed)) {
+        Ok(index) => answer(&state, index, StatusCode::CREATED),
+        Err(e) => refused_submission(
+            &state,
+            &number,
+            &submitted.confirmation,
+            &submitted.signature,
+            e,
+        ),
+    }
+}
+
+/// `POST /v1/certificates/{number}/void/signed`: a void the calling authority signed with its
+/// own key (`kpcert sign void`).
+pub async fn void_signed(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, number, value) = signed_body(&state, &req, &number, payload).await?;
+    let (submitted, _) = super::json::signed_void_from_json(&value, false).map_err(invalid)?;
+    let signed = match state
+        .app
+        .check_signed_void(&owner, &number, &submitted, None)
+    {
+        Ok(signed) => signed,
+        Err(e) => {
+            return refused_submission(&state, &number, &submitted.void, &submitted.signature, e)
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.app.record_signed_void(owner, signed, move |r| {
+        let _ = tx.send(first_index(r));
+    });
+    match rx.await.unwrap_or(Err(LedgerError::Closed)) {
+        Ok(index) => answer(&state, index, StatusCode::CREATED),
+        Err(e) => refused_submission(&state, &number, &submitted.void, &submitted.signature, e),
+    }
+}
+
+/// `POST /v1/certificates/{number}/replace/signed`: a replacement the calling authority signed
+/// with its own key (`kpcert sign replace`): the new certificate, stating `replaces`, and the
+/// void of the old one naming it, recorded in one atomic batch.
+pub async fn replace_signed(
+    state: Shared,
+    req: HttpRequest,
+    number: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, number, value) = signed_body(&state, &req, &number, payload).await?;
+    let (void, certificate) = super::json::signed_void_from_json(&value, true).map_err(invalid)?;
+    let certificate = certificate.expect("a replacement has its certificate");
+    let app = state.app.clone();
+    let old = number.clone();
+    let (checked, void, owner) = web::block(move || {
+        let checked = app.check_signed_replacement(&owner, &old, &certificate, &void);
+        (checked, void, owner)
+    })
+    .await?;
+    let (new, voided) = match checked {
+        Ok(both) => both,
+        Err(e) => return refused_submission(&state, &number, &void.void, &void.signature, e),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state
+        .app
+        .record_signed_replacement(owner, new, voided, move |r| {
+            let _ = tx.send(r.map(|all| all[0].index));
+        });
+    match rx.await.unwrap_or(Err(LedgerError::Closed)) {
+        Ok(index) => answer(&state, index, StatusCode::CREATED),
+        Err(LedgerError::NumberTaken(message)) => {
+            match refused_submission(
+                &state,
+                &number,
+                &void.void,
+                &void.signature,
+                LedgerError::Refused(crate::domain::state::Refusal::Conflict(message.clone())),
+            ) {
+                Ok(resp) => Ok(resp),
+                Err(_) => Err(ApiError::new(StatusCode::CONFLICT, "number_taken", message)),
+            }
+        }
+        Err(e) => refused_submission(&state, &number, &void.void, &void.signature, e),
+    }
+}

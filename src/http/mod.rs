@@ -188,6 +188,9 @@ routes! {
     post "/v1/certificates/{number}/import-confirmation" => lifecycle::confirm, authority;
     post "/v1/certificates/{number}/void" => lifecycle::void, authority;
     post "/v1/certificates/{number}/replace" => lifecycle::replace, authority;
+    post "/v1/certificates/{number}/import-confirmation/signed" => lifecycle::confirm_signed, authority;
+    post "/v1/certificates/{number}/void/signed" => lifecycle::void_signed, authority;
+    post "/v1/certificates/{number}/replace/signed" => lifecycle::replace_signed, authority;
     post "/v1/verify" => verify::verify, public;
     get "/S/{seal}" => verify::verify_page, public;
     get "/v1/trust-bundle" => verify::trust_bundle, public;

@@ -857,6 +857,63 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
     let (code, _, err) = run(sign_offline(&other));
     assert_ne!(code, 0);
     assert!(err.contains("current key"), "{err}");
+
+    // `kpcert sign void` signs the void of the second certificate on the authority's side
+    // and sends it; the certificate is void from then on.
+    let second_number = second["number"].as_str().unwrap();
+    let authority = second["certificate"]["issuer"]["authority_id"]
+        .as_str()
+        .unwrap();
+    let mut cmd = kpcert(
+        home.path(),
+        &[
+            "sign",
+            "void",
+            "--key",
+            key.to_str().unwrap(),
+            "--authority",
+            authority,
+            "--number",
+            second_number,
+            "--reason",
+            "signed twice by mistake",
+            "--submit",
+        ],
+    );
+    cmd.env("KPCERT_URL", &url)
+        .env("KPCERT_TOKEN", &token)
+        .env("KPCERT_CACERT", &cacert);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    let voided: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(voided["state"], "void", "{voided}");
+    // `kpcert sign confirm` checks what arrived before signing anything.
+    let arrival_path = home.path().join("arrival.json");
+    std::fs::write(
+        &arrival_path,
+        r#"{"received_on": "2026-13-01", "parcels": 0, "items": []}"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(kpcert(
+        home.path(),
+        &[
+            "sign",
+            "confirm",
+            "--key",
+            key.to_str().unwrap(),
+            "--authority",
+            authority,
+            "--number",
+            second_number,
+            "--request",
+            arrival_path.to_str().unwrap(),
+        ],
+    ));
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("received_on") && err.contains("parcels") && err.contains("items"),
+        "{err}"
+    );
 }
 
 /// This year (UTC), as the server numbers certificates.

@@ -18,6 +18,7 @@ mod lifecycle;
 mod merkle;
 mod offline;
 mod own_key;
+mod own_key_lifecycle;
 mod privacy;
 mod roles;
 mod rules;

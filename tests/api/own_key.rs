@@ -14,14 +14,14 @@ use serde_json::{json, Value};
 use crate::helpers::{example_request, spawn_app_on, TestApp};
 
 /// ZA's request (ZA rough goods to AE).
-fn za_request() -> Value {
+pub(crate) fn za_request() -> Value {
     let mut body = example_request();
     body["origin"] = json!({"countries": ["ZA"]});
     body
 }
 
 /// Registers ZA with its own key; returns its token.
-async fn register_za(app: &TestApp, key: &SigningKey) -> String {
+pub(crate) async fn register_za(app: &TestApp, key: &SigningKey) -> String {
     let resp = app
         .client
         .post(app.url("/v1/admin/authorities"))
@@ -38,14 +38,14 @@ async fn register_za(app: &TestApp, key: &SigningKey) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-async fn next(app: &TestApp, token: &str) -> NextNumberView {
+pub(crate) async fn next(app: &TestApp, token: &str) -> NextNumberView {
     let resp = app.get_as("/v1/certificates/next", token).await;
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
 }
 
 /// Signs `request` with `key` for `next` on the authority's side.
-fn sign(next: &NextNumberView, request: &Value, key: &SigningKey) -> SignedCertificate {
+pub(crate) fn sign(next: &NextNumberView, request: &Value, key: &SigningKey) -> SignedCertificate {
     sign_with_salt(next, request, key, kpcert::crypto::random_bytes())
 }
 
@@ -60,7 +60,7 @@ fn sign_with_salt(
     issue(certificate, |m| key.sign(m))
 }
 
-fn body_of(signed: &SignedCertificate) -> Value {
+pub(crate) fn body_of(signed: &SignedCertificate) -> Value {
     let record = signed.record.as_ref().unwrap();
     json!({
         "canonical": base64(&record.canonical),
@@ -70,7 +70,7 @@ fn body_of(signed: &SignedCertificate) -> Value {
     })
 }
 
-async fn submit(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn submit(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
     let resp = app
         .client
         .post(app.url("/v1/certificates/signed"))
@@ -83,7 +83,7 @@ async fn submit(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
     (status, resp.json().await.unwrap())
 }
 
-fn fields(answer: &Value) -> Vec<String> {
+pub(crate) fn fields(answer: &Value) -> Vec<String> {
     answer["problems"]
         .as_array()
         .unwrap_or(&Vec::new())
