@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# HTTPS load run with keep-alive: GET /healthz, then POST /v1/certificates, then POST /v1/verify
-# with a real seal, against the release binary in one run, with wrk (Debian package, installed if
-# missing). Prints requests/s, latency percentiles and the ratios to healthz. Bounded in time;
-# loopback only.
+# Load run against the cost model of issue 14, everything measured in the same run:
+#   1. the raw limits on one core (benches/calibrate.rs: ed25519 sign, verify_strict, batch);
+#   2. for HTTPS and plain HTTP on loopback, and for each connection count: GET /healthz,
+#      POST /v1/certificates, POST .../import-confirmation (each certificate once),
+#      POST /v1/verify of a valid certificate and of an imported one (with its history);
+#   3. verification latency at a realistic border load (a few requests a second).
+# The limit of a path is what 2 cores, shared by wrk and the server, can do if a request costs a
+# healthz round trip (t_h = 2 / healthz_rate core-seconds) plus its signatures: issuance two
+# signs, confirmation one sign, verification one verify_strict. Prints each rate, its limit and
+# the ratio. wrk (Debian package) is installed if missing. Loopback only; bounded in time.
 #
-#   bash benches/load.sh [seconds per run, default 10] [connections, default 16]
+#   bash benches/load.sh [seconds per run, default 10] [connection counts, default "16 128"]
+#                        [schemes, default "https http"]
 #
 # KPCERT_BIN=/path/to/kpcert runs another build (to compare two versions in one session);
 # by default the release binary of this checkout is built and used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
-CONN=${2:-16}
+CONNS=${2:-16 128}
+SCHEMES=${3:-https http}
 PORT=${KPCERT_LOAD_PORT:-18743}
 if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
@@ -21,38 +29,91 @@ if [ -z "${KPCERT_BIN:-}" ]; then
 fi
 BIN=${KPCERT_BIN:-$PWD/target/release/kpcert}
 T=$(mktemp -d)
+SERVER=
 trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$T"' EXIT
 export KPCERT_DATA_DIR=$T/data KPCERT_KEYS_DIR=$T/keys
-TOKEN=$("$BIN" authority add --participant BW --name "Load test authority" --json |
-  sed -E 's/.*"token":"([^"]+)".*/\1/')
-"$BIN" serve --listen 127.0.0.1:$PORT --tls-self-signed --public-rate-limit 0 --max-connections-per-address 0 2>"$T/server.log" &
-SERVER=$!
-for _ in $(seq 100); do
-  curl -skf https://localhost:$PORT/healthz >/dev/null && break
-  sleep 0.1
+
+echo "== raw limits on one core (cargo bench --bench calibrate)"
+cargo bench --quiet --bench calibrate 2>/dev/null | tee "$T/calibrate.txt"
+S=$(sed -n 's/^sign_per_s=//p' "$T/calibrate.txt")
+VS=$(sed -n 's/^verify_strict_per_s=//p' "$T/calibrate.txt")
+B=$(sed -n 's/^batch_verify_per_s=//p' "$T/calibrate.txt")
+
+token() { sed -E 's/.*"token":"([^"]+)".*/\1/'; }
+BW=$("$BIN" authority add --participant BW --name "Load test exporter" --json | token)
+AE=$("$BIN" authority add --participant AE --name "Load test importer" --json | token)
+YEAR=$(date -u +%Y)
+TODAY=$(date -u +%F)
+
+start_server() { # $1: https or http
+  local tls=()
+  [ "$1" = https ] && tls=(--tls-self-signed)
+  "$BIN" serve --listen 127.0.0.1:$PORT "${tls[@]}" --public-rate-limit 0 \
+    --max-connections-per-address 0 2>>"$T/server.log" &
+  SERVER=$!
+  for _ in $(seq 100); do
+    curl -skf "$1://localhost:$PORT/healthz" >/dev/null && return
+    sleep 0.1
+  done
+  echo "the server did not start:"; cat "$T/server.log"; exit 1
+}
+stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
+rate() { awk '/Requests\/sec/ {print $2}' "$1"; }
+non2xx() { awk '/Non-2xx/ {print $5}' "$1" | grep . || echo 0; }
+p() { awk -v q="$2" '$1 == q"%" {print $2}' "$1"; }
+next_serial() { # the serial GET /v1/certificates/next would give BW
+  curl -sk -H "Authorization: Bearer $BW" "$URL/v1/certificates/next" |
+    python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"].split("-")[2]))'
+}
+qr_of() { curl -sk -H "Authorization: Bearer $BW" "$URL/v1/certificates/$1" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["qr"])'; }
+run() { # name connections seconds url [wrk args...]: runs wrk, prints and keeps its output
+  local name=$1 c=$2 d=$3 u=$4; shift 4
+  echo "== $name ($c connections, ${d}s, $SCHEME)"
+  wrk -t2 -c"$c" -d"${d}s" --latency "$@" "$u" | tee "$T/$name.txt"
+}
+
+SUMMARY=$T/summary.txt
+printf '%-6s %5s %-28s %10s %10s %7s %8s %8s %7s\n' scheme conn path "rate/s" "limit/s" ratio \
+  "p50" "p99" non2xx >"$SUMMARY"
+line() { # name: a summary line with the cost-model limit of the path
+  local f=$T/$1.txt r lim
+  r=$(rate "$f")
+  case $1 in
+    healthz) lim=$H ;;
+    issuance) lim=$(python3 -c "print(2/(2/$H + 2/$S))") ;;
+    confirmation) lim=$(python3 -c "print(2/(2/$H + 1/$S))") ;;
+    verify*) lim=$(python3 -c "print(2/(2/$H + 1/$VS))") ;;
+  esac
+  printf '%-6s %5s %-28s %10.0f %10.0f %7.2f %8s %8s %7s\n' "$SCHEME" "$C" "$1" "$r" "$lim" \
+    "$(python3 -c "print($r/$lim)")" "$(p "$f" 50)" "$(p "$f" 99)" "$(non2xx "$f")" >>"$SUMMARY"
+}
+
+for SCHEME in $SCHEMES; do
+  start_server "$SCHEME"
+  URL=$SCHEME://localhost:$PORT
+  for C in $CONNS; do
+    run healthz "$C" "$DUR" "$URL/healthz"
+    H=$(rate "$T/healthz.txt")
+    FIRST=$(next_serial)
+    KPCERT_TOKEN=$BW run issuance "$C" "$DUR" "$URL/v1/certificates" -s benches/issue.lua
+    LAST=$(($(next_serial) - 1))
+    # Each certificate is confirmed once: half the issuance run's time leaves enough of them.
+    KPCERT_TOKEN=$AE KPCERT_PREFIX=BW-$YEAR KPCERT_FIRST=$FIRST KPCERT_TODAY=$TODAY \
+      run confirmation "$C" $(((DUR + 1) / 2)) "$URL/" -s benches/confirm.lua
+    KPCERT_QR=$(qr_of "BW-$YEAR-$(printf %06d "$LAST")") \
+      run verify-valid "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
+    KPCERT_QR=$(qr_of "BW-$YEAR-$(printf %06d "$FIRST")") \
+      run verify-imported-history "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
+    for name in healthz issuance confirmation verify-valid verify-imported-history; do line $name; done
+    echo "certificates issued: $((LAST - FIRST + 1)) (serials $FIRST..$LAST)" >>"$SUMMARY"
+  done
+  echo "== border latency ($SCHEME): one verification every 0.2 s on a warm connection"
+  python3 benches/border.py "$URL" "$(qr_of "BW-$YEAR-000001")" 50 5 | tee -a "$SUMMARY"
+  stop_server
 done
-SIZE0=$(curl -sk https://localhost:$PORT/v1/ledger/checkpoint | sed -n 2p)
 
-echo "== GET /healthz ($CONN connections, ${DUR}s)"
-wrk -t2 -c"$CONN" -d"${DUR}s" --latency https://localhost:$PORT/healthz | tee "$T/healthz.txt"
-echo "== POST /v1/certificates ($CONN connections, ${DUR}s)"
-KPCERT_TOKEN=$TOKEN wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/issue.lua \
-  https://localhost:$PORT/v1/certificates | tee "$T/issue.txt"
-
-SIZE1=$(curl -sk https://localhost:$PORT/v1/ledger/checkpoint | sed -n 2p)
-# The record answers its parties only: the issuer reads its own certificate.
-QR=$(curl -sk -H "Authorization: Bearer $TOKEN" https://localhost:$PORT/v1/certificates/BW-$(date -u +%Y)-000001 |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["qr"])')
-echo "== POST /v1/verify ($CONN connections, ${DUR}s)"
-KPCERT_QR=$QR wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s benches/verify.lua \
-  https://localhost:$PORT/v1/verify | tee "$T/verify.txt"
-V=$(awk '/Requests\/sec/ {print $2}' "$T/verify.txt")
-VNON2XX=$(awk '/Non-2xx/ {print $5}' "$T/verify.txt")
-H=$(awk '/Requests\/sec/ {print $2}' "$T/healthz.txt")
-I=$(awk '/Requests\/sec/ {print $2}' "$T/issue.txt")
-NON2XX=$(awk '/Non-2xx/ {print $5}' "$T/issue.txt")
-echo "== summary"
-echo "healthz: $H req/s; issuance: $I certificates/s; ratio issuance/healthz: $(python3 -c "print(f'{$I/$H:.2f}')")"
-echo "verification: $V req/s; ratio verification/healthz: $(python3 -c "print(f'{$V/$H:.2f}')"); non-2xx: ${VNON2XX:-0}"
-echo "certificates recorded during the run: $((SIZE1 - SIZE0)); non-2xx answers: ${NON2XX:-0}"
-echo "disk: $(du -sb "$T/data" | cut -f1) bytes for $SIZE1 entries"
+echo "== summary (limits: t_h = 2/healthz core-seconds; issuance 2 signs, confirmation 1 sign,"
+echo "   verification 1 verify_strict on top; one core: sign $S/s, verify_strict $VS/s, batch $B/s)"
+cat "$SUMMARY"
+echo "disk: $(du -sb "$T/data" | cut -f1) bytes in the data folder"
