@@ -268,6 +268,18 @@ impl App {
         s: &SubmittedVoid,
         replaced_by: Option<&CertificateNumber>,
     ) -> Result<SignedVoid, LedgerError> {
+        self.check_void_bytes(id, number, s, Some(replaced_by))
+    }
+
+    /// [`App::check_signed_void`]; `replaced_by` unchecked when `None` (a replacement whose new
+    /// certificate was refused: its number is not known).
+    fn check_void_bytes(
+        &self,
+        id: &str,
+        number: &CertificateNumber,
+        s: &SubmittedVoid,
+        replaced_by: Option<Option<&CertificateNumber>>,
+    ) -> Result<SignedVoid, LedgerError> {
         let state = self.state();
         let (record, key) = own_key(&state, id)?;
         let a = &record.authority;
@@ -294,7 +306,7 @@ impl App {
                 (
                     "replaced_by",
                     shown(void.replaced_by.as_ref()),
-                    shown(replaced_by),
+                    replaced_by.map_or_else(|| shown(void.replaced_by.as_ref()), shown),
                 ),
             ],
         );
@@ -387,7 +399,8 @@ impl App {
             }
         }
         let replaced_by = new.as_ref().map(|n| n.issuance.number.clone());
-        let voided = match self.check_signed_void(id, old, void, replaced_by.as_ref()) {
+        let expected = new.as_ref().map(|_| replaced_by.as_ref());
+        let voided = match self.check_void_bytes(id, old, void, expected) {
             Ok(v) => Some(v),
             Err(LedgerError::Invalid(found)) => {
                 problems.extend(found);
@@ -418,7 +431,19 @@ impl App {
                 ctx.state()
                     .voidable(&old, &record.authority)
                     .map_err(refused)?;
-                let issued = signed_certificate_entry(ctx, &id, new, Some(&old))?;
+                // The new certificate's problems are named as the request names them.
+                let issued =
+                    signed_certificate_entry(ctx, &id, new, Some(&old)).map_err(|e| match e {
+                        LedgerError::Invalid(problems) => LedgerError::Invalid(
+                            problems
+                                .into_iter()
+                                .map(|p| {
+                                    Problem::new(format!("certificate.{}", p.field), p.message)
+                                })
+                                .collect(),
+                        ),
+                        e => e,
+                    })?;
                 Ok(vec![
                     issued,
                     NewEntry {
@@ -433,7 +458,8 @@ impl App {
     }
 
     /// The entry of certificate `number`'s history whose signed bytes and signature are
-    /// `signed` and `signature`: a submission sent again, answered as recorded.
+    /// `signed` and `signature` (for a replacement's void, the new certificate's entry before
+    /// it): a submission sent again, answered as recorded.
     pub fn recorded_submission(
         &self,
         number: &CertificateNumber,
@@ -445,13 +471,19 @@ impl App {
         };
         for index in life.indexes() {
             let (entry, _) = self.entry_at(index)?;
-            let same = match &entry.event {
-                Event::ImportConfirmed(c) => c.signed == signed && &c.signature == signature,
-                Event::CertificateVoided(v) => v.signed == signed && &v.signature == signature,
-                _ => false,
-            };
-            if same {
-                return Ok(Some(index));
+            match &entry.event {
+                Event::ImportConfirmed(c) if c.signed == signed && &c.signature == signature => {
+                    return Ok(Some(index))
+                }
+                // A replacement is answered from its first entry, the new certificate.
+                Event::CertificateVoided(v) if v.signed == signed && &v.signature == signature => {
+                    return Ok(Some(if v.void.replaced_by.is_some() {
+                        index - 1
+                    } else {
+                        index
+                    }));
+                }
+                _ => {}
             }
         }
         Ok(None)

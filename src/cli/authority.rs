@@ -260,7 +260,7 @@ fn print_authority(a: &Value, token: &str, json: bool) {
             a["max_validity_days"]
         );
         if a["key_held_here"] == false && a["current_key_id"].is_string() {
-            println!("The authority keeps its private key: it signs with `kpcert sign` and submits to POST /v1/certificates/signed.");
+            println!("The authority keeps its private key: it signs with `kpcert sign` (and `kpcert sign confirm|void|replace`) and submits to the signed routes (POST /v1/certificates/signed, .../import-confirmation/signed, .../void/signed, .../replace/signed).");
         }
     }
 }

@@ -29,8 +29,8 @@ use crate::views::NextNumberView;
 /// The server to ask (the next number) and to send to (`--submit`).
 #[derive(Args, Debug)]
 struct Server {
-    /// A running kpcert server to ask for the next number (and, with --submit, to send the
-    /// signed document to).
+    /// A running kpcert server: asked for the next number when signing a certificate without
+    /// --next, and sent the signed document with --submit.
     #[arg(long, env = "KPCERT_URL")]
     url: Option<String>,
     /// The authority's bearer token for --url.
@@ -76,7 +76,7 @@ enum Lifecycle {
         /// The authority's private key file, mode 0600.
         #[arg(long)]
         key: PathBuf,
-        /// The id of the authority that confirms (its key's owner), e.g. AE-DMCC.
+        /// The id of the authority that confirms (its key's owner), e.g. AE-A1.
         #[arg(long)]
         authority: String,
         /// The certificate that arrived.

@@ -295,6 +295,39 @@ async fn own_key_authorities_confirm_void_and_replace_with_what_they_signed() {
     let (s, _, replayed) = post(&app, &path(&c2, "void/signed"), &za, &good_void).await;
     assert_eq!((s, replayed), (201, true));
 
+    // A replacement whose certificate the writer refuses (signed yesterday: a certificate is
+    // dated the day it is recorded) names the problem under `certificate.`; one whose
+    // certificate fails its signature is not also told its void names the wrong number.
+    let stale = next(&app, &za).await;
+    let stale_certificate = {
+        let (input, _) = kpcert::http::parse_issue_request(&za_request()).unwrap();
+        let mut c = stale
+            .parse()
+            .unwrap()
+            .certificate(&input, kpcert::crypto::random_bytes())
+            .unwrap();
+        c.content.replaces = CertificateNumber::parse(&c3);
+        kpcert::codec::record::issue(c, |m| za_key.sign(m))
+    };
+    clock.advance_days(1);
+    let mut late = void_body(&za_key, void_of(&c3, Some(&stale.number)));
+    late["certificate"] = body_of(&stale_certificate);
+    let (s, v, _) = post(&app, &path(&c3, "replace/signed"), &za, &late).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        fields(&v).contains(&"certificate.canonical".to_owned()),
+        "{v}"
+    );
+    let mut forged = late.clone();
+    forged["certificate"]["signature"] = json!(base64(&other.sign(b"x")));
+    let (s, v, _) = post(&app, &path(&c3, "replace/signed"), &za, &forged).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        fields(&v).contains(&"certificate.signature".to_owned()),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("replaced_by"), "{v}");
+
     // ZA replaces C3: the next certificate, stating what it replaces, and the void naming it.
     let n = next(&app, &za).await;
     let new_number = n.number.clone();
@@ -346,8 +379,9 @@ async fn own_key_authorities_confirm_void_and_replace_with_what_they_signed() {
             .contains(&format!("\"replaced_by\":\"{new_number}\"")),
         "{v}"
     );
-    let (s, _, replayed) = post(&app, &path(&c3, "replace/signed"), &za, &missing).await;
+    let (s, v, replayed) = post(&app, &path(&c3, "replace/signed"), &za, &missing).await;
     assert_eq!((s, replayed), (201, true));
+    assert_eq!(v["replacement"]["number"], new_number.as_str(), "{v}");
 
     // The verdicts at a border, and the audit of every signature against the registered keys.
     for (number, verdict) in [
