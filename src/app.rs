@@ -29,8 +29,10 @@ use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
 mod lifecycle;
 mod signed;
+mod standing;
 pub use lifecycle::{History, Replacement};
 pub use signed::{SubmittedConfirmation, SubmittedVoid};
+pub use standing::ParticipantHistory;
 
 /// Most certificate look-ups kept in memory.
 const RECORD_CACHE_ENTRIES: usize = 10_000;
@@ -694,6 +696,12 @@ impl App {
             }
         }
         let state = self.state();
+        if let Some(why) = state.issuer_bar(a.participant, self.today()) {
+            return Err(IssueError::Forbidden(format!(
+                "{} may not issue certificates: {why}",
+                a.participant
+            )));
+        }
         let content = state
             .validate(a, input, self.today())
             .map_err(IssueError::Invalid)?;
@@ -1196,6 +1204,14 @@ pub(crate) fn signed_certificate_entry(
     let issuance = &signed.issuance;
     let number = &issuance.number;
     let day = Date::from_unix_ms(ctx.time_ms());
+    if let Some(why) = state.issuer_bar(a.participant, day) {
+        return Err(LedgerError::Refused(
+            crate::domain::state::Refusal::Forbidden(format!(
+                "{} may not issue certificates: {why}",
+                a.participant
+            )),
+        ));
+    }
     let mut problems = Vec::new();
     if record.key_at(ctx.time_ms()).map(|k| k.key_id) != Some(issuance.key_id) {
         problems.push(Problem::new(

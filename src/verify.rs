@@ -9,7 +9,7 @@ use crate::codec::trust::{BundleState, TrustBundle};
 use crate::crypto::KeyId;
 use crate::domain::date::format_unix_ms;
 use crate::domain::state::RevocationCheck;
-use crate::domain::{CertificateNumber, CountryCode, Date, KeyWindow, State, Status};
+use crate::domain::{CertificateNumber, CountryCode, Date, KeyWindow, StandingHistory, State};
 
 /// The verdict of a border check. The strings are part of the API (`verdict`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,10 @@ pub enum Verdict {
     /// Signed with a key the Secretariat recorded as compromised from a time at or before the
     /// certificate's ledger entry.
     KeyRevoked,
+    /// The issuing participant was not in good standing when it issued (suspended,
+    /// self-suspended, removed, an applicant, or under an embargo), or a decision orders
+    /// participants to refuse its certificates from a date that has passed.
+    IssuerSuspended,
     /// Voided by its issuing authority (perhaps replaced by another certificate).
     Void,
     /// Its arrival was already confirmed by the importing authority: presented again, it is
@@ -46,6 +50,7 @@ impl Verdict {
             Verdict::Forged => "forged",
             Verdict::NotInLedger => "not_in_ledger",
             Verdict::KeyRevoked => "key_revoked",
+            Verdict::IssuerSuspended => "issuer_suspended",
             Verdict::Void => "void",
             Verdict::Imported => "imported",
             Verdict::Expired => "expired",
@@ -142,8 +147,8 @@ pub trait Trust {
     /// Every trusted key with key id `id` (a key id is a truncated hash: try every one).
     fn keys_with_id(&self, id: &KeyId) -> Vec<TrustedKey>;
 
-    /// The standing of participant `code` on `day`; `None` if it is not a participant.
-    fn standing(&self, code: CountryCode, day: Date) -> Option<Status>;
+    /// The standing of participant `code` over time; `None` if it is not a participant.
+    fn standing(&self, code: CountryCode) -> Option<&StandingHistory>;
 
     /// The ledger's record of certificate `number`.
     fn record(&self, number: &CertificateNumber) -> Result<Lookup<Self::Record>, Self::Error>;
@@ -309,6 +314,12 @@ pub fn verify_qr<T: Trust>(
             (Some(record), None)
         }
     };
+    let mut record = record;
+    if let Some(mut v) = suspended(trust, &claims, &mut record, today) {
+        v.reasons.extend(ledger_note.map(str::to_owned));
+        v.signer = Some(signer);
+        return Ok(v);
+    }
     let mut v = judged(trust, &number, claims, record, today);
     if v.verdict == Verdict::Valid {
         v.reasons[0].push_str(&format!(
@@ -361,7 +372,11 @@ pub fn verify_number<T: Trust>(
                     return Ok(revoked(&key, claims, signer, Some(record)));
                 }
             }
-            Ok(judged(trust, &parsed, claims, Some(record), today))
+            let mut record = Some(record);
+            if let Some(v) = suspended(trust, &claims, &mut record, today) {
+                return Ok(v);
+            }
+            Ok(judged(trust, &parsed, claims, record, today))
         }
     }
 }
@@ -461,11 +476,50 @@ fn revoked<R>(
     }
 }
 
-fn standing_problem<T: Trust>(trust: &T, code: CountryCode, day: Date) -> Option<String> {
-    match trust.standing(code, day) {
-        Some(Status::Active) => None,
+fn standing_problem<T: Trust>(trust: &T, code: CountryCode, _day: Date) -> Option<String> {
+    match trust.standing(code) {
+        Some(_) => None,
         None => Some(format!("{code} is not a Kimberley Process participant")),
     }
+}
+
+/// Why a genuine certificate of `claims` must be refused for its issuer's standing on `today`:
+/// the issuer was not in good standing on the date of issue, or a decision in force orders
+/// participants to refuse its certificates from a date that has passed.
+fn issuer_suspended<T: Trust>(trust: &T, claims: &SealClaims, today: Date) -> Option<String> {
+    let code = claims.participant;
+    let history = trust.standing(code)?;
+    if let Some(bar) = history.bar_on(claims.issued_on) {
+        return Some(format!(
+            "issued while its issuer was not in good standing: {}; do not accept",
+            bar.describe(code, claims.issued_on)
+        ));
+    }
+    let order = history.refusal_on(today)?;
+    Some(format!(
+        "participants are to refuse the certificates of {code} from {} by {} (ledger entry {}); do not accept",
+        order.change.refuse_from.expect("an order has a date"),
+        order.change.decision.describe(),
+        order.index
+    ))
+}
+
+/// The verdict `issuer_suspended` on a genuine certificate, if its issuer's standing says so.
+fn suspended<T: Trust, R>(
+    trust: &T,
+    claims: &SealClaims,
+    record: &mut Option<R>,
+    today: Date,
+) -> Option<Verification<R>> {
+    let reason = issuer_suspended(trust, claims, today)?;
+    Some(Verification {
+        verdict: Verdict::IssuerSuspended,
+        reasons: vec![reason],
+        claims: Some(claims.clone()),
+        signer: None,
+        record: record.take(),
+        life: LifeFacts::default(),
+    })
 }
 
 fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<R> {
@@ -514,8 +568,8 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
             .collect()
     }
 
-    fn standing(&self, code: CountryCode, _day: Date) -> Option<Status> {
-        self.state.participant(code).map(|p| p.status)
+    fn standing(&self, code: CountryCode) -> Option<&StandingHistory> {
+        self.state.standing(code)
     }
 
     fn record(&self, number: &CertificateNumber) -> Result<Lookup<R>, E> {
@@ -555,11 +609,11 @@ impl Trust for TrustBundle {
             .collect()
     }
 
-    fn standing(&self, code: CountryCode, _day: Date) -> Option<Status> {
+    fn standing(&self, code: CountryCode) -> Option<&StandingHistory> {
         self.participants
             .iter()
             .find(|p| p.code == code)
-            .map(|p| p.status)
+            .map(|p| &p.standing)
     }
 
     fn record(&self, _number: &CertificateNumber) -> Result<Lookup<()>, Self::Error> {

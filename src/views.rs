@@ -553,6 +553,11 @@ pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static 
             "#0a7d2c",
             "Genuine and recorded. Compare every field below with the paper and the shipment.",
         ),
+        Verdict::IssuerSuspended => (
+            "ISSUER SUSPENDED",
+            "#b00020",
+            "Do not accept. The issuing participant was not in good standing in the Kimberley Process when it issued this certificate, or the KP orders its certificates refused.",
+        ),
         Verdict::Void => (
             "VOID",
             "#b00020",
@@ -596,6 +601,8 @@ pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static 
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum PayloadView<'a> {
+    StatusChange(StatusChangeView<'a>),
+    TradeMeasure(TradeMeasureView<'a>),
     Participant {
         code: &'a str,
         name: &'a str,
@@ -723,6 +730,8 @@ impl<'a> EntryView<'a> {
                 replaced_by: v.void.replaced_by.as_ref().map(|n| n.as_str()),
                 signature: base64(&v.signature),
             },
+            Event::StatusChanged(c) => PayloadView::StatusChange(StatusChangeView::of(c)),
+            Event::TradeMeasureRecorded(m) => PayloadView::TradeMeasure(TradeMeasureView::of(m)),
         };
         EntryView {
             kind: entry.event.kind().as_str(),
@@ -886,6 +895,94 @@ impl TokenView {
             created: format_unix_ms(r.created_ms),
             expires: format_unix_ms(r.expires_ms),
             last_used: (r.last_used_ms > 0).then(|| format_unix_ms(r.last_used_ms)),
+        }
+    }
+}
+
+/// A decision as the API shows it.
+#[derive(Serialize)]
+pub struct DecisionView<'a> {
+    pub reference: &'a str,
+    pub body: &'static str,
+    pub decided_on: String,
+}
+
+/// An approved zone.
+#[derive(Serialize)]
+pub struct ZoneView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+}
+
+/// The terms of a partial suspension.
+#[derive(Serialize)]
+pub struct TermsView<'a> {
+    pub zones: Vec<ZoneView<'a>>,
+    pub prior_approval: bool,
+}
+
+/// A status change as the API shows it (the entry payload, decoded).
+#[derive(Serialize)]
+pub struct StatusChangeView<'a> {
+    pub participant: &'a str,
+    pub status: &'static str,
+    pub effective_on: String,
+    pub decision: DecisionView<'a>,
+    pub terms: Option<TermsView<'a>>,
+    pub refuse_from: Option<String>,
+    pub note: &'a str,
+}
+
+impl<'a> StatusChangeView<'a> {
+    pub fn of(c: &'a crate::domain::StatusChange) -> StatusChangeView<'a> {
+        StatusChangeView {
+            participant: c.participant.as_str(),
+            status: c.status.as_str(),
+            effective_on: c.effective_on.to_string(),
+            decision: DecisionView {
+                reference: &c.decision.reference,
+                body: c.decision.body.as_str(),
+                decided_on: c.decision.decided_on.to_string(),
+            },
+            terms: c.terms.as_ref().map(|t| TermsView {
+                zones: t
+                    .zones
+                    .iter()
+                    .map(|z| ZoneView {
+                        id: &z.id,
+                        name: &z.name,
+                    })
+                    .collect(),
+                prior_approval: t.prior_approval,
+            }),
+            refuse_from: c.refuse_from.map(|d| d.to_string()),
+            note: &c.note,
+        }
+    }
+}
+
+/// A trade measure as the API shows it.
+#[derive(Serialize)]
+pub struct TradeMeasureView<'a> {
+    pub participant: &'a str,
+    pub kind: &'static str,
+    pub reference: &'a str,
+    pub imposed_by: &'a str,
+    pub from: String,
+    pub until: Option<String>,
+    pub note: &'a str,
+}
+
+impl<'a> TradeMeasureView<'a> {
+    pub fn of(m: &'a crate::domain::TradeMeasure) -> TradeMeasureView<'a> {
+        TradeMeasureView {
+            participant: m.participant.as_str(),
+            kind: m.kind.as_str(),
+            reference: &m.reference,
+            imposed_by: &m.imposed_by,
+            from: m.from.to_string(),
+            until: m.until.map(|d| d.to_string()),
+            note: &m.note,
         }
     }
 }

@@ -363,6 +363,12 @@ pub(super) fn certificate_on_writer(
     replacing: Option<&CertificateNumber>,
 ) -> Result<crate::domain::SignedCertificate, LedgerError> {
     let day = Date::from_unix_ms(ctx.time_ms());
+    if let Some(why) = ctx.state().issuer_bar(a.participant, day) {
+        return Err(refused(Refusal::Forbidden(format!(
+            "{} may not issue certificates: {why}",
+            a.participant
+        ))));
+    }
     let mut content = if content.issued_on == day {
         content
     } else {

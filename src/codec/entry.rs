@@ -71,6 +71,8 @@ fn payload(event: &Event) -> Value {
             ("void", Value::Bytes(v.signed.clone())),
             ("signature", Value::Bytes(v.signature.to_vec())),
         ]),
+        Event::StatusChanged(c) => super::standing::status_change_value(c),
+        Event::TradeMeasureRecorded(m) => super::standing::trade_measure_value(m),
     }
 }
 
@@ -166,6 +168,10 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
                 signed,
                 signature: f.array("signature")?,
             })
+        }
+        Kind::StatusChanged => Event::StatusChanged(super::standing::status_change_from(v)?),
+        Kind::TradeMeasureRecorded => {
+            Event::TradeMeasureRecorded(super::standing::trade_measure_from(v)?)
         }
     })
 }

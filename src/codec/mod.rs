@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod record;
 pub mod seal;
 pub mod snapshot;
+pub mod standing;
 pub mod text;
 pub mod trust;
 

@@ -10,11 +10,11 @@ use crate::domain::state::{CertificateLife, Confirmed, ShipmentFacts, Voided};
 use crate::domain::{
     Authority, AuthorityRecord, CertificateNumber, Citation, CountryCode, Date, HsCode, Hundredths,
     KeyWindow, Participant, ParticipantKind, ParticipantRecord, Revocation, Shipment, State,
-    StateParts, Status,
+    StateParts,
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v3";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v4";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -33,7 +33,7 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                 Value::text(&p.participant.name),
                 Value::text(&p.participant.region),
                 Value::text(p.participant.kind.as_str()),
-                Value::text(p.status.as_str()),
+                super::standing::history_value(&p.standing),
                 Value::Uint(p.registered_index),
             ])
         })
@@ -318,7 +318,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         .list("participants")?
         .iter()
         .map(|v| {
-            let [c, name, region, kind, status, index] = items::<6>(v, "a participant")?;
+            let [c, name, region, kind, standing, index] = items::<6>(v, "a participant")?;
             Ok(ParticipantRecord {
                 participant: Participant {
                     code: code(c)?,
@@ -327,7 +327,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                     kind: ParticipantKind::parse(text(kind)?)
                         .ok_or_else(|| shape("participant kind"))?,
                 },
-                status: Status::parse(text(status)?).ok_or_else(|| shape("status"))?,
+                standing: super::standing::history_from(standing)?,
                 registered_index: uint(index)?,
             })
         })

@@ -1,10 +1,11 @@
 //! The signed trust bundle for offline verification: the one producer of its signed bytes.
 //!
 //! A border post without a connection verifies seals against a bundle it downloaded earlier:
-//! the participants and their status, the issuing authorities' keys with their validity windows,
+//! the participants and their standing over time (status changes with their decisions, trade
+//! measures), the issuing authorities' keys with their validity windows,
 //! the ledger's verifier key, and the state of every certificate still inside its validity that
 //! is void or imported (what changes a verdict), with `issued_at`, `next_update` and the ledger
-//! size it was made at, signed by the Secretariat root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v3", {...}]`
+//! size it was made at, signed by the Secretariat root key. The signed bytes are deterministic CBOR `["kpcert/trust-bundle/v4", {...}]`
 //! (api/trust-bundle.md); the JSON file around them only carries them in base64 with the
 //! signature. Lists are sorted (participants by code, keys by authority id, start of validity,
 //! then key id) and the decoder refuses any other order, so a bundle has exactly one encoding.
@@ -13,11 +14,12 @@ use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Valu
 use super::text::{base64, from_base64, hex};
 use crate::crypto::{KeyId, PublicKey, SigningKey};
 use crate::domain::{
-    CertificateNumber, CountryCode, Date, KeyWindow, ParticipantKind, Revocation, State, Status,
+    CertificateNumber, CountryCode, Date, KeyWindow, ParticipantKind, Revocation, StandingHistory,
+    State,
 };
 
 /// Context string of the bundle encoding.
-pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v3";
+pub const BUNDLE_CONTEXT: &str = "kpcert/trust-bundle/v4";
 
 /// A participant as the bundle lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,7 +27,8 @@ pub struct BundleParticipant {
     pub code: CountryCode,
     pub name: String,
     pub kind: ParticipantKind,
-    pub status: Status,
+    /// Its status changes and trade measures, as the ledger recorded them.
+    pub standing: StandingHistory,
 }
 
 /// An authority key as the bundle lists it.
@@ -116,7 +119,7 @@ impl TrustBundle {
                 code: p.participant.code,
                 name: p.participant.name.clone(),
                 kind: p.participant.kind,
-                status: p.status,
+                standing: p.standing.clone(),
             })
             .collect();
         let mut authorities: Vec<BundleKey> = state
@@ -178,7 +181,7 @@ impl TrustBundle {
                     ("code", Value::text(p.code.as_str())),
                     ("name", Value::text(&p.name)),
                     ("kind", Value::text(p.kind.as_str())),
-                    ("status", Value::text(p.status.as_str())),
+                    ("standing", super::standing::history_value(&p.standing)),
                 ])
             })
             .collect();
@@ -309,12 +312,12 @@ impl TrustBundle {
             .list("participants")?
             .iter()
             .map(|p| {
-                let f = Fields::exact("a participant", p, &["code", "name", "kind", "status"])?;
+                let f = Fields::exact("a participant", p, &["code", "name", "kind", "standing"])?;
                 Ok(BundleParticipant {
                     code: f.parsed("code", CountryCode::participant)?,
                     name: f.text("name")?.to_owned(),
                     kind: f.parsed("kind", ParticipantKind::parse)?,
-                    status: f.parsed("status", Status::parse)?,
+                    standing: super::standing::history_from(f.get("standing"))?,
                 })
             })
             .collect::<Result<Vec<_>, FormatError>>()?;

@@ -9,6 +9,7 @@ use super::certificate::{Certificate, CertificateNumber};
 use super::date::Date;
 use super::lifecycle::{SignedConfirmation, SignedVoid};
 use super::participant::Participant;
+use super::standing::{StatusChange, TradeMeasure};
 use crate::crypto::{Hash, KeyId, PublicKey};
 
 /// The actor of entries the KP Secretariat records (registry and authority registrations).
@@ -24,11 +25,13 @@ pub enum Kind {
     CertificateIssued,
     ImportConfirmed,
     CertificateVoided,
+    StatusChanged,
+    TradeMeasureRecorded,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -36,6 +39,8 @@ impl Kind {
         Kind::CertificateIssued,
         Kind::ImportConfirmed,
         Kind::CertificateVoided,
+        Kind::StatusChanged,
+        Kind::TradeMeasureRecorded,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -48,6 +53,8 @@ impl Kind {
             Kind::CertificateIssued => "certificate.issued",
             Kind::ImportConfirmed => "certificate.import_confirmed",
             Kind::CertificateVoided => "certificate.voided",
+            Kind::StatusChanged => "participant.status_changed",
+            Kind::TradeMeasureRecorded => "participant.trade_measure",
         }
     }
 
@@ -129,6 +136,11 @@ pub enum Event {
     ImportConfirmed(SignedConfirmation),
     /// The issuing authority's void of a certificate (with its replacement, if any).
     CertificateVoided(SignedVoid),
+    /// A participant's new status, with the decision behind it (by the Secretariat).
+    StatusChanged(StatusChange),
+    /// A trade measure outside KP status: an embargo, or national sanctions (by the
+    /// Secretariat).
+    TradeMeasureRecorded(TradeMeasure),
 }
 
 impl Event {
@@ -142,6 +154,8 @@ impl Event {
             Event::CertificateIssued(_) => Kind::CertificateIssued,
             Event::ImportConfirmed(_) => Kind::ImportConfirmed,
             Event::CertificateVoided(_) => Kind::CertificateVoided,
+            Event::StatusChanged(_) => Kind::StatusChanged,
+            Event::TradeMeasureRecorded(_) => Kind::TradeMeasureRecorded,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod date;
 pub mod event;
 pub mod lifecycle;
 pub mod participant;
+pub mod standing;
 pub mod state;
 
 pub use amount::Hundredths;
@@ -31,7 +32,11 @@ pub use lifecycle::{
     Arrival, ArrivalContent, ArrivalInput, ArrivalLine, ArrivalLineInput, Citation, CitationInput,
     Confirmation, ConfirmationRecord, Discrepancy, Shipment, SignedConfirmation, SignedVoid, Void,
 };
-pub use participant::{Participant, ParticipantKind, Status};
+pub use participant::{Participant, ParticipantKind};
+pub use standing::{
+    ChangeRecord, Decision, DecisionBody, MeasureKind, MeasureRecord, PartialTerms,
+    StandingHistory, Status, StatusChange, TradeMeasure, Zone,
+};
 pub use state::{
     Applied, AuthorityRecord, KeyWindow, ParticipantRecord, Revocation, State, StateParts,
     Violation,

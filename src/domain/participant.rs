@@ -51,30 +51,6 @@ impl Participant {
     }
 }
 
-/// A participant's standing in the scheme. v1 ledgers record only registrations, so every
-/// registered participant is active; suspensions arrive with their own ledger events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Active,
-}
-
-impl Status {
-    /// The API's word for the status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-        }
-    }
-
-    /// Parses the API's word.
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "active" => Some(Status::Active),
-            _ => None,
-        }
-    }
-}
-
 /// The registry file embedded in the binary (data/participants.csv).
 pub const REGISTRY_CSV: &str = include_str!("../../data/participants.csv");
 

@@ -22,7 +22,8 @@ use super::lifecycle::{
     discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,
     SignedVoid,
 };
-use super::participant::{Participant, Status};
+use super::participant::Participant;
+use super::standing::{ChangeRecord, MeasureRecord, StandingHistory};
 use crate::crypto::{sha256, KeyId, PublicKey};
 
 /// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
@@ -118,7 +119,8 @@ impl KeyWindow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParticipantRecord {
     pub participant: Participant,
-    pub status: Status,
+    /// Its status changes and trade measures (active while it has none).
+    pub standing: StandingHistory,
     /// Index of its registration entry.
     pub registered_index: u64,
 }
@@ -320,10 +322,44 @@ impl State {
                     p.code,
                     ParticipantRecord {
                         participant: p.clone(),
-                        status: Status::Active,
+                        standing: StandingHistory::default(),
                         registered_index: entry.index,
                     },
                 );
+                Applied { signed_by: None }
+            }
+            Event::StatusChanged(change) => {
+                secretariat_only(entry, "a status change")?;
+                let recorded_on = Date::from_unix_ms(entry.time_ms);
+                let record = self.standing_record(change.participant)?;
+                let mut problems = change.problems(recorded_on);
+                problems.extend(record.standing.next_problem(change));
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                let mut record = record.clone();
+                record.standing.changes.push(ChangeRecord {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    change: change.clone(),
+                });
+                Arc::make_mut(&mut self.participants).insert(change.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::TradeMeasureRecorded(measure) => {
+                secretariat_only(entry, "a trade measure")?;
+                let record = self.standing_record(measure.participant)?;
+                let problems = measure.problems();
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                let mut record = record.clone();
+                record.standing.measures.push(MeasureRecord {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    measure: measure.clone(),
+                });
+                Arc::make_mut(&mut self.participants).insert(measure.participant, record);
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -567,6 +603,9 @@ impl State {
             ));
         }
         let recorded_on = Date::from_unix_ms(entry.time_ms);
+        if let Some(why) = self.issuer_bar(a.participant, recorded_on) {
+            return violation(format!("certificate {number} was issued while {why}"));
+        }
         if issuance.issued_on != recorded_on {
             return violation(format!(
                 "certificate {number} breaks the rules of issuance: issued_on: must be the day it was recorded, {recorded_on}"
@@ -963,7 +1002,7 @@ impl State {
                 a.id
             ));
         }
-        let problems = self.with_policy(a, recorded_on, |policy| cert.content.problems(policy));
+        let problems = self.content_problems(a, &cert.content, recorded_on);
         if !problems.is_empty() {
             let list: Vec<String> = problems
                 .iter()
@@ -1001,9 +1040,43 @@ impl State {
         input: &DraftInput,
         issued_on: Date,
     ) -> Result<CertificateContent, Vec<Problem>> {
-        self.with_policy(a, issued_on, |policy| {
+        let content = self.with_policy(a, issued_on, |policy| {
             CertificateContent::validate(input, policy)
+        })?;
+        match self.destination_problem(content.destination, issued_on) {
+            Some(problem) => Err(vec![problem]),
+            None => Ok(content),
+        }
+    }
+
+    /// Participant `code`'s record, which a status change or trade measure needs.
+    fn standing_record(&self, code: CountryCode) -> Result<&ParticipantRecord, Violation> {
+        self.participants.get(&code).ok_or_else(|| {
+            Violation(format!(
+                "{code} is not a registered participant: record its registration first"
+            ))
         })
+    }
+
+    /// The standing of participant `code` over time.
+    pub fn standing(&self, code: CountryCode) -> Option<&StandingHistory> {
+        self.participants.get(&code).map(|p| &p.standing)
+    }
+
+    /// Why participant `code` may not issue on `day` (a status that may not trade, or an
+    /// embargo), naming the decision or measure; `None` when it may.
+    pub fn issuer_bar(&self, code: CountryCode, day: Date) -> Option<String> {
+        let standing = self.standing(code)?;
+        standing.bar_on(day).map(|bar| bar.describe(code, day))
+    }
+
+    /// The problem of sending a certificate to `code` on `day`: it is not in good standing.
+    fn destination_problem(&self, code: CountryCode, day: Date) -> Option<Problem> {
+        let why = self.issuer_bar(code, day)?;
+        Some(Problem::new(
+            "destination",
+            format!("is not a participant in good standing: {why}"),
+        ))
     }
 
     /// The rules of issuance that `content`, issued by `a` on `issued_on`, breaks against this
@@ -1014,7 +1087,9 @@ impl State {
         content: &CertificateContent,
         issued_on: Date,
     ) -> Vec<Problem> {
-        self.with_policy(a, issued_on, |policy| content.problems(policy))
+        let mut problems = self.with_policy(a, issued_on, |policy| content.problems(policy));
+        problems.extend(self.destination_problem(content.destination, issued_on));
+        problems
     }
 
     /// Number of entries applied.

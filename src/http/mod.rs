@@ -16,6 +16,7 @@ mod lifecycle;
 pub mod limit;
 mod observe;
 mod per_address;
+mod standing;
 mod verify;
 
 use std::net::TcpListener;
@@ -194,6 +195,8 @@ routes! {
     post "/v1/verify" => verify::verify, public;
     get "/S/{seal}" => verify::verify_page, public;
     get "/v1/trust-bundle" => verify::trust_bundle, public;
+    get "/v1/participants" => standing::list, public;
+    get "/v1/participants/{code}" => standing::get, public;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;
     get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
     get "/v1/ledger/entries" => ledger::entries, public;
@@ -205,6 +208,8 @@ routes! {
     post "/v1/admin/authorities" => admin::add_authority, secretariat;
     post "/v1/admin/authorities/{id}/keys" => admin::add_key, secretariat;
     post "/v1/admin/authorities/{id}/keys/{key_id}/revoke" => admin::revoke_key, secretariat;
+    post "/v1/admin/participants/{code}/status" => standing::change_status, secretariat;
+    post "/v1/admin/participants/{code}/measures" => standing::record_measure, secretariat;
     get "/v1/admin/tokens" => admin::list_tokens, secretariat;
     post "/v1/admin/tokens" => admin::mint_token, secretariat;
     delete "/v1/admin/tokens/{prefix}" => admin::revoke_token, secretariat;

@@ -91,8 +91,23 @@ impl Batch {
 pub const INDEX_CACHE_BYTES: u64 = 64 << 20;
 
 impl Index {
-    /// Opens `dir/index`; `Locked` when another process holds it.
+    /// Opens `dir/index`; `Locked` when another process holds it. A lock still held for a
+    /// moment after the same process closed the index (sled's flusher thread lets go of it
+    /// asynchronously) is waited for, up to a second.
     pub fn open(dir: &Path) -> Result<Index, LedgerError> {
+        let mut tries = 0;
+        loop {
+            match Index::open_once(dir) {
+                Err(LedgerError::Locked(_)) if tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Index, LedgerError> {
         let index_dir = dir.join("index");
         let db = sled::Config::new()
             .path(&index_dir)

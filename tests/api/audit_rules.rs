@@ -718,3 +718,115 @@ fn key_entries_follow_the_rules() {
         );
     }
 }
+
+fn status_change(status: kpcert::domain::Status, effective: &str, decided: &str) -> Event {
+    use kpcert::domain::{Decision, DecisionBody, StatusChange};
+    Event::StatusChanged(StatusChange {
+        participant: code("BW"),
+        status,
+        effective_on: Date::parse(effective).unwrap(),
+        decision: Decision {
+            reference: "AD 2026/7".into(),
+            body: DecisionBody::Plenary,
+            decided_on: Date::parse(decided).unwrap(),
+        },
+        terms: None,
+        refuse_from: None,
+        note: String::new(),
+    })
+}
+
+fn secretariat_row(time_ms: u64, event: Event) -> Row {
+    Row::Entry {
+        time_ms,
+        actor: SECRETARIAT.into(),
+        key_id: None,
+        event,
+    }
+}
+
+#[test]
+fn standing_entries_follow_the_rules() {
+    use kpcert::domain::Status;
+    // The honest ledger with a suspension recorded after its certificate passes, back-dated to
+    // its decision (decisions are often published later).
+    let later = || {
+        let mut rows = honest();
+        rows.push(secretariat_row(
+            T0 + 86_400_000,
+            status_change(Status::Suspended, "2026-11-20", "2026-11-20"),
+        ));
+        rows
+    };
+    assert!(audit(later(), Options::default()).is_ok());
+    // A change that takes effect before its decision is back-dated beyond what it allows.
+    check(
+        || {
+            let mut rows = honest();
+            rows.push(secretariat_row(
+                T0 + 3000,
+                status_change(Status::Suspended, "2026-11-01", "2026-11-20"),
+            ));
+            rows
+        },
+        4,
+        "effective_on",
+    );
+    // A decision dated after the day it is recorded.
+    check(
+        || {
+            let mut rows = honest();
+            rows.push(secretariat_row(
+                T0 + 3000,
+                status_change(Status::Suspended, "2026-11-30", "2026-11-30"),
+            ));
+            rows
+        },
+        4,
+        "decided_on",
+    );
+    // Only the Secretariat records standing.
+    check(
+        || {
+            let mut rows = honest();
+            rows.push(Row::Entry {
+                time_ms: T0 + 3000,
+                actor: "BW-A1".into(),
+                key_id: None,
+                event: status_change(Status::Suspended, "2026-11-20", "2026-11-20"),
+            });
+            rows
+        },
+        4,
+        "secretariat",
+    );
+    // A certificate issued while its participant is suspended.
+    check(
+        || {
+            let mut rows = honest();
+            rows.insert(
+                3,
+                secretariat_row(
+                    T0 + 1500,
+                    status_change(Status::Suspended, "2026-11-20", "2026-11-20"),
+                ),
+            );
+            rows
+        },
+        4,
+        "suspended",
+    );
+    // Changes of one participant take effect in order.
+    check(
+        || {
+            let mut rows = later();
+            rows.push(secretariat_row(
+                T0 + 86_400_000,
+                status_change(Status::Active, "2026-11-10", "2026-11-10"),
+            ));
+            rows
+        },
+        5,
+        "last change",
+    );
+}

@@ -11,7 +11,7 @@ use kpcert::codec::seal::seal_from_qr_text;
 use kpcert::codec::text::{base64, from_base32, from_hex};
 use kpcert::codec::trust::{BundleKey, BundleParticipant, TrustBundle};
 use kpcert::crypto::{verify_batch, PublicKey, SigningKey};
-use kpcert::domain::{CountryCode, Date, KeyWindow, ParticipantKind, Status};
+use kpcert::domain::{CountryCode, Date, KeyWindow, ParticipantKind};
 use kpcert::tlog::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
 use serde_json::Value as Json;
 
@@ -256,7 +256,7 @@ fn participant(code: &str) -> BundleParticipant {
         code: CountryCode::participant(code).unwrap(),
         name: format!("Participant {code}"),
         kind: ParticipantKind::Participant,
-        status: Status::Active,
+        standing: Default::default(),
     }
 }
 

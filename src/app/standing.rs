@@ -1,0 +1,124 @@
+//! Participant standing on the service: the Secretariat records status changes (with the
+//! decision behind them) and trade measures as ledger entries, and anyone reads a participant's
+//! standing at a date or its whole history, each change proven against the latest checkpoint.
+//!
+//! As for every write, each request is checked here (every problem named, nothing written) and
+//! again on the writer against the state the entry joins.
+
+use std::sync::Arc;
+
+use super::App;
+use crate::crypto::Hash;
+use crate::domain::{
+    CountryCode, Date, Event, ParticipantRecord, Problem, State, StatusChange, TradeMeasure,
+    SECRETARIAT,
+};
+use crate::ledger::{LedgerError, NewEntry, SignedCheckpoint};
+
+/// A participant's record with the entry and inclusion proof of each status change and trade
+/// measure, against one checkpoint.
+pub struct ParticipantHistory {
+    pub record: ParticipantRecord,
+    /// By entry index: the entry's canonical bytes and its inclusion proof.
+    pub proofs: Vec<(u64, Vec<u8>, Vec<Hash>)>,
+    pub checkpoint: Arc<SignedCheckpoint>,
+}
+
+fn change_problems(state: &State, change: &StatusChange, today: Date) -> Vec<Problem> {
+    let Some(record) = state.participant(change.participant) else {
+        return vec![Problem::new(
+            "participant",
+            format!("{} is not a registered participant", change.participant),
+        )];
+    };
+    let mut problems = change.problems(today);
+    problems.extend(record.standing.next_problem(change));
+    problems
+}
+
+fn measure_problems(state: &State, measure: &TradeMeasure) -> Vec<Problem> {
+    if state.participant(measure.participant).is_none() {
+        return vec![Problem::new(
+            "participant",
+            format!("{} is not a registered participant", measure.participant),
+        )];
+    }
+    measure.problems()
+}
+
+fn refused_if(problems: Vec<Problem>) -> Result<(), LedgerError> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(LedgerError::Invalid(problems))
+    }
+}
+
+impl App {
+    /// Records a participant's status change (the Secretariat's); its entry index.
+    pub fn record_status_change(&self, change: StatusChange) -> Result<u64, LedgerError> {
+        refused_if(change_problems(&self.state(), &change, self.today()))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            let today = Date::from_unix_ms(ctx.time_ms());
+            refused_if(change_problems(ctx.state(), &change, today))?;
+            Ok(NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::StatusChanged(change),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
+    /// Records a trade measure on a participant (the Secretariat's); its entry index.
+    pub fn record_trade_measure(&self, measure: TradeMeasure) -> Result<u64, LedgerError> {
+        refused_if(measure_problems(&self.state(), &measure))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            refused_if(measure_problems(ctx.state(), &measure))?;
+            Ok(NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::TradeMeasureRecorded(measure),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
+    /// Participant `code` with each of its standing entries proven against the latest
+    /// checkpoint; `None` if it is not registered.
+    pub fn participant_history(
+        &self,
+        code: CountryCode,
+    ) -> Result<Option<ParticipantHistory>, LedgerError> {
+        let state = self.state();
+        let checkpoint = self.ledger.head();
+        let Some(record) = state.participant(code).cloned() else {
+            return Ok(None);
+        };
+        let mut indexes: Vec<u64> = record.standing.changes.iter().map(|r| r.index).collect();
+        indexes.extend(record.standing.measures.iter().map(|r| r.index));
+        let mut proofs = Vec::new();
+        for index in indexes {
+            let (entry, bytes) = self.entry_at(index)?;
+            let same = match &entry.event {
+                Event::StatusChanged(c) => c.participant == code,
+                Event::TradeMeasureRecorded(m) => m.participant == code,
+                _ => false,
+            };
+            if !same {
+                return Err(LedgerError::Corrupt(format!(
+                    "entry {index}, which the state names for {code}'s standing, is about something else"
+                )));
+            }
+            let proof = self
+                .ledger
+                .proven_inclusion(index, &bytes, &checkpoint.checkpoint)?;
+            proofs.push((index, bytes, proof));
+        }
+        Ok(Some(ParticipantHistory {
+            record,
+            proofs,
+            checkpoint,
+        }))
+    }
+}
