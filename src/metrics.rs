@@ -29,17 +29,7 @@ pub fn global() -> &'static Metrics {
     METRICS.get_or_init(Metrics::default)
 }
 
-const VERDICTS: [Verdict; 9] = [
-    Verdict::Valid,
-    Verdict::Void,
-    Verdict::Imported,
-    Verdict::KeyRevoked,
-    Verdict::Malformed,
-    Verdict::Forged,
-    Verdict::NotInLedger,
-    Verdict::Expired,
-    Verdict::Unknown,
-];
+const VERDICTS: [Verdict; Verdict::ALL.len()] = Verdict::ALL;
 
 impl Metrics {
     /// A request to `route` (its pattern) answered with `status`, counted by status class.

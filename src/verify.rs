@@ -42,6 +42,20 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict (the metrics count each).
+    pub const ALL: [Verdict; 10] = [
+        Verdict::Valid,
+        Verdict::Void,
+        Verdict::Imported,
+        Verdict::IssuerSuspended,
+        Verdict::KeyRevoked,
+        Verdict::Malformed,
+        Verdict::Forged,
+        Verdict::NotInLedger,
+        Verdict::Expired,
+        Verdict::Unknown,
+    ];
+
     /// The API string.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1070,9 +1070,14 @@ impl State {
         standing.bar_on(day).map(|bar| bar.describe(code, day))
     }
 
-    /// The problem of sending a certificate to `code` on `day`: it is not in good standing.
+    /// The problem of sending a certificate to `code` on `day`: its status may not trade (an
+    /// embargo stops a participant's exports, not what it receives).
     fn destination_problem(&self, code: CountryCode, day: Date) -> Option<Problem> {
-        let why = self.issuer_bar(code, day)?;
+        let record = self.standing(code)?.change_at(day)?;
+        if record.change.status.may_trade() {
+            return None;
+        }
+        let why = super::standing::Bar::Status(record).describe(code, day);
         Some(Problem::new(
             "destination",
             format!("is not a participant in good standing: {why}"),

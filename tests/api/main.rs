@@ -24,6 +24,7 @@ mod roles;
 mod rules;
 mod seal;
 mod spec_data;
+mod standing;
 mod tidy;
 mod vectors;
 mod verdicts;
