@@ -107,6 +107,8 @@ fn entry(
             expires_on: issued_on.plus_days(60).unwrap(),
             replaces: None,
             derived_from: vec![],
+            origin_zone: None,
+            approval: None,
         };
         let certificate = Certificate {
             number: CertificateNumber::new(

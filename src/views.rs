@@ -92,6 +92,25 @@ pub struct CertificateView<'a> {
     pub parcels: u32,
     pub items: Vec<ItemView>,
     pub totals: TotalsView,
+    /// The certificate this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<&'a str>,
+    /// Re-export provenance: the import certificates cited and the carats drawn from each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<CitationView<'a>>,
+    /// The approved zone of origin of a partially suspended participant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_zone: Option<&'a str>,
+    /// The request hash (hex) of the monitoring team's prior approval it was issued under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+}
+
+/// A cited import certificate of a re-export.
+#[derive(Serialize)]
+pub struct CitationView<'a> {
+    pub number: &'a str,
+    pub carats: String,
 }
 
 impl<'a> CertificateView<'a> {
@@ -117,6 +136,17 @@ impl<'a> CertificateView<'a> {
                 carats: cert.total_carats().to_string(),
                 value_usd: cert.total_value_usd().to_string(),
             },
+            replaces: c.replaces.as_ref().map(|n| n.as_str()),
+            derived_from: c
+                .derived_from
+                .iter()
+                .map(|d| CitationView {
+                    number: d.number.as_str(),
+                    carats: d.carats.to_string(),
+                })
+                .collect(),
+            origin_zone: c.origin_zone.as_deref(),
+            approval: c.approval.map(|h| hex(&h)),
         }
     }
 }
@@ -603,6 +633,7 @@ pub fn verdict_words(verdict: Verdict) -> (&'static str, &'static str, &'static 
 pub enum PayloadView<'a> {
     StatusChange(StatusChangeView<'a>),
     TradeMeasure(TradeMeasureView<'a>),
+    Approval(ApprovalView<'a>),
     Participant {
         code: &'a str,
         name: &'a str,
@@ -732,6 +763,7 @@ impl<'a> EntryView<'a> {
             },
             Event::StatusChanged(c) => PayloadView::StatusChange(StatusChangeView::of(c)),
             Event::TradeMeasureRecorded(m) => PayloadView::TradeMeasure(TradeMeasureView::of(m)),
+            Event::ShipmentApproved(a) => PayloadView::Approval(ApprovalView::of(a)),
         };
         EntryView {
             kind: entry.event.kind().as_str(),
@@ -919,6 +951,29 @@ pub struct ZoneView<'a> {
 pub struct TermsView<'a> {
     pub zones: Vec<ZoneView<'a>>,
     pub prior_approval: bool,
+    pub team: Option<&'a str>,
+}
+
+/// A monitoring team's prior approval of a shipment.
+#[derive(Serialize)]
+pub struct ApprovalView<'a> {
+    pub participant: &'a str,
+    pub team: &'a str,
+    pub request_hash: String,
+    pub zone: &'a str,
+    pub conditions: &'a str,
+}
+
+impl<'a> ApprovalView<'a> {
+    pub fn of(a: &'a crate::domain::ShipmentApproval) -> ApprovalView<'a> {
+        ApprovalView {
+            participant: a.participant.as_str(),
+            team: &a.team,
+            request_hash: hex(&a.request_hash),
+            zone: &a.zone,
+            conditions: &a.conditions,
+        }
+    }
 }
 
 /// A status change as the API shows it (the entry payload, decoded).
@@ -954,6 +1009,7 @@ impl<'a> StatusChangeView<'a> {
                     })
                     .collect(),
                 prior_approval: t.prior_approval,
+                team: t.team.as_deref(),
             }),
             refuse_from: c.refuse_from.map(|d| d.to_string()),
             note: &c.note,

@@ -376,9 +376,11 @@ pub(super) fn certificate_on_writer(
             .validate(a, input, day)
             .map_err(LedgerError::Invalid)?
     };
-    let problems = ctx
-        .state()
-        .provenance_problems(a.participant, &content.derived_from, replacing);
+    let mut problems =
+        ctx.state()
+            .provenance_problems(a.participant, &content.derived_from, replacing);
+    // A concurrent request may have used the same approval first.
+    problems.extend(ctx.state().zone_problems(a.participant, &content, day));
     if !problems.is_empty() {
         return Err(LedgerError::Invalid(problems));
     }

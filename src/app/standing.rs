@@ -1,5 +1,6 @@
 //! Participant standing on the service: the Secretariat records status changes (with the
-//! decision behind them) and trade measures as ledger entries, and anyone reads a participant's
+//! decision behind them) and trade measures as ledger entries, a mandated monitoring team its
+//! prior approvals of a partially suspended participant's exports, and anyone reads a participant's
 //! standing at a date or its whole history, each change proven against the latest checkpoint.
 //!
 //! As for every write, each request is checked here (every problem named, nothing written) and
@@ -9,9 +10,10 @@ use std::sync::Arc;
 
 use super::App;
 use crate::crypto::Hash;
+use crate::domain::standing::team_actor;
 use crate::domain::{
-    CountryCode, Date, Event, ParticipantRecord, Problem, State, StatusChange, TradeMeasure,
-    SECRETARIAT,
+    CountryCode, Date, Event, ParticipantRecord, Problem, ShipmentApproval, State, StatusChange,
+    TradeMeasure, SECRETARIAT,
 };
 use crate::ledger::{LedgerError, NewEntry, SignedCheckpoint};
 
@@ -79,6 +81,21 @@ impl App {
                 actor: SECRETARIAT.into(),
                 key_id: None,
                 event: Event::TradeMeasureRecorded(measure),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
+    /// Records monitoring team `approval.team`'s prior approval of one export; its entry index.
+    pub fn record_approval(&self, approval: ShipmentApproval) -> Result<u64, LedgerError> {
+        refused_if(self.state().approval_problems(&approval, self.today()))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            let today = Date::from_unix_ms(ctx.time_ms());
+            refused_if(ctx.state().approval_problems(&approval, today))?;
+            Ok(NewEntry {
+                actor: team_actor(&approval.team),
+                key_id: None,
+                event: Event::ShipmentApproved(approval),
             })
         })?;
         Ok(appended.index)

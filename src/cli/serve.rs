@@ -241,6 +241,8 @@ fn generated_request(i: u64, issuer: &str) -> DraftInput {
         })]),
         expires_on: Input::Missing,
         derived_from: Input::Missing,
+        origin_zone: Input::Missing,
+        request_hash: None,
     }
 }
 

@@ -63,6 +63,11 @@ pub struct SignArgs {
     /// is not connected); without it, --url is asked. It wins over --url (and KPCERT_URL).
     #[arg(long)]
     next: Option<PathBuf>,
+    /// The monitoring team approved this very request file beforehand (a partially suspended
+    /// participant whose terms require prior approval): the certificate cites the approval by
+    /// the file's SHA-256.
+    #[arg(long)]
+    approved: bool,
     #[command(flatten)]
     server: Server,
 }
@@ -241,6 +246,7 @@ fn certificate_body(
     next: &NextNumber,
     request_path: &Path,
     replaces: Option<CertificateNumber>,
+    approved: bool,
 ) -> anyhow::Result<Value> {
     let key_id = key.public_key().key_id();
     if key_id != next.issuer.key_id {
@@ -251,7 +257,10 @@ fn certificate_body(
             next.issuer.key_id
         );
     }
-    let value = read_json(request_path)?;
+    let bytes = std::fs::read(request_path)
+        .with_context(|| format!("cannot read {}", request_path.display()))?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", request_path.display()))?;
     let (input, claimed) = crate::http::parse_issue_request(&value).map_err(|p| {
         anyhow::anyhow!(
             "the request has {} problem(s):\n{}",
@@ -278,6 +287,9 @@ fn certificate_body(
             )
         })?;
     certificate.content.replaces = replaces;
+    if approved {
+        certificate.content.approval = Some(crate::crypto::sha256(&bytes));
+    }
     let signed = crate::codec::record::issue(certificate, |m| key.sign(m));
     let record = signed.record.as_ref().expect("issue keeps the record");
     Ok(json!({
@@ -301,7 +313,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<()> {
         .server
         .remote(args.next.is_none() || args.server.submit)?;
     let next = next_number(&args.next, &remote)?;
-    let body = certificate_body(&key, key_path, &next, request_path, None)?;
+    let body = certificate_body(&key, key_path, &next, request_path, None, args.approved)?;
     let what = format!("{} with key {}", next.number, next.issuer.key_id);
     args.server
         .deliver(&remote, &body, "/v1/certificates/signed", &what)
@@ -422,7 +434,8 @@ fn run_lifecycle(command: &Lifecycle) -> anyhow::Result<()> {
             let old = number_of(number)?;
             let remote = server.remote(next.is_none() || server.submit)?;
             let next = next_number(next, &remote)?;
-            let certificate = certificate_body(&key, key_path, &next, request, Some(old.clone()))?;
+            let certificate =
+                certificate_body(&key, key_path, &next, request, Some(old.clone()), false)?;
             let mut body = void_body(
                 &key,
                 &next.issuer.authority_id,

@@ -1,4 +1,4 @@
-//! The canonical certificate encoding `["kpcert/certificate/v3", {fields}]` (api/certificate.md):
+//! The canonical certificate encoding `["kpcert/certificate/v4", {fields}]` (api/certificate.md):
 //! the full record, whose SHA-256 (the certificate hash) the issuing authority signs inside its
 //! issuance ([`super::record`]) and the public ledger carries as a commitment. The decoder accepts
 //! exactly what the encoder produces.
@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 /// Context string of the certificate encoding.
-pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v3";
+pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v4";
 
 fn party_value(p: &Party) -> Value {
     Value::map([
@@ -95,6 +95,20 @@ pub fn encode_certificate(cert: &Certificate) -> Vec<u8> {
                     .collect(),
             ),
         ),
+        (
+            "origin_zone",
+            match &c.origin_zone {
+                Some(z) => Value::text(z),
+                None => Value::Null,
+            },
+        ),
+        (
+            "approval",
+            match &c.approval {
+                Some(h) => Value::Bytes(h.to_vec()),
+                None => Value::Null,
+            },
+        ),
         ("salt", Value::Bytes(cert.salt.to_vec())),
     ]);
     with_context(CERTIFICATE_CONTEXT, body)
@@ -120,6 +134,8 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             "items",
             "replaces",
             "derived_from",
+            "origin_zone",
+            "approval",
             "salt",
         ],
     )?;
@@ -199,6 +215,14 @@ pub fn decode_certificate(bytes: &[u8]) -> Result<Certificate, FormatError> {
             expires_on: f.parsed("expires_on", Date::parse)?,
             replaces,
             derived_from,
+            origin_zone: match f.get("origin_zone") {
+                Value::Null => None,
+                _ => Some(f.text("origin_zone")?.to_owned()),
+            },
+            approval: match f.get("approval") {
+                Value::Null => None,
+                _ => Some(f.array("approval")?),
+            },
         },
         salt: f.array("salt")?,
     })

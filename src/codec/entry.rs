@@ -73,6 +73,7 @@ fn payload(event: &Event) -> Value {
         ]),
         Event::StatusChanged(c) => super::standing::status_change_value(c),
         Event::TradeMeasureRecorded(m) => super::standing::trade_measure_value(m),
+        Event::ShipmentApproved(a) => super::standing::approval_value(a),
     }
 }
 
@@ -173,6 +174,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         Kind::TradeMeasureRecorded => {
             Event::TradeMeasureRecorded(super::standing::trade_measure_from(v)?)
         }
+        Kind::ShipmentApproved => Event::ShipmentApproved(super::standing::approval_from(v)?),
     })
 }
 

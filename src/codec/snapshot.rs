@@ -35,6 +35,20 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                 Value::text(p.participant.kind.as_str()),
                 super::standing::history_value(&p.standing),
                 Value::Uint(p.registered_index),
+                Value::Array(
+                    p.approvals
+                        .iter()
+                        .map(|a| {
+                            Value::Array(vec![
+                                Value::Uint(a.index),
+                                super::standing::approval_value(&a.approval),
+                                a.used_by
+                                    .as_ref()
+                                    .map_or(Value::Null, |n| Value::text(n.as_str())),
+                            ])
+                        })
+                        .collect(),
+                ),
             ])
         })
         .collect();
@@ -318,7 +332,8 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         .list("participants")?
         .iter()
         .map(|v| {
-            let [c, name, region, kind, standing, index] = items::<6>(v, "a participant")?;
+            let [c, name, region, kind, standing, index, approvals] =
+                items::<7>(v, "a participant")?;
             Ok(ParticipantRecord {
                 participant: Participant {
                     code: code(c)?,
@@ -328,6 +343,25 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                         .ok_or_else(|| shape("participant kind"))?,
                 },
                 standing: super::standing::history_from(standing)?,
+                approvals: approvals
+                    .as_array()
+                    .ok_or_else(|| shape("approvals"))?
+                    .iter()
+                    .map(|a| {
+                        let [index, approval, used_by] = items::<3>(a, "an approval")?;
+                        Ok(crate::domain::ApprovalRecord {
+                            index: uint(index)?,
+                            approval: super::standing::approval_from(approval)?,
+                            used_by: match used_by {
+                                Value::Null => None,
+                                n => Some(
+                                    CertificateNumber::parse(text(n)?)
+                                        .ok_or_else(|| shape("approval used_by"))?,
+                                ),
+                            },
+                        })
+                    })
+                    .collect::<Result<Vec<_>, FormatError>>()?,
                 registered_index: uint(index)?,
             })
         })
@@ -476,6 +510,8 @@ mod tests {
                     expires_on: issued_on.plus_days(30).unwrap(),
                     replaces: None,
                     derived_from: vec![],
+                    origin_zone: None,
+                    approval: None,
                 },
                 salt: [7; 16],
             };

@@ -1,12 +1,12 @@
-//! The standing encodings (api/standing.md): the payload of a `participant.status_changed` entry
-//! and of a `participant.trade_measure` entry, as CBOR maps. The ledger entry, the state
+//! The standing encodings (api/standing.md): the payload of a `participant.status_changed`,
+//! `participant.trade_measure` and `participant.shipment_approved` entry, as CBOR maps. The ledger entry, the state
 //! snapshot and the trust bundle all embed these same maps, so a participant's history reads
 //! the same everywhere.
 
 use super::cbor::{shape, Fields, FormatError, Value};
 use crate::domain::{
-    CountryCode, Date, Decision, DecisionBody, MeasureKind, PartialTerms, Status, StatusChange,
-    TradeMeasure, Zone,
+    CountryCode, Date, Decision, DecisionBody, MeasureKind, PartialTerms, ShipmentApproval, Status,
+    StatusChange, TradeMeasure, Zone,
 };
 
 fn date_or_null(d: Option<Date>) -> Value {
@@ -54,6 +54,7 @@ pub fn status_change_value(c: &StatusChange) -> Value {
                         ),
                     ),
                     ("prior_approval", Value::Bool(t.prior_approval)),
+                    ("team", t.team.as_ref().map_or(Value::Null, Value::text)),
                 ]),
             },
         ),
@@ -85,7 +86,7 @@ pub fn status_change_from(v: &Value) -> Result<StatusChange, FormatError> {
     let terms = match f.get("terms") {
         Value::Null => None,
         t => {
-            let t = Fields::exact("payload.terms", t, &["zones", "prior_approval"])?;
+            let t = Fields::exact("payload.terms", t, &["zones", "prior_approval", "team"])?;
             let zones = t
                 .list("zones")?
                 .iter()
@@ -100,6 +101,10 @@ pub fn status_change_from(v: &Value) -> Result<StatusChange, FormatError> {
             Some(PartialTerms {
                 zones,
                 prior_approval: t.bool("prior_approval")?,
+                team: match t.get("team") {
+                    Value::Null => None,
+                    _ => Some(t.text("team")?.to_owned()),
+                },
             })
         }
     };
@@ -115,6 +120,33 @@ pub fn status_change_from(v: &Value) -> Result<StatusChange, FormatError> {
         terms,
         refuse_from: optional_date(&f, "refuse_from")?,
         note: f.text("note")?.to_owned(),
+    })
+}
+
+/// The payload map of a monitoring team's prior approval of a shipment.
+pub fn approval_value(a: &ShipmentApproval) -> Value {
+    Value::map([
+        ("participant", Value::text(a.participant.as_str())),
+        ("team", Value::text(&a.team)),
+        ("request_hash", Value::Bytes(a.request_hash.to_vec())),
+        ("zone", Value::text(&a.zone)),
+        ("conditions", Value::text(&a.conditions)),
+    ])
+}
+
+/// Decodes the payload map of a prior approval.
+pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
+    let f = Fields::exact(
+        "payload",
+        v,
+        &["participant", "team", "request_hash", "zone", "conditions"],
+    )?;
+    Ok(ShipmentApproval {
+        participant: f.parsed("participant", CountryCode::participant)?,
+        team: f.text("team")?.to_owned(),
+        request_hash: f.array("request_hash")?,
+        zone: f.text("zone")?.to_owned(),
+        conditions: f.text("conditions")?.to_owned(),
     })
 }
 

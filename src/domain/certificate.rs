@@ -151,6 +151,11 @@ pub struct CertificateContent {
     /// Re-export provenance: the import certificates the goods came in under, with the carats
     /// drawn from each; sorted by number. Empty for goods not re-exported.
     pub derived_from: Vec<Citation>,
+    /// The approved zone of origin (id), stated by a partially suspended participant.
+    pub origin_zone: Option<String>,
+    /// The request hash of the monitoring team's prior approval this certificate was issued
+    /// under (a partially suspended participant whose terms require one).
+    pub approval: Option<crate::crypto::Hash>,
 }
 
 impl CertificateContent {
@@ -303,6 +308,11 @@ pub struct DraftInput {
     pub items: Input<Vec<Input<ItemInput>>>,
     pub expires_on: Input<String>,
     pub derived_from: Input<Vec<Input<CitationInput>>>,
+    /// The approved zone the goods come from (required of a partially suspended participant).
+    pub origin_zone: Input<String>,
+    /// SHA-256 of the request as sent, set by the wire layer (never by the request): what a
+    /// monitoring team's prior approval names.
+    pub request_hash: Option<crate::crypto::Hash>,
 }
 
 /// The issuing side of a validation: who issues, on which day, under which validity policy, and
@@ -368,6 +378,10 @@ pub(crate) fn text_rule(s: &str, max: usize) -> Result<(), String> {
         return Err("must be in Unicode normalization form C".into());
     }
     Ok(())
+}
+
+fn origin_zone_rule(s: &str) -> Result<(), String> {
+    text_rule(s, super::standing::MAX_REFERENCE_CHARS)
 }
 
 fn parcels_rule(n: i64) -> Result<(), String> {
@@ -652,6 +666,14 @@ impl CertificateContent {
             },
         };
 
+        let origin_zone = match &input.origin_zone {
+            Input::Missing | Input::Invalid => None,
+            Input::Given(s) => {
+                let s = normalized(s.trim());
+                c.rule("origin_zone", origin_zone_rule(&s)).then_some(s)
+            }
+        };
+
         let derived_from = check_citations(&input.derived_from, &mut c.0);
         if let (Some(items), Some(cited)) = (&items, &derived_from) {
             let total = sum(items.iter().map(|i| i.carats));
@@ -692,6 +714,8 @@ impl CertificateContent {
                 expires_on,
                 replaces: None,
                 derived_from,
+                origin_zone,
+                approval: None,
             }),
             // Every None above was reported, except an Invalid input the wire layer reported.
             _ => Err(Vec::new()),
@@ -715,6 +739,9 @@ impl CertificateContent {
             );
         }
         c.rule("destination", destination_rule(self.destination, policy));
+        if let Some(zone) = &self.origin_zone {
+            c.rule("origin_zone", origin_zone_rule(zone));
+        }
         if let Origin::Mixed(list) = &self.origin {
             c.rule("origin.countries", origin_count_rule(list.len()));
         }
@@ -777,6 +804,8 @@ mod tests {
             items: Input::Given(vec![item("7102.10", "1520.35", "845000.00")]),
             expires_on: given("2027-01-25"),
             derived_from: Input::Missing,
+            origin_zone: Input::Missing,
+            request_hash: None,
         }
     }
 
@@ -897,6 +926,8 @@ mod tests {
             ]),
             expires_on: given("2026-11-26"),
             derived_from: Input::Missing,
+            origin_zone: Input::Missing,
+            request_hash: None,
         };
         let problems = check(input).unwrap_err();
         let want = [

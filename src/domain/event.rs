@@ -9,7 +9,7 @@ use super::certificate::{Certificate, CertificateNumber};
 use super::date::Date;
 use super::lifecycle::{SignedConfirmation, SignedVoid};
 use super::participant::Participant;
-use super::standing::{StatusChange, TradeMeasure};
+use super::standing::{ShipmentApproval, StatusChange, TradeMeasure};
 use crate::crypto::{Hash, KeyId, PublicKey};
 
 /// The actor of entries the KP Secretariat records (registry and authority registrations).
@@ -27,11 +27,12 @@ pub enum Kind {
     CertificateVoided,
     StatusChanged,
     TradeMeasureRecorded,
+    ShipmentApproved,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -41,6 +42,7 @@ impl Kind {
         Kind::CertificateVoided,
         Kind::StatusChanged,
         Kind::TradeMeasureRecorded,
+        Kind::ShipmentApproved,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -55,6 +57,7 @@ impl Kind {
             Kind::CertificateVoided => "certificate.voided",
             Kind::StatusChanged => "participant.status_changed",
             Kind::TradeMeasureRecorded => "participant.trade_measure",
+            Kind::ShipmentApproved => "participant.shipment_approved",
         }
     }
 
@@ -141,6 +144,8 @@ pub enum Event {
     /// A trade measure outside KP status: an embargo, or national sanctions (by the
     /// Secretariat).
     TradeMeasureRecorded(TradeMeasure),
+    /// A monitoring team's prior approval of one export of a partially suspended participant.
+    ShipmentApproved(ShipmentApproval),
 }
 
 impl Event {
@@ -156,6 +161,7 @@ impl Event {
             Event::CertificateVoided(_) => Kind::CertificateVoided,
             Event::StatusChanged(_) => Kind::StatusChanged,
             Event::TradeMeasureRecorded(_) => Kind::TradeMeasureRecorded,
+            Event::ShipmentApproved(_) => Kind::ShipmentApproved,
         }
     }
 

@@ -34,8 +34,8 @@ pub use lifecycle::{
 };
 pub use participant::{Participant, ParticipantKind};
 pub use standing::{
-    ChangeRecord, Decision, DecisionBody, MeasureKind, MeasureRecord, PartialTerms,
-    StandingHistory, Status, StatusChange, TradeMeasure, Zone,
+    ApprovalRecord, ChangeRecord, Decision, DecisionBody, MeasureKind, MeasureRecord, PartialTerms,
+    ShipmentApproval, StandingHistory, Status, StatusChange, TradeMeasure, Zone,
 };
 pub use state::{
     Applied, AuthorityRecord, KeyWindow, ParticipantRecord, Revocation, State, StateParts,

@@ -137,6 +137,42 @@ pub struct PartialTerms {
     /// Sorted by id, each id once.
     pub zones: Vec<Zone>,
     pub prior_approval: bool,
+    /// The monitoring team mandated to approve each export (the owner of its `monitor`
+    /// token); required exactly when `prior_approval` is set.
+    pub team: Option<String>,
+}
+
+impl PartialTerms {
+    /// Whether zone `id` is approved.
+    pub fn approves(&self, id: &str) -> bool {
+        self.zones.iter().any(|z| z.id == id)
+    }
+}
+
+/// A monitoring team's prior approval of one export of a partially suspended participant:
+/// the SHA-256 of the request the authority will send, the zone the goods come from, and the
+/// conditions attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShipmentApproval {
+    pub participant: CountryCode,
+    pub team: String,
+    pub request_hash: crate::crypto::Hash,
+    pub zone: String,
+    /// Free text; empty when none.
+    pub conditions: String,
+}
+
+/// The entry actor of a monitoring team's entries.
+pub fn team_actor(team: &str) -> String {
+    format!("monitor:{team}")
+}
+
+/// An approval as recorded, and the certificate that used it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalRecord {
+    pub index: u64,
+    pub approval: ShipmentApproval,
+    pub used_by: Option<super::certificate::CertificateNumber>,
 }
 
 /// A change of a participant's status, as the Secretariat records it.
@@ -297,6 +333,18 @@ impl StatusChange {
                         "must be sorted by id, each id once",
                     ));
                 }
+                match (&terms.team, terms.prior_approval) {
+                    (None, true) => problems.push(Problem::new(
+                        "terms.team",
+                        "is required when each export needs prior approval: the monitoring team mandated to give it",
+                    )),
+                    (Some(_), false) => problems.push(Problem::new(
+                        "terms.team",
+                        "belongs to terms with prior_approval only",
+                    )),
+                    (Some(team), true) => text(&mut problems, "terms.team", team, MAX_REFERENCE_CHARS),
+                    (None, false) => {}
+                }
             }
             (None, _) => {}
         }
@@ -384,6 +432,14 @@ impl StandingHistory {
             .iter()
             .rev()
             .find(|r| r.change.effective_on <= day)
+    }
+
+    /// The terms of the partial suspension in force on `day`, if the participant is partially
+    /// suspended then.
+    pub fn terms_on(&self, day: Date) -> Option<&PartialTerms> {
+        self.change_at(day)
+            .filter(|r| r.change.status == Status::PartiallySuspended)
+            .and_then(|r| r.change.terms.as_ref())
     }
 
     /// The status on `day`: that of the change in force, active without one.

@@ -23,7 +23,9 @@ use super::lifecycle::{
     SignedVoid,
 };
 use super::participant::Participant;
-use super::standing::{ChangeRecord, MeasureRecord, StandingHistory};
+use super::standing::{
+    team_actor, ApprovalRecord, ChangeRecord, MeasureRecord, ShipmentApproval, StandingHistory,
+};
 use crate::crypto::{sha256, KeyId, PublicKey};
 
 /// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
@@ -121,6 +123,8 @@ pub struct ParticipantRecord {
     pub participant: Participant,
     /// Its status changes and trade measures (active while it has none).
     pub standing: StandingHistory,
+    /// Monitoring teams' prior approvals of its exports, in ledger order.
+    pub approvals: Vec<ApprovalRecord>,
     /// Index of its registration entry.
     pub registered_index: u64,
 }
@@ -323,6 +327,7 @@ impl State {
                     ParticipantRecord {
                         participant: p.clone(),
                         standing: StandingHistory::default(),
+                        approvals: Vec::new(),
                         registered_index: entry.index,
                     },
                 );
@@ -360,6 +365,29 @@ impl State {
                     measure: measure.clone(),
                 });
                 Arc::make_mut(&mut self.participants).insert(measure.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::ShipmentApproved(approval) => {
+                let day = Date::from_unix_ms(entry.time_ms);
+                if entry.actor != team_actor(&approval.team) || entry.key_id.is_some() {
+                    return violation(format!(
+                        "an approval by team {} must have the actor {:?} and no key id",
+                        approval.team,
+                        team_actor(&approval.team)
+                    ));
+                }
+                let record = self.standing_record(approval.participant)?;
+                let problems = self.approval_problems(approval, day);
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                let mut record = record.clone();
+                record.approvals.push(ApprovalRecord {
+                    index: entry.index,
+                    approval: approval.clone(),
+                    used_by: None,
+                });
+                Arc::make_mut(&mut self.participants).insert(approval.participant, record);
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -486,6 +514,23 @@ impl State {
                         let mut life = (**self.lives.get(&c.number).expect("checked")).clone();
                         life.drawn = life.drawn.checked_add(c.carats).expect("bounded");
                         updates.push((c.number.clone(), life));
+                    }
+                }
+                if let Some(hash) = signed
+                    .record
+                    .as_ref()
+                    .and_then(|full| full.certificate.content.approval)
+                {
+                    let participants = Arc::make_mut(&mut self.participants);
+                    let record = participants
+                        .get_mut(&number.participant())
+                        .expect("a registered issuer");
+                    if let Some(a) = record
+                        .approvals
+                        .iter_mut()
+                        .find(|a| a.approval.request_hash == hash)
+                    {
+                        a.used_by = Some(number.clone());
                     }
                 }
                 Arc::make_mut(&mut self.serials)
@@ -1043,10 +1088,179 @@ impl State {
         let content = self.with_policy(a, issued_on, |policy| {
             CertificateContent::validate(input, policy)
         })?;
-        match self.destination_problem(content.destination, issued_on) {
-            Some(problem) => Err(vec![problem]),
-            None => Ok(content),
+        let mut content = content;
+        let mut problems: Vec<Problem> = self
+            .destination_problem(content.destination, issued_on)
+            .into_iter()
+            .collect();
+        // A partially suspended issuer: the approval of this very request, if its terms need
+        // one, is found by the request's hash.
+        if let Some(terms) = self
+            .standing(a.participant)
+            .and_then(|h| h.terms_on(issued_on))
+        {
+            if terms.prior_approval {
+                content.approval = input.request_hash.filter(|hash| {
+                    self.open_approval(a.participant, hash, content.origin_zone.as_deref())
+                        .is_some()
+                });
+                if content.approval.is_none() {
+                    problems.push(Problem::new(
+                        "approval",
+                        format!(
+                            "{} is partially suspended: each export needs the prior approval of monitoring team {}, and none is recorded for this request{} in zone {}",
+                            a.participant,
+                            terms.team.as_deref().unwrap_or("?"),
+                            input
+                                .request_hash
+                                .map(|h| format!(" (SHA-256 {})", hex_of(&h)))
+                                .unwrap_or_default(),
+                            content.origin_zone.as_deref().unwrap_or("(none stated)")
+                        ),
+                    ));
+                }
+            }
         }
+        problems.extend(self.zone_problems(a.participant, &content, issued_on));
+        if problems.is_empty() {
+            Ok(content)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The problems of a certificate's zone and approval for issuer `issuer` on `day`: a
+    /// partially suspended participant states an approved origin zone, and where its terms
+    /// require it, cites an unused approval of that request in that zone; an approval cited
+    /// otherwise must exist too.
+    pub fn zone_problems(
+        &self,
+        issuer: CountryCode,
+        content: &CertificateContent,
+        day: Date,
+    ) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let terms = self.standing(issuer).and_then(|h| h.terms_on(day));
+        if let Some(terms) = terms {
+            match &content.origin_zone {
+                None => problems.push(Problem::new(
+                    "origin_zone",
+                    format!(
+                        "is required: {issuer} is partially suspended and may export only from its approved zones ({})",
+                        terms
+                            .zones
+                            .iter()
+                            .map(|z| format!("{} {}", z.id, z.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+                Some(zone) if !terms.approves(zone) => problems.push(Problem::new(
+                    "origin_zone",
+                    format!("{zone} is not an approved zone of {issuer} on {day}"),
+                )),
+                Some(_) => {}
+            }
+            if terms.prior_approval && content.approval.is_none() && problems.is_empty() {
+                problems.push(Problem::new(
+                    "approval",
+                    "is required: each export needs the monitoring team's prior approval",
+                ));
+            }
+        }
+        if let Some(hash) = &content.approval {
+            if self
+                .open_approval(issuer, hash, content.origin_zone.as_deref())
+                .is_none()
+            {
+                problems.push(Problem::new(
+                    "approval",
+                    "names no unused prior approval of this participant for this zone",
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The unused approval of `participant` for request `hash` in `zone`.
+    fn open_approval(
+        &self,
+        participant: CountryCode,
+        hash: &crate::crypto::Hash,
+        zone: Option<&str>,
+    ) -> Option<&ApprovalRecord> {
+        self.participants
+            .get(&participant)?
+            .approvals
+            .iter()
+            .find(|a| {
+                &a.approval.request_hash == hash
+                    && a.used_by.is_none()
+                    && Some(a.approval.zone.as_str()) == zone
+            })
+    }
+
+    /// The problems of recording `approval` on `day`: the participant is partially suspended
+    /// under terms that require prior approval, by this team, for an approved zone, and the
+    /// request is approved once.
+    pub fn approval_problems(&self, approval: &ShipmentApproval, day: Date) -> Vec<Problem> {
+        let code = approval.participant;
+        let mut problems = Vec::new();
+        let Some(record) = self.participants.get(&code) else {
+            return vec![Problem::new(
+                "participant",
+                format!("{code} is not a registered participant"),
+            )];
+        };
+        match record.standing.terms_on(day) {
+            None => problems.push(Problem::new(
+                "participant",
+                format!("{code} is not partially suspended on {day}: its exports need no approval"),
+            )),
+            Some(terms) if !terms.prior_approval => problems.push(Problem::new(
+                "participant",
+                format!("the terms of {code} in force on {day} need no prior approval"),
+            )),
+            Some(terms) => {
+                if terms.team.as_deref() != Some(approval.team.as_str()) {
+                    problems.push(Problem::new(
+                        "team",
+                        format!(
+                            "{} is not the monitoring team mandated for {code} ({})",
+                            approval.team,
+                            terms.team.as_deref().unwrap_or("none")
+                        ),
+                    ));
+                }
+                if !terms.approves(&approval.zone) {
+                    problems.push(Problem::new(
+                        "zone",
+                        format!(
+                            "{} is not an approved zone of {code} on {day}",
+                            approval.zone
+                        ),
+                    ));
+                }
+            }
+        }
+        if !approval.conditions.is_empty() {
+            if let Err(why) =
+                super::certificate::text_rule(&approval.conditions, super::standing::MAX_NOTE_CHARS)
+            {
+                problems.push(Problem::new("conditions", why));
+            }
+        }
+        if record
+            .approvals
+            .iter()
+            .any(|a| a.approval.request_hash == approval.request_hash)
+        {
+            problems.push(Problem::new(
+                "request_hash",
+                "this request is already approved",
+            ));
+        }
+        problems
     }
 
     /// Participant `code`'s record, which a status change or trade measure needs.
@@ -1094,6 +1308,7 @@ impl State {
     ) -> Vec<Problem> {
         let mut problems = self.with_policy(a, issued_on, |policy| content.problems(policy));
         problems.extend(self.destination_problem(content.destination, issued_on));
+        problems.extend(self.zone_problems(a.participant, content, issued_on));
         problems
     }
 
@@ -1250,4 +1465,9 @@ fn secretariat_only(entry: &Entry, what: &str) -> Result<(), Violation> {
         ));
     }
     Ok(())
+}
+
+/// Lower-case hex of `bytes` (the domain names a request hash in a message).
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -52,7 +52,9 @@ pub async fn issue(
         }
     }
     let value = parse_json_strict(&body)?;
-    let (input, claimed_issuer, mut problems) = draft_from_json(&value)?;
+    let (mut input, claimed_issuer, mut problems) = draft_from_json(&value)?;
+    // What a monitoring team's prior approval names: the request exactly as sent.
+    input.request_hash = Some(request_hash);
     let content = match state
         .app
         .validate(&authority, &input, claimed_issuer.as_deref(), None)

@@ -307,17 +307,19 @@ pub fn draft_from_json(
         "items",
         "expires_on",
         "derived_from",
+        "origin_zone",
     ];
     let Some(map) = value.as_object() else {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     };
     let mut problems = Vec::new();
-    let (issuer, destination, expires_on) = {
+    let (issuer, destination, expires_on, origin_zone) = {
         let mut f = JsonFields::open("", value, FIELDS, &mut problems).expect("an object");
         (
             f.string("issuer"),
             f.string("destination"),
             f.string("expires_on"),
+            f.string("origin_zone"),
         )
     };
     let issuer = match issuer {
@@ -432,6 +434,8 @@ pub fn draft_from_json(
         items,
         expires_on,
         derived_from,
+        origin_zone,
+        request_hash: None,
     };
     Ok((input, issuer, problems))
 }

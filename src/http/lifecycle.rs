@@ -280,7 +280,8 @@ pub async fn replace(
             None
         }
         Some(v) => {
-            let (input, claimed, wire) = draft_from_json(v)?;
+            let (mut input, claimed, wire) = draft_from_json(v)?;
+            input.request_hash = Some(hash);
             problems.extend(
                 wire.into_iter()
                     .map(|p| Problem::new(format!("certificate.{}", p.field), p.message)),

@@ -137,8 +137,8 @@ type Shared = web::Data<HttpState>;
 /// Declares the route table: `ROUTES` (method, path, who may call it) for the OpenAPI and the
 /// role tests, and `configure` registering each handler, the `public` ones behind the per-client
 /// rate limit. Who may call a route: `open` (anyone, not rate limited: health and local
-/// metrics), `public` (anyone, rate limited), `authority`, `secretariat` (a bearer token of that
-/// role), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
+/// metrics), `public` (anyone, rate limited), `authority`, `secretariat`, `monitor` (a bearer
+/// token of that role), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
 /// issuing authority, the destination's authorities, the Secretariat and monitors); tokens are
 /// checked by the handler.
 macro_rules! routes {
@@ -197,6 +197,7 @@ routes! {
     get "/v1/trust-bundle" => verify::trust_bundle, public;
     get "/v1/participants" => standing::list, public;
     get "/v1/participants/{code}" => standing::get, public;
+    post "/v1/participants/{code}/approvals" => standing::approve, monitor;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;
     get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
     get "/v1/ledger/entries" => ledger::entries, public;

@@ -44,6 +44,7 @@ struct ZoneRequest {
 struct TermsRequest {
     zones: Vec<ZoneRequest>,
     prior_approval: bool,
+    team: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +202,7 @@ pub async fn change_status(
         PartialTerms {
             zones,
             prior_approval: t.prior_approval,
+            team: t.team.map(|team| Reader::text(Some(&team))),
         }
     });
     let (Some(status), Some(effective_on), Some(decision), true) =
@@ -267,6 +269,65 @@ pub async fn record_measure(
     let app = state.app.clone();
     web::block(move || app.record_trade_measure(measure)).await??;
     answer_history(&state, code, StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalRequest {
+    request_hash: Option<String>,
+    zone: Option<String>,
+    conditions: Option<String>,
+}
+
+/// `POST /v1/participants/{code}/approvals`: the monitoring team mandated by a partial
+/// suspension approves one export before the authority issues it, naming the SHA-256 of the
+/// request the authority will send (the hex its 422 answer shows) and the zone.
+pub async fn approve(
+    state: Shared,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = require(&state, &req, &[Role::Monitor])?;
+    let code = participant(&state, &code)?;
+    let r: ApprovalRequest = body(&req, payload).await?;
+    let mut read = Reader(Vec::new());
+    let hash = read
+        .required("request_hash", &r.request_hash)
+        .and_then(|h| {
+            let parsed = crate::codec::text::from_hex(h).and_then(|b| <[u8; 32]>::try_from(b).ok());
+            if parsed.is_none() {
+                read.0.push(Problem::new(
+                "request_hash",
+                "must be 64 hex digits: the SHA-256 of the request body the authority will send",
+            ));
+            }
+            parsed
+        });
+    let zone = read
+        .required("zone", &r.zone)
+        .map(|s| Reader::text(Some(s)));
+    let (Some(request_hash), Some(zone), true) = (hash, zone, read.0.is_empty()) else {
+        return Err(invalid(read.0));
+    };
+    let approval = crate::domain::ShipmentApproval {
+        participant: code,
+        team: p.owner.clone(),
+        request_hash,
+        zone,
+        conditions: Reader::text(r.conditions.as_deref()),
+    };
+    let app = state.app.clone();
+    let index = web::block(move || app.record_approval(approval)).await??;
+    let ledger = state.app.state();
+    let record = ledger
+        .participant(code)
+        .and_then(|p| p.approvals.iter().find(|a| a.index == index))
+        .ok_or_else(|| ApiError::internal(format!("approval {index} is not in the state")))?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "index": index,
+        "approval": crate::views::ApprovalView::of(&record.approval),
+    })))
 }
 
 /// A participant in the list.

@@ -110,6 +110,8 @@ fn certificate(serial: u64) -> Certificate {
             expires_on: issued_on.plus_days(60).unwrap(),
             replaces: None,
             derived_from: vec![],
+            origin_zone: None,
+            approval: None,
         },
         salt: [serial as u8; 16],
     }

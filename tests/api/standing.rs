@@ -312,7 +312,9 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     let (s, v) = issue(&app, &bw, &example_request()).await;
     assert_eq!(s, 201, "{v}");
 
-    // A partial suspension with its approved zones; the history lists every change in order.
+    // A partial suspension (the Central African Republic, 2015-2024): exports only from the
+    // approved zones, each with the mandated monitoring team's prior approval of that very
+    // request, which the certificate cites.
     let mut partial = change(
         "partially_suspended",
         "2026-06-05",
@@ -322,8 +324,73 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     partial["terms"] = json!({"zones": [{"id": "Z2", "name": "Berbérati"}, {"id": "Z1", "name": "Bangui"}],
                               "prior_approval": true});
     let (s, v) = post(&app, &status("EU"), &sec, &partial).await;
+    assert_eq!(s, 422, "a team is required with prior approval: {v}");
+    assert!(fields(&v).contains(&"terms.team".to_owned()), "{v}");
+    partial["terms"]["team"] = json!("Monitoring team");
+    let (s, v) = post(&app, &status("EU"), &sec, &partial).await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["changes"][0]["terms"]["zones"][0]["id"], "Z1", "{v}");
+    let eu = app.eu.1.clone();
+    let mut from_eu = example_request();
+    from_eu["origin"] = json!({"countries": ["BW"]});
+    // No zone: refused, naming the approved zones.
+    let (s, v) = issue(&app, &eu, &from_eu).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(fields(&v).contains(&"origin_zone".to_owned()), "{v}");
+    assert!(v.to_string().contains("Z1 Bangui"), "{v}");
+    from_eu["origin_zone"] = json!("Z9");
+    let (s, v) = issue(&app, &eu, &from_eu).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("Z9 is not an approved zone"), "{v}");
+    // An approved zone without the approval: refused, with the request's hash to approve.
+    from_eu["origin_zone"] = json!("Z1");
+    let body = serde_json::to_vec(&from_eu).unwrap();
+    let hash = kpcert::codec::text::hex(&kpcert::crypto::sha256(&body));
+    let send = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/v1/certificates"))
+            .bearer_auth(&eu)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let resp = send(body.clone()).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let v: Value = resp.json().await.unwrap();
+    assert!(fields(&v).contains(&"approval".to_owned()), "{v}");
+    assert!(
+        v.to_string().contains(&hash),
+        "the answer names the hash to approve: {v}"
+    );
+    // Only the mandated team approves, only approved zones, once per request.
+    let approval = |zone: &str| json!({"request_hash": hash, "zone": zone, "conditions": "photographs of each parcel"});
+    let approvals = "/v1/participants/EU/approvals";
+    let size = app.ledger_size();
+    let other_team = app
+        .app
+        .mint_token(kpcert::tokens::Role::Monitor, "Another team", 30)
+        .unwrap();
+    let (s, v) = post(&app, approvals, &other_team, &approval("Z1")).await;
+    assert_eq!(s, 422, "{v}");
+    assert!(fields(&v).contains(&"team".to_owned()), "{v}");
+    let (s, v) = post(&app, approvals, &app.monitor, &approval("Z9")).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(&app, approvals, &eu, &approval("Z1")).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(app.ledger_size(), size);
+    let (s, v) = post(&app, approvals, &app.monitor, &approval("Z1")).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["approval"]["team"], "Monitoring team");
+    let (s, v) = post(&app, approvals, &app.monitor, &approval("Z1")).await;
+    assert_eq!(s, 422, "approved once: {v}");
+    // The very request approved is issued, citing the approval; the approval serves once.
+    let resp = send(body.clone()).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let c5: Value = resp.json().await.unwrap();
+    assert_eq!(c5["certificate"]["origin_zone"], "Z1", "{c5}");
+    assert_eq!(c5["certificate"]["approval"], hash.as_str(), "{c5}");
+    let resp = send(body).await.unwrap();
+    assert_eq!(resp.status(), 422, "an approval serves one certificate");
     let history = get(&app, "/v1/participants/BW").await;
     let refs: Vec<&str> = history["changes"]
         .as_array()
@@ -338,7 +405,7 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     let bundle =
         TrustBundle::open_signed_json(&app.app.trust_bundle(), &app.app.root_public_key()).unwrap();
     let today = app.app.today();
-    for c in [&c1, &c2, &c3, &c4] {
+    for c in [&c1, &c2, &c3, &c4, &c5] {
         let qr = c["qr"].as_str().unwrap();
         let online = app.app.verify_qr(qr).unwrap();
         let Ok(offline) = verify_qr(&bundle, qr, today);

@@ -72,6 +72,8 @@ fn certificate(serial: u64, issued_on: &str) -> Certificate {
             expires_on: issued_on.plus_days(60).unwrap(),
             replaces: None,
             derived_from: vec![],
+            origin_zone: None,
+            approval: None,
         },
         salt: [serial as u8; 16],
     }
