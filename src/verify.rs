@@ -18,8 +18,9 @@ pub enum Verdict {
     Valid,
     /// Not a kpcert seal: prefix, encoding or CBOR wrong.
     Malformed,
-    /// The signature fails, the key is unknown or was not valid, the issuer is not a participant
-    /// in good standing, or the seal differs from the ledger's record.
+    /// The signature fails, the key is unknown or was not valid, the issuer is not a registered
+    /// participant, the seal differs from the ledger's record, or its date of issue is in the
+    /// future.
     Forged,
     /// A valid signature by a trusted key, but no such certificate in the ledger (key misuse).
     NotInLedger,
@@ -276,7 +277,7 @@ pub fn verify_qr<T: Trust>(
             signer,
         ));
     }
-    if let Some(reason) = standing_problem(trust, claims.participant, claims.issued_on) {
+    if let Some(reason) = standing_problem(trust, claims.participant) {
         return Ok(forged(reason, claims, signer));
     }
     let number = claims.number();
@@ -328,12 +329,6 @@ pub fn verify_qr<T: Trust>(
             (Some(record), None)
         }
     };
-    let mut record = record;
-    if let Some(mut v) = suspended(trust, &claims, &mut record, today) {
-        v.reasons.extend(ledger_note.map(str::to_owned));
-        v.signer = Some(signer);
-        return Ok(v);
-    }
     let mut v = judged(trust, &number, claims, record, today);
     if v.verdict == Verdict::Valid {
         v.reasons[0].push_str(&format!(
@@ -370,7 +365,7 @@ pub fn verify_number<T: Trust>(
         Lookup::Missing => Ok(unknown()),
         Lookup::Found(recorded, record) => {
             let claims = recorded.claims;
-            if let Some(reason) = standing_problem(trust, claims.participant, claims.issued_on) {
+            if let Some(reason) = standing_problem(trust, claims.participant) {
                 let mut v = Verification::of(Verdict::Forged, reason);
                 v.claims = Some(claims);
                 v.record = Some(record);
@@ -386,11 +381,7 @@ pub fn verify_number<T: Trust>(
                     return Ok(revoked(&key, claims, signer, Some(record)));
                 }
             }
-            let mut record = Some(record);
-            if let Some(v) = suspended(trust, &claims, &mut record, today) {
-                return Ok(v);
-            }
-            Ok(judged(trust, &parsed, claims, record, today))
+            Ok(judged(trust, &parsed, claims, Some(record), today))
         }
     }
 }
@@ -409,6 +400,12 @@ fn judged<T: Trust>(
     // A date of issue in the future is a forgery whatever the ledger recorded since.
     if let Some(DateProblem::IssuedInFuture(_)) = claims.date_problem(today) {
         return dated(claims, record, today);
+    }
+    // Then the issuer's standing: what a participant not in good standing issued is refused
+    // whatever happened to it since.
+    let mut record = record;
+    if let Some(v) = suspended(trust, &claims, &mut record, today) {
+        return v;
     }
     let mut v = if let Some(void) = &life.void {
         let mut reason = format!("void since {} by {}", void.on, void.authority_id);
@@ -490,7 +487,7 @@ fn revoked<R>(
     }
 }
 
-fn standing_problem<T: Trust>(trust: &T, code: CountryCode, _day: Date) -> Option<String> {
+fn standing_problem<T: Trust>(trust: &T, code: CountryCode) -> Option<String> {
     match trust.standing(code) {
         Some(_) => None,
         None => Some(format!("{code} is not a Kimberley Process participant")),

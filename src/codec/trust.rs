@@ -324,6 +324,20 @@ impl TrustBundle {
         if !participants.windows(2).all(|w| w[0].code < w[1].code) {
             return Err(err("participants must be sorted by code, each listed once"));
         }
+        for p in &participants {
+            let h = &p.standing;
+            let own = h.changes.iter().all(|r| r.change.participant == p.code)
+                && h.measures.iter().all(|r| r.measure.participant == p.code);
+            let ordered = h.changes.windows(2).all(|w| {
+                w[0].index < w[1].index && w[0].change.effective_on <= w[1].change.effective_on
+            }) && h.measures.windows(2).all(|w| w[0].index < w[1].index);
+            if !own || !ordered {
+                return Err(err(format!(
+                    "the standing of {} must hold only its own entries, in ledger order and in order of effect",
+                    p.code
+                )));
+            }
+        }
         let authorities = body
             .list("authorities")?
             .iter()

@@ -237,7 +237,7 @@ impl TradeMeasure {
         self.from <= day && self.until.is_none_or(|u| day <= u)
     }
 
-    /// The problems of this measure, recorded on `recorded_on`.
+    /// The problems of this measure on its own.
     pub fn problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
         text(
@@ -399,7 +399,13 @@ impl Bar<'_> {
         match self {
             Bar::Status(r) => format!(
                 "{code} was {} on {day} by {} (in effect from {}, ledger entry {})",
-                r.change.status.as_str().replace('_', "-"),
+                match r.change.status {
+                    Status::Applicant => "only an applicant",
+                    Status::SelfSuspended => "self-suspended",
+                    Status::Removed => "removed",
+                    Status::Suspended => "suspended",
+                    Status::Active | Status::PartiallySuspended => "restricted",
+                },
                 r.change.decision.describe(),
                 r.change.effective_on,
                 r.index
@@ -454,10 +460,22 @@ impl StandingHistory {
         if let Some(r) = self.change_at(day).filter(|r| !r.change.status.may_trade()) {
             return Some(Bar::Status(r));
         }
-        self.measures
-            .iter()
-            .find(|m| m.measure.kind == MeasureKind::Embargo && m.measure.in_force(day))
+        self.measures_in_force(day)
+            .find(|m| m.measure.kind == MeasureKind::Embargo)
             .map(Bar::Embargo)
+    }
+
+    /// The measures in force on `day`. A measure recorded again under the same reference and
+    /// kind supersedes the earlier record (that is how one is lifted, by a new `until`, or
+    /// amended).
+    pub fn measures_in_force(&self, day: Date) -> impl Iterator<Item = &MeasureRecord> {
+        self.measures.iter().enumerate().filter_map(move |(i, m)| {
+            let superseded = self.measures[i + 1..].iter().any(|later| {
+                later.measure.kind == m.measure.kind
+                    && later.measure.reference == m.measure.reference
+            });
+            (!superseded && m.measure.in_force(day)).then_some(m)
+        })
     }
 
     /// The order in force on `today` to refuse this participant's certificates, whenever

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use super::amount::Hundredths;
 use super::authority::Authority;
 use super::certificate::CertificateNumber;
-use super::certificate::{expiry_rule, CertificateContent, DraftInput, IssuePolicy, Problem};
+use super::certificate::{
+    expiry_rule, CertificateContent, DraftInput, Input, IssuePolicy, Problem,
+};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
 use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
@@ -1085,9 +1087,19 @@ impl State {
         input: &DraftInput,
         issued_on: Date,
     ) -> Result<CertificateContent, Vec<Problem>> {
-        let content = self.with_policy(a, issued_on, |policy| {
-            CertificateContent::validate(input, policy)
-        })?;
+        let content = self
+            .with_policy(a, issued_on, |policy| {
+                CertificateContent::validate(input, policy)
+            })
+            .map_err(|mut problems| {
+                // Every problem at once: the destination's standing too.
+                if let Input::Given(code) = &input.destination {
+                    if let Some(code) = CountryCode::participant(code) {
+                        problems.extend(self.destination_problem(code, issued_on));
+                    }
+                }
+                problems
+            })?;
         let mut content = content;
         let mut problems: Vec<Problem> = self
             .destination_problem(content.destination, issued_on)

@@ -83,6 +83,14 @@ fn invalid(problems: Vec<Problem>) -> ApiError {
     ApiError::invalid("invalid_request", "request", problems)
 }
 
+/// A write the rules refused: 422 `invalid_request` naming each problem.
+fn refused(e: crate::ledger::LedgerError) -> ApiError {
+    match e {
+        crate::ledger::LedgerError::Invalid(problems) => invalid(problems),
+        e => e.into(),
+    }
+}
+
 /// Collects the problems of decoding one request.
 struct Reader(Vec<Problem>);
 
@@ -220,7 +228,9 @@ pub async fn change_status(
         note: Reader::text(r.note.as_deref()),
     };
     let app = state.app.clone();
-    web::block(move || app.record_status_change(change)).await??;
+    web::block(move || app.record_status_change(change))
+        .await?
+        .map_err(refused)?;
     answer_history(&state, code, StatusCode::CREATED)
 }
 
@@ -267,7 +277,9 @@ pub async fn record_measure(
         note: Reader::text(r.note.as_deref()),
     };
     let app = state.app.clone();
-    web::block(move || app.record_trade_measure(measure)).await??;
+    web::block(move || app.record_trade_measure(measure))
+        .await?
+        .map_err(refused)?;
     answer_history(&state, code, StatusCode::CREATED)
 }
 
@@ -318,7 +330,9 @@ pub async fn approve(
         conditions: Reader::text(r.conditions.as_deref()),
     };
     let app = state.app.clone();
-    let index = web::block(move || app.record_approval(approval)).await??;
+    let index = web::block(move || app.record_approval(approval))
+        .await?
+        .map_err(refused)?;
     let ledger = state.app.state();
     let record = ledger
         .participant(code)
@@ -398,10 +412,8 @@ pub async fn get(
             let h = &p.standing;
             let change = h.change_at(day);
             let bar = h.bar_on(day);
-            let embargoes: Vec<TradeMeasureView<'_>> = h
-                .measures
-                .iter()
-                .filter(|m| m.measure.in_force(day))
+            let in_force: Vec<TradeMeasureView<'_>> = h
+                .measures_in_force(day)
                 .map(|m| TradeMeasureView::of(&m.measure))
                 .collect();
             Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -416,7 +428,7 @@ pub async fn get(
                 })),
                 "in_good_standing": bar.is_none(),
                 "reason": bar.map(|b| b.describe(code, day)),
-                "measures_in_force": embargoes,
+                "measures_in_force": in_force,
                 "refusal_order": h.refusal_on(day).map(|r| serde_json::json!({
                     "refuse_from": r.change.refuse_from.map(|d| d.to_string()),
                     "decision": r.change.decision.describe(),

@@ -312,6 +312,25 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     let (s, v) = issue(&app, &bw, &example_request()).await;
     assert_eq!(s, 201, "{v}");
 
+    // The embargo is lifted by recording it again with its last day; from the next day AE
+    // exports again.
+    let (s, v) = post(
+        &app,
+        "/v1/admin/participants/AE/measures",
+        &sec,
+        &json!({"kind": "embargo", "reference": "UNSC resolution 9999 (2026)",
+                "imposed_by": "UN Security Council", "from": "2026-06-05", "until": "2026-06-05"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = issue(&app, &ae, &to_bw).await;
+    assert_eq!(s, 403, "in force through its last day: {v}");
+    clock.advance_days(1);
+    let (s, v) = issue(&app, &ae, &to_bw).await;
+    assert_eq!(s, 201, "{v}");
+    let at = get(&app, "/v1/participants/AE?at=2026-06-05").await;
+    assert_eq!(at["in_good_standing"], false, "{at}");
+
     // A partial suspension (the Central African Republic, 2015-2024): exports only from the
     // approved zones, each with the mandated monitoring team's prior approval of that very
     // request, which the certificate cites.

@@ -523,3 +523,45 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
         assert_eq!(v.verdict, want, "{number}: {:?}", v.reasons);
     }
 }
+
+/// The issuer's standing comes after forgery (a date of issue in the future) and before the
+/// certificate's life and dates, online and offline alike.
+#[test]
+fn issuer_suspended_sits_between_forged_and_void() {
+    use kpcert::domain::{Decision, DecisionBody, Status, StatusChange};
+    let (mut state, _records) = ledger();
+    let suspension = Entry {
+        index: state.size(),
+        time_ms: T0 + 2000,
+        actor: SECRETARIAT.into(),
+        key_id: None,
+        prev: [0; 32],
+        event: Event::StatusChanged(StatusChange {
+            participant: code("BW"),
+            status: Status::Suspended,
+            effective_on: Date::parse("2026-11-26").unwrap(),
+            decision: Decision {
+                reference: "AD 2026/9".into(),
+                body: DecisionBody::WrittenProcedure,
+                decided_on: Date::parse("2026-11-26").unwrap(),
+            },
+            terms: None,
+            refuse_from: None,
+            note: String::new(),
+        }),
+    };
+    state.apply(&suspension).unwrap();
+    let bundle = TrustBundle::of_state(&state, T0 + 3000, 7 * 86_400_000, "test/ledger", "key");
+    let today = Date::parse("2026-11-27").unwrap();
+    let genuine = qr(&claims(&certificate(1, "2026-11-26")), &key());
+    let Ok(v) = verify_qr(&bundle, &genuine, today);
+    assert_eq!(v.verdict, Verdict::IssuerSuspended, "{:?}", v.reasons);
+    assert!(
+        v.reasons[0].contains("AD 2026/9 of written procedure"),
+        "{:?}",
+        v.reasons
+    );
+    let future = qr(&claims(&certificate(5, "2026-12-30")), &key());
+    let Ok(v) = verify_qr(&bundle, &future, today);
+    assert_eq!(v.verdict, Verdict::Forged, "{:?}", v.reasons);
+}
