@@ -27,9 +27,11 @@ use crate::tlog::{NoteSigner, NoteVerifier};
 use crate::tokens::{Principal, Refused, Role, TokenError, Tokens, DEFAULT_TOKEN_DAYS};
 use crate::verify::{self, LedgerTrust, Recorded, Verification};
 
+mod documents;
 mod lifecycle;
 mod signed;
 mod standing;
+pub use documents::ProvenDocument;
 pub use lifecycle::{History, Replacement};
 pub use signed::{SubmittedConfirmation, SubmittedVoid};
 pub use standing::ParticipantHistory;
@@ -197,6 +199,8 @@ pub struct App {
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
     record_cache: Mutex<HashMap<String, Arc<IssuedCertificate>>>,
+    /// The files of recorded documents, by SHA-256.
+    documents: crate::documents::DocumentStore,
     tokens: Tokens,
     verifier: NoteVerifier,
     /// Serialises authority registration (key files, then the entry).
@@ -275,6 +279,7 @@ impl App {
             held_keys: Arc::new(RwLock::new(HashMap::new())),
             root_key,
             record_cache: Mutex::new(HashMap::new()),
+            documents: crate::documents::DocumentStore::new(&config.data_dir),
             tokens: Tokens::open(&config.data_dir)?,
             verifier,
             registering: Mutex::new(()),

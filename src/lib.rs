@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod codec;
 pub mod crypto;
+pub mod documents;
 pub mod domain;
 #[doc(hidden)]
 pub mod fuzz;

@@ -634,6 +634,7 @@ pub enum PayloadView<'a> {
     StatusChange(StatusChangeView<'a>),
     TradeMeasure(TradeMeasureView<'a>),
     Approval(ApprovalView<'a>),
+    Document(DocumentView<'a>),
     Participant {
         code: &'a str,
         name: &'a str,
@@ -764,6 +765,7 @@ impl<'a> EntryView<'a> {
             Event::StatusChanged(c) => PayloadView::StatusChange(StatusChangeView::of(c)),
             Event::TradeMeasureRecorded(m) => PayloadView::TradeMeasure(TradeMeasureView::of(m)),
             Event::ShipmentApproved(a) => PayloadView::Approval(ApprovalView::of(a)),
+            Event::DocumentRecorded(d) => PayloadView::Document(DocumentView::of(d)),
         };
         EntryView {
             kind: entry.event.kind().as_str(),
@@ -1039,6 +1041,35 @@ impl<'a> TradeMeasureView<'a> {
             from: m.from.to_string(),
             until: m.until.map(|d| d.to_string()),
             note: &m.note,
+        }
+    }
+}
+
+/// A recorded document as the API shows it.
+#[derive(Serialize)]
+pub struct DocumentView<'a> {
+    /// SHA-256 of the file, hex: its address (`/v1/documents/{hash}`).
+    pub hash: String,
+    pub size: u64,
+    pub media_type: &'a str,
+    pub title: &'a str,
+    pub kind: &'static str,
+    pub dated: String,
+    pub participants: Vec<&'a str>,
+    pub confidentiality: &'static str,
+}
+
+impl<'a> DocumentView<'a> {
+    pub fn of(d: &'a crate::domain::Document) -> DocumentView<'a> {
+        DocumentView {
+            hash: hex(&d.hash),
+            size: d.size,
+            media_type: &d.media_type,
+            title: &d.title,
+            kind: d.kind.as_str(),
+            dated: d.dated.to_string(),
+            participants: d.participants.iter().map(|c| c.as_str()).collect(),
+            confidentiality: d.confidentiality.as_str(),
         }
     }
 }

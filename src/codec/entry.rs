@@ -74,6 +74,7 @@ fn payload(event: &Event) -> Value {
         Event::StatusChanged(c) => super::standing::status_change_value(c),
         Event::TradeMeasureRecorded(m) => super::standing::trade_measure_value(m),
         Event::ShipmentApproved(a) => super::standing::approval_value(a),
+        Event::DocumentRecorded(d) => super::document::document_value(d),
     }
 }
 
@@ -175,6 +176,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
             Event::TradeMeasureRecorded(super::standing::trade_measure_from(v)?)
         }
         Kind::ShipmentApproved => Event::ShipmentApproved(super::standing::approval_from(v)?),
+        Kind::DocumentRecorded => Event::DocumentRecorded(super::document::document_from(v)?),
     })
 }
 

@@ -9,6 +9,7 @@
 
 pub mod cbor;
 pub mod certificate;
+pub mod document;
 pub mod entry;
 pub mod export;
 pub mod lifecycle;

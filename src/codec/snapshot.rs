@@ -99,10 +99,23 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
         })
         .collect();
     let lives = parts.lives.iter().map(|(n, l)| life_value(n, l)).collect();
+    let documents = parts
+        .documents
+        .iter()
+        .map(|d| {
+            Value::Array(vec![
+                Value::Uint(d.index),
+                Value::Uint(d.time_ms),
+                Value::text(&d.actor),
+                super::document::document_value(&d.document),
+            ])
+        })
+        .collect();
     with_context(
         SNAPSHOT_CONTEXT,
         Value::map([
             ("lives", Value::Array(lives)),
+            ("documents", Value::Array(documents)),
             ("size", Value::Uint(parts.size)),
             ("last_time", Value::Uint(parts.last_time_ms)),
             ("participants", Value::Array(participants)),
@@ -320,6 +333,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         unwrap_context(&value, SNAPSHOT_CONTEXT)?,
         &[
             "lives",
+            "documents",
             "size",
             "last_time",
             "participants",
@@ -436,6 +450,19 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
             .list("lives")?
             .iter()
             .map(life_from)
+            .collect::<Result<_, FormatError>>()?,
+        documents: f
+            .list("documents")?
+            .iter()
+            .map(|v| {
+                let [index, time, actor, payload] = items::<4>(v, "a document")?;
+                Ok(crate::domain::DocumentEntry {
+                    index: uint(index)?,
+                    time_ms: uint(time)?,
+                    actor: text(actor)?.to_owned(),
+                    document: super::document::document_from(payload)?,
+                })
+            })
             .collect::<Result<_, FormatError>>()?,
     });
     Ok((state, f.array("head")?))

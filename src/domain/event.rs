@@ -7,6 +7,7 @@
 use super::authority::Authority;
 use super::certificate::{Certificate, CertificateNumber};
 use super::date::Date;
+use super::document::Document;
 use super::lifecycle::{SignedConfirmation, SignedVoid};
 use super::participant::Participant;
 use super::standing::{ShipmentApproval, StatusChange, TradeMeasure};
@@ -28,11 +29,12 @@ pub enum Kind {
     StatusChanged,
     TradeMeasureRecorded,
     ShipmentApproved,
+    DocumentRecorded,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -43,6 +45,7 @@ impl Kind {
         Kind::StatusChanged,
         Kind::TradeMeasureRecorded,
         Kind::ShipmentApproved,
+        Kind::DocumentRecorded,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -58,6 +61,7 @@ impl Kind {
             Kind::StatusChanged => "participant.status_changed",
             Kind::TradeMeasureRecorded => "participant.trade_measure",
             Kind::ShipmentApproved => "participant.shipment_approved",
+            Kind::DocumentRecorded => "document.recorded",
         }
     }
 
@@ -146,6 +150,9 @@ pub enum Event {
     TradeMeasureRecorded(TradeMeasure),
     /// A monitoring team's prior approval of one export of a partially suspended participant.
     ShipmentApproved(ShipmentApproval),
+    /// A document of the institutional memory, by its SHA-256 (the file is kept beside the
+    /// ledger).
+    DocumentRecorded(Document),
 }
 
 impl Event {
@@ -162,6 +169,7 @@ impl Event {
             Event::StatusChanged(_) => Kind::StatusChanged,
             Event::TradeMeasureRecorded(_) => Kind::TradeMeasureRecorded,
             Event::ShipmentApproved(_) => Kind::ShipmentApproved,
+            Event::DocumentRecorded(_) => Kind::DocumentRecorded,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod authority;
 pub mod certificate;
 pub mod country;
 pub mod date;
+pub mod document;
 pub mod event;
 pub mod lifecycle;
 pub mod participant;
@@ -24,6 +25,7 @@ pub use certificate::{
 };
 pub use country::CountryCode;
 pub use date::Date;
+pub use document::{Confidentiality, Document, DocumentEntry, DocumentKind};
 pub use event::{
     CertificateRecord, Entry, Event, Issuance, KeyAdded, KeyRevoked, Kind, SignedCertificate,
     SECRETARIAT,

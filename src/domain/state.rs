@@ -19,6 +19,7 @@ use super::certificate::{
 };
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
+use super::document::DocumentEntry;
 use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
 use super::lifecycle::{
     discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,
@@ -274,6 +275,8 @@ pub struct State {
     lives: imbl::HashMap<CertificateNumber, Arc<CertificateLife>>,
     /// A replacement whose new certificate is recorded and whose void must be the next entry.
     pending_replacement: Option<(CertificateNumber, CertificateNumber)>,
+    /// Every recorded document, by its SHA-256.
+    documents: Arc<BTreeMap<crate::crypto::Hash, DocumentEntry>>,
 }
 
 /// The parts of a [`State`], for its snapshot encoding.
@@ -286,6 +289,8 @@ pub struct StateParts {
     pub serials: Vec<(CountryCode, i64, u64)>,
     /// Sorted by number.
     pub lives: Vec<(CertificateNumber, CertificateLife)>,
+    /// In ledger order.
+    pub documents: Vec<DocumentEntry>,
 }
 
 impl State {
@@ -390,6 +395,30 @@ impl State {
                     used_by: None,
                 });
                 Arc::make_mut(&mut self.participants).insert(approval.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::DocumentRecorded(document) => {
+                let team = entry.actor.strip_prefix("monitor:");
+                if entry.key_id.is_some()
+                    || (entry.actor != SECRETARIAT && team.is_none_or(str::is_empty))
+                {
+                    return violation(
+                        "a document is recorded by the secretariat or a monitoring team (actor \"secretariat\" or \"monitor:<team>\", no key id)",
+                    );
+                }
+                let problems = self.document_problems(document, Date::from_unix_ms(entry.time_ms));
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                Arc::make_mut(&mut self.documents).insert(
+                    document.hash,
+                    DocumentEntry {
+                        index: entry.index,
+                        time_ms: entry.time_ms,
+                        actor: entry.actor.clone(),
+                        document: document.clone(),
+                    },
+                );
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -1284,6 +1313,44 @@ impl State {
         })
     }
 
+    /// The problems of recording `document` on `day`: its own rules, registered participants,
+    /// and a file recorded once.
+    pub fn document_problems(
+        &self,
+        document: &super::document::Document,
+        day: Date,
+    ) -> Vec<Problem> {
+        let mut problems = document.problems(day);
+        for code in &document.participants {
+            if !self.participants.contains_key(code) {
+                problems.push(Problem::new(
+                    "participants",
+                    format!("{code} is not a registered participant"),
+                ));
+            }
+        }
+        if let Some(earlier) = self.documents.get(&document.hash) {
+            problems.push(Problem::new(
+                "file",
+                format!(
+                    "this file is already recorded (ledger entry {}, {:?})",
+                    earlier.index, earlier.document.title
+                ),
+            ));
+        }
+        problems
+    }
+
+    /// The recorded document with SHA-256 `hash`.
+    pub fn document(&self, hash: &crate::crypto::Hash) -> Option<&DocumentEntry> {
+        self.documents.get(hash)
+    }
+
+    /// Every recorded document, by hash.
+    pub fn documents(&self) -> impl Iterator<Item = &DocumentEntry> {
+        self.documents.values()
+    }
+
     /// The standing of participant `code` over time.
     pub fn standing(&self, code: CountryCode) -> Option<&StandingHistory> {
         self.participants.get(&code).map(|p| &p.standing)
@@ -1431,6 +1498,11 @@ impl State {
             authorities: self.authorities.values().cloned().collect(),
             serials,
             lives,
+            documents: {
+                let mut d: Vec<DocumentEntry> = self.documents.values().cloned().collect();
+                d.sort_by_key(|e| e.index);
+                d
+            },
         }
     }
 
@@ -1466,6 +1538,13 @@ impl State {
                 .map(|(n, l)| (n, Arc::new(l)))
                 .collect(),
             pending_replacement: None,
+            documents: Arc::new(
+                parts
+                    .documents
+                    .into_iter()
+                    .map(|d| (d.document.hash, d))
+                    .collect(),
+            ),
         }
     }
 }

@@ -23,10 +23,19 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 /// Reads the whole body within [`BODY_TIMEOUT`] (else 408), refusing one over
 /// [`MAX_BODY_BYTES`] (413) without reading it all.
 pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    read_body_up_to(req, payload, MAX_BODY_BYTES).await
+}
+
+/// [`read_body`] with another size limit (an uploaded document), under the same deadline.
+pub async fn read_body_up_to(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
     let deadline = req
         .app_data::<web::Data<super::HttpState>>()
         .map_or(BODY_TIMEOUT, |s| s.timeouts.body);
-    match tokio::time::timeout(deadline, read_body_untimed(req, payload)).await {
+    match tokio::time::timeout(deadline, read_body_untimed(req, payload, max)).await {
         Ok(body) => body,
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
@@ -42,12 +51,13 @@ pub async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Vec<u
 async fn read_body_untimed(
     req: &HttpRequest,
     mut payload: web::Payload,
+    max: usize,
 ) -> Result<Vec<u8>, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the request body must be at most {MAX_BODY_BYTES} bytes"),
+            format!("the request body must be at most {max} bytes"),
         )
     };
     let declared = req
@@ -55,14 +65,14 @@ async fn read_body_untimed(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(declared.unwrap_or(1024));
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(max));
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > max {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);

@@ -9,6 +9,7 @@
 mod admin;
 mod auth;
 mod certificates;
+mod documents;
 pub mod error;
 pub mod json;
 mod ledger;
@@ -196,6 +197,10 @@ routes! {
     get "/S/{seal}" => verify::verify_page, public;
     get "/v1/trust-bundle" => verify::trust_bundle, public;
     get "/v1/participants" => standing::list, public;
+    post "/v1/documents" => documents::upload, oversight;
+    get "/v1/documents" => documents::list, public;
+    get "/v1/documents/{hash}" => documents::download, public;
+    get "/v1/documents/{hash}/record" => documents::record, public;
     get "/v1/participants/{code}" => standing::get, public;
     post "/v1/participants/{code}/approvals" => standing::approve, monitor;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;

@@ -6,6 +6,7 @@ mod audit;
 mod audit_rules;
 mod cli;
 mod crash;
+mod documents;
 mod fuzz_corpus;
 mod go_crosscheck;
 mod helpers;
