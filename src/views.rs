@@ -635,6 +635,8 @@ pub enum PayloadView<'a> {
     TradeMeasure(TradeMeasureView<'a>),
     Approval(ApprovalView<'a>),
     Document(DocumentView<'a>),
+    Step(StepView<'a>),
+    Benchmark(BenchmarkView<'a>),
     Participant {
         code: &'a str,
         name: &'a str,
@@ -766,6 +768,8 @@ impl<'a> EntryView<'a> {
             Event::TradeMeasureRecorded(m) => PayloadView::TradeMeasure(TradeMeasureView::of(m)),
             Event::ShipmentApproved(a) => PayloadView::Approval(ApprovalView::of(a)),
             Event::DocumentRecorded(d) => PayloadView::Document(DocumentView::of(d)),
+            Event::CaseStepRecorded(s) => PayloadView::Step(StepView::of(s)),
+            Event::BenchmarkSet(b) => PayloadView::Benchmark(BenchmarkView::of(b)),
         };
         EntryView {
             kind: entry.event.kind().as_str(),
@@ -1070,6 +1074,60 @@ impl<'a> DocumentView<'a> {
             dated: d.dated.to_string(),
             participants: d.participants.iter().map(|c| c.as_str()).collect(),
             confidentiality: d.confidentiality.as_str(),
+        }
+    }
+}
+
+/// A step of a rehabilitation case.
+#[derive(Serialize)]
+pub struct StepView<'a> {
+    pub participant: &'a str,
+    pub kind: &'static str,
+    pub from: String,
+    pub until: Option<String>,
+    pub team: &'a str,
+    pub findings: &'a str,
+    /// SHA-256 (hex) of the recorded documents behind it.
+    pub documents: Vec<String>,
+    pub ends_stage: Option<&'static str>,
+}
+
+impl<'a> StepView<'a> {
+    pub fn of(s: &'a crate::domain::case::CaseStep) -> StepView<'a> {
+        StepView {
+            participant: s.participant.as_str(),
+            kind: s.kind.as_str(),
+            from: s.from.to_string(),
+            until: s.until.map(|d| d.to_string()),
+            team: &s.team,
+            findings: &s.findings,
+            documents: s.documents.iter().map(|h| hex(h)).collect(),
+            ends_stage: s.ends_stage.map(|st| st.as_str()),
+        }
+    }
+}
+
+/// A benchmark of an action plan.
+#[derive(Serialize)]
+pub struct BenchmarkView<'a> {
+    pub participant: &'a str,
+    pub id: &'a str,
+    pub text: &'a str,
+    pub status: &'static str,
+    /// SHA-256 (hex) of the recorded documents that decided it.
+    pub evidence: Vec<String>,
+    pub note: &'a str,
+}
+
+impl<'a> BenchmarkView<'a> {
+    pub fn of(b: &'a crate::domain::case::Benchmark) -> BenchmarkView<'a> {
+        BenchmarkView {
+            participant: b.participant.as_str(),
+            id: &b.id,
+            text: &b.text,
+            status: b.status.as_str(),
+            evidence: b.evidence.iter().map(|h| hex(h)).collect(),
+            note: &b.note,
         }
     }
 }

@@ -101,6 +101,45 @@ impl App {
         Ok(appended.index)
     }
 
+    /// Records a step of a rehabilitation case by `actor` (the Secretariat or a monitoring
+    /// team); its entry index.
+    pub fn record_case_step(
+        &self,
+        actor: String,
+        step: crate::domain::case::CaseStep,
+    ) -> Result<u64, LedgerError> {
+        refused_if(self.state().step_problems(&step, self.today()))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            let today = Date::from_unix_ms(ctx.time_ms());
+            refused_if(ctx.state().step_problems(&step, today))?;
+            Ok(NewEntry {
+                actor,
+                key_id: None,
+                event: Event::CaseStepRecorded(step),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
+    /// Records a benchmark of a rehabilitation case, set or decided, by `actor`; its entry
+    /// index.
+    pub fn record_benchmark(
+        &self,
+        actor: String,
+        benchmark: crate::domain::case::Benchmark,
+    ) -> Result<u64, LedgerError> {
+        refused_if(self.state().benchmark_problems(&benchmark))?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            refused_if(ctx.state().benchmark_problems(&benchmark))?;
+            Ok(NewEntry {
+                actor,
+                key_id: None,
+                event: Event::BenchmarkSet(benchmark),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
     /// Participant `code` with each of its standing entries proven against the latest
     /// checkpoint; `None` if it is not registered.
     pub fn participant_history(

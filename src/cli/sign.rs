@@ -130,6 +130,9 @@ enum Lifecycle {
         /// GET /v1/certificates/next saved to a file; without it, --url is asked.
         #[arg(long)]
         next: Option<PathBuf>,
+        /// The monitoring team approved this very request file (see `kpcert sign --approved`).
+        #[arg(long)]
+        approved: bool,
         #[command(flatten)]
         server: Server,
     },
@@ -427,6 +430,7 @@ fn run_lifecycle(command: &Lifecycle) -> anyhow::Result<()> {
             reason,
             request,
             next,
+            approved,
             server,
         } => {
             let key_path = key;
@@ -435,7 +439,7 @@ fn run_lifecycle(command: &Lifecycle) -> anyhow::Result<()> {
             let remote = server.remote(next.is_none() || server.submit)?;
             let next = next_number(next, &remote)?;
             let certificate =
-                certificate_body(&key, key_path, &next, request, Some(old.clone()), false)?;
+                certificate_body(&key, key_path, &next, request, Some(old.clone()), *approved)?;
             let mut body = void_body(
                 &key,
                 &next.issuer.authority_id,

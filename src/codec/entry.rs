@@ -75,6 +75,8 @@ fn payload(event: &Event) -> Value {
         Event::TradeMeasureRecorded(m) => super::standing::trade_measure_value(m),
         Event::ShipmentApproved(a) => super::standing::approval_value(a),
         Event::DocumentRecorded(d) => super::document::document_value(d),
+        Event::CaseStepRecorded(s) => super::case::step_value(s),
+        Event::BenchmarkSet(b) => super::case::benchmark_value(b),
     }
 }
 
@@ -177,6 +179,8 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         }
         Kind::ShipmentApproved => Event::ShipmentApproved(super::standing::approval_from(v)?),
         Kind::DocumentRecorded => Event::DocumentRecorded(super::document::document_from(v)?),
+        Kind::CaseStepRecorded => Event::CaseStepRecorded(super::case::step_from(v)?),
+        Kind::BenchmarkSet => Event::BenchmarkSet(super::case::benchmark_from(v)?),
     })
 }
 

@@ -7,6 +7,7 @@
 //! domain-separates it; each decoder accepts exactly what its encoder produces, so a verifier
 //! never re-serialises before checking a signature. api/ specifies every public format here.
 
+pub mod case;
 pub mod cbor;
 pub mod certificate;
 pub mod document;

@@ -14,7 +14,7 @@ use crate::domain::{
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v4";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v5";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -35,6 +35,22 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                 Value::text(p.participant.kind.as_str()),
                 super::standing::history_value(&p.standing),
                 Value::Uint(p.registered_index),
+                Value::Array(vec![
+                    Value::Array(
+                        p.case
+                            .steps
+                            .iter()
+                            .map(|r| recorded_value(r, super::case::step_value(&r.what)))
+                            .collect(),
+                    ),
+                    Value::Array(
+                        p.case
+                            .benchmarks
+                            .iter()
+                            .map(|r| recorded_value(r, super::case::benchmark_value(&r.what)))
+                            .collect(),
+                    ),
+                ]),
                 Value::Array(
                     p.approvals
                         .iter()
@@ -325,6 +341,45 @@ fn days(v: &Value) -> Result<u32, FormatError> {
     u32::try_from(uint(v)?).map_err(|_| shape("days out of range"))
 }
 
+fn recorded_value<T>(r: &crate::domain::case::Recorded<T>, payload: Value) -> Value {
+    Value::Array(vec![
+        Value::Uint(r.index),
+        Value::Uint(r.time_ms),
+        Value::text(&r.actor),
+        payload,
+    ])
+}
+
+fn recorded_list<T>(
+    v: &Value,
+    decode: fn(&Value) -> Result<T, FormatError>,
+) -> Result<Vec<crate::domain::case::Recorded<T>>, FormatError> {
+    v.as_array()
+        .ok_or_else(|| shape("a case list"))?
+        .iter()
+        .map(|r| {
+            let [index, time, actor, payload] = items::<4>(r, "a case entry")?;
+            Ok(crate::domain::case::Recorded {
+                index: uint(index)?,
+                time_ms: uint(time)?,
+                actor: text(actor)?.to_owned(),
+                what: decode(payload)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether `bytes` are a snapshot of this version (a snapshot of another version is not
+/// corrupt, only of no use: the state is replayed from entry 0 instead).
+pub fn is_current(bytes: &[u8]) -> bool {
+    Value::decode(bytes).is_ok_and(|v| {
+        v.as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_text)
+            .is_some_and(|c| c == SNAPSHOT_CONTEXT)
+    })
+}
+
 /// Decodes snapshot bytes: the state and the hash of its last entry.
 pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
     let value = Value::decode(bytes)?;
@@ -346,8 +401,9 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         .list("participants")?
         .iter()
         .map(|v| {
-            let [c, name, region, kind, standing, index, approvals] =
-                items::<7>(v, "a participant")?;
+            let [c, name, region, kind, standing, index, case, approvals] =
+                items::<8>(v, "a participant")?;
+            let [steps, benchmarks] = items::<2>(case, "a case")?;
             Ok(ParticipantRecord {
                 participant: Participant {
                     code: code(c)?,
@@ -357,6 +413,10 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                         .ok_or_else(|| shape("participant kind"))?,
                 },
                 standing: super::standing::history_from(standing)?,
+                case: crate::domain::case::CaseFile {
+                    steps: recorded_list(steps, super::case::step_from)?,
+                    benchmarks: recorded_list(benchmarks, super::case::benchmark_from)?,
+                },
                 approvals: approvals
                     .as_array()
                     .ok_or_else(|| shape("approvals"))?

@@ -5,6 +5,7 @@
 //! ledger state ([`super::state::State`]) decides what each may do.
 
 use super::authority::Authority;
+use super::case::{Benchmark, CaseStep};
 use super::certificate::{Certificate, CertificateNumber};
 use super::date::Date;
 use super::document::Document;
@@ -30,11 +31,13 @@ pub enum Kind {
     TradeMeasureRecorded,
     ShipmentApproved,
     DocumentRecorded,
+    CaseStepRecorded,
+    BenchmarkSet,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -46,6 +49,8 @@ impl Kind {
         Kind::TradeMeasureRecorded,
         Kind::ShipmentApproved,
         Kind::DocumentRecorded,
+        Kind::CaseStepRecorded,
+        Kind::BenchmarkSet,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -62,6 +67,8 @@ impl Kind {
             Kind::TradeMeasureRecorded => "participant.trade_measure",
             Kind::ShipmentApproved => "participant.shipment_approved",
             Kind::DocumentRecorded => "document.recorded",
+            Kind::CaseStepRecorded => "case.step_recorded",
+            Kind::BenchmarkSet => "case.benchmark_set",
         }
     }
 
@@ -153,6 +160,10 @@ pub enum Event {
     /// A document of the institutional memory, by its SHA-256 (the file is kept beside the
     /// ledger).
     DocumentRecorded(Document),
+    /// A step of a participant's rehabilitation case.
+    CaseStepRecorded(CaseStep),
+    /// A benchmark of a participant's action plan, set or decided.
+    BenchmarkSet(Benchmark),
 }
 
 impl Event {
@@ -170,6 +181,8 @@ impl Event {
             Event::TradeMeasureRecorded(_) => Kind::TradeMeasureRecorded,
             Event::ShipmentApproved(_) => Kind::ShipmentApproved,
             Event::DocumentRecorded(_) => Kind::DocumentRecorded,
+            Event::CaseStepRecorded(_) => Kind::CaseStepRecorded,
+            Event::BenchmarkSet(_) => Kind::BenchmarkSet,
         }
     }
 

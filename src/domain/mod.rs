@@ -7,6 +7,7 @@
 
 pub mod amount;
 pub mod authority;
+pub mod case;
 pub mod certificate;
 pub mod country;
 pub mod date;

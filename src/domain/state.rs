@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::amount::Hundredths;
 use super::authority::Authority;
+use super::case::{Benchmark, CaseFile, CaseStep, Recorded, Stage};
 use super::certificate::CertificateNumber;
 use super::certificate::{
     expiry_rule, CertificateContent, DraftInput, Input, IssuePolicy, Problem,
@@ -128,6 +129,8 @@ pub struct ParticipantRecord {
     pub standing: StandingHistory,
     /// Monitoring teams' prior approvals of its exports, in ledger order.
     pub approvals: Vec<ApprovalRecord>,
+    /// Its rehabilitation case.
+    pub case: CaseFile,
     /// Index of its registration entry.
     pub registered_index: u64,
 }
@@ -335,6 +338,7 @@ impl State {
                         participant: p.clone(),
                         standing: StandingHistory::default(),
                         approvals: Vec::new(),
+                        case: CaseFile::default(),
                         registered_index: entry.index,
                     },
                 );
@@ -397,15 +401,40 @@ impl State {
                 Arc::make_mut(&mut self.participants).insert(approval.participant, record);
                 Applied { signed_by: None }
             }
-            Event::DocumentRecorded(document) => {
-                let team = entry.actor.strip_prefix("monitor:");
-                if entry.key_id.is_some()
-                    || (entry.actor != SECRETARIAT && team.is_none_or(str::is_empty))
-                {
-                    return violation(
-                        "a document is recorded by the secretariat or a monitoring team (actor \"secretariat\" or \"monitor:<team>\", no key id)",
-                    );
+            Event::CaseStepRecorded(step) => {
+                oversight_only(entry, "a case step")?;
+                let problems = self.step_problems(step, Date::from_unix_ms(entry.time_ms));
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
                 }
+                let mut record = self.participants[&step.participant].clone();
+                record.case.steps.push(Recorded {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    actor: entry.actor.clone(),
+                    what: step.clone(),
+                });
+                Arc::make_mut(&mut self.participants).insert(step.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::BenchmarkSet(benchmark) => {
+                oversight_only(entry, "a benchmark")?;
+                let problems = self.benchmark_problems(benchmark);
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                let mut record = self.participants[&benchmark.participant].clone();
+                record.case.benchmarks.push(Recorded {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    actor: entry.actor.clone(),
+                    what: benchmark.clone(),
+                });
+                Arc::make_mut(&mut self.participants).insert(benchmark.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::DocumentRecorded(document) => {
+                oversight_only(entry, "a document")?;
                 let problems = self.document_problems(document, Date::from_unix_ms(entry.time_ms));
                 if !problems.is_empty() {
                     return Err(Refusal::Invalid(problems).into_violation());
@@ -1145,24 +1174,25 @@ impl State {
                     self.open_approval(a.participant, hash, content.origin_zone.as_deref())
                         .is_some()
                 });
-                if content.approval.is_none() {
-                    problems.push(Problem::new(
-                        "approval",
-                        format!(
-                            "{} is partially suspended: each export needs the prior approval of monitoring team {}, and none is recorded for this request{} in zone {}",
-                            a.participant,
-                            terms.team.as_deref().unwrap_or("?"),
-                            input
-                                .request_hash
-                                .map(|h| format!(" (SHA-256 {})", hex_of(&h)))
-                                .unwrap_or_default(),
-                            content.origin_zone.as_deref().unwrap_or("(none stated)")
-                        ),
-                    ));
-                }
             }
         }
-        problems.extend(self.zone_problems(a.participant, &content, issued_on));
+        // The approval a request lacks is named with the hash the monitoring team approves.
+        problems.extend(
+            self.zone_problems(a.participant, &content, issued_on)
+                .into_iter()
+                .map(|p| match (p.field.as_str(), input.request_hash) {
+                    ("approval", Some(hash)) if content.approval.is_none() => Problem::new(
+                        "approval",
+                        format!(
+                            "{} is partially suspended: each export needs the prior approval of its monitoring team, and none is recorded for this request (SHA-256 {}) in zone {}",
+                            a.participant,
+                            super::standing::hex_of(&hash),
+                            content.origin_zone.as_deref().unwrap_or("(none stated)")
+                        ),
+                    ),
+                    _ => p,
+                }),
+        );
         if problems.is_empty() {
             Ok(content)
         } else {
@@ -1338,6 +1368,96 @@ impl State {
                 ),
             ));
         }
+        problems
+    }
+
+    /// The case of `code`, which must be a registered participant that was suspended,
+    /// self-suspended, partially suspended or removed at some time.
+    fn case_of(&self, code: CountryCode) -> Result<&ParticipantRecord, Problem> {
+        let Some(record) = self.participants.get(&code) else {
+            return Err(Problem::new(
+                "participant",
+                format!("{code} is not a registered participant"),
+            ));
+        };
+        let ever_barred = record.standing.changes.iter().any(|c| {
+            !matches!(
+                c.change.status,
+                super::standing::Status::Active | super::standing::Status::Applicant
+            )
+        });
+        if !ever_barred {
+            return Err(Problem::new(
+                "participant",
+                format!("{code} has never been suspended, partially suspended or removed: it has no rehabilitation case"),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// The problems of citing `hashes` under `field`: each a recorded document.
+    fn citation_problems_of(&self, field: &str, hashes: &[crate::crypto::Hash]) -> Vec<Problem> {
+        hashes
+            .iter()
+            .filter(|h| !self.documents.contains_key(*h))
+            .map(|h| {
+                Problem::new(
+                    field,
+                    format!(
+                        "{} is not a recorded document: record it first (POST /v1/documents)",
+                        super::standing::hex_of(h)
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// The problems of recording case step `step` on `day`: its own rules, a participant with
+    /// a case, recorded documents, and a stage ended in order (readmission only while the
+    /// participant is active again).
+    pub fn step_problems(&self, step: &CaseStep, day: Date) -> Vec<Problem> {
+        let record = match self.case_of(step.participant) {
+            Ok(r) => r,
+            Err(p) => return vec![p],
+        };
+        let mut problems = step.problems(day);
+        problems.extend(self.citation_problems_of("documents", &step.documents));
+        if let Some(stage) = step.ends_stage {
+            let current = record.case.current_stage();
+            if current != Some(stage) {
+                problems.push(Problem::new(
+                    "ends_stage",
+                    match current {
+                        Some(c) => format!(
+                            "the case is at stage {}: stages end in order (review_mission, action_plan, monitored_resumption, readmission)",
+                            c.as_str()
+                        ),
+                        None => "the case is closed: the participant was readmitted".to_owned(),
+                    },
+                ));
+            } else if stage == Stage::Readmission
+                && record.standing.at(day) != super::standing::Status::Active
+            {
+                problems.push(Problem::new(
+                    "ends_stage",
+                    format!(
+                        "readmission ends the case only once the participant is active again: record the readmission decision first (POST /v1/admin/participants/{}/status)",
+                        step.participant
+                    ),
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The problems of recording `benchmark`: its own rules, a participant with a case, and
+    /// recorded evidence.
+    pub fn benchmark_problems(&self, benchmark: &Benchmark) -> Vec<Problem> {
+        if let Err(p) = self.case_of(benchmark.participant) {
+            return vec![p];
+        }
+        let mut problems = benchmark.problems();
+        problems.extend(self.citation_problems_of("evidence", &benchmark.evidence));
         problems
     }
 
@@ -1549,6 +1669,17 @@ impl State {
     }
 }
 
+/// The Secretariat or a monitoring team (`monitor:<team>`), without a key id.
+fn oversight_only(entry: &Entry, what: &str) -> Result<(), Violation> {
+    let team = entry.actor.strip_prefix("monitor:");
+    if entry.key_id.is_some() || (entry.actor != SECRETARIAT && team.is_none_or(str::is_empty)) {
+        return violation(format!(
+            "{what} is recorded by the secretariat or a monitoring team (actor \"secretariat\" or \"monitor:<team>\", no key id)"
+        ));
+    }
+    Ok(())
+}
+
 fn secretariat_only(entry: &Entry, what: &str) -> Result<(), Violation> {
     if entry.actor != SECRETARIAT || entry.key_id.is_some() {
         return violation(format!(
@@ -1556,9 +1687,4 @@ fn secretariat_only(entry: &Entry, what: &str) -> Result<(), Violation> {
         ));
     }
     Ok(())
-}
-
-/// Lower-case hex of `bytes` (the domain names a request hash in a message).
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

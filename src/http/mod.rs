@@ -8,6 +8,7 @@
 
 mod admin;
 mod auth;
+mod cases;
 mod certificates;
 mod documents;
 pub mod error;
@@ -139,7 +140,7 @@ type Shared = web::Data<HttpState>;
 /// role tests, and `configure` registering each handler, the `public` ones behind the per-client
 /// rate limit. Who may call a route: `open` (anyone, not rate limited: health and local
 /// metrics), `public` (anyone, rate limited), `authority`, `secretariat`, `monitor` (a bearer
-/// token of that role), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
+/// token of that role), `kp` (any valid token: the KP's own readers), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
 /// issuing authority, the destination's authorities, the Secretariat and monitors); tokens are
 /// checked by the handler.
 macro_rules! routes {
@@ -203,6 +204,9 @@ routes! {
     get "/v1/documents/{hash}/record" => documents::record, public;
     get "/v1/participants/{code}" => standing::get, public;
     post "/v1/participants/{code}/approvals" => standing::approve, monitor;
+    get "/v1/participants/{code}/case" => cases::get_case, kp;
+    post "/v1/participants/{code}/case/steps" => cases::record_step, oversight;
+    post "/v1/participants/{code}/case/benchmarks" => cases::set_benchmark, oversight;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;
     get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
     get "/v1/ledger/entries" => ledger::entries, public;

@@ -324,7 +324,8 @@ pub async fn approve(
     };
     let approval = crate::domain::ShipmentApproval {
         participant: code,
-        team: p.owner.clone(),
+        // As the terms name it: trimmed, in form C.
+        team: Reader::text(Some(&p.owner)),
         request_hash,
         zone,
         conditions: Reader::text(r.conditions.as_deref()),
@@ -485,8 +486,21 @@ fn answer_history(
             ledger: ledger_of(r.index, r.time_ms),
         })
         .collect();
+    let approvals: Vec<serde_json::Value> = history
+        .record
+        .approvals
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "index": a.index,
+                "approval": crate::views::ApprovalView::of(&a.approval),
+                "used_by": a.used_by.as_ref().map(|n| n.as_str()),
+            })
+        })
+        .collect();
     let p = &history.record.participant;
     Ok(HttpResponse::build(status).json(serde_json::json!({
+        "approvals": approvals,
         "code": p.code.as_str(),
         "name": p.name,
         "region": p.region,

@@ -207,8 +207,15 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
 fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u64), LedgerError> {
     let corrupt = |what: String| LedgerError::Corrupt(what);
     let (mut state, snapshot_head) = match index.snapshot()? {
-        Some(bytes) => snapshot::decode_state(&bytes)
+        Some(bytes) if snapshot::is_current(&bytes) => snapshot::decode_state(&bytes)
             .map_err(|e| corrupt(format!("the state snapshot: {e}")))?,
+        Some(_) => {
+            tracing::warn!(
+                "the state snapshot is of another version ({} expected): replaying the ledger from entry 0",
+                snapshot::SNAPSHOT_CONTEXT
+            );
+            (State::new(), [0u8; 32])
+        }
         None => (State::new(), [0u8; 32]),
     };
     if state.size() > size {

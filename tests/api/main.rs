@@ -4,6 +4,7 @@
 mod admin_load;
 mod audit;
 mod audit_rules;
+mod cases;
 mod cli;
 mod crash;
 mod documents;

@@ -60,6 +60,8 @@ async fn every_route_answers_every_role_as_its_access_says() {
                 // Any token may ask; whether it is a party to the certificate is judged on the
                 // record (tested in privacy.rs).
                 "party" => true,
+                // Any valid token: the KP's own readers.
+                "kp" => true,
                 "oversight" => role == "secretariat" || role == "monitor",
                 other => other == role,
             };

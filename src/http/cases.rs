@@ -1,0 +1,323 @@
+//! Rehabilitation cases over HTTP: the Secretariat or a monitoring team records a step
+//! (`POST /v1/participants/{code}/case/steps`) or sets and decides a benchmark
+//! (`.../case/benchmarks`); any KP token reads the case (`GET /v1/participants/{code}/case`):
+//! the stage the participant is in, what remains (stages and benchmarks), every step with its
+//! documents, and the documents recorded about the participant. Thin: the rules are the
+//! domain's.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::require;
+use super::error::ApiError;
+use super::json::{parse_json_strict, read_body, require_json};
+use super::Shared;
+use crate::domain::case::{Benchmark, BenchmarkStatus, CaseStep, Stage, StepKind};
+use crate::domain::certificate::normalized;
+use crate::domain::date::format_unix_ms;
+use crate::domain::standing::team_actor;
+use crate::domain::{CountryCode, Date, Problem, SECRETARIAT};
+use crate::ledger::LedgerError;
+use crate::tokens::{Principal, Role};
+use crate::views::{BenchmarkView, DocumentView, StepView};
+
+fn invalid(problems: Vec<Problem>) -> ApiError {
+    ApiError::invalid("invalid_request", "request", problems)
+}
+
+fn refused(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::Invalid(problems) => invalid(problems),
+        e => e.into(),
+    }
+}
+
+async fn body<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    require_json(req, "send the request as Content-Type: application/json")?;
+    let value = parse_json_strict(&read_body(req, payload).await?)?;
+    serde_json::from_value(value).map_err(|e| invalid(vec![Problem::new("", e.to_string())]))
+}
+
+fn participant(state: &Shared, code: &str) -> Result<CountryCode, ApiError> {
+    let not_found = || ApiError::not_found(format!("{code} is not a registered participant"));
+    let code = CountryCode::participant(code).ok_or_else(not_found)?;
+    state.app.state().participant(code).ok_or_else(not_found)?;
+    Ok(code)
+}
+
+fn actor(p: &Principal) -> String {
+    match p.role {
+        Role::Secretariat => SECRETARIAT.to_owned(),
+        _ => team_actor(&p.owner),
+    }
+}
+
+fn text(s: Option<&str>) -> String {
+    normalized(s.unwrap_or("").trim())
+}
+
+/// SHA-256 hex strings, sorted and each once, or a problem under `field`.
+fn hashes(problems: &mut Vec<Problem>, field: &str, list: &[String]) -> Vec<crate::crypto::Hash> {
+    let mut out = Vec::new();
+    for h in list {
+        match crate::codec::text::from_hex(h).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(hash) => out.push(hash),
+            None => problems.push(Problem::new(
+                field,
+                format!("{h:?} is not a SHA-256 (64 hex digits) of a recorded document"),
+            )),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn date(problems: &mut Vec<Problem>, field: &str, v: Option<&str>) -> Option<Date> {
+    let d = Date::parse(v?);
+    if d.is_none() {
+        problems.push(Problem::new(
+            field,
+            "must be a calendar date written YYYY-MM-DD",
+        ));
+    }
+    d
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepRequest {
+    kind: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    team: Option<String>,
+    findings: Option<String>,
+    #[serde(default)]
+    documents: Vec<String>,
+    ends_stage: Option<String>,
+}
+
+/// `POST /v1/participants/{code}/case/steps`.
+pub async fn record_step(
+    state: Shared,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    let code = participant(&state, &code)?;
+    let r: StepRequest = body(&req, payload).await?;
+    let mut problems = Vec::new();
+    let kind = match r.kind.as_deref() {
+        None => {
+            problems.push(Problem::new("kind", "is required"));
+            None
+        }
+        Some(k) => {
+            let parsed = StepKind::parse(k);
+            if parsed.is_none() {
+                problems.push(Problem::new(
+                    "kind",
+                    "must be one of review_visit, review_mission, monitoring_report, meeting, decision, note",
+                ));
+            }
+            parsed
+        }
+    };
+    if r.from.is_none() {
+        problems.push(Problem::new("from", "is required"));
+    }
+    let from = date(&mut problems, "from", r.from.as_deref());
+    let until = r
+        .until
+        .as_deref()
+        .and_then(|u| date(&mut problems, "until", Some(u)));
+    let documents = hashes(&mut problems, "documents", &r.documents);
+    let ends_stage = match r.ends_stage.as_deref() {
+        None => None,
+        Some(s) => {
+            let parsed = Stage::parse(s);
+            if parsed.is_none() {
+                problems.push(Problem::new(
+                    "ends_stage",
+                    "must be one of review_mission, action_plan, monitored_resumption, readmission",
+                ));
+            }
+            parsed
+        }
+    };
+    let (Some(kind), Some(from), true) = (kind, from, problems.is_empty()) else {
+        return Err(invalid(problems));
+    };
+    let step = CaseStep {
+        participant: code,
+        kind,
+        from,
+        until,
+        team: text(r.team.as_deref()),
+        findings: text(r.findings.as_deref()),
+        documents,
+        ends_stage,
+    };
+    let (app, actor) = (state.app.clone(), actor(&p));
+    web::block(move || app.record_case_step(actor, step))
+        .await?
+        .map_err(refused)?;
+    case_answer(&state, code, actix_web::http::StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BenchmarkRequest {
+    id: Option<String>,
+    text: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    evidence: Vec<String>,
+    note: Option<String>,
+}
+
+/// `POST /v1/participants/{code}/case/benchmarks`.
+pub async fn set_benchmark(
+    state: Shared,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    let code = participant(&state, &code)?;
+    let r: BenchmarkRequest = body(&req, payload).await?;
+    let mut problems = Vec::new();
+    let status = match r.status.as_deref() {
+        None => Some(BenchmarkStatus::Open),
+        Some(s) => {
+            let parsed = BenchmarkStatus::parse(s);
+            if parsed.is_none() {
+                problems.push(Problem::new("status", "must be open, met or not_met"));
+            }
+            parsed
+        }
+    };
+    let evidence = hashes(&mut problems, "evidence", &r.evidence);
+    let (Some(status), true) = (status, problems.is_empty()) else {
+        return Err(invalid(problems));
+    };
+    let benchmark = Benchmark {
+        participant: code,
+        id: text(r.id.as_deref()),
+        text: text(r.text.as_deref()),
+        status,
+        evidence,
+        note: text(r.note.as_deref()),
+    };
+    let (app, actor) = (state.app.clone(), actor(&p));
+    web::block(move || app.record_benchmark(actor, benchmark))
+        .await?
+        .map_err(refused)?;
+    case_answer(&state, code, actix_web::http::StatusCode::CREATED)
+}
+
+/// `GET /v1/participants/{code}/case`: the case, for any KP token.
+pub async fn get_case(
+    state: Shared,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    super::auth::principal(&state, &req)?;
+    let code = participant(&state, &code)?;
+    case_answer(&state, code, actix_web::http::StatusCode::OK)
+}
+
+fn case_answer(
+    state: &Shared,
+    code: CountryCode,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let ledger = state.app.state();
+    let today = state.app.today();
+    let p = ledger
+        .participant(code)
+        .ok_or_else(|| ApiError::not_found(format!("{code} is not a registered participant")))?;
+    let case = &p.case;
+    let stages: Vec<serde_json::Value> = Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let ended = case.ended().find(|(s, _)| *s == stage).map(|(_, r)| r);
+            serde_json::json!({
+                "stage": stage.as_str(),
+                "ended": ended.map(|r| serde_json::json!({
+                    "index": r.index,
+                    "on": r.what.until.unwrap_or(r.what.from).to_string(),
+                    "by": r.actor,
+                })),
+            })
+        })
+        .collect();
+    let benchmarks: Vec<serde_json::Value> = case
+        .benchmarks_now()
+        .into_iter()
+        .map(|b| {
+            let history: Vec<serde_json::Value> = case
+                .benchmarks
+                .iter()
+                .filter(|h| h.what.id == b.what.id)
+                .map(|h| {
+                    serde_json::json!({
+                        "index": h.index,
+                        "recorded": format_unix_ms(h.time_ms),
+                        "by": h.actor,
+                        "status": h.what.status.as_str(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "benchmark": BenchmarkView::of(&b.what),
+                "index": b.index,
+                "history": history,
+            })
+        })
+        .collect();
+    let remaining_stages: Vec<&str> = Stage::ALL
+        .into_iter()
+        .filter(|s| !case.ended().any(|(e, _)| e == *s))
+        .map(|s| s.as_str())
+        .collect();
+    let remaining_benchmarks: Vec<&str> = case
+        .benchmarks_now()
+        .into_iter()
+        .filter(|b| b.what.status != BenchmarkStatus::Met)
+        .map(|b| b.what.id.as_str())
+        .collect();
+    let mut steps: Vec<&crate::domain::case::Recorded<CaseStep>> = case.steps.iter().collect();
+    steps.sort_by_key(|s| (s.what.from, s.index));
+    let steps: Vec<serde_json::Value> = steps
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "step": StepView::of(&s.what),
+                "index": s.index,
+                "recorded": format_unix_ms(s.time_ms),
+                "by": s.actor,
+            })
+        })
+        .collect();
+    let documents: Vec<DocumentView<'_>> = ledger
+        .documents()
+        .filter(|d| d.document.participants.contains(&code))
+        .map(|d| DocumentView::of(&d.document))
+        .collect();
+    Ok(HttpResponse::build(status).json(serde_json::json!({
+        "participant": code.as_str(),
+        "name": p.participant.name,
+        "status": p.standing.at(today).as_str(),
+        "stage": case.current_stage().map_or("closed", |s| s.as_str()),
+        "stages": stages,
+        "remaining": {"stages": remaining_stages, "benchmarks": remaining_benchmarks},
+        "benchmarks": benchmarks,
+        "steps": steps,
+        "documents": documents,
+    })))
+}

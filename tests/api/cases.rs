@@ -1,0 +1,230 @@
+//! A rehabilitation case against the real server, along the KP's path for a suspended
+//! participant: review mission, action plan with benchmarks decided on recorded evidence,
+//! monitored partial resumption, readmission. Stages end in order, readmission only once the
+//! participant is active again; the case shows where it stands and what remains; any KP token
+//! reads it, the public does not.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app_on, TestApp};
+
+async fn post(app: &TestApp, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn document(app: &TestApp, title: &str, body: &[u8]) -> String {
+    let resp = app
+        .client
+        .post(app.url(&format!(
+            "/v1/documents?title={title}&kind=visit_report&dated=2026-05-20&participants=CF"
+        )))
+        .bearer_auth(&app.monitor)
+        .header("Content-Type", "text/plain")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v: Value = resp.json().await.unwrap();
+    v["document"]["hash"].as_str().unwrap().to_owned()
+}
+
+fn status(status: &str, effective: &str, reference: &str) -> Value {
+    json!({"status": status, "effective_on": effective,
+           "decision": {"reference": reference, "body": "plenary", "decided_on": effective}})
+}
+
+#[tokio::test]
+async fn a_case_follows_the_path_back_to_readmission() {
+    let (app, clock) = spawn_app_on("2026-06-01");
+    let sec = app.secretariat.clone();
+    let steps = "/v1/participants/CF/case/steps";
+    let benchmarks = "/v1/participants/CF/case/benchmarks";
+    let step = |kind: &str, from: &str, ends: Option<&str>, docs: &[&str]| {
+        json!({"kind": kind, "from": from, "team": "Monitoring team", "findings": "Findings of the team.",
+               "documents": docs, "ends_stage": ends})
+    };
+
+    // No case for a participant never suspended.
+    let (s, v) = post(
+        &app,
+        steps,
+        &app.monitor,
+        &step("review_visit", "2026-05-20", None, &[]),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = post(
+        &app,
+        "/v1/admin/participants/CF/status",
+        &sec,
+        &status("suspended", "2026-05-01", "AD 2026/10"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+
+    // The review mission: its report recorded first, then cited; stages end in order.
+    let report = document(&app, "Review%20mission%20report", b"review mission report").await;
+    let size = app.ledger_size();
+    let (s, v) = post(
+        &app,
+        steps,
+        &app.monitor,
+        &step(
+            "review_mission",
+            "2026-05-20",
+            Some("action_plan"),
+            &[&report],
+        ),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("stages end in order"), "{v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &app.monitor,
+        &step(
+            "review_mission",
+            "2026-05-20",
+            Some("review_mission"),
+            &["00".repeat(32).as_str()],
+        ),
+    )
+    .await;
+    assert_eq!(s, 422, "an unrecorded document: {v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &app.bw.1,
+        &step(
+            "review_mission",
+            "2026-05-20",
+            Some("review_mission"),
+            &[&report],
+        ),
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(app.ledger_size(), size);
+    let (s, v) = post(
+        &app,
+        steps,
+        &app.monitor,
+        &step(
+            "review_mission",
+            "2026-05-20",
+            Some("review_mission"),
+            &[&report],
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["stage"], "action_plan", "{v}");
+
+    // The action plan's benchmarks: decided only on recorded evidence.
+    for (id, text) in [
+        ("B1", "A national register of licensed diggers"),
+        ("B2", "Export through one office only"),
+    ] {
+        let (s, v) = post(&app, benchmarks, &sec, &json!({"id": id, "text": text})).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = post(
+        &app,
+        benchmarks,
+        &app.monitor,
+        &json!({"id": "B1", "text": "A national register of licensed diggers", "status": "met"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("evidence"), "{v}");
+    let evidence = document(&app, "Register%20audit", b"audit of the register").await;
+    let (s, v) = post(&app, benchmarks, &app.monitor, &json!({"id": "B1", "text": "A national register of licensed diggers", "status": "met", "evidence": [evidence]})).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["remaining"]["benchmarks"], json!(["B2"]), "{v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &sec,
+        &step("decision", "2026-06-01", Some("action_plan"), &[]),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+
+    // Monitored partial resumption, then readmission once the participant is active again.
+    clock.advance_days(1);
+    let mut partial = status("partially_suspended", "2026-06-02", "AD 2026/11");
+    partial["terms"] = json!({"zones": [{"id": "Z1", "name": "Bangui"}], "prior_approval": false});
+    let (s, v) = post(&app, "/v1/admin/participants/CF/status", &sec, &partial).await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &sec,
+        &step("decision", "2026-06-02", Some("monitored_resumption"), &[]),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &sec,
+        &step("decision", "2026-06-02", Some("readmission"), &[]),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(v.to_string().contains("active again"), "{v}");
+    let (s, v) = post(
+        &app,
+        "/v1/admin/participants/CF/status",
+        &sec,
+        &status("active", "2026-06-02", "AD 2026/12"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = post(
+        &app,
+        steps,
+        &sec,
+        &step("decision", "2026-06-02", Some("readmission"), &[]),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["stage"], "closed", "{v}");
+
+    // Any KP token reads the case; the public does not.
+    assert_eq!(app.get("/v1/participants/CF/case").await.status(), 401);
+    let v: Value = app
+        .get_as("/v1/participants/CF/case", &app.ae.1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["stage"], "closed");
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(
+        v["stages"][0]["ended"]["by"], "monitor:Monitoring team",
+        "{v}"
+    );
+    assert_eq!(
+        v["benchmarks"][0]["history"].as_array().unwrap().len(),
+        2,
+        "{v}"
+    );
+    assert_eq!(v["documents"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(v["remaining"]["stages"], json!([]), "{v}");
+    let report = app.audit(&app.full_export());
+    assert_eq!(report.entries, app.ledger_size());
+    app.stop().await;
+}
