@@ -19,6 +19,7 @@ pub mod keys;
 pub mod ledger;
 pub mod metrics;
 pub mod qr;
+pub mod report;
 pub mod startup;
 pub mod tlog;
 pub mod tls;

@@ -9,6 +9,7 @@ mod audit;
 mod authority;
 mod export;
 mod keys;
+mod report;
 mod restore;
 mod serve;
 mod sign;
@@ -68,6 +69,9 @@ enum Command {
     /// Rebuild a data folder from an export (a backup): audits it first, then writes it into an
     /// empty folder.
     Restore(restore::RestoreArgs),
+    /// Reports from the ledger (audited first): `kpcert report annual --year Y`.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 /// The data and keys folders.
@@ -136,6 +140,7 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Restore(args) => restore::run(&args).map(|()| true),
+        Command::Report(command) => report::run(&command).map(|()| true),
         Command::Sign(args) => sign::run(&args).map(|()| true),
         Command::Token(cmd) => token::run(cmd).map(|()| true),
     };

@@ -226,5 +226,53 @@ async fn a_case_follows_the_path_back_to_readmission() {
     assert_eq!(v["remaining"]["stages"], json!([]), "{v}");
     let report = app.audit(&app.full_export());
     assert_eq!(report.entries, app.ledger_size());
+
+    // The annual report, written by the binary from the data folder the server holds (read
+    // only, audited first): the status changes with their decisions, the rehabilitation, the
+    // documents (KP-only ones counted, not listed), in Markdown and in escaped HTML.
+    let home = app.keys_dir.parent().unwrap().to_path_buf();
+    let out = home.join("reports");
+    let (code, _, err) = crate::cli::run(crate::cli::kpcert(
+        &home,
+        &[
+            "report",
+            "annual",
+            "--year",
+            "2026",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(out.join("annual-report-2026.md")).unwrap();
+    for words in [
+        "suspended from 2026-05-01 by decision AD 2026/10 of the Plenary",
+        "active from 2026-06-02 by decision AD 2026/12",
+        "review mission by Monitoring team",
+        "(ends the stage readmission)",
+        "benchmark B1",
+        "2 KP-only document(s)",
+        "Central African Republic (CF)",
+    ] {
+        assert!(md.contains(words), "{words:?} missing from:\n{md}");
+    }
+    let html = std::fs::read_to_string(out.join("annual-report-2026.html")).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(html.contains("AD 2026/10"));
+    // A year the ledger says nothing about.
+    let (code, _, err) = crate::cli::run(crate::cli::kpcert(
+        &home,
+        &[
+            "report",
+            "annual",
+            "--year",
+            "2019",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let empty = std::fs::read_to_string(out.join("annual-report-2019.md")).unwrap();
+    assert!(empty.contains("No status changed this year."), "{empty}");
     app.stop().await;
 }
