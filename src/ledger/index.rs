@@ -2,8 +2,10 @@
 //! the commit point (committed size, head hash, latest checkpoint note), a snapshot of the
 //! ledger state, certificate number → entry index, and idempotency claims.
 //!
-//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `msnapshot` (meta); `c`+number → entry
-//! index (8 bytes big-endian); `i`+actor+0+idempotency key → request hash and entry index.
+//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated` (meta); `c`+number → entry index (8 bytes
+//! big-endian); `i`+actor+0+idempotency key → request hash and entry index. The state snapshot
+//! lives alone in its own tree (`snapshot`, key `s`): in the main tree its megabytes would be
+//! rewritten with the leaf of the commit point on every batch.
 
 use std::fs::File;
 use std::path::Path;
@@ -15,7 +17,8 @@ const META_SIZE: &[u8] = b"msize";
 const META_CREATED: &[u8] = b"mcreated";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
 const META_HEAD: &[u8] = b"mhead";
-const META_SNAPSHOT: &[u8] = b"msnapshot";
+const SNAPSHOT_TREE: &[u8] = b"snapshot";
+const SNAPSHOT_KEY: &[u8] = b"s";
 
 impl From<sled::Error> for LedgerError {
     fn from(e: sled::Error) -> LedgerError {
@@ -27,13 +30,15 @@ impl From<sled::Error> for LedgerError {
 pub(super) struct Index {
     db: sled::Db,
     tree: sled::Tree,
+    /// The state snapshot, alone.
+    snapshots: sled::Tree,
     /// sled's database file, for `fdatasync` after sled's own flush.
     db_file: File,
 }
 
 /// Writes that commit together (the commit point of one batch).
 #[derive(Default)]
-pub(super) struct Batch(sled::Batch);
+pub(super) struct Batch(sled::Batch, Option<Vec<u8>>);
 
 fn key_with(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
@@ -71,7 +76,7 @@ impl Batch {
 
     /// A new state snapshot.
     pub fn snapshot(&mut self, bytes: &[u8]) {
-        self.0.insert(META_SNAPSHOT, bytes);
+        self.1 = Some(bytes.to_vec());
     }
 
     /// Certificate `number` is in entry `index`.
@@ -131,8 +136,14 @@ impl Index {
                 )),
             })?;
         let tree: sled::Tree = (*db).clone();
+        let snapshots = db.open_tree(SNAPSHOT_TREE)?;
         let db_file = File::open(index_dir.join("db"))?;
-        Ok(Index { db, tree, db_file })
+        Ok(Index {
+            db,
+            tree,
+            snapshots,
+            db_file,
+        })
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, LedgerError> {
@@ -177,7 +188,7 @@ impl Index {
 
     /// The latest state snapshot, if any.
     pub fn snapshot(&self) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self.get(META_SNAPSHOT)?.map(|v| v.to_vec()))
+        Ok(self.snapshots.get(SNAPSHOT_KEY)?.map(|v| v.to_vec()))
     }
 
     /// The entry index recorded for certificate `number`.
@@ -203,9 +214,14 @@ impl Index {
         )))
     }
 
-    /// Applies a batch: the commit point.
+    /// Applies a batch: the commit point, then its snapshot (after it in sled's log, so a
+    /// snapshot recovered after a crash never covers entries the commit point does not).
     pub fn apply(&self, batch: Batch) -> Result<(), LedgerError> {
-        Ok(self.tree.apply_batch(batch.0)?)
+        self.tree.apply_batch(batch.0)?;
+        if let Some(snapshot) = batch.1 {
+            self.snapshots.insert(SNAPSHOT_KEY, snapshot)?;
+        }
+        Ok(())
     }
 
     /// sled's flush, then `fdatasync` of the database file: durable across power loss.
