@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::crypto::{sha256, Hash};
 
 /// Largest document accepted, in bytes.
-pub const MAX_DOCUMENT_BYTES: usize = 16 << 20;
+pub const MAX_DOCUMENT_BYTES: usize = crate::domain::document::MAX_DOCUMENT_BYTES as usize;
 
 /// Files by SHA-256 under `<data>/documents/`.
 pub struct DocumentStore {
@@ -29,10 +29,11 @@ impl DocumentStore {
         self.dir.join(crate::codec::text::hex(hash))
     }
 
-    /// Stores `bytes` durably; their SHA-256. Storing the same bytes again changes nothing.
+    /// Stores `bytes` durably; their SHA-256. Storing the same bytes again changes nothing;
+    /// a stored copy that was altered is replaced by these bytes (they hash to its name).
     pub fn put(&self, bytes: &[u8]) -> io::Result<Hash> {
         let hash = sha256(bytes);
-        if self.get(&hash)?.is_some() {
+        if let Ok(Some(_)) = self.get(&hash) {
             return Ok(hash);
         }
         fs::create_dir_all(&self.dir)?;

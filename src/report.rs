@@ -55,6 +55,8 @@ impl AnnualReport {
             ..AnnualReport::default()
         };
         let mut authorities: BTreeMap<String, CountryCode> = BTreeMap::new();
+        // A measure recorded again under its kind and reference supersedes the earlier record.
+        let mut measure_at: BTreeMap<(CountryCode, &'static str, String), usize> = BTreeMap::new();
         for entry in entries {
             r.entries += 1;
             let recorded = Date::from_unix_ms(entry.time_ms);
@@ -103,9 +105,20 @@ impl AnnualReport {
                         index: entry.index,
                     });
                 }
-                Event::TradeMeasureRecorded(m)
-                    if year_of(m.from) <= year && m.until.is_none_or(|u| year_of(u) >= year) =>
-                {
+                Event::TradeMeasureRecorded(m) => {
+                    let key = (m.participant, m.kind.as_str(), m.reference.clone());
+                    if let Some(at) = measure_at.remove(&key) {
+                        r.measures.remove(at);
+                        for i in measure_at.values_mut() {
+                            if *i > at {
+                                *i -= 1;
+                            }
+                        }
+                    }
+                    if year_of(m.from) > year || m.until.is_some_and(|u| year_of(u) < year) {
+                        continue;
+                    }
+                    measure_at.insert(key, r.measures.len());
                     r.measures.push(Line {
                         on: m.from,
                         participant: m.participant.to_string(),
@@ -254,7 +267,7 @@ impl AnnualReport {
                     md,
                     "- {}, {}: {} (entry {})",
                     l.on,
-                    self.name(&l.participant),
+                    md_text(&self.name(&l.participant)),
                     md_text(&l.text),
                     l.index
                 );
@@ -272,7 +285,7 @@ impl AnnualReport {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} |",
-                self.name(code.as_str()),
+                md_text(&self.name(code.as_str())),
                 c.issued,
                 c.confirmed,
                 c.voided

@@ -968,6 +968,8 @@ pub struct ApprovalView<'a> {
     pub request_hash: String,
     pub zone: &'a str,
     pub conditions: &'a str,
+    /// SHA-256 (hex) of the recorded evidence.
+    pub documents: Vec<String>,
 }
 
 impl<'a> ApprovalView<'a> {
@@ -978,6 +980,7 @@ impl<'a> ApprovalView<'a> {
             request_hash: hex(&a.request_hash),
             zone: &a.zone,
             conditions: &a.conditions,
+            documents: a.documents.iter().map(|h| hex(h)).collect(),
         }
     }
 }

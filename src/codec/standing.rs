@@ -131,6 +131,15 @@ pub fn approval_value(a: &ShipmentApproval) -> Value {
         ("request_hash", Value::Bytes(a.request_hash.to_vec())),
         ("zone", Value::text(&a.zone)),
         ("conditions", Value::text(&a.conditions)),
+        (
+            "documents",
+            Value::Array(
+                a.documents
+                    .iter()
+                    .map(|h| Value::Bytes(h.to_vec()))
+                    .collect(),
+            ),
+        ),
     ])
 }
 
@@ -139,7 +148,14 @@ pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
     let f = Fields::exact(
         "payload",
         v,
-        &["participant", "team", "request_hash", "zone", "conditions"],
+        &[
+            "participant",
+            "team",
+            "request_hash",
+            "zone",
+            "conditions",
+            "documents",
+        ],
     )?;
     Ok(ShipmentApproval {
         participant: f.parsed("participant", CountryCode::participant)?,
@@ -147,6 +163,15 @@ pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
         request_hash: f.array("request_hash")?,
         zone: f.text("zone")?.to_owned(),
         conditions: f.text("conditions")?.to_owned(),
+        documents: f
+            .list("documents")?
+            .iter()
+            .map(|v| {
+                v.as_bytes()
+                    .and_then(|b| <crate::crypto::Hash>::try_from(b).ok())
+                    .ok_or_else(|| shape("payload.documents holds a value that is not 32 bytes"))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -11,6 +11,8 @@ use crate::crypto::Hash;
 
 /// Longest document title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
+/// Largest document, in bytes.
+pub const MAX_DOCUMENT_BYTES: u64 = 16 << 20;
 /// Most participants a document names.
 pub const MAX_DOCUMENT_PARTICIPANTS: usize = 64;
 
@@ -131,6 +133,12 @@ impl Document {
         }
         if self.size == 0 {
             problems.push(Problem::new("size", "an empty file is not a document"));
+        }
+        if self.size > MAX_DOCUMENT_BYTES {
+            problems.push(Problem::new(
+                "size",
+                format!("must be at most {MAX_DOCUMENT_BYTES} bytes"),
+            ));
         }
         problems
     }

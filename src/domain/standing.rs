@@ -160,6 +160,9 @@ pub struct ShipmentApproval {
     pub zone: String,
     /// Free text; empty when none.
     pub conditions: String,
+    /// SHA-256 of the recorded documents of the evidence required (photographs, forensic
+    /// audit reports), sorted, each once.
+    pub documents: Vec<crate::crypto::Hash>,
 }
 
 /// The entry actor of a monitoring team's entries.

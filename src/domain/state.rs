@@ -1321,6 +1321,13 @@ impl State {
                 problems.push(Problem::new("conditions", why));
             }
         }
+        if approval.documents.windows(2).any(|w| w[0] >= w[1]) {
+            problems.push(Problem::new(
+                "documents",
+                "must be sorted, each document once",
+            ));
+        }
+        problems.extend(self.citation_problems_of("documents", &approval.documents));
         if record
             .approvals
             .iter()

@@ -1,6 +1,6 @@
 //! Rehabilitation cases over HTTP: the Secretariat or a monitoring team records a step
 //! (`POST /v1/participants/{code}/case/steps`) or sets and decides a benchmark
-//! (`.../case/benchmarks`); any KP token reads the case (`GET /v1/participants/{code}/case`):
+//! (`.../case/benchmarks`); anyone reads the case (`GET /v1/participants/{code}/case`):
 //! the stage the participant is in, what remains (stages and benchmarks), every step with its
 //! documents, and the documents recorded about the participant. Thin: the rules are the
 //! domain's.
@@ -51,7 +51,7 @@ fn participant(state: &Shared, code: &str) -> Result<CountryCode, ApiError> {
 fn actor(p: &Principal) -> String {
     match p.role {
         Role::Secretariat => SECRETARIAT.to_owned(),
-        _ => team_actor(&p.owner),
+        _ => team_actor(&crate::domain::certificate::normalized(p.owner.trim())),
     }
 }
 
@@ -220,14 +220,24 @@ pub async fn set_benchmark(
     case_answer(&state, code, actix_web::http::StatusCode::CREATED)
 }
 
-/// `GET /v1/participants/{code}/case`: the case, for any KP token.
-pub async fn get_case(
-    state: Shared,
-    req: HttpRequest,
-    code: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    super::auth::principal(&state, &req)?;
+/// `GET /v1/participants/{code}/case`: the case, public as the entries it is made of (what
+/// must stay within the KP belongs in `kp_only` documents, which the case cites by hash);
+/// 404 for a participant that has none.
+pub async fn get_case(state: Shared, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let code = participant(&state, &code)?;
+    let ledger = state.app.state();
+    let p = ledger.participant(code).expect("checked");
+    let never_barred = p.standing.changes.iter().all(|c| {
+        matches!(
+            c.change.status,
+            crate::domain::Status::Active | crate::domain::Status::Applicant
+        )
+    });
+    if never_barred && p.case.steps.is_empty() && p.case.benchmarks.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "{code} has no rehabilitation case: it was never suspended, partially suspended or removed"
+        )));
+    }
     case_answer(&state, code, actix_web::http::StatusCode::OK)
 }
 

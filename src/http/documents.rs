@@ -128,6 +128,18 @@ pub async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let p = require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    if let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) {
+        if !encoding
+            .to_str()
+            .is_ok_and(|e| e.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the document uncompressed (kpcert records the exact bytes it receives)",
+            ));
+        }
+    }
     let media_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -144,7 +156,7 @@ pub async fn upload(
     let bytes = read_body_up_to(&req, payload, MAX_DOCUMENT_BYTES).await?;
     let actor = match p.role {
         Role::Secretariat => SECRETARIAT.to_owned(),
-        _ => team_actor(&p.owner),
+        _ => team_actor(&crate::domain::certificate::normalized(p.owner.trim())),
     };
     let app = state.app.clone();
     let index = web::block(move || app.record_document(actor, document, &bytes))

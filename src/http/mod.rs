@@ -204,7 +204,7 @@ routes! {
     get "/v1/documents/{hash}/record" => documents::record, public;
     get "/v1/participants/{code}" => standing::get, public;
     post "/v1/participants/{code}/approvals" => standing::approve, monitor;
-    get "/v1/participants/{code}/case" => cases::get_case, kp;
+    get "/v1/participants/{code}/case" => cases::get_case, public;
     post "/v1/participants/{code}/case/steps" => cases::record_step, oversight;
     post "/v1/participants/{code}/case/benchmarks" => cases::set_benchmark, oversight;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;

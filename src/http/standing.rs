@@ -289,6 +289,9 @@ struct ApprovalRequest {
     request_hash: Option<String>,
     zone: Option<String>,
     conditions: Option<String>,
+    /// SHA-256 (hex) of recorded documents of the evidence required.
+    #[serde(default)]
+    documents: Vec<String>,
 }
 
 /// `POST /v1/participants/{code}/approvals`: the monitoring team mandated by a partial
@@ -319,6 +322,18 @@ pub async fn approve(
     let zone = read
         .required("zone", &r.zone)
         .map(|s| Reader::text(Some(s)));
+    let mut documents = Vec::new();
+    for h in &r.documents {
+        match crate::codec::text::from_hex(h).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(d) => documents.push(d),
+            None => read.0.push(Problem::new(
+                "documents",
+                format!("{h:?} is not the SHA-256 (64 hex digits) of a recorded document"),
+            )),
+        }
+    }
+    documents.sort();
+    documents.dedup();
     let (Some(request_hash), Some(zone), true) = (hash, zone, read.0.is_empty()) else {
         return Err(invalid(read.0));
     };
@@ -329,6 +344,7 @@ pub async fn approve(
         request_hash,
         zone,
         conditions: Reader::text(r.conditions.as_deref()),
+        documents,
     };
     let app = state.app.clone();
     let index = web::block(move || app.record_approval(approval))
@@ -494,7 +510,7 @@ fn answer_history(
             serde_json::json!({
                 "index": a.index,
                 "approval": crate::views::ApprovalView::of(&a.approval),
-                "used_by": a.used_by.as_ref().map(|n| n.as_str()),
+                "used": a.used_by.is_some(),
             })
         })
         .collect();

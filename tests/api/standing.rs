@@ -381,8 +381,33 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
         v.to_string().contains(&hash),
         "the answer names the hash to approve: {v}"
     );
+    // The evidence the terms require (photographs of each parcel) is a recorded document,
+    // cited by its hash; an unrecorded one is refused.
+    let photos = b"photographs of each parcel".to_vec();
+    let resp =
+        app.client
+            .post(app.url(
+                "/v1/documents?title=Photographs&kind=evidence&dated=2026-06-05&participants=EU",
+            ))
+            .bearer_auth(&app.monitor)
+            .header("Content-Type", "image/jpeg")
+            .body(photos.clone())
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), 201);
+    let photos_hash = kpcert::codec::text::hex(&kpcert::crypto::sha256(&photos));
+    let (s, v) = post(
+        &app,
+        "/v1/participants/EU/approvals",
+        &app.monitor,
+        &json!({"request_hash": hash, "zone": "Z1", "documents": ["ab".repeat(32)]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(fields(&v).contains(&"documents".to_owned()), "{v}");
     // Only the mandated team approves, only approved zones, once per request.
-    let approval = |zone: &str| json!({"request_hash": hash, "zone": zone, "conditions": "photographs of each parcel"});
+    let approval = |zone: &str| json!({"request_hash": hash, "zone": zone, "conditions": "photographs of each parcel", "documents": [photos_hash]});
     let approvals = "/v1/participants/EU/approvals";
     let size = app.ledger_size();
     let other_team = app
@@ -400,6 +425,7 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     let (s, v) = post(&app, approvals, &app.monitor, &approval("Z1")).await;
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["approval"]["team"], "Monitoring team");
+    assert_eq!(v["approval"]["documents"][0], photos_hash.as_str());
     let (s, v) = post(&app, approvals, &app.monitor, &approval("Z1")).await;
     assert_eq!(s, 422, "approved once: {v}");
     // The very request approved is issued, citing the approval; the approval serves once.
