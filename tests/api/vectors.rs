@@ -462,3 +462,149 @@ fn lifecycle_vectors_are_reproduced_byte_for_byte() {
         "parcels, carats and a late arrival"
     );
 }
+
+/// The entries of participant standing, documents and rehabilitation cases (api/standing.md,
+/// api/documents.md, api/cases.md): one canonical `kpcert/entry/v2` entry of each kind, built
+/// by the encoder, decoded back to the same event, and published in api/vectors/standing.json.
+#[test]
+fn standing_document_and_case_vectors_are_reproduced_byte_for_byte() {
+    use kpcert::codec::{decode_entry, encode_entry, entry_hash};
+    use kpcert::domain::case::{Benchmark, BenchmarkStatus, CaseStep, Stage, StepKind};
+    use kpcert::domain::{
+        Confidentiality, CountryCode, Decision, DecisionBody, Document, DocumentKind, Entry, Event,
+        MeasureKind, PartialTerms, ShipmentApproval, Status, StatusChange, TradeMeasure, Zone,
+        SECRETARIAT,
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/vectors/standing.json");
+    let d = |s: &str| Date::parse(s).unwrap();
+    let cf = CountryCode::participant("CF").unwrap();
+    let report = sha256(b"review mission report");
+    let events: Vec<(&str, Event)> = vec![
+        (
+            SECRETARIAT,
+            Event::StatusChanged(StatusChange {
+                participant: cf,
+                status: Status::PartiallySuspended,
+                effective_on: d("2015-07-01"),
+                decision: Decision {
+                    reference: "AD 2015/1".into(),
+                    body: DecisionBody::Plenary,
+                    decided_on: d("2015-06-30"),
+                },
+                terms: Some(PartialTerms {
+                    zones: vec![
+                        Zone {
+                            id: "Z1".into(),
+                            name: "Berberati".into(),
+                        },
+                        Zone {
+                            id: "Z2".into(),
+                            name: "Carnot".into(),
+                        },
+                    ],
+                    prior_approval: true,
+                    team: Some("CAR Monitoring Team".into()),
+                }),
+                refuse_from: None,
+                note: "operational framework".into(),
+            }),
+        ),
+        (
+            SECRETARIAT,
+            Event::TradeMeasureRecorded(TradeMeasure {
+                participant: CountryCode::participant("CI").unwrap(),
+                kind: MeasureKind::Embargo,
+                reference: "UNSC resolution 1643 (2005)".into(),
+                imposed_by: "UN Security Council".into(),
+                from: d("2005-12-15"),
+                until: Some(d("2014-04-29")),
+                note: String::new(),
+            }),
+        ),
+        (
+            SECRETARIAT,
+            Event::DocumentRecorded(Document {
+                hash: report,
+                size: 21,
+                media_type: "application/pdf".into(),
+                title: "Review mission report".into(),
+                kind: DocumentKind::VisitReport,
+                dated: d("2015-05-20"),
+                participants: vec![cf],
+                confidentiality: Confidentiality::Public,
+            }),
+        ),
+        (
+            "monitor:CAR Monitoring Team",
+            Event::ShipmentApproved(ShipmentApproval {
+                participant: cf,
+                team: "CAR Monitoring Team".into(),
+                request_hash: sha256(b"the exact request body"),
+                zone: "Z1".into(),
+                conditions: "photographs of each parcel".into(),
+                documents: vec![report],
+            }),
+        ),
+        (
+            "monitor:CAR Monitoring Team",
+            Event::CaseStepRecorded(CaseStep {
+                participant: cf,
+                kind: StepKind::ReviewMission,
+                from: d("2015-05-18"),
+                until: Some(d("2015-05-22")),
+                team: "CAR Monitoring Team".into(),
+                findings: "Compliant zones identified".into(),
+                documents: vec![report],
+                ends_stage: Some(Stage::ReviewMission),
+            }),
+        ),
+        (
+            SECRETARIAT,
+            Event::BenchmarkSet(Benchmark {
+                participant: cf,
+                id: "B1".into(),
+                text: "A register of licensed diggers".into(),
+                status: BenchmarkStatus::Met,
+                evidence: vec![report],
+                note: String::new(),
+            }),
+        ),
+    ];
+    let mut prev = [0u8; 32];
+    let mut out = Vec::new();
+    for (i, (actor, event)) in events.into_iter().enumerate() {
+        let entry = Entry {
+            index: 100 + i as u64,
+            time_ms: 1_795_651_200_000 + i as u64 * 1000,
+            actor: actor.into(),
+            key_id: None,
+            prev,
+            event,
+        };
+        let bytes = encode_entry(&entry);
+        assert_eq!(
+            decode_entry(&bytes).unwrap(),
+            entry,
+            "decodes to what was encoded"
+        );
+        prev = entry_hash(&bytes);
+        out.push(json!({
+            "kind": entry.event.kind().as_str(),
+            "canonical_hex": hex(&bytes),
+            "entry_hash_hex": hex(&prev),
+        }));
+    }
+    let document = json!({
+        "format": "kpcert standing, document and case entry vectors (api/standing.md, api/documents.md, api/cases.md); each entry's prev is the previous one's hash, the first's is zero",
+        "entries": out,
+    });
+    if std::env::var_os("KPCERT_BLESS").is_some() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&document).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let published: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(published, document);
+}
