@@ -153,6 +153,127 @@ const DEMO_AUTHORITIES: [(&str, &str); 4] = [
     ("EU", "Demo: Antwerp Diamond Office (EU authority)"),
 ];
 
+/// The KP's real history of standing (shared/DOMAIN.md), recorded once in a demo ledger so
+/// that a newcomer sees standing judged at a date: the Republic of the Congo removed in 2004
+/// with an order to refuse its certificates and readmitted in 2007, Venezuela self-suspended
+/// 2008-2016, the Central African Republic suspended in 2013, partially resumed from approved
+/// zones under a monitoring team in 2015 and reinstated in 2024, and the UN embargo on Côte
+/// d'Ivoire's rough diamonds 2005-2014. Dates are those of the public record as far as the
+/// domain notes give them; the references are labelled as demo records, not the KP's own.
+fn demo_history(app: &App) -> anyhow::Result<()> {
+    use crate::domain::{
+        CountryCode, Date, Decision, DecisionBody, MeasureKind, PartialTerms, Status, StatusChange,
+        TradeMeasure, Zone,
+    };
+    let code = |c: &str| CountryCode::participant(c).expect("a participant code");
+    let day = |d: &str| Date::parse(d).expect("a date");
+    let state = app.state();
+    let recorded = |c: &str| {
+        state
+            .standing(code(c))
+            .is_some_and(|h| !h.changes.is_empty() || !h.measures.is_empty())
+    };
+    let change = |c: &str, status, on: &str, reference: &str| StatusChange {
+        participant: code(c),
+        status,
+        effective_on: day(on),
+        decision: Decision {
+            reference: format!("demo record: {reference}"),
+            body: DecisionBody::Plenary,
+            decided_on: day(on),
+        },
+        terms: None,
+        refuse_from: None,
+        note: String::new(),
+    };
+    let mut changes = Vec::new();
+    if !recorded("CG") {
+        let mut removal = change(
+            "CG",
+            Status::Removed,
+            "2004-07-09",
+            "removal of the Republic of the Congo",
+        );
+        removal.refuse_from = Some(day("2004-07-09"));
+        removal.note = "exports far above its production capacity".into();
+        changes.push(removal);
+        changes.push(change(
+            "CG",
+            Status::Active,
+            "2007-11-08",
+            "readmission after a review visit",
+        ));
+    }
+    if !recorded("VE") {
+        changes.push(change(
+            "VE",
+            Status::SelfSuspended,
+            "2008-11-06",
+            "Venezuela suspends itself",
+        ));
+        changes.push(change(
+            "VE",
+            Status::Active,
+            "2016-07-01",
+            "Venezuela resumes",
+        ));
+    }
+    if !recorded("CF") {
+        changes.push(change(
+            "CF",
+            Status::Suspended,
+            "2013-05-23",
+            "suspension of the Central African Republic",
+        ));
+        let mut partial = change(
+            "CF",
+            Status::PartiallySuspended,
+            "2015-07-01",
+            "operational framework: exports from compliant zones",
+        );
+        partial.terms = Some(PartialTerms {
+            zones: vec![
+                Zone {
+                    id: "CF-BER".into(),
+                    name: "Berbérati".into(),
+                },
+                Zone {
+                    id: "CF-CAR".into(),
+                    name: "Carnot".into(),
+                },
+                Zone {
+                    id: "CF-NOL".into(),
+                    name: "Nola".into(),
+                },
+            ],
+            prior_approval: true,
+            team: Some("Demo monitoring team".into()),
+        });
+        changes.push(partial);
+        changes.push(change(
+            "CF",
+            Status::Active,
+            "2024-11-15",
+            "full reinstatement",
+        ));
+    }
+    for c in changes {
+        app.record_status_change(c)?;
+    }
+    if !recorded("CI") {
+        app.record_trade_measure(TradeMeasure {
+            participant: code("CI"),
+            kind: MeasureKind::Embargo,
+            reference: "UNSC resolution 1643 (2005)".into(),
+            imposed_by: "UN Security Council".into(),
+            from: day("2005-12-15"),
+            until: Some(day("2014-04-29")),
+            note: "KP status unchanged: an external block on exports".into(),
+        })?;
+    }
+    Ok(())
+}
+
 /// A demo authority: participant, name, authority id and a fresh token.
 struct DemoAuthority {
     participant: &'static str,
@@ -311,6 +432,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let cert_path = cert_path.expect("a self-signed certificate");
     let cert_path = std::fs::canonicalize(&cert_path).unwrap_or(cert_path);
     let demo = demo_authorities(&app, &args.dirs)?;
+    demo_history(&app)?;
     let bound = listener.local_addr()?;
     let base = format!("https://localhost:{}", bound.port());
     println!(
@@ -361,6 +483,13 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
         app.today().year()
     );
     println!("  curl --cacert {cacert} {base}/v1/ledger/checkpoint");
+    println!();
+    println!(
+        "Participants' standing, judged at a date (the KP's history is recorded in the demo):"
+    );
+    println!("  curl --cacert {cacert} '{base}/v1/participants/CG?at=2005-01-01'   # removed, refuse its certificates");
+    println!("  curl --cacert {cacert} '{base}/v1/participants/CF?at=2016-01-01'   # partially suspended, approved zones");
+    println!("  curl --cacert {cacert} {base}/v1/participants/CI                   # the UN embargo 2005-2014");
     println!();
     println!("Press Ctrl-C to stop.");
     startup::run(app, listener, Some(tls), &options(&args.server, bound))

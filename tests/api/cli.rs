@@ -920,3 +920,71 @@ async fn an_authority_with_its_own_key_signs_with_the_binary_offline_and_online(
 fn year() -> String {
     kpcert::clock::system().today().year().to_string()
 }
+
+/// The demo records the KP's history of standing, so a newcomer sees standing judged at a date
+/// at once: the Congo removed with an order to refuse its certificates, the Central African
+/// Republic partially suspended with its zones, Côte d'Ivoire's embargo; a second start records
+/// nothing twice.
+#[tokio::test]
+async fn the_demo_records_the_kp_history_of_standing() {
+    let dir = tempfile::tempdir().unwrap();
+    for start in 0..2 {
+        let mut child = kpcert(dir.path(), &["demo", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port: u16 = loop {
+            let line = lines
+                .next()
+                .expect("the demo exited before listening")
+                .unwrap();
+            if let Some(rest) = line.split("serving address=").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap();
+                break addr.rsplit(':').next().unwrap().parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let server = Server(child, port);
+        let client = client_for(dir.path());
+        let get = |path: String| {
+            let client = client.clone();
+            async move {
+                client
+                    .get(format!("https://localhost:{port}{path}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let cg = get("/v1/participants/CG?at=2005-01-01".into()).await;
+        assert_eq!(cg["status"], "removed", "{cg}");
+        assert_eq!(cg["refusal_order"]["refuse_from"], "2004-07-09", "{cg}");
+        let cg_now = get("/v1/participants/CG".into()).await;
+        assert_eq!(cg_now["status"], "active", "{cg_now}");
+        assert_eq!(
+            cg_now["changes"].as_array().unwrap().len(),
+            2,
+            "start {start}: {cg_now}"
+        );
+        let cf = get("/v1/participants/CF?at=2016-01-01".into()).await;
+        assert_eq!(cf["status"], "partially_suspended", "{cf}");
+        assert_eq!(
+            cf["change"]["change"]["terms"]["zones"][0]["name"],
+            "Berbérati"
+        );
+        let ci = get("/v1/participants/CI?at=2010-06-01".into()).await;
+        assert_eq!(
+            (ci["status"].as_str(), ci["in_good_standing"].as_bool()),
+            (Some("active"), Some(false)),
+            "{ci}"
+        );
+        let ve = get("/v1/participants/VE?at=2012-01-01".into()).await;
+        assert_eq!(ve["status"], "self_suspended", "{ve}");
+        drop(server);
+    }
+}

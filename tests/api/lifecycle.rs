@@ -45,10 +45,10 @@ fn arrival(received_on: &str, parcels: u32, carats: &str) -> Value {
 }
 
 /// An export's frames: each entry with its record.
-type Frames = Vec<(Vec<u8>, Vec<u8>)>;
+pub(crate) type Frames = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Splits a full export into its head (magic, level, note, count) and its frames.
-fn split_full(bytes: &[u8]) -> (Vec<u8>, Frames) {
+pub(crate) fn split_full(bytes: &[u8]) -> (Vec<u8>, Frames) {
     assert_eq!(&bytes[..16], b"KPCERT-EXPORT-V2");
     assert_eq!(bytes[16], 1, "a full export");
     let note_len = u32::from_be_bytes(bytes[17..21].try_into().unwrap()) as usize;
@@ -71,7 +71,7 @@ fn split_full(bytes: &[u8]) -> (Vec<u8>, Frames) {
     (head, frames)
 }
 
-fn join_full(head: &[u8], frames: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn join_full(head: &[u8], frames: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     let mut out = head.to_vec();
     for (e, r) in frames {
         kpcert::codec::export::Frame::write_into(e, r, &mut out);
@@ -80,7 +80,7 @@ fn join_full(head: &[u8], frames: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Flips the last byte of the first occurrence of `needle` in `bytes`.
-fn flip_in(bytes: &mut [u8], needle: &[u8]) {
+pub(crate) fn flip_in(bytes: &mut [u8], needle: &[u8]) {
     let at = bytes
         .windows(needle.len())
         .position(|w| w == needle)

@@ -260,6 +260,21 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     let v4 = app.app.verify_qr(c4["qr"].as_str().unwrap()).unwrap();
     assert_eq!(v4.verdict.as_str(), "issuer_suspended", "{:?}", v4.reasons);
     assert!(v4.reasons[0].contains("refuse"), "{:?}", v4.reasons);
+    // Offline too, from a bundle that carries the order.
+    let bundle =
+        TrustBundle::open_signed_json(&app.app.trust_bundle(), &app.app.root_public_key()).unwrap();
+    let Ok(offline) = verify_qr(&bundle, c4["qr"].as_str().unwrap(), app.app.today());
+    assert_eq!(
+        offline.verdict.as_str(),
+        "issuer_suspended",
+        "{:?}",
+        offline.reasons
+    );
+    assert!(
+        offline.reasons[0].contains("AD 2026/4"),
+        "{:?}",
+        offline.reasons
+    );
     clock.advance_days(1);
     let (s, v) = post(
         &app,
@@ -436,6 +451,27 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     assert_eq!(c5["certificate"]["approval"], hash.as_str(), "{c5}");
     let resp = send(body).await.unwrap();
     assert_eq!(resp.status(), 422, "an approval serves one certificate");
+    // A later decision withdraws zone Z2 and adds Z3 (and drops prior approval): from then on
+    // Z2 is refused and Z3 allowed.
+    clock.advance_days(1);
+    let mut amended = change(
+        "partially_suspended",
+        "2026-06-07",
+        "AD 2026/7",
+        "2026-06-07",
+    );
+    amended["terms"] = json!({"zones": [{"id": "Z1", "name": "Bangui"}, {"id": "Z3", "name": "Nola"}],
+                              "prior_approval": false});
+    let (s, v) = post(&app, &status("EU"), &sec, &amended).await;
+    assert_eq!(s, 201, "{v}");
+    from_eu["origin_zone"] = json!("Z2");
+    let (s, v) = issue(&app, &eu, &from_eu).await;
+    assert_eq!(s, 422, "a withdrawn zone: {v}");
+    assert!(v.to_string().contains("Z2 is not an approved zone"), "{v}");
+    from_eu["origin_zone"] = json!("Z3");
+    let (s, v) = issue(&app, &eu, &from_eu).await;
+    assert_eq!(s, 201, "an added zone, no approval needed any more: {v}");
+
     let history = get(&app, "/v1/participants/BW").await;
     let refs: Vec<&str> = history["changes"]
         .as_array()
@@ -462,5 +498,31 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
     }
     let report = app.audit(&app.full_export());
     assert_eq!(report.entries, app.ledger_size());
+
+    // A forged status entry in an export (the decision's reference changed) is found by the
+    // audit: a Secretariat entry carries no signature of its own, so the break shows where the
+    // next entry's prev no longer matches it (the checkpoint's root would, for the last one).
+    let export = app.full_export();
+    let (head, frames) = crate::lifecycle::split_full(&export);
+    let at = frames
+        .iter()
+        .position(|(e, _)| e.windows(9).any(|w| w == b"AD 2026/1"))
+        .expect("the suspension's entry");
+    let mut forged = frames.clone();
+    crate::lifecycle::flip_in(&mut forged[at].0, b"AD 2026/1");
+    let failure = kpcert::audit::audit_export(
+        crate::lifecycle::join_full(&head, &forged).as_slice(),
+        app.app.ledger_verifier(),
+        None,
+        Default::default(),
+        |_, _| {},
+    )
+    .expect_err("a forged status entry");
+    assert_eq!(failure.index, Some(at as u64 + 1), "{}", failure.reason);
+    assert!(
+        failure.reason.contains("previous entry"),
+        "{}",
+        failure.reason
+    );
     app.stop().await;
 }
