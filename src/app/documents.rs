@@ -21,15 +21,27 @@ pub struct ProvenDocument {
 impl App {
     /// Records `bytes` as `document` (whose hash and size are the bytes'), by `actor` (the
     /// Secretariat or `monitor:<team>`): checked first, then the file stored durably, then the
-    /// entry appended (checked again on the writer). Its entry index.
+    /// entry appended (checked again on the writer). Its entry index, and whether it is new
+    /// (`false`: the bytes of a recorded document whose stored copy was missing or altered,
+    /// which they repair).
     pub fn record_document(
         &self,
         actor: String,
         mut document: Document,
         bytes: &[u8],
-    ) -> Result<u64, LedgerError> {
+    ) -> Result<(u64, bool), LedgerError> {
         document.hash = crate::crypto::sha256(bytes);
         document.size = bytes.len() as u64;
+        // The very bytes of a recorded document whose stored copy is missing or altered: the
+        // copy is repaired, nothing new is recorded.
+        if let Some(existing) = self.state().document(&document.hash).cloned() {
+            if !matches!(self.documents.get(&document.hash), Ok(Some(_))) {
+                self.documents
+                    .put(bytes)
+                    .map_err(|e| LedgerError::Storage(format!("cannot store the document: {e}")))?;
+                return Ok((existing.index, false));
+            }
+        }
         let problems = self.state().document_problems(&document, self.today());
         if !problems.is_empty() {
             return Err(LedgerError::Invalid(problems));
@@ -49,7 +61,7 @@ impl App {
                 event: Event::DocumentRecorded(document),
             })
         })?;
-        Ok(appended.index)
+        Ok((appended.index, true))
     }
 
     /// The file of recorded document `hash`, checked against its hash: `None` when no such

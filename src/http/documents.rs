@@ -159,7 +159,7 @@ pub async fn upload(
         _ => team_actor(&crate::domain::certificate::normalized(p.owner.trim())),
     };
     let app = state.app.clone();
-    let index = web::block(move || app.record_document(actor, document, &bytes))
+    let (index, created) = web::block(move || app.record_document(actor, document, &bytes))
         .await?
         .map_err(|e| match e {
             LedgerError::Invalid(problems) => invalid(problems),
@@ -170,7 +170,12 @@ pub async fn upload(
         .documents()
         .find(|d| d.index == index)
         .ok_or_else(|| ApiError::internal(format!("document entry {index} is not in the state")))?;
-    Ok(HttpResponse::Created()
+    let mut answer = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(answer
         .insert_header((
             header::LOCATION,
             format!(
@@ -178,7 +183,13 @@ pub async fn upload(
                 crate::codec::text::hex(&entry.document.hash)
             ),
         ))
-        .json(listed(entry)))
+        .json({
+            let mut body = listed(entry);
+            if !created {
+                body["repaired"] = serde_json::Value::Bool(true);
+            }
+            body
+        }))
 }
 
 fn listed(d: &DocumentEntry) -> serde_json::Value {

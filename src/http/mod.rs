@@ -140,7 +140,7 @@ type Shared = web::Data<HttpState>;
 /// role tests, and `configure` registering each handler, the `public` ones behind the per-client
 /// rate limit. Who may call a route: `open` (anyone, not rate limited: health and local
 /// metrics), `public` (anyone, rate limited), `authority`, `secretariat`, `monitor` (a bearer
-/// token of that role), `kp` (any valid token: the KP's own readers), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
+/// token of that role), `oversight` (the Secretariat or a monitor), `party` (a certificate's parties: its
 /// issuing authority, the destination's authorities, the Secretariat and monitors); tokens are
 /// checked by the handler.
 macro_rules! routes {

@@ -177,5 +177,20 @@ async fn documents_are_recorded_by_hash_served_checked_and_proven() {
     assert_eq!(resp.status(), 503);
     let v: Value = resp.json().await.unwrap();
     assert!(v["message"].as_str().unwrap().contains("altered"), "{v}");
+    // Uploading the recorded bytes again repairs the stored copy; nothing new is recorded.
+    let size = app.ledger_size();
+    let (s, v) = upload(
+        &app,
+        &app.secretariat,
+        "title=Again&kind=decision&dated=2015-07-01",
+        &decision,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["repaired"], true, "{v}");
+    assert_eq!(app.ledger_size(), size);
+    let resp = app.get(&format!("/v1/documents/{h1}")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), decision);
     app.stop().await;
 }
