@@ -331,3 +331,114 @@ fn case_answer(
         "documents": documents,
     })))
 }
+
+/// `GET /cases/{code}`: the case as a page a new monitoring team reads first (no script): the
+/// stage the participant is in, what remains, the benchmarks, every step with its documents.
+pub async fn case_page(state: Shared, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    use crate::report::esc;
+    let code = participant(&state, &code)?;
+    let ledger = state.app.state();
+    let today = state.app.today();
+    let p = ledger.participant(code).expect("checked");
+    let case = &p.case;
+    let current = case.current_stage();
+    let mut stages = String::new();
+    for stage in Stage::ALL {
+        let ended = case.ended().find(|(s, _)| *s == stage).map(|(_, r)| r);
+        let (mark, detail) = match ended {
+            Some(r) => (
+                "done",
+                format!(
+                    "ended {} (entry {})",
+                    r.what.until.unwrap_or(r.what.from),
+                    r.index
+                ),
+            ),
+            None if Some(stage) == current => ("current", "in progress".to_owned()),
+            None => ("todo", "to come".to_owned()),
+        };
+        stages.push_str(&format!(
+            "<li class=\"{mark}\"><strong>{}</strong>: {}</li>",
+            esc(&stage.as_str().replace('_', " ")),
+            esc(&detail)
+        ));
+    }
+    let mut benchmarks = String::new();
+    for b in case.benchmarks_now() {
+        benchmarks.push_str(&format!(
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            b.what.status.as_str(),
+            esc(&b.what.id),
+            esc(&b.what.text),
+            esc(&b.what.status.as_str().replace('_', " ")),
+            b.what
+                .evidence
+                .iter()
+                .map(|h| {
+                    let h = crate::codec::text::hex(h);
+                    format!("<a href=\"/v1/documents/{h}\">{}</a>", &h[..12])
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    let mut steps: Vec<&crate::domain::case::Recorded<CaseStep>> = case.steps.iter().collect();
+    steps.sort_by_key(|s| (s.what.from, s.index));
+    let mut step_rows = String::new();
+    for s in steps {
+        let docs = s
+            .what
+            .documents
+            .iter()
+            .map(|hash| {
+                let h = crate::codec::text::hex(hash);
+                let title = ledger
+                    .document(hash)
+                    .map_or(h[..12].to_owned(), |d| d.document.title.clone());
+                format!("<a href=\"/v1/documents/{h}\">{}</a>", esc(&title))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        step_rows.push_str(&format!(
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            s.what.from,
+            s.what.until.map(|u| format!(" to {u}")).unwrap_or_default(),
+            esc(&s.what.kind.as_str().replace('_', " ")),
+            esc(&s.what.team),
+            esc(&s.what.findings),
+            docs
+        ));
+    }
+    let remaining: Vec<String> = case
+        .benchmarks_now()
+        .into_iter()
+        .filter(|b| b.what.status != BenchmarkStatus::Met)
+        .map(|b| esc(&b.what.id))
+        .collect();
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Rehabilitation case: {name}</title><style>\
+body{{font-family:sans-serif;margin:0 auto;padding:1rem;max-width:50rem}}\
+li.done{{color:#0a7d2c}}li.current{{font-weight:bold}}li.todo{{color:#777}}\
+table{{border-collapse:collapse;width:100%}}td,th{{text-align:left;padding:.3rem;border-bottom:1px solid #ddd;vertical-align:top}}\
+tr.met td{{color:#0a7d2c}}tr.not_met td{{color:#b00020}}</style></head><body>\
+<h1>Rehabilitation case: {name} ({code})</h1>\
+<p id=\"standing\">Status on {today}: <strong>{status}</strong>. Stage: <strong id=\"stage\">{stage}</strong>.</p>\
+<h2>The path back</h2><ol>{stages}</ol>\
+<h2>What remains</h2><p>Benchmarks not met: {remaining}.</p>\
+<h2>Benchmarks of the action plan</h2><table><tr><th>id</th><th>benchmark</th><th>status</th><th>evidence</th></tr>{benchmarks}</table>\
+<h2>Steps</h2><table><tr><th>when</th><th>what</th><th>team</th><th>findings</th><th>documents</th></tr>{step_rows}</table>\
+<p>From the Kimberley Process ledger; every line is a ledger entry (<a href=\"/v1/participants/{code}/case\">JSON</a>).</p>\
+</body></html>\n",
+        name = esc(&p.participant.name),
+        code = code.as_str(),
+        status = esc(&p.standing.at(today).as_str().replace('_', " ")),
+        stage = current.map_or("closed (readmitted)".to_owned(), |s| s.as_str().replace('_', " ")),
+        remaining = if remaining.is_empty() { "none".to_owned() } else { remaining.join(", ") },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(page))
+}

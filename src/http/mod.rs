@@ -205,6 +205,7 @@ routes! {
     get "/v1/participants/{code}" => standing::get, public;
     post "/v1/participants/{code}/approvals" => standing::approve, monitor;
     get "/v1/participants/{code}/case" => cases::get_case, public;
+    get "/cases/{code}" => cases::case_page, public;
     post "/v1/participants/{code}/case/steps" => cases::record_step, oversight;
     post "/v1/participants/{code}/case/benchmarks" => cases::set_benchmark, oversight;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;

@@ -224,6 +224,19 @@ async fn a_case_follows_the_path_back_to_readmission() {
     );
     assert_eq!(v["documents"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(v["remaining"]["stages"], json!([]), "{v}");
+    // The case page: where the participant stands, what remains, every step with its
+    // documents, all text escaped.
+    let resp = app.get("/cases/CF").await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("<strong id=\"stage\">closed (readmitted)</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("Benchmarks not met: B2."), "{page}");
+    assert!(page.contains("Review mission report</a>"), "{page}");
+    assert!(!page.contains("<script"), "{page}");
+
     let report = app.audit(&app.full_export());
     assert_eq!(report.entries, app.ledger_size());
 
