@@ -967,6 +967,9 @@ pub struct ApprovalView<'a> {
     pub team: &'a str,
     pub request_hash: String,
     pub zone: &'a str,
+    pub destination: &'a str,
+    pub parcels: u32,
+    pub carats: String,
     pub conditions: &'a str,
     /// SHA-256 (hex) of the recorded evidence.
     pub documents: Vec<String>,
@@ -979,6 +982,9 @@ impl<'a> ApprovalView<'a> {
             team: &a.team,
             request_hash: hex(&a.request_hash),
             zone: &a.zone,
+            destination: a.destination.as_str(),
+            parcels: a.parcels,
+            carats: a.carats.to_string(),
             conditions: &a.conditions,
             documents: a.documents.iter().map(|h| hex(h)).collect(),
         }

@@ -108,10 +108,10 @@ impl App {
         actor: String,
         step: crate::domain::case::CaseStep,
     ) -> Result<u64, LedgerError> {
-        refused_if(self.state().step_problems(&step, self.today()))?;
+        refused_if(self.state().step_problems(&actor, &step, self.today()))?;
         let appended = self.ledger.append_blocking(move |ctx| {
             let today = Date::from_unix_ms(ctx.time_ms());
-            refused_if(ctx.state().step_problems(&step, today))?;
+            refused_if(ctx.state().step_problems(&actor, &step, today))?;
             Ok(NewEntry {
                 actor,
                 key_id: None,
@@ -128,9 +128,9 @@ impl App {
         actor: String,
         benchmark: crate::domain::case::Benchmark,
     ) -> Result<u64, LedgerError> {
-        refused_if(self.state().benchmark_problems(&benchmark))?;
+        refused_if(self.state().benchmark_problems(&actor, &benchmark))?;
         let appended = self.ledger.append_blocking(move |ctx| {
-            refused_if(ctx.state().benchmark_problems(&benchmark))?;
+            refused_if(ctx.state().benchmark_problems(&actor, &benchmark))?;
             Ok(NewEntry {
                 actor,
                 key_id: None,

@@ -130,6 +130,9 @@ pub fn approval_value(a: &ShipmentApproval) -> Value {
         ("team", Value::text(&a.team)),
         ("request_hash", Value::Bytes(a.request_hash.to_vec())),
         ("zone", Value::text(&a.zone)),
+        ("destination", Value::text(a.destination.as_str())),
+        ("parcels", Value::Uint(a.parcels as u64)),
+        ("centicarats", Value::Uint(a.carats.hundredths())),
         ("conditions", Value::text(&a.conditions)),
         (
             "documents",
@@ -153,6 +156,9 @@ pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
             "team",
             "request_hash",
             "zone",
+            "destination",
+            "parcels",
+            "centicarats",
             "conditions",
             "documents",
         ],
@@ -162,6 +168,10 @@ pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
         team: f.text("team")?.to_owned(),
         request_hash: f.array("request_hash")?,
         zone: f.text("zone")?.to_owned(),
+        destination: f.parsed("destination", CountryCode::participant)?,
+        parcels: f.u32("parcels")?,
+        carats: crate::domain::Hundredths::from_hundredths(f.uint("centicarats")?)
+            .ok_or_else(|| shape("payload.centicarats out of range"))?,
         conditions: f.text("conditions")?.to_owned(),
         documents: f
             .list("documents")?

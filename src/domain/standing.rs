@@ -158,6 +158,12 @@ pub struct ShipmentApproval {
     pub team: String,
     pub request_hash: crate::crypto::Hash,
     pub zone: String,
+    /// What the team saw and approves: the shipment's destination, its parcels and its total
+    /// carats. The certificate issued under the approval must state the same, whatever route
+    /// it takes (the request hash alone binds nothing a signed certificate must repeat).
+    pub destination: CountryCode,
+    pub parcels: u32,
+    pub carats: super::amount::Hundredths,
     /// Free text; empty when none.
     pub conditions: String,
     /// SHA-256 of the recorded documents of the evidence required (photographs, forensic
@@ -492,11 +498,12 @@ impl StandingHistory {
     /// no earlier than the one before it (the history is one line in time).
     pub fn next_problem(&self, change: &StatusChange) -> Option<Problem> {
         let last = self.changes.last()?;
-        (change.effective_on < last.change.effective_on).then(|| {
+        // Strictly after: a change on the same day would silently erase the one before it.
+        (change.effective_on <= last.change.effective_on).then(|| {
             Problem::new(
                 "effective_on",
                 format!(
-                    "must not be before the participant's last change, in effect from {} (ledger entry {})",
+                    "must be after the participant's last change, in effect from {} (ledger entry {})",
                     last.change.effective_on, last.index
                 ),
             )

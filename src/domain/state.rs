@@ -403,7 +403,8 @@ impl State {
             }
             Event::CaseStepRecorded(step) => {
                 oversight_only(entry, "a case step")?;
-                let problems = self.step_problems(step, Date::from_unix_ms(entry.time_ms));
+                let problems =
+                    self.step_problems(&entry.actor, step, Date::from_unix_ms(entry.time_ms));
                 if !problems.is_empty() {
                     return Err(Refusal::Invalid(problems).into_violation());
                 }
@@ -419,7 +420,7 @@ impl State {
             }
             Event::BenchmarkSet(benchmark) => {
                 oversight_only(entry, "a benchmark")?;
-                let problems = self.benchmark_problems(benchmark);
+                let problems = self.benchmark_problems(&entry.actor, benchmark);
                 if !problems.is_empty() {
                     return Err(Refusal::Invalid(problems).into_violation());
                 }
@@ -1171,7 +1172,7 @@ impl State {
         {
             if terms.prior_approval {
                 content.approval = input.request_hash.filter(|hash| {
-                    self.open_approval(a.participant, hash, content.origin_zone.as_deref())
+                    self.open_approval(a.participant, hash, &content, issued_on)
                         .is_some()
                 });
             }
@@ -1240,35 +1241,40 @@ impl State {
             }
         }
         if let Some(hash) = &content.approval {
-            if self
-                .open_approval(issuer, hash, content.origin_zone.as_deref())
-                .is_none()
-            {
+            if self.open_approval(issuer, hash, content, day).is_none() {
                 problems.push(Problem::new(
                     "approval",
-                    "names no unused prior approval of this participant for this zone",
+                    "names no unused prior approval, by the monitoring team mandated by the terms in force, of this shipment (zone, destination, parcels and carats)",
                 ));
             }
         }
         problems
     }
 
-    /// The unused approval of `participant` for request `hash` in `zone`.
+    /// The unused approval of `participant` for request `hash` that `content` may be issued
+    /// under on `day`: given under the terms in force then, by the team they mandate, for the
+    /// certificate's zone, destination, parcels and total carats.
     fn open_approval(
         &self,
         participant: CountryCode,
         hash: &crate::crypto::Hash,
-        zone: Option<&str>,
+        content: &CertificateContent,
+        day: Date,
     ) -> Option<&ApprovalRecord> {
-        self.participants
-            .get(&participant)?
-            .approvals
-            .iter()
-            .find(|a| {
-                &a.approval.request_hash == hash
-                    && a.used_by.is_none()
-                    && Some(a.approval.zone.as_str()) == zone
-            })
+        let record = self.participants.get(&participant)?;
+        let terms_record = record.standing.change_at(day)?;
+        let terms = record.standing.terms_on(day)?;
+        record.approvals.iter().find(|a| {
+            let x = &a.approval;
+            &x.request_hash == hash
+                && a.used_by.is_none()
+                && a.index > terms_record.index
+                && terms.team.as_deref() == Some(x.team.as_str())
+                && Some(x.zone.as_str()) == content.origin_zone.as_deref()
+                && x.destination == content.destination
+                && x.parcels == content.parcels
+                && x.carats == content.total_carats()
+        })
     }
 
     /// The problems of recording `approval` on `day`: the participant is partially suspended
@@ -1321,13 +1327,38 @@ impl State {
                 problems.push(Problem::new("conditions", why));
             }
         }
+        if approval.parcels == 0 {
+            problems.push(Problem::new("parcels", "must be at least 1"));
+        }
+        if approval.carats.is_zero() {
+            problems.push(Problem::new("carats", "must be greater than 0"));
+        }
+        if !self.participants.contains_key(&approval.destination) {
+            problems.push(Problem::new(
+                "destination",
+                format!("{} is not a registered participant", approval.destination),
+            ));
+        }
+        if approval.documents.len() > super::case::MAX_CITED_DOCUMENTS {
+            problems.push(Problem::new(
+                "documents",
+                format!(
+                    "must cite at most {} documents",
+                    super::case::MAX_CITED_DOCUMENTS
+                ),
+            ));
+        }
         if approval.documents.windows(2).any(|w| w[0] >= w[1]) {
             problems.push(Problem::new(
                 "documents",
                 "must be sorted, each document once",
             ));
         }
-        problems.extend(self.citation_problems_of("documents", &approval.documents));
+        problems.extend(self.citation_problems_of(
+            "documents",
+            &approval.documents,
+            Some(approval.participant),
+        ));
         if record
             .approvals
             .iter()
@@ -1402,33 +1433,77 @@ impl State {
         Ok(record)
     }
 
-    /// The problems of citing `hashes` under `field`: each a recorded document.
-    fn citation_problems_of(&self, field: &str, hashes: &[crate::crypto::Hash]) -> Vec<Problem> {
+    /// The problems of citing `hashes` under `field`: each a recorded document (about
+    /// `about`, when given).
+    fn citation_problems_of(
+        &self,
+        field: &str,
+        hashes: &[crate::crypto::Hash],
+        about: Option<CountryCode>,
+    ) -> Vec<Problem> {
         hashes
             .iter()
-            .filter(|h| !self.documents.contains_key(*h))
-            .map(|h| {
-                Problem::new(
+            .filter_map(|h| match self.documents.get(h) {
+                None => Some(Problem::new(
                     field,
                     format!(
                         "{} is not a recorded document: record it first (POST /v1/documents)",
                         super::standing::hex_of(h)
                     ),
-                )
+                )),
+                Some(d) if about.is_some_and(|c| !d.document.participants.contains(&c)) => {
+                    Some(Problem::new(
+                        field,
+                        format!(
+                            "{} ({:?}) does not concern {}",
+                            super::standing::hex_of(h),
+                            d.document.title,
+                            about.expect("checked")
+                        ),
+                    ))
+                }
+                Some(_) => None,
             })
             .collect()
+    }
+
+    /// The problem of `actor` writing `code`'s case: a monitoring team must be the one the
+    /// participant's most recent terms mandate (the Secretariat may always write).
+    fn case_actor_problem(&self, actor: &str, record: &ParticipantRecord) -> Option<Problem> {
+        let team = actor.strip_prefix("monitor:")?;
+        let mandated = record
+            .standing
+            .changes
+            .iter()
+            .rev()
+            .find_map(|c| c.change.terms.as_ref().and_then(|t| t.team.as_deref()));
+        (mandated != Some(team)).then(|| {
+            Problem::new(
+                "team",
+                format!(
+                    "monitoring team {team} is not the one mandated for {} ({}): only that team or the Secretariat writes its case",
+                    record.participant.code,
+                    mandated.unwrap_or("none is named by its terms")
+                ),
+            )
+        })
     }
 
     /// The problems of recording case step `step` on `day`: its own rules, a participant with
     /// a case, recorded documents, and a stage ended in order (readmission only while the
     /// participant is active again).
-    pub fn step_problems(&self, step: &CaseStep, day: Date) -> Vec<Problem> {
+    pub fn step_problems(&self, actor: &str, step: &CaseStep, day: Date) -> Vec<Problem> {
         let record = match self.case_of(step.participant) {
             Ok(r) => r,
             Err(p) => return vec![p],
         };
         let mut problems = step.problems(day);
-        problems.extend(self.citation_problems_of("documents", &step.documents));
+        problems.extend(self.case_actor_problem(actor, record));
+        problems.extend(self.citation_problems_of(
+            "documents",
+            &step.documents,
+            Some(step.participant),
+        ));
         if let Some(stage) = step.ends_stage {
             let current = record.case.current_stage();
             if current != Some(stage) {
@@ -1459,12 +1534,18 @@ impl State {
 
     /// The problems of recording `benchmark`: its own rules, a participant with a case, and
     /// recorded evidence.
-    pub fn benchmark_problems(&self, benchmark: &Benchmark) -> Vec<Problem> {
-        if let Err(p) = self.case_of(benchmark.participant) {
-            return vec![p];
-        }
+    pub fn benchmark_problems(&self, actor: &str, benchmark: &Benchmark) -> Vec<Problem> {
+        let record = match self.case_of(benchmark.participant) {
+            Ok(r) => r,
+            Err(p) => return vec![p],
+        };
         let mut problems = benchmark.problems();
-        problems.extend(self.citation_problems_of("evidence", &benchmark.evidence));
+        problems.extend(self.case_actor_problem(actor, record));
+        problems.extend(self.citation_problems_of(
+            "evidence",
+            &benchmark.evidence,
+            Some(benchmark.participant),
+        ));
         problems
     }
 

@@ -288,6 +288,10 @@ pub async fn record_measure(
 struct ApprovalRequest {
     request_hash: Option<String>,
     zone: Option<String>,
+    /// The shipment approved: its destination, parcels and total carats (exact decimal).
+    destination: Option<String>,
+    parcels: Option<u32>,
+    carats: Option<String>,
     conditions: Option<String>,
     /// SHA-256 (hex) of recorded documents of the evidence required.
     #[serde(default)]
@@ -322,6 +326,28 @@ pub async fn approve(
     let zone = read
         .required("zone", &r.zone)
         .map(|s| Reader::text(Some(s)));
+    let destination = read.required("destination", &r.destination).and_then(|d| {
+        let c = CountryCode::participant(d);
+        if c.is_none() {
+            read.0.push(Problem::new(
+                "destination",
+                format!("{d:?} is not a participant code"),
+            ));
+        }
+        c
+    });
+    if r.parcels.is_none() {
+        read.0.push(Problem::new("parcels", "is required"));
+    }
+    let carats = read.required("carats", &r.carats).and_then(|c| {
+        match crate::domain::Hundredths::parse(c) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                read.0.push(Problem::new("carats", e.to_string()));
+                None
+            }
+        }
+    });
     let mut documents = Vec::new();
     for h in &r.documents {
         match crate::codec::text::from_hex(h).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
@@ -334,7 +360,14 @@ pub async fn approve(
     }
     documents.sort();
     documents.dedup();
-    let (Some(request_hash), Some(zone), true) = (hash, zone, read.0.is_empty()) else {
+    let (Some(request_hash), Some(zone), Some(destination), Some(parcels), Some(carats), true) = (
+        hash,
+        zone,
+        destination,
+        r.parcels,
+        carats,
+        read.0.is_empty(),
+    ) else {
         return Err(invalid(read.0));
     };
     let approval = crate::domain::ShipmentApproval {
@@ -343,6 +376,9 @@ pub async fn approve(
         team: Reader::text(Some(&p.owner)),
         request_hash,
         zone,
+        destination,
+        parcels,
+        carats,
         conditions: Reader::text(r.conditions.as_deref()),
         documents,
     };

@@ -27,6 +27,7 @@ mod rules;
 mod seal;
 mod spec_data;
 mod standing;
+mod standing_attacks;
 mod tidy;
 mod vectors;
 mod verdicts;

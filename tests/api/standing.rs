@@ -416,13 +416,16 @@ async fn standing_is_recorded_enforced_and_judged_at_a_date() {
         &app,
         "/v1/participants/EU/approvals",
         &app.monitor,
-        &json!({"request_hash": hash, "zone": "Z1", "documents": ["ab".repeat(32)]}),
+        &json!({"request_hash": hash, "zone": "Z1", "destination": "AE", "parcels": 3, "carats": "1520.35", "documents": ["ab".repeat(32)]}),
     )
     .await;
     assert_eq!(s, 422, "{v}");
     assert!(fields(&v).contains(&"documents".to_owned()), "{v}");
     // Only the mandated team approves, only approved zones, once per request.
-    let approval = |zone: &str| json!({"request_hash": hash, "zone": zone, "conditions": "photographs of each parcel", "documents": [photos_hash]});
+    let approval = |zone: &str| {
+        json!({"request_hash": hash, "zone": zone, "destination": "AE", "parcels": 3, "carats": "1520.35",
+                                       "conditions": "photographs of each parcel", "documents": [photos_hash]})
+    };
     let approvals = "/v1/participants/EU/approvals";
     let size = app.ledger_size();
     let other_team = app
