@@ -409,6 +409,9 @@ fn lifecycle_vectors_are_reproduced_byte_for_byte() {
         },
     ];
     reexport.content.replaces = Some(n("BW-2025-000099"));
+    // A partially suspended issuer's zone and the approval it was issued under.
+    reexport.content.origin_zone = Some("Z1".into());
+    reexport.content.approval = Some(sha256(b"the exact request body"));
     let canonical = encode_certificate(&reexport);
     assert_eq!(decode_certificate(&canonical).unwrap(), reexport);
     let document = json!({
@@ -431,7 +434,7 @@ fn lifecycle_vectors_are_reproduced_byte_for_byte() {
             {"void_hex": hex(&plain.signed), "signature_hex": hex(&plain.signature)},
             {"void_hex": hex(&replaced.signed), "signature_hex": hex(&replaced.signature)},
         ],
-        "certificate_v3_with_provenance_and_replaces": {"canonical_hex": hex(&canonical), "hash": hex(&sha256(&canonical))},
+        "certificate_v4_with_provenance_replaces_zone_and_approval": {"canonical_hex": hex(&canonical), "hash": hex(&sha256(&canonical))},
     });
     if std::env::var_os("KPCERT_BLESS").is_some() {
         std::fs::write(
