@@ -160,7 +160,15 @@ async fn a_body_that_never_arrives_gets_408_and_writes_nothing() {
 
 #[tokio::test]
 async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
-    let app = spawn_app_with(short());
+    // A stall deadline long enough that no held export is dropped while the next requests are
+    // made on a loaded machine (at 800 ms a slow CI run freed a slot early and got 200).
+    let app = spawn_app_with(Options {
+        timeouts: Timeouts {
+            stalled_export: Duration::from_secs(4),
+            ..short().timeouts
+        },
+        ..short()
+    });
     // A ledger whose export (about 8 MB) is bigger than what the channel and the socket buffer.
     let authority = app.app.active_authority(&app.bw.0).unwrap();
     let input = std::sync::Arc::new(crate::helpers::example_input());
@@ -205,7 +213,7 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
     assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
     // The stalled exports are given up after their deadline, and their places freed.
     drop(held);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(5000)).await;
     let resp = from("127.0.0.2").get(&export).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.bytes().await.unwrap().starts_with(b"KPCERT-EXPORT-V2"));
