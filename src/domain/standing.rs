@@ -511,11 +511,6 @@ impl StandingHistory {
     }
 }
 
-/// Lower-case hex of `bytes` (the domain names a hash in a message).
-pub fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

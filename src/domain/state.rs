@@ -1187,7 +1187,7 @@ impl State {
                         format!(
                             "{} is partially suspended: each export needs the prior approval of its monitoring team, and none is recorded for this request (SHA-256 {}) in zone {}",
                             a.participant,
-                            super::standing::hex_of(&hash),
+                            crate::crypto::hex(&hash),
                             content.origin_zone.as_deref().unwrap_or("(none stated)")
                         ),
                     ),
@@ -1448,7 +1448,7 @@ impl State {
                     field,
                     format!(
                         "{} is not a recorded document: record it first (POST /v1/documents)",
-                        super::standing::hex_of(h)
+                        crate::crypto::hex(h)
                     ),
                 )),
                 Some(d) if about.is_some_and(|c| !d.document.participants.contains(&c)) => {
@@ -1456,7 +1456,7 @@ impl State {
                         field,
                         format!(
                             "{} ({:?}) does not concern {}",
-                            super::standing::hex_of(h),
+                            crate::crypto::hex(h),
                             d.document.title,
                             about.expect("checked")
                         ),

@@ -10,50 +10,14 @@ use serde::Deserialize;
 
 use super::auth::require;
 use super::error::ApiError;
-use super::json::{parse_json_strict, read_body, require_json};
+use super::standing::{body, invalid, oversight_actor, participant, refused};
 use super::Shared;
 use crate::domain::case::{Benchmark, BenchmarkStatus, CaseStep, Stage, StepKind};
 use crate::domain::certificate::normalized;
 use crate::domain::date::format_unix_ms;
-use crate::domain::standing::team_actor;
-use crate::domain::{CountryCode, Date, Problem, SECRETARIAT};
-use crate::ledger::LedgerError;
-use crate::tokens::{Principal, Role};
+use crate::domain::{CountryCode, Date, Problem};
+use crate::tokens::Role;
 use crate::views::{BenchmarkView, DocumentView, StepView};
-
-fn invalid(problems: Vec<Problem>) -> ApiError {
-    ApiError::invalid("invalid_request", "request", problems)
-}
-
-fn refused(e: LedgerError) -> ApiError {
-    match e {
-        LedgerError::Invalid(problems) => invalid(problems),
-        e => e.into(),
-    }
-}
-
-async fn body<T: for<'de> Deserialize<'de>>(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, ApiError> {
-    require_json(req, "send the request as Content-Type: application/json")?;
-    let value = parse_json_strict(&read_body(req, payload).await?)?;
-    serde_json::from_value(value).map_err(|e| invalid(vec![Problem::new("", e.to_string())]))
-}
-
-fn participant(state: &Shared, code: &str) -> Result<CountryCode, ApiError> {
-    let not_found = || ApiError::not_found(format!("{code} is not a registered participant"));
-    let code = CountryCode::participant(code).ok_or_else(not_found)?;
-    state.app.state().participant(code).ok_or_else(not_found)?;
-    Ok(code)
-}
-
-fn actor(p: &Principal) -> String {
-    match p.role {
-        Role::Secretariat => SECRETARIAT.to_owned(),
-        _ => team_actor(&crate::domain::certificate::normalized(p.owner.trim())),
-    }
-}
 
 fn text(s: Option<&str>) -> String {
     normalized(s.unwrap_or("").trim())
@@ -162,7 +126,7 @@ pub async fn record_step(
         documents,
         ends_stage,
     };
-    let (app, actor) = (state.app.clone(), actor(&p));
+    let (app, actor) = (state.app.clone(), oversight_actor(&p));
     web::block(move || app.record_case_step(actor, step))
         .await?
         .map_err(refused)?;
@@ -213,7 +177,7 @@ pub async fn set_benchmark(
         evidence,
         note: text(r.note.as_deref()),
     };
-    let (app, actor) = (state.app.clone(), actor(&p));
+    let (app, actor) = (state.app.clone(), oversight_actor(&p));
     web::block(move || app.record_benchmark(actor, benchmark))
         .await?
         .map_err(refused)?;

@@ -17,9 +17,8 @@ use super::Shared;
 use crate::codec::text::{base64, from_hex};
 use crate::documents::MAX_DOCUMENT_BYTES;
 use crate::domain::date::format_unix_ms;
-use crate::domain::standing::team_actor;
 use crate::domain::{
-    Confidentiality, CountryCode, Date, Document, DocumentEntry, DocumentKind, Problem, SECRETARIAT,
+    Confidentiality, CountryCode, Date, Document, DocumentEntry, DocumentKind, Problem,
 };
 use crate::ledger::LedgerError;
 use crate::tokens::Role;
@@ -154,10 +153,7 @@ pub async fn upload(
         .unwrap_or_else(|| "application/octet-stream".into());
     let document = metadata(&query, media_type)?;
     let bytes = read_body_up_to(&req, payload, MAX_DOCUMENT_BYTES).await?;
-    let actor = match p.role {
-        Role::Secretariat => SECRETARIAT.to_owned(),
-        _ => team_actor(&crate::domain::certificate::normalized(p.owner.trim())),
-    };
+    let actor = super::standing::oversight_actor(&p);
     let app = state.app.clone();
     let (index, created) = web::block(move || app.record_document(actor, document, &bytes))
         .await?

@@ -70,7 +70,7 @@ struct MeasureRequest {
 }
 
 /// Reads a strict JSON body into `T`: unknown fields and wrong types are a 422.
-async fn body<T: for<'de> Deserialize<'de>>(
+pub(super) async fn body<T: for<'de> Deserialize<'de>>(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<T, ApiError> {
@@ -79,12 +79,12 @@ async fn body<T: for<'de> Deserialize<'de>>(
     serde_json::from_value(value).map_err(|e| invalid(vec![Problem::new("", e.to_string())]))
 }
 
-fn invalid(problems: Vec<Problem>) -> ApiError {
+pub(super) fn invalid(problems: Vec<Problem>) -> ApiError {
     ApiError::invalid("invalid_request", "request", problems)
 }
 
 /// A write the rules refused: 422 `invalid_request` naming each problem.
-fn refused(e: crate::ledger::LedgerError) -> ApiError {
+pub(super) fn refused(e: crate::ledger::LedgerError) -> ApiError {
     match e {
         crate::ledger::LedgerError::Invalid(problems) => invalid(problems),
         e => e.into(),
@@ -134,11 +134,20 @@ impl Reader {
 }
 
 /// A registered participant code of the path: 404 otherwise.
-fn participant(state: &Shared, code: &str) -> Result<CountryCode, ApiError> {
+pub(super) fn participant(state: &Shared, code: &str) -> Result<CountryCode, ApiError> {
     let not_found = || ApiError::not_found(format!("{code} is not a registered participant"));
     let code = CountryCode::participant(code).ok_or_else(not_found)?;
     state.app.state().participant(code).ok_or_else(not_found)?;
     Ok(code)
+}
+
+/// The entry actor of an oversight write: the Secretariat, or `monitor:<team>` with the
+/// token's owner named as terms name a team (trimmed, form C).
+pub(super) fn oversight_actor(p: &crate::tokens::Principal) -> String {
+    match p.role {
+        Role::Secretariat => crate::domain::SECRETARIAT.to_owned(),
+        _ => crate::domain::standing::team_actor(&normalized(p.owner.trim())),
+    }
 }
 
 /// `POST /v1/admin/participants/{code}/status`: the Secretariat records a status change with
@@ -372,8 +381,7 @@ pub async fn approve(
     };
     let approval = crate::domain::ShipmentApproval {
         participant: code,
-        // As the terms name it: trimmed, in form C.
-        team: Reader::text(Some(&p.owner)),
+        team: normalized(p.owner.trim()),
         request_hash,
         zone,
         destination,
