@@ -169,11 +169,13 @@ async fn exports_are_bounded_and_a_reader_that_stalls_is_dropped() {
         },
         ..short()
     });
-    // A ledger whose export (about 8 MB) is bigger than what the channel and the socket buffer.
+    // A ledger whose export (about 18 MB) is bigger than what the channel and the socket buffer
+    // (loopback buffers auto-tune to several MB: at 8 MB a held export sometimes finished and
+    // freed its slot).
     let authority = app.app.active_authority(&app.bw.0).unwrap();
     let input = std::sync::Arc::new(crate::helpers::example_input());
     let (tx, rx) = std::sync::mpsc::channel();
-    for _ in 0..8000 {
+    for _ in 0..16000 {
         let content = app.app.validate(&authority, &input, None, None).unwrap();
         let tx = tx.clone();
         app.app
