@@ -637,6 +637,7 @@ pub enum PayloadView<'a> {
     Document(DocumentView<'a>),
     Step(StepView<'a>),
     Benchmark(BenchmarkView<'a>),
+    Production(ProductionView<'a>),
     Participant {
         code: &'a str,
         name: &'a str,
@@ -770,6 +771,7 @@ impl<'a> EntryView<'a> {
             Event::DocumentRecorded(d) => PayloadView::Document(DocumentView::of(d)),
             Event::CaseStepRecorded(s) => PayloadView::Step(StepView::of(s)),
             Event::BenchmarkSet(b) => PayloadView::Benchmark(BenchmarkView::of(b)),
+            Event::ProductionReported(r) => PayloadView::Production(ProductionView::of(r)),
         };
         EntryView {
             kind: entry.event.kind().as_str(),
@@ -1054,6 +1056,34 @@ impl<'a> TradeMeasureView<'a> {
             from: m.from.to_string(),
             until: m.until.map(|d| d.to_string()),
             note: &m.note,
+        }
+    }
+}
+
+/// A production report as the API shows it (amounts as exact decimal strings).
+#[derive(Serialize)]
+pub struct ProductionView<'a> {
+    pub participant: &'a str,
+    pub year: i64,
+    pub half: u8,
+    pub period: String,
+    pub carats: String,
+    pub value_usd: String,
+    pub stock_carats: String,
+    pub note: &'a str,
+}
+
+impl<'a> ProductionView<'a> {
+    pub fn of(r: &'a crate::domain::ProductionReport) -> ProductionView<'a> {
+        ProductionView {
+            participant: r.participant.as_str(),
+            year: r.year,
+            half: r.half,
+            period: r.period().to_string(),
+            carats: r.carats.to_string(),
+            value_usd: r.value_usd.to_string(),
+            stock_carats: r.stock_carats.to_string(),
+            note: &r.note,
         }
     }
 }

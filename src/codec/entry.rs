@@ -77,6 +77,7 @@ fn payload(event: &Event) -> Value {
         Event::DocumentRecorded(d) => super::document::document_value(d),
         Event::CaseStepRecorded(s) => super::case::step_value(s),
         Event::BenchmarkSet(b) => super::case::benchmark_value(b),
+        Event::ProductionReported(r) => super::stats::production_value(r),
     }
 }
 
@@ -181,6 +182,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         Kind::DocumentRecorded => Event::DocumentRecorded(super::document::document_from(v)?),
         Kind::CaseStepRecorded => Event::CaseStepRecorded(super::case::step_from(v)?),
         Kind::BenchmarkSet => Event::BenchmarkSet(super::case::benchmark_from(v)?),
+        Kind::ProductionReported => Event::ProductionReported(super::stats::production_from(v)?),
     })
 }
 

@@ -18,6 +18,7 @@ pub mod record;
 pub mod seal;
 pub mod snapshot;
 pub mod standing;
+pub mod stats;
 pub mod text;
 pub mod trust;
 

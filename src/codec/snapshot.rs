@@ -14,7 +14,7 @@ use crate::domain::{
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v5";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v6";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -61,6 +61,19 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                                 a.used_by
                                     .as_ref()
                                     .map_or(Value::Null, |n| Value::text(n.as_str())),
+                            ])
+                        })
+                        .collect(),
+                ),
+                Value::Array(
+                    p.production
+                        .iter()
+                        .map(|r| {
+                            Value::Array(vec![
+                                Value::Uint(r.index),
+                                Value::Uint(r.time_ms),
+                                Value::text(&r.actor),
+                                super::stats::production_value(&r.report),
                             ])
                         })
                         .collect(),
@@ -182,6 +195,13 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
                         })
                         .collect(),
                 ),
+                Value::Array(
+                    f.values
+                        .iter()
+                        .map(|v| Value::Uint(v.hundredths()))
+                        .collect(),
+                ),
+                Value::Bool(f.reexport),
             ]),
             None => Value::Null,
         },
@@ -192,6 +212,8 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
                 Value::text(&c.authority_id),
                 Value::text(c.received_on.to_string()),
                 opt(c.carats.map(|c| c.hundredths())),
+                opt(c.parcels.map(u64::from)),
+                lines_value(&c.lines),
             ]),
             None => Value::Null,
         },
@@ -207,6 +229,31 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
         },
         Value::Uint(l.drawn.hundredths()),
     ])
+}
+
+fn lines_value(lines: &[(HsCode, Hundredths)]) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .map(|(hs, ct)| {
+                Value::Array(vec![Value::text(hs.as_str()), Value::Uint(ct.hundredths())])
+            })
+            .collect(),
+    )
+}
+
+fn lines_from(v: &Value) -> Result<Vec<(HsCode, Hundredths)>, FormatError> {
+    v.as_array()
+        .ok_or_else(|| shape("lines"))?
+        .iter()
+        .map(|l| {
+            let [hs, ct] = items::<2>(l, "a line")?;
+            Ok((
+                HsCode::parse(text(hs)?).ok_or_else(|| shape("hs code"))?,
+                carats(ct)?,
+            ))
+        })
+        .collect()
 }
 
 fn number(v: &Value) -> Result<CertificateNumber, FormatError> {
@@ -234,24 +281,23 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
     let facts = match facts {
         Value::Null => None,
         other => {
-            let [destination, parcels, lines, replaces, cited] =
-                items::<5>(other, "shipment facts")?;
+            let [destination, parcels, lines, replaces, cited, values, reexport] =
+                items::<7>(other, "shipment facts")?;
             Some(ShipmentFacts {
                 destination: code(destination)?,
                 shipment: Shipment {
                     parcels: u32::try_from(uint(parcels)?).map_err(|_| shape("parcels"))?,
-                    lines: lines
-                        .as_array()
-                        .ok_or_else(|| shape("lines"))?
-                        .iter()
-                        .map(|l| {
-                            let [hs, ct] = items::<2>(l, "a line")?;
-                            Ok((
-                                HsCode::parse(text(hs)?).ok_or_else(|| shape("hs code"))?,
-                                carats(ct)?,
-                            ))
-                        })
-                        .collect::<Result<_, FormatError>>()?,
+                    lines: lines_from(lines)?,
+                },
+                values: values
+                    .as_array()
+                    .ok_or_else(|| shape("values"))?
+                    .iter()
+                    .map(carats)
+                    .collect::<Result<_, FormatError>>()?,
+                reexport: match reexport {
+                    Value::Bool(b) => *b,
+                    _ => return Err(shape("reexport")),
                 },
                 replaces: opt_number(replaces)?,
                 derived_from: cited
@@ -272,7 +318,8 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
     let confirmed = match confirmed {
         Value::Null => None,
         other => {
-            let [index, time, authority, received_on, ct] = items::<5>(other, "a confirmation")?;
+            let [index, time, authority, received_on, ct, parcels, lines] =
+                items::<7>(other, "a confirmation")?;
             Some(Confirmed {
                 index: uint(index)?,
                 time_ms: uint(time)?,
@@ -282,6 +329,11 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
                     Value::Null => None,
                     other => Some(carats(other)?),
                 },
+                parcels: match parcels {
+                    Value::Null => None,
+                    other => Some(u32::try_from(uint(other)?).map_err(|_| shape("parcels"))?),
+                },
+                lines: lines_from(lines)?,
             })
         }
     };
@@ -401,8 +453,8 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
         .list("participants")?
         .iter()
         .map(|v| {
-            let [c, name, region, kind, standing, index, case, approvals] =
-                items::<8>(v, "a participant")?;
+            let [c, name, region, kind, standing, index, case, approvals, production] =
+                items::<9>(v, "a participant")?;
             let [steps, benchmarks] = items::<2>(case, "a case")?;
             Ok(ParticipantRecord {
                 participant: Participant {
@@ -433,6 +485,20 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                                         .ok_or_else(|| shape("approval used_by"))?,
                                 ),
                             },
+                        })
+                    })
+                    .collect::<Result<Vec<_>, FormatError>>()?,
+                production: production
+                    .as_array()
+                    .ok_or_else(|| shape("production"))?
+                    .iter()
+                    .map(|r| {
+                        let [index, time, actor, report] = items::<4>(r, "a production report")?;
+                        Ok(crate::domain::ProductionRecord {
+                            index: uint(index)?,
+                            time_ms: uint(time)?,
+                            actor: text(actor)?.to_owned(),
+                            report: super::stats::production_from(report)?,
                         })
                     })
                     .collect::<Result<Vec<_>, FormatError>>()?,

@@ -104,6 +104,19 @@ impl Date {
     pub fn year(self) -> i64 {
         civil_from_days(self.days).0
     }
+
+    /// The month, 1 to 12.
+    pub fn month(self) -> u32 {
+        civil_from_days(self.days).1
+    }
+
+    /// The date of year `y`, month `m`, day `d`, if it exists and is in range.
+    pub fn from_ymd(y: i64, m: u32, d: u32) -> Option<Date> {
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+            return None;
+        }
+        Date::from_days(days_from_civil(y, m, d))
+    }
 }
 
 impl fmt::Display for Date {

@@ -12,6 +12,7 @@ use super::document::Document;
 use super::lifecycle::{SignedConfirmation, SignedVoid};
 use super::participant::Participant;
 use super::standing::{ShipmentApproval, StatusChange, TradeMeasure};
+use super::stats::ProductionReport;
 use crate::crypto::{Hash, KeyId, PublicKey};
 
 /// The actor of entries the KP Secretariat records (registry and authority registrations).
@@ -33,11 +34,12 @@ pub enum Kind {
     DocumentRecorded,
     CaseStepRecorded,
     BenchmarkSet,
+    ProductionReported,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -51,6 +53,7 @@ impl Kind {
         Kind::DocumentRecorded,
         Kind::CaseStepRecorded,
         Kind::BenchmarkSet,
+        Kind::ProductionReported,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -69,6 +72,7 @@ impl Kind {
             Kind::DocumentRecorded => "document.recorded",
             Kind::CaseStepRecorded => "case.step_recorded",
             Kind::BenchmarkSet => "case.benchmark_set",
+            Kind::ProductionReported => "participant.production_reported",
         }
     }
 
@@ -164,6 +168,9 @@ pub enum Event {
     CaseStepRecorded(CaseStep),
     /// A benchmark of a participant's action plan, set or decided.
     BenchmarkSet(Benchmark),
+    /// A participant's declared production for a half-year (by its authority or the
+    /// Secretariat).
+    ProductionReported(ProductionReport),
 }
 
 impl Event {
@@ -183,6 +190,7 @@ impl Event {
             Event::DocumentRecorded(_) => Kind::DocumentRecorded,
             Event::CaseStepRecorded(_) => Kind::CaseStepRecorded,
             Event::BenchmarkSet(_) => Kind::BenchmarkSet,
+            Event::ProductionReported(_) => Kind::ProductionReported,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod participant;
 pub mod standing;
 pub mod state;
+pub mod stats;
 
 pub use amount::Hundredths;
 pub use authority::Authority;
@@ -44,3 +45,4 @@ pub use state::{
     Applied, AuthorityRecord, KeyWindow, ParticipantRecord, Revocation, State, StateParts,
     Violation,
 };
+pub use stats::{ProductionRecord, ProductionReport};

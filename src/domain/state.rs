@@ -14,10 +14,10 @@ use std::sync::Arc;
 use super::amount::Hundredths;
 use super::authority::Authority;
 use super::case::{Benchmark, CaseFile, CaseStep, Recorded, Stage};
-use super::certificate::CertificateNumber;
 use super::certificate::{
     expiry_rule, CertificateContent, DraftInput, Input, IssuePolicy, Problem,
 };
+use super::certificate::{CertificateNumber, HsCode, Origin};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
 use super::document::DocumentEntry;
@@ -30,6 +30,7 @@ use super::participant::Participant;
 use super::standing::{
     team_actor, ApprovalRecord, ChangeRecord, MeasureRecord, ShipmentApproval, StandingHistory,
 };
+use super::stats::{ProductionRecord, Stats};
 use crate::crypto::{sha256, KeyId, PublicKey};
 
 /// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
@@ -131,6 +132,8 @@ pub struct ParticipantRecord {
     pub approvals: Vec<ApprovalRecord>,
     /// Its rehabilitation case.
     pub case: CaseFile,
+    /// Its semi-annual production reports, in ledger order.
+    pub production: Vec<ProductionRecord>,
     /// Index of its registration entry.
     pub registered_index: u64,
 }
@@ -195,6 +198,11 @@ pub struct ShipmentFacts {
     /// Its re-export provenance: what it draws from each certificate it cites (released when
     /// it is voided).
     pub derived_from: Vec<Citation>,
+    /// The declared value in US dollars of each line of `shipment.lines`, in the same order.
+    pub values: Vec<Hundredths>,
+    /// Whether it re-exports: it cites import certificates, or its origin names only countries
+    /// other than its issuer.
+    pub reexport: bool,
 }
 
 /// An import confirmation as the state keeps it.
@@ -206,6 +214,10 @@ pub struct Confirmed {
     pub received_on: Date,
     /// Carats received in all (from the full record; `None` when replayed from public entries).
     pub carats: Option<Hundredths>,
+    /// Parcels received (from the full record).
+    pub parcels: Option<u32>,
+    /// Carats received by HS code (from the full record; empty without it).
+    pub lines: Vec<(HsCode, Hundredths)>,
 }
 
 /// A void as the state keeps it.
@@ -280,6 +292,9 @@ pub struct State {
     pending_replacement: Option<(CertificateNumber, CertificateNumber)>,
     /// Every recorded document, by its SHA-256.
     documents: Arc<BTreeMap<crate::crypto::Hash, DocumentEntry>>,
+    /// Trade statistics and the mirror, by quarter, kept as entries apply (derived from
+    /// `lives`: restoring a snapshot recomputes them).
+    stats: Stats,
 }
 
 /// The parts of a [`State`], for its snapshot encoding.
@@ -339,6 +354,7 @@ impl State {
                         standing: StandingHistory::default(),
                         approvals: Vec::new(),
                         case: CaseFile::default(),
+                        production: Vec::new(),
                         registered_index: entry.index,
                     },
                 );
@@ -449,6 +465,28 @@ impl State {
                         document: document.clone(),
                     },
                 );
+                Applied { signed_by: None }
+            }
+            Event::ProductionReported(report) => {
+                if entry.key_id.is_some() {
+                    return violation("a production report carries no key id");
+                }
+                let problems = self.production_problems(
+                    &entry.actor,
+                    report,
+                    Date::from_unix_ms(entry.time_ms),
+                );
+                if !problems.is_empty() {
+                    return Err(Refusal::Invalid(problems).into_violation());
+                }
+                let mut record = self.participants[&report.participant].clone();
+                record.production.push(ProductionRecord {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    actor: entry.actor.clone(),
+                    report: report.clone(),
+                });
+                Arc::make_mut(&mut self.participants).insert(report.participant, record);
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -613,6 +651,15 @@ impl State {
                                 },
                                 replaces: c.replaces.clone(),
                                 derived_from: c.derived_from.clone(),
+                                values: c.items.iter().map(|i| i.value_usd).collect(),
+                                reexport: !c.derived_from.is_empty()
+                                    || match &c.origin {
+                                        Origin::Single(o) => *o != number.participant(),
+                                        Origin::Mixed(list) => {
+                                            !list.is_empty()
+                                                && !list.contains(&number.participant())
+                                        }
+                                    },
                             }
                         }),
                         confirmed: None,
@@ -623,6 +670,8 @@ impl State {
                 for (n, life) in updates {
                     self.lives.insert(n, Arc::new(life));
                 }
+                let life = self.lives.get(number).expect("just inserted").clone();
+                self.stats.export(number, &life, false);
                 self.pending_replacement = pending;
                 Applied {
                     signed_by: Some(key),
@@ -955,6 +1004,8 @@ impl State {
             ));
         }
         let mut carats = None;
+        let mut parcels = None;
+        let mut lines = Vec::new();
         if let Some(full) = &signed.record {
             if sha256(&full.canonical) != c.arrival_hash {
                 return violation(format!(
@@ -991,6 +1042,12 @@ impl State {
                 }
             }
             carats = Some(arrival.total_carats());
+            parcels = Some(arrival.parcels);
+            lines = arrival
+                .items
+                .iter()
+                .map(|l| (l.hs_code, l.carats))
+                .collect();
         }
         let mut life = life.clone();
         life.confirmed = Some(Confirmed {
@@ -999,7 +1056,10 @@ impl State {
             authority_id: a.id.clone(),
             received_on: c.received_on,
             carats,
+            parcels,
+            lines,
         });
+        self.stats.import(&c.number, &life);
         self.lives.insert(c.number.clone(), Arc::new(life));
         Ok(public_key)
     }
@@ -1055,7 +1115,9 @@ impl State {
             reason: v.reason.clone(),
             replaced_by: v.replaced_by.clone(),
         });
-        self.lives.insert(v.number.clone(), Arc::new(life));
+        let life = Arc::new(life);
+        self.stats.export(&v.number, &life, true);
+        self.lives.insert(v.number.clone(), life);
         // A void certificate exports nothing: what it drew returns to the balances it drew on.
         for c in released {
             if let Some(cited) = self.lives.get(&c.number) {
@@ -1550,6 +1612,48 @@ impl State {
     }
 
     /// The recorded document with SHA-256 `hash`.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Every issued certificate's life, in no particular order.
+    pub fn lives(&self) -> impl Iterator<Item = (&CertificateNumber, &CertificateLife)> {
+        self.lives.iter().map(|(n, l)| (n, &**l))
+    }
+
+    /// The problems of a production report recorded on `day` by `actor`: a registered
+    /// participant, reported by one of its authorities or the Secretariat, for a half that has
+    /// ended.
+    pub fn production_problems(
+        &self,
+        actor: &str,
+        report: &super::stats::ProductionReport,
+        day: Date,
+    ) -> Vec<Problem> {
+        let mut problems = report.problems(day);
+        if !self.participants.contains_key(&report.participant) {
+            problems.push(Problem::new(
+                "participant",
+                format!("{} is not a registered participant", report.participant),
+            ));
+        } else if actor != SECRETARIAT
+            && self
+                .authorities
+                .get(actor)
+                .is_none_or(|a| a.authority.participant != report.participant)
+        {
+            problems.push(Problem::new(
+                "participant",
+                format!(
+                    "{actor} may report production only for its own participant, not {}",
+                    report.participant
+                ),
+            ));
+        }
+        problems
+    }
+
+    /// The document recorded with SHA-256 `hash`.
     pub fn document(&self, hash: &crate::crypto::Hash) -> Option<&DocumentEntry> {
         self.documents.get(hash)
     }
@@ -1716,7 +1820,9 @@ impl State {
 
     /// A state from its parts (a snapshot taken with [`State::to_parts`]).
     pub fn from_parts(parts: StateParts) -> State {
+        let stats = Stats::of_lives(parts.lives.iter().map(|(n, l)| (n, l)));
         State {
+            stats,
             size: parts.size,
             last_time_ms: parts.last_time_ms,
             participants: Arc::new(

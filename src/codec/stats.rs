@@ -1,0 +1,51 @@
+//! The payload of a `participant.production_reported` entry, as a CBOR map (api/statistics.md):
+//! shared by the ledger entry and the state snapshot. Amounts are integer hundredths
+//! (`centicarats`, `value_cents`, `stock_centicarats`), as elsewhere in the ledger.
+
+use super::cbor::{shape, Fields, FormatError, Value};
+use crate::domain::{CountryCode, Hundredths, ProductionReport};
+
+const KEYS: [&str; 7] = [
+    "participant",
+    "year",
+    "half",
+    "centicarats",
+    "value_cents",
+    "stock_centicarats",
+    "note",
+];
+
+/// The payload map of a production report.
+pub fn production_value(r: &ProductionReport) -> Value {
+    Value::map([
+        ("participant", Value::text(r.participant.as_str())),
+        ("year", Value::Uint(r.year.max(0) as u64)),
+        ("half", Value::Uint(u64::from(r.half))),
+        ("centicarats", Value::Uint(r.carats.hundredths())),
+        ("value_cents", Value::Uint(r.value_usd.hundredths())),
+        (
+            "stock_centicarats",
+            Value::Uint(r.stock_carats.hundredths()),
+        ),
+        ("note", Value::text(&r.note)),
+    ])
+}
+
+fn amount(f: &Fields<'_>, key: &'static str) -> Result<Hundredths, FormatError> {
+    Hundredths::from_hundredths(f.uint(key)?)
+        .ok_or_else(|| shape(format!("payload.{key} out of range")))
+}
+
+/// Decodes the payload map of a production report.
+pub fn production_from(v: &Value) -> Result<ProductionReport, FormatError> {
+    let f = Fields::exact("payload", v, &KEYS)?;
+    Ok(ProductionReport {
+        participant: f.parsed("participant", CountryCode::participant)?,
+        year: i64::try_from(f.uint("year")?).map_err(|_| shape("payload.year out of range"))?,
+        half: u8::try_from(f.uint("half")?).map_err(|_| shape("payload.half out of range"))?,
+        carats: amount(&f, "centicarats")?,
+        value_usd: amount(&f, "value_cents")?,
+        stock_carats: amount(&f, "stock_centicarats")?,
+        note: f.text("note")?.to_owned(),
+    })
+}
