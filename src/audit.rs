@@ -72,6 +72,8 @@ pub struct AuditReport {
     pub checkpoint: Checkpoint,
     /// The signed checkpoint note verified (kept by `--state` for the next audit).
     pub note: String,
+    /// The state the replay folded the entries into (statistics are recomputed from it).
+    pub state: Box<State>,
 }
 
 /// A signature waiting for its batch: (entry index, what was signed, signed bytes, signature,
@@ -325,6 +327,7 @@ impl Auditor {
             last_time_ms: (replayed > 0).then(|| self.state.last_time_ms()),
             checkpoint,
             note,
+            state: Box::new(std::mem::take(&mut self.state)),
         })
     }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod qr;
 pub mod report;
 pub mod startup;
+pub mod statistics;
 pub mod tlog;
 pub mod tls;
 pub mod tokens;

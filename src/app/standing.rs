@@ -72,6 +72,29 @@ impl App {
         Ok(appended.index)
     }
 
+    /// Records a participant's production report for a half-year, by `actor` (one of its
+    /// authorities, or the Secretariat); its entry index.
+    pub fn record_production(
+        &self,
+        actor: String,
+        report: crate::domain::ProductionReport,
+    ) -> Result<u64, LedgerError> {
+        refused_if(
+            self.state()
+                .production_problems(&actor, &report, self.today()),
+        )?;
+        let appended = self.ledger.append_blocking(move |ctx| {
+            let today = Date::from_unix_ms(ctx.time_ms());
+            refused_if(ctx.state().production_problems(&actor, &report, today))?;
+            Ok(NewEntry {
+                actor,
+                key_id: None,
+                event: Event::ProductionReported(report),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
     /// Records a trade measure on a participant (the Secretariat's); its entry index.
     pub fn record_trade_measure(&self, measure: TradeMeasure) -> Result<u64, LedgerError> {
         refused_if(measure_problems(&self.state(), &measure))?;

@@ -52,6 +52,12 @@ pub struct AuditArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// After a passing full audit, write the statistics recomputed from the replay to this
+    /// file: the same JSON document as GET /v1/statistics?period=quarter&detail=true answers
+    /// the Secretariat for the same ledger size (api/statistics.md), so the two compare byte
+    /// for byte.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
 }
 
 /// Returns whether the ledger passed.
@@ -127,7 +133,27 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
             }
             Ok(false)
         }
+        Ok(report) if args.stats.is_some() && report.level != Level::Full => {
+            let reason = "statistics (--stats) need every certificate's record: audit a full export (--full, or a data folder)";
+            if args.json {
+                println!("{}", json!({"ok": false, "index": null, "reason": reason}));
+            } else {
+                println!("LEDGER FAILED the audit: {reason}");
+            }
+            Ok(false)
+        }
         Ok(report) => {
+            if let Some(path) = &args.stats {
+                let view = crate::statistics::statistics(
+                    &report.state,
+                    &crate::statistics::complete_query(),
+                );
+                let tmp = path.with_extension("partial");
+                std::fs::write(&tmp, crate::statistics::statistics_json(&view))
+                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                std::fs::rename(&tmp, path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             if let Some(path) = &args.state {
                 // Keep the checkpoint just verified: the next audit must extend it.
                 let tmp = path.with_extension("partial");

@@ -13,6 +13,7 @@ mod report;
 mod restore;
 mod serve;
 mod sign;
+mod stats;
 mod token;
 mod verify;
 
@@ -69,6 +70,10 @@ enum Command {
     /// Rebuild a data folder from an export (a backup): audits it first, then writes it into an
     /// empty folder.
     Restore(restore::RestoreArgs),
+    /// Trade statistics from a running server: annual totals for anyone, a participant's detail
+    /// for its authorities, everything for the Secretariat and monitors; --open-data for the
+    /// yearly public table.
+    Stats(stats::StatsArgs),
     /// Reports from the ledger (audited first): `kpcert report annual --year Y`.
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -142,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::run(&args).map(|()| true),
         Command::Report(command) => report::run(&command).map(|()| true),
         Command::Sign(args) => sign::run(&args).map(|()| true),
+        Command::Stats(args) => stats::run(&args).map(|()| true),
         Command::Token(cmd) => token::run(cmd).map(|()| true),
     };
     match result {

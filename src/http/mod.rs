@@ -19,6 +19,7 @@ pub mod limit;
 mod observe;
 mod per_address;
 mod standing;
+mod stats;
 mod verify;
 
 use std::net::TcpListener;
@@ -208,6 +209,10 @@ routes! {
     get "/cases/{code}" => cases::case_page, public;
     post "/v1/participants/{code}/case/steps" => cases::record_step, oversight;
     post "/v1/participants/{code}/case/benchmarks" => cases::set_benchmark, oversight;
+    post "/v1/participants/{code}/production" => stats::report_production, authority;
+    get "/v1/statistics" => stats::get_statistics, public;
+    get "/v1/statistics/open-data" => stats::get_open_data, public;
+    get "/v1/reconciliation" => stats::get_reconciliation, oversight;
     get "/v1/ledger/checkpoint" => ledger::checkpoint, public;
     get "/v1/ledger/verifier-key" => ledger::verifier_key, public;
     get "/v1/ledger/entries" => ledger::entries, public;
