@@ -9,6 +9,7 @@ mod audit;
 mod authority;
 mod export;
 mod keys;
+mod populate;
 mod report;
 mod restore;
 mod serve;

@@ -83,11 +83,20 @@ pub struct DemoArgs {
 #[derive(Subcommand, Debug)]
 enum DemoAction {
     /// Fill the demo ledger with realistic certificates (for benchmarks and audits at scale),
-    /// then exit. The server must be stopped.
+    /// then exit. The server must be stopped. With --year, a new data folder gets a whole
+    /// year of traffic (exports, import confirmations, discrepancies, re-exports, voids,
+    /// production reports and three planted anomalies) with the ledger's clock walking
+    /// through that year.
     Populate {
-        /// How many certificates to issue.
+        /// How many certificates to issue (with --year: over the year; default 60000).
+        #[arg(long, required_unless_present = "year")]
+        certificates: Option<u64>,
+        /// Generate this year's traffic (into a new data folder).
         #[arg(long)]
-        certificates: u64,
+        year: Option<i64>,
+        /// Seed of the generated year (the same seed gives the same traffic).
+        #[arg(long, default_value_t = 2025, requires = "year")]
+        seed: u64,
     },
 }
 
@@ -414,7 +423,31 @@ fn populate(app: &App, dirs: &Dirs, count: u64) -> anyhow::Result<()> {
 pub const DEMO_REQUEST: &str = r#"{"exporter":{"name":"Okavango Diamond Company","address":"Plot 123, Gaborone, Botswana"},"importer":{"name":"Desert Rough DMCC","address":"Almas Tower, Dubai, UAE"},"destination":"AE","origin":{"countries":["BW"]},"parcels":3,"items":[{"hs_code":"7102.10","carats":"1520.35","value_usd":"845000.00"}]}"#;
 
 pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    if let Some(DemoAction::Populate { certificates }) = args.action {
+    if let Some(DemoAction::Populate {
+        certificates,
+        year: Some(year),
+        seed,
+    }) = args.action
+    {
+        let clock = crate::clock::ManualClock::at(0);
+        return super::populate::populate_year(
+            crate::app::Config {
+                data_dir: args.dirs.data_dir.clone(),
+                keys_dir: args.dirs.keys_dir.clone(),
+                origin: args.server.origin.clone(),
+                clock: clock.clone(),
+                snapshot_every: crate::ledger::SNAPSHOT_EVERY,
+            },
+            clock,
+            &super::populate::YearOptions {
+                year,
+                certificates: certificates.unwrap_or(60_000),
+                seed,
+            },
+        );
+    }
+    if let Some(DemoAction::Populate { certificates, .. }) = args.action {
+        let certificates = certificates.expect("clap requires it without --year");
         let app = open(&args.dirs, args.server.origin.clone())?;
         let result = populate(&app, &args.dirs, certificates);
         app.close();
