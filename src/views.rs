@@ -638,6 +638,11 @@ pub enum PayloadView<'a> {
     Step(StepView<'a>),
     Benchmark(BenchmarkView<'a>),
     Production(ProductionView<'a>),
+    Audit {
+        size: u64,
+        root: String,
+        level: &'static str,
+    },
     Participant {
         code: &'a str,
         name: &'a str,
@@ -772,6 +777,11 @@ impl<'a> EntryView<'a> {
             Event::CaseStepRecorded(s) => PayloadView::Step(StepView::of(s)),
             Event::BenchmarkSet(b) => PayloadView::Benchmark(BenchmarkView::of(b)),
             Event::ProductionReported(r) => PayloadView::Production(ProductionView::of(r)),
+            Event::LedgerAudited(a) => PayloadView::Audit {
+                size: a.size,
+                root: base64(&a.root),
+                level: a.level.as_str(),
+            },
         };
         EntryView {
             kind: entry.event.kind().as_str(),

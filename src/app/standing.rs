@@ -2,6 +2,7 @@
 //! decision behind them) and trade measures as ledger entries, a mandated monitoring team its
 //! prior approvals of a partially suspended participant's exports, and anyone reads a participant's
 //! standing at a date or its whole history, each change proven against the latest checkpoint.
+//! Also the other oversight records: authorities' production reports and passed audits.
 //!
 //! As for every write, each request is checked here (every problem named, nothing written) and
 //! again on the writer against the state the entry joins.
@@ -93,6 +94,49 @@ impl App {
             })
         })?;
         Ok(appended.index)
+    }
+
+    /// Records a passed audit of the first `audit.size` entries by `actor` (the Secretariat or
+    /// `monitor:<team>`): refused unless `audit.root` is this ledger's root at that size.
+    pub fn record_audit(
+        &self,
+        actor: String,
+        audit: crate::domain::LedgerAudit,
+    ) -> Result<u64, LedgerError> {
+        let size = self.ledger.size();
+        if audit.size == 0 || audit.size > size {
+            return Err(LedgerError::Invalid(vec![Problem::new(
+                "size",
+                format!("must be from 1 to the ledger's size, {size}"),
+            )]));
+        }
+        if self.ledger.proven_root(audit.size)? != audit.root {
+            return Err(LedgerError::Invalid(vec![Problem::new(
+                "root",
+                format!(
+                    "is not this ledger's Merkle root at size {}: the audit was of another ledger, or of a fork",
+                    audit.size
+                ),
+            )]));
+        }
+        let appended = self.ledger.append_blocking(move |_| {
+            Ok(NewEntry {
+                actor,
+                key_id: None,
+                event: Event::LedgerAudited(audit),
+            })
+        })?;
+        Ok(appended.index)
+    }
+
+    /// The latest recorded audit, for the ledger page.
+    pub fn last_audit(&self) -> Option<crate::portal::LastAudit> {
+        self.state().last_audit().map(|a| crate::portal::LastAudit {
+            time_ms: a.time_ms,
+            actor: a.actor.clone(),
+            size: a.audit.size,
+            level: a.audit.level.as_str().to_owned(),
+        })
     }
 
     /// Records a trade measure on a participant (the Secretariat's); its entry index.

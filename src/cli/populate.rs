@@ -137,7 +137,11 @@ fn wait<T>(rx: mpsc::Receiver<Result<T, crate::ledger::LedgerError>>) -> anyhow:
 
 /// Records the year into the data folder of `config` (which must hold no entry after the
 /// year's first day). Prints a summary.
-pub fn populate_year(config: Config, clock: Arc<ManualClock>, o: &YearOptions) -> anyhow::Result<()> {
+pub fn populate_year(
+    config: Config,
+    clock: Arc<ManualClock>,
+    o: &YearOptions,
+) -> anyhow::Result<()> {
     let first = Date::from_ymd(o.year, 1, 1).context("--year out of range")?;
     let last = Date::from_ymd(o.year, 12, 31).expect("a year's last day");
     let hour = 3_600_000u64;
@@ -237,9 +241,15 @@ fn run(
                     continue;
                 }
                 let tx = tx.clone();
-                app.void(a, number, "export cancelled by the exporter".into(), None, move |r| {
-                    let _ = tx.send(r);
-                });
+                app.void(
+                    a,
+                    number,
+                    "export cancelled by the exporter".into(),
+                    None,
+                    move |r| {
+                        let _ = tx.send(r);
+                    },
+                );
                 voided += 1;
             }
             drop(tx);
@@ -275,7 +285,11 @@ fn run(
                         .collect(),
                     remarks: String::new(),
                 };
-                received.push((p.destination, p.number.clone(), lines.iter().map(|l| l.1).sum()));
+                received.push((
+                    p.destination,
+                    p.number.clone(),
+                    lines.iter().map(|l| l.1).sum(),
+                ));
                 let tx = tx.clone();
                 app.confirm(a, p.number, content, None, move |r| {
                     let _ = tx.send(r);
@@ -285,7 +299,10 @@ fn run(
             drop(tx);
             wait(rx)?;
             for (centre, number, left) in received {
-                stocks.entry(centre).or_default().push(Stock { number, left });
+                stocks
+                    .entry(centre)
+                    .or_default()
+                    .push(Stock { number, left });
             }
         }
         if day <= last {

@@ -78,6 +78,7 @@ fn payload(event: &Event) -> Value {
         Event::CaseStepRecorded(s) => super::case::step_value(s),
         Event::BenchmarkSet(b) => super::case::benchmark_value(b),
         Event::ProductionReported(r) => super::stats::production_value(r),
+        Event::LedgerAudited(a) => super::stats::audit_value(a),
     }
 }
 
@@ -183,6 +184,7 @@ fn event(kind: Kind, v: &Value) -> Result<Event, FormatError> {
         Kind::CaseStepRecorded => Event::CaseStepRecorded(super::case::step_from(v)?),
         Kind::BenchmarkSet => Event::BenchmarkSet(super::case::benchmark_from(v)?),
         Kind::ProductionReported => Event::ProductionReported(super::stats::production_from(v)?),
+        Kind::LedgerAudited => Event::LedgerAudited(super::stats::audit_from(v)?),
     })
 }
 

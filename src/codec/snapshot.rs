@@ -151,6 +151,18 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
             ("authorities", Value::Array(authorities)),
             ("serials", Value::Array(serials)),
             ("head", Value::Bytes(head.to_vec())),
+            (
+                "last_audit",
+                match &parts.last_audit {
+                    Some(a) => Value::Array(vec![
+                        Value::Uint(a.index),
+                        Value::Uint(a.time_ms),
+                        Value::text(&a.actor),
+                        super::stats::audit_value(&a.audit),
+                    ]),
+                    None => Value::Null,
+                },
+            ),
         ]),
     )
 }
@@ -447,6 +459,7 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
             "authorities",
             "serials",
             "head",
+            "last_audit",
         ],
     )?;
     let participants = f
@@ -566,7 +579,20 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
             Ok((code(p)?, year, uint(serial)?))
         })
         .collect::<Result<Vec<_>, FormatError>>()?;
+    let last_audit = match f.get("last_audit") {
+        Value::Null => None,
+        v => {
+            let [index, time, actor, audit] = items::<4>(v, "an audit")?;
+            Some(crate::domain::AuditRecord {
+                index: uint(index)?,
+                time_ms: uint(time)?,
+                actor: text(actor)?.to_owned(),
+                audit: super::stats::audit_from(audit)?,
+            })
+        }
+    };
     let state = State::from_parts(StateParts {
+        last_audit,
         size: f.uint("size")?,
         last_time_ms: f.uint("last_time")?,
         participants,

@@ -1,9 +1,9 @@
-//! The payload of a `participant.production_reported` entry, as a CBOR map (api/statistics.md):
-//! shared by the ledger entry and the state snapshot. Amounts are integer hundredths
+//! The payloads of `participant.production_reported` and `ledger.audited` entries, as CBOR maps
+//! (api/statistics.md): shared by the ledger entry and the state snapshot. Amounts are integer hundredths
 //! (`centicarats`, `value_cents`, `stock_centicarats`), as elsewhere in the ledger.
 
 use super::cbor::{shape, Fields, FormatError, Value};
-use crate::domain::{CountryCode, Hundredths, ProductionReport};
+use crate::domain::{AuditLevel, CountryCode, Hundredths, LedgerAudit, ProductionReport};
 
 const KEYS: [&str; 7] = [
     "participant",
@@ -34,6 +34,25 @@ pub fn production_value(r: &ProductionReport) -> Value {
 fn amount(f: &Fields<'_>, key: &'static str) -> Result<Hundredths, FormatError> {
     Hundredths::from_hundredths(f.uint(key)?)
         .ok_or_else(|| shape(format!("payload.{key} out of range")))
+}
+
+/// The payload map of a ledger audit.
+pub fn audit_value(a: &LedgerAudit) -> Value {
+    Value::map([
+        ("size", Value::Uint(a.size)),
+        ("root", Value::Bytes(a.root.to_vec())),
+        ("level", Value::text(a.level.as_str())),
+    ])
+}
+
+/// Decodes the payload map of a ledger audit.
+pub fn audit_from(v: &Value) -> Result<LedgerAudit, FormatError> {
+    let f = Fields::exact("payload", v, &["size", "root", "level"])?;
+    Ok(LedgerAudit {
+        size: f.uint("size")?,
+        root: f.array("root")?,
+        level: f.parsed("level", AuditLevel::parse)?,
+    })
 }
 
 /// Decodes the payload map of a production report.

@@ -35,11 +35,12 @@ pub enum Kind {
     CaseStepRecorded,
     BenchmarkSet,
     ProductionReported,
+    LedgerAudited,
 }
 
 impl Kind {
     /// Every kind a v2 ledger may hold.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::ParticipantRegistered,
         Kind::AuthorityRegistered,
         Kind::KeyAdded,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::CaseStepRecorded,
         Kind::BenchmarkSet,
         Kind::ProductionReported,
+        Kind::LedgerAudited,
     ];
 
     /// The `kind` string of the entry encoding.
@@ -73,6 +75,7 @@ impl Kind {
             Kind::CaseStepRecorded => "case.step_recorded",
             Kind::BenchmarkSet => "case.benchmark_set",
             Kind::ProductionReported => "participant.production_reported",
+            Kind::LedgerAudited => "ledger.audited",
         }
     }
 
@@ -137,6 +140,51 @@ pub struct KeyRevoked {
     pub reason: String,
 }
 
+/// Whether an audit checked the public entries only or every record too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditLevel {
+    Public,
+    Full,
+}
+
+impl AuditLevel {
+    /// The API string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditLevel::Public => "public",
+            AuditLevel::Full => "full",
+        }
+    }
+
+    /// Parses the API string.
+    pub fn parse(s: &str) -> Option<AuditLevel> {
+        match s {
+            "public" => Some(AuditLevel::Public),
+            "full" => Some(AuditLevel::Full),
+            _ => None,
+        }
+    }
+}
+
+/// A passed audit of the ledger's first `size` entries, whose Merkle root is `root` (the
+/// service records it only when the root is its own tree's root at that size; anyone checks
+/// it later with a consistency proof from `size`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerAudit {
+    pub size: u64,
+    pub root: Hash,
+    pub level: AuditLevel,
+}
+
+/// A recorded audit: its entry, time and auditor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub index: u64,
+    pub time_ms: u64,
+    pub actor: String,
+    pub audit: LedgerAudit,
+}
+
 /// What a ledger entry records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -171,6 +219,9 @@ pub enum Event {
     /// A participant's declared production for a half-year (by its authority or the
     /// Secretariat).
     ProductionReported(ProductionReport),
+    /// An audit of the ledger up to a size, that passed (by the Secretariat or a monitoring
+    /// team).
+    LedgerAudited(LedgerAudit),
 }
 
 impl Event {
@@ -191,6 +242,7 @@ impl Event {
             Event::CaseStepRecorded(_) => Kind::CaseStepRecorded,
             Event::BenchmarkSet(_) => Kind::BenchmarkSet,
             Event::ProductionReported(_) => Kind::ProductionReported,
+            Event::LedgerAudited(_) => Kind::LedgerAudited,
         }
     }
 

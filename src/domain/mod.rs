@@ -29,8 +29,8 @@ pub use country::CountryCode;
 pub use date::Date;
 pub use document::{Confidentiality, Document, DocumentEntry, DocumentKind};
 pub use event::{
-    CertificateRecord, Entry, Event, Issuance, KeyAdded, KeyRevoked, Kind, SignedCertificate,
-    SECRETARIAT,
+    AuditLevel, AuditRecord, CertificateRecord, Entry, Event, Issuance, KeyAdded, KeyRevoked, Kind,
+    LedgerAudit, SignedCertificate, SECRETARIAT,
 };
 pub use lifecycle::{
     Arrival, ArrivalContent, ArrivalInput, ArrivalLine, ArrivalLineInput, Citation, CitationInput,

@@ -21,7 +21,9 @@ use super::certificate::{CertificateNumber, HsCode, Origin};
 use super::country::CountryCode;
 use super::date::{Date, MS_PER_DAY};
 use super::document::DocumentEntry;
-use super::event::{CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT};
+use super::event::{
+    AuditRecord, CertificateRecord, Entry, Event, Issuance, SignedCertificate, SECRETARIAT,
+};
 use super::lifecycle::{
     discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,
     SignedVoid,
@@ -295,6 +297,8 @@ pub struct State {
     /// Trade statistics and the mirror, by quarter, kept as entries apply (derived from
     /// `lives`: restoring a snapshot recomputes them).
     stats: Stats,
+    /// The latest recorded audit of the ledger.
+    last_audit: Option<Arc<AuditRecord>>,
 }
 
 /// The parts of a [`State`], for its snapshot encoding.
@@ -309,6 +313,7 @@ pub struct StateParts {
     pub lives: Vec<(CertificateNumber, CertificateLife)>,
     /// In ledger order.
     pub documents: Vec<DocumentEntry>,
+    pub last_audit: Option<AuditRecord>,
 }
 
 impl State {
@@ -487,6 +492,22 @@ impl State {
                     report: report.clone(),
                 });
                 Arc::make_mut(&mut self.participants).insert(report.participant, record);
+                Applied { signed_by: None }
+            }
+            Event::LedgerAudited(audit) => {
+                oversight_only(entry, "an audit")?;
+                if audit.size == 0 || audit.size > entry.index {
+                    return violation(format!(
+                        "an audit covers 1 to {} entries (those before it), not {}",
+                        entry.index, audit.size
+                    ));
+                }
+                self.last_audit = Some(Arc::new(AuditRecord {
+                    index: entry.index,
+                    time_ms: entry.time_ms,
+                    actor: entry.actor.clone(),
+                    audit: audit.clone(),
+                }));
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -1612,6 +1633,11 @@ impl State {
     }
 
     /// The recorded document with SHA-256 `hash`.
+    pub fn last_audit(&self) -> Option<&AuditRecord> {
+        self.last_audit.as_deref()
+    }
+
+    /// The trade statistics and the mirror.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -1815,6 +1841,7 @@ impl State {
                 d.sort_by_key(|e| e.index);
                 d
             },
+            last_audit: self.last_audit.as_deref().cloned(),
         }
     }
 
@@ -1823,6 +1850,7 @@ impl State {
         let stats = Stats::of_lives(parts.lives.iter().map(|(n, l)| (n, l)));
         State {
             stats,
+            last_audit: parts.last_audit.map(Arc::new),
             size: parts.size,
             last_time_ms: parts.last_time_ms,
             participants: Arc::new(

@@ -365,3 +365,67 @@ pub async fn get_reconciliation(
     let view = statistics::reconciliation(&state.app.state(), period, state.app.today());
     Ok(HttpResponse::Ok().json(view))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditRequest {
+    size: Option<u64>,
+    root: Option<String>,
+    level: Option<String>,
+}
+
+/// `POST /v1/ledger/audits`: the Secretariat or a monitoring team records an audit that passed,
+/// of the first `size` entries with Merkle root `root` (base64), `public` or `full`; refused
+/// unless the root is this ledger's at that size.
+pub async fn record_audit(
+    state: Shared,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    let r: AuditRequest = body(&req, payload).await?;
+    let mut problems = Vec::new();
+    let size = r.size.unwrap_or_else(|| {
+        problems.push(Problem::new("size", "is required"));
+        0
+    });
+    let root = match r.root.as_deref().map(crate::codec::text::from_base64) {
+        Some(Some(b)) if b.len() == 32 => {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(&b);
+            h
+        }
+        Some(_) => {
+            problems.push(Problem::new(
+                "root",
+                "must be the base64 of a 32-byte Merkle root (as in a checkpoint)",
+            ));
+            [0; 32]
+        }
+        None => {
+            problems.push(Problem::new("root", "is required"));
+            [0; 32]
+        }
+    };
+    let level = match r.level.as_deref() {
+        None => crate::domain::AuditLevel::Public,
+        Some(l) => crate::domain::AuditLevel::parse(l).unwrap_or_else(|| {
+            problems.push(Problem::new("level", "must be public or full"));
+            crate::domain::AuditLevel::Public
+        }),
+    };
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
+    let actor = super::standing::oversight_actor(&p);
+    let app = state.app.clone();
+    let audit = crate::domain::LedgerAudit { size, root, level };
+    let index = web::block(move || app.record_audit(actor, audit))
+        .await?
+        .map_err(refused)?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "entry_index": index,
+        "size": size,
+        "level": level.as_str(),
+    })))
+}
