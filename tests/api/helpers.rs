@@ -161,7 +161,6 @@ pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
 
 pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let keys_dir = dir.path().join("keys");
     let app = open_app(dir.path(), clock);
     let add = |code: &str, name: &str| {
         let new = app.add_authority(code, name, 90).expect("add authority");
@@ -173,6 +172,36 @@ pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {
     let secretariat = app
         .take_bootstrap_token()
         .expect("the first start mints a Secretariat token");
+    serve(app, dir, options, secretariat, [bw, ae, eu])
+}
+
+/// Serves a data folder filled beforehand (`dir`/data and `dir`/keys, e.g. by `kpcert demo
+/// populate --year`) whose BW, AE and EU authorities are `BW-A1`, `AE-A1` and `EU-A1`.
+pub fn spawn_app_in(dir: tempfile::TempDir, clock: SharedClock) -> TestApp {
+    let app = App::open(&Config {
+        data_dir: dir.path().join("data"),
+        keys_dir: dir.path().join("keys"),
+        origin: None,
+        clock,
+        snapshot_every: TEST_SNAPSHOT_EVERY,
+    })
+    .expect("open the filled folder");
+    let secretariat = app
+        .mint_token(kpcert::tokens::Role::Secretariat, "test secretariat", 30)
+        .unwrap();
+    let token = |id: &str| (id.to_owned(), app.new_token(id).expect("a token"));
+    let authorities = [token("BW-A1"), token("AE-A1"), token("EU-A1")];
+    serve(app, dir, http::Options::default(), secretariat, authorities)
+}
+
+fn serve(
+    app: App,
+    dir: tempfile::TempDir,
+    options: http::Options,
+    secretariat: String,
+    [bw, ae, eu]: [(String, String); 3],
+) -> TestApp {
+    let keys_dir = dir.path().join("keys");
     let monitor = app
         .mint_token(kpcert::tokens::Role::Monitor, "Monitoring team", 30)
         .unwrap();

@@ -28,6 +28,7 @@ mod seal;
 mod spec_data;
 mod standing;
 mod standing_attacks;
+mod statistics;
 mod tidy;
 mod vectors;
 mod verdicts;

@@ -83,7 +83,8 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("getrandom", &["src/crypto.rs"]),
     ("data_encoding", &["src/codec/text.rs"]),
     ("unicode_normalization", &["src/domain/certificate.rs"]),
-    ("imbl", &["src/domain/state.rs"]),
+    ("imbl", &["src/domain/state.rs", "src/domain/stats.rs"]),
+    ("askama", &["src/portal/"]),
     ("qrcode", &["src/qr.rs"]),
     ("png", &["src/qr.rs"]),
     ("rqrr", &["src/qr.rs"]),
@@ -96,10 +97,14 @@ const OWNERS: &[(&str, &[&str])] = &[
             "src/http/",
             "src/cli/",
             "src/views.rs",
+            "src/statistics.rs",
             "src/codec/trust.rs",
         ],
     ),
-    ("serde", &["src/http/", "src/cli/", "src/views.rs"]),
+    (
+        "serde",
+        &["src/http/", "src/cli/", "src/views.rs", "src/statistics.rs"],
+    ),
 ];
 
 /// Whether `code` names crate `name` as a path (`name::` not preceded by an identifier

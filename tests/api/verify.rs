@@ -257,7 +257,10 @@ async fn the_page_at_the_qr_url_shows_the_verdict_without_javascript() {
         assert!(html.contains(words));
         assert!(!html.contains("<script"));
         if verdict == "valid" {
-            assert!(html.contains("Okavango Diamond Company") && html.contains("Checked at"));
+            assert!(
+                html.contains("Okavango Diamond Company")
+                    && html.contains("Checked against the ledger at")
+            );
         }
     }
 
