@@ -21,6 +21,7 @@ mod merkle;
 mod offline;
 mod own_key;
 mod own_key_lifecycle;
+mod portal;
 mod privacy;
 mod roles;
 mod rules;
