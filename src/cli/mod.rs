@@ -10,6 +10,7 @@ mod authority;
 mod export;
 mod keys;
 mod populate;
+pub use populate::{populate_year, YearOptions};
 mod report;
 mod restore;
 mod serve;
