@@ -58,6 +58,11 @@ pub struct AuditArgs {
     /// for byte.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
+    /// After a pass with --url, record the audit in the ledger (POST /v1/ledger/audits, with a
+    /// Secretariat or monitor --token): the portal's ledger page then shows when the ledger was
+    /// last audited, up to which size, and by whom.
+    #[arg(long, requires_all = ["url", "token"])]
+    record: bool,
 }
 
 /// Returns whether the ledger passed.
@@ -166,6 +171,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
                 args.json,
                 started.elapsed().as_secs_f64(),
             );
+            if args.record {
+                record(args, &report)?;
+            }
             Ok(true)
         }
         Err(failure) => {
@@ -180,6 +188,26 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
             Ok(false)
         }
     }
+}
+
+/// Records the passed audit in the audited server's ledger.
+fn record(args: &AuditArgs, report: &AuditReport) -> anyhow::Result<()> {
+    let url = args.url.as_deref().context("--record needs --url")?;
+    let token = args.token.as_deref().context("--record needs --token")?;
+    let pem = match &args.cacert {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?),
+        None => None,
+    };
+    let client = Client::new(url, pem.as_deref())?;
+    let body = json!({"size": report.checkpoint.size, "root": base64(&report.checkpoint.root),
+                      "level": level(report)});
+    let (status, text) = client.send("POST", "/v1/ledger/audits", token, Some(body.to_string()))?;
+    anyhow::ensure!(
+        status == 201,
+        "the server did not record the audit ({status}): {text}"
+    );
+    eprintln!("recorded in the ledger: {text}");
+    Ok(())
 }
 
 fn level(report: &AuditReport) -> &'static str {

@@ -575,3 +575,83 @@ async fn an_audit_is_recorded_only_with_the_ledgers_own_root_and_shown_on_the_le
     let report = app.audit(&app.full_export());
     assert_eq!(report.entries, size + 1);
 }
+
+#[tokio::test]
+async fn the_cli_reads_statistics_and_records_a_passed_audit() {
+    let (app, _clock) = spawn_app_on("2026-07-10");
+    assert_eq!(
+        app.issue(&crate::helpers::example_request()).await.status(),
+        201
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = app.cert_path.to_str().unwrap().to_owned();
+    let base = app.base.clone();
+    let bin = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kpcert"));
+            cmd.args(&args).env_remove("KPCERT_TOKEN");
+            crate::cli::run(cmd)
+        })
+        .await
+        .unwrap()
+    };
+    let s = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let (code, out, err) = bin(s(&[
+        "stats", "--url", &base, "--cacert", &cacert, "--year", "2026", "--csv",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("BW,2026,export,all,,1520.35,845000.00,1\r\n"),
+        "{out}"
+    );
+    let (code, _, err) = bin(s(&[
+        "stats", "--url", &base, "--cacert", &cacert, "--detail",
+    ]))
+    .await;
+    assert_ne!(code, 0, "the public reads no detail");
+    assert!(err.contains("401"), "{err}");
+    let (code, out, err) = bin(s(&[
+        "stats",
+        "--url",
+        &base,
+        "--cacert",
+        &cacert,
+        "--open-data",
+        "--year",
+        "2026",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("participant,name,production_carats"),
+        "{out}"
+    );
+
+    // A monitoring team audits the full export and records it; the ledger page shows it.
+    let size = app.ledger_size();
+    let key = app.app.ledger_verifier().to_string();
+    let (code, out, err) = bin(s(&[
+        "audit",
+        "--url",
+        &base,
+        "--cacert",
+        &cacert,
+        "--full",
+        "--token",
+        &app.monitor,
+        "--ledger-key",
+        &key,
+        "--record",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("recorded in the ledger"), "{err}");
+    assert_eq!(app.ledger_size(), size + 1);
+    let page = app.get("/ledger?lang=en").await.text().await.unwrap();
+    assert!(
+        page.contains("monitor:Monitoring team") && page.contains("(full)"),
+        "{page}"
+    );
+    drop(dir);
+}
