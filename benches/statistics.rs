@@ -15,7 +15,11 @@ use kpcert::clock::ManualClock;
 use kpcert::domain::stats::{Granularity, Period, Query, Stats};
 use kpcert::domain::Date;
 
-fn year_state() -> (std::sync::Arc<kpcert::domain::State>, f64, Option<tempfile::TempDir>) {
+fn year_state() -> (
+    std::sync::Arc<kpcert::domain::State>,
+    f64,
+    Option<tempfile::TempDir>,
+) {
     let open = |dir: &std::path::Path| {
         App::open(&Config {
             data_dir: dir.join("data"),

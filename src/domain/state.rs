@@ -1633,6 +1633,7 @@ impl State {
     }
 
     /// The recorded document with SHA-256 `hash`.
+    /// The latest recorded audit of the ledger.
     pub fn last_audit(&self) -> Option<&AuditRecord> {
         self.last_audit.as_deref()
     }

@@ -736,7 +736,9 @@ fn total_carats(life: &CertificateLife) -> Hundredths {
 }
 
 /// Reconciles `period` as of `today` from the state's statistics and certificate lives (memory
-/// only; no ledger read).
+/// only; no ledger read). The flags that need only the statistics (supply, pattern) are judged
+/// first; one pass over the lives then finds the per-certificate flags and collects the
+/// certificates behind every flag.
 pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
     let (first, last) = period.quarters();
     let stats = state.stats();
@@ -758,13 +760,127 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
         })
         .collect();
 
-    // Per-certificate flags, grouped by exporter and destination.
+    // Exports against supply, over the calendar year to the period's end.
+    let year_start = Quarter {
+        year: period.year,
+        q: 1,
+    };
+    let mut supply: BTreeMap<CountryCode, (Hundredths, Hundredths)> = BTreeMap::new();
+    let mut by_quarter: BTreeMap<(CountryCode, Quarter), Totals> = BTreeMap::new();
+    for (k, t) in stats.cells() {
+        if k.hs.is_some() {
+            continue;
+        }
+        if (year_start..=last).contains(&k.quarter) {
+            let e = supply.entry(k.participant).or_default();
+            match k.flow {
+                Flow::Export => e.0 = add(e.0, t.carats),
+                Flow::Import => e.1 = add(e.1, t.carats),
+            }
+        }
+        if k.flow == Flow::Export {
+            let e = by_quarter.entry((k.participant, k.quarter)).or_default();
+            *e = e.plus(*t);
+        }
+    }
+    let mut flags = Vec::new();
+    let mut beyond_supply: BTreeMap<CountryCode, usize> = BTreeMap::new();
+    for (participant, (exports, imports)) in supply {
+        if exports.is_zero() {
+            continue;
+        }
+        let records = state
+            .participant(participant)
+            .map_or(&[][..], |p| &p.production[..]);
+        let produced = year_production(records, period.year);
+        let stock = opening_stock(records, period.year);
+        let available = add(add(produced.carats, imports), stock);
+        if exports > available {
+            let missing = match produced.halves {
+                0 => format!(" (no production declared for {} yet)", period.year),
+                1 => format!(" (one half of {} declared so far)", period.year),
+                _ => String::new(),
+            };
+            beyond_supply.insert(participant, flags.len());
+            flags.push(Flag {
+                kind: FlagKind::ExportsBeyondSupply,
+                participant,
+                partner: None,
+                period: Period::year(period.year),
+                reason: format!(
+                    "{participant} exported {exports} carats in {} to {}, above its declared production {} plus imports {imports} plus opening stock {stock} = {available} carats{missing}",
+                    period.year,
+                    period.last_day(),
+                    produced.carats
+                ),
+                certificates: Vec::new(),
+            });
+        }
+    }
+
+    // Pattern changes, quarter by quarter, against the four quarters before.
+    let mut pattern: BTreeMap<(CountryCode, Quarter), usize> = BTreeMap::new();
+    for (&(participant, q), now) in &by_quarter {
+        if q < first || q > last {
+            continue;
+        }
+        let mut base = Totals::default();
+        let mut b = q;
+        for _ in 0..4 {
+            b = b.previous();
+            if let Some(t) = by_quarter.get(&(participant, b)) {
+                base = base.plus(*t);
+            }
+        }
+        if now.certificates < PATTERN_MIN_QUARTER || base.certificates < PATTERN_MIN_BASELINE {
+            continue;
+        }
+        let mut what = Vec::new();
+        if let Some(dir) = changed(
+            now.carats.hundredths(),
+            now.certificates,
+            base.carats.hundredths(),
+            base.certificates,
+        ) {
+            what.push(format!(
+                "carats per certificate {dir} ({} against {})",
+                ratio(now.carats.hundredths(), now.certificates * 100),
+                ratio(base.carats.hundredths(), base.certificates * 100)
+            ));
+        }
+        if let Some(dir) = changed(
+            now.value_usd.hundredths(),
+            now.carats.hundredths(),
+            base.value_usd.hundredths(),
+            base.carats.hundredths(),
+        ) {
+            what.push(format!(
+                "value per carat {dir} (US$ {} against US$ {})",
+                ratio(now.value_usd.hundredths(), now.carats.hundredths()),
+                ratio(base.value_usd.hundredths(), base.carats.hundredths())
+            ));
+        }
+        if what.is_empty() {
+            continue;
+        }
+        let quarter = Period::of_quarter(q, Granularity::Quarter);
+        pattern.insert((participant, q), flags.len());
+        flags.push(Flag {
+            kind: FlagKind::PatternChange,
+            participant,
+            partner: None,
+            period: quarter,
+            reason: format!(
+                "exports of {participant} in {quarter}: {}, beyond a factor of {PATTERN_FACTOR} against the four quarters before",
+                what.join("; ")
+            ),
+            certificates: Vec::new(),
+        });
+    }
+
+    // One pass over the lives: per-certificate flags, and the certificates behind the others.
     type Group = BTreeMap<(FlagKind, CountryCode, Option<CountryCode>), Vec<CertificateNumber>>;
     let mut groups: Group = BTreeMap::new();
-    let year = Period::year(period.year);
-    let mut year_certificates: BTreeMap<CountryCode, Vec<CertificateNumber>> = BTreeMap::new();
-    let mut quarter_certificates: BTreeMap<(CountryCode, Quarter), Vec<CertificateNumber>> =
-        BTreeMap::new();
     for (number, life) in state.lives() {
         let Some(f) = &life.facts else {
             continue;
@@ -772,51 +888,50 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
         if life.voided.is_some() {
             continue;
         }
-        let exporter = number.participant();
-        if year.contains(life.issued_on) && life.issued_on <= period.last_day() {
-            year_certificates
-                .entry(exporter)
-                .or_default()
-                .push(number.clone());
-        }
-        if !period.contains(life.issued_on) {
+        let q = Quarter::of(life.issued_on);
+        if q < year_start || q > last {
             continue;
         }
-        quarter_certificates
-            .entry((exporter, Quarter::of(life.issued_on)))
-            .or_default()
-            .push(number.clone());
-        let mut flag = |kind| {
+        let exporter = number.participant();
+        if let Some(&i) = beyond_supply.get(&exporter) {
+            flags[i].certificates.push(number.clone());
+        }
+        if q < first {
+            continue;
+        }
+        if let Some(&i) = pattern.get(&(exporter, q)) {
+            flags[i].certificates.push(number.clone());
+        }
+        let mut flag = |kind, partner| {
             groups
-                .entry((kind, exporter, Some(f.destination)))
+                .entry((kind, exporter, partner))
                 .or_default()
                 .push(number.clone())
         };
         match &life.confirmed {
-            None if life.expires_on < today => flag(FlagKind::ExpiredUnconfirmed),
+            None if life.expires_on < today => {
+                flag(FlagKind::ExpiredUnconfirmed, Some(f.destination))
+            }
             Some(c) => {
                 let parcels_differ = c.parcels.is_some_and(|p| p != f.shipment.parcels);
                 let carats_differ = c.carats.is_some_and(|ct| ct != total_carats(life));
                 if parcels_differ || carats_differ {
-                    flag(FlagKind::ArrivalDiffers);
+                    flag(FlagKind::ArrivalDiffers, Some(f.destination));
                 }
             }
             None => {}
         }
-        let cited = f
-            .derived_from
-            .iter()
-            .fold(Hundredths::default(), |s, c| add(s, c.carats));
-        if f.reexport && total_carats(life) > cited {
-            groups
-                .entry((FlagKind::ReexportBeyondImports, exporter, None))
-                .or_default()
-                .push(number.clone());
+        if f.reexport {
+            let cited = f
+                .derived_from
+                .iter()
+                .fold(Hundredths::default(), |s, c| add(s, c.carats));
+            if total_carats(life) > cited {
+                flag(FlagKind::ReexportBeyondImports, None);
+            }
         }
     }
-    let mut flags = Vec::new();
-    for ((kind, participant, partner), mut certificates) in groups {
-        certificates.sort();
+    for ((kind, participant, partner), certificates) in groups {
         let n = certificates.len();
         let reason = match kind {
             FlagKind::ExpiredUnconfirmed => format!(
@@ -840,139 +955,8 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
             certificates,
         });
     }
-
-    // Exports against supply, over the calendar year to the period's end.
-    let year_query = Query {
-        participant: None,
-        flow: None,
-        from_year: period.year,
-        to_year: period.year,
-        granularity: Granularity::Quarter,
-        detail: false,
-    };
-    let mut supply: BTreeMap<CountryCode, (Hundredths, Hundredths)> = BTreeMap::new();
-    for row in stats.rows(&year_query) {
-        if row.period.part > last.q {
-            continue;
-        }
-        let e = supply.entry(row.participant).or_default();
-        match row.flow {
-            Flow::Export => e.0 = add(e.0, row.totals.carats),
-            Flow::Import => e.1 = add(e.1, row.totals.carats),
-        }
-    }
-    for (participant, (exports, imports)) in supply {
-        if exports.is_zero() {
-            continue;
-        }
-        let records = state
-            .participant(participant)
-            .map_or(&[][..], |p| &p.production[..]);
-        let produced = year_production(records, period.year);
-        let stock = opening_stock(records, period.year);
-        let available = add(add(produced.carats, imports), stock);
-        if exports > available {
-            let mut certificates = year_certificates.remove(&participant).unwrap_or_default();
-            certificates.sort();
-            let missing = match produced.halves {
-                0 => format!(" (no production declared for {} yet)", period.year),
-                1 => format!(" (one half of {} declared so far)", period.year),
-                _ => String::new(),
-            };
-            flags.push(Flag {
-                kind: FlagKind::ExportsBeyondSupply,
-                participant,
-                partner: None,
-                period: year,
-                reason: format!(
-                    "{participant} exported {exports} carats in {} to {}, above its declared production {} plus imports {imports} plus opening stock {stock} = {available} carats{missing}",
-                    period.year,
-                    period.last_day(),
-                    produced.carats
-                ),
-                certificates,
-            });
-        }
-    }
-
-    // Pattern changes, quarter by quarter.
-    let mut by_quarter: BTreeMap<(CountryCode, Quarter), Totals> = BTreeMap::new();
-    for (k, t) in stats.cells() {
-        if k.flow == Flow::Export && k.hs.is_none() {
-            let e = by_quarter.entry((k.participant, k.quarter)).or_default();
-            *e = e.plus(*t);
-        }
-    }
-    let mut q = first;
-    while q <= last {
-        let participants: Vec<CountryCode> = by_quarter
-            .keys()
-            .filter(|(_, kq)| *kq == q)
-            .map(|(p, _)| *p)
-            .collect();
-        for participant in participants {
-            let now = by_quarter[&(participant, q)];
-            let mut base = Totals::default();
-            let mut b = q;
-            for _ in 0..4 {
-                b = b.previous();
-                if let Some(t) = by_quarter.get(&(participant, b)) {
-                    base = base.plus(*t);
-                }
-            }
-            if now.certificates < PATTERN_MIN_QUARTER || base.certificates < PATTERN_MIN_BASELINE {
-                continue;
-            }
-            let mut what = Vec::new();
-            // carats per certificate: now.c/now.n against base.c/base.n
-            if let Some(dir) = changed(
-                now.carats.hundredths(),
-                now.certificates,
-                base.carats.hundredths(),
-                base.certificates,
-            ) {
-                what.push(format!(
-                    "carats per certificate {dir} ({} against {})",
-                    ratio(now.carats.hundredths(), now.certificates * 100),
-                    ratio(base.carats.hundredths(), base.certificates * 100)
-                ));
-            }
-            if let Some(dir) = changed(
-                now.value_usd.hundredths(),
-                now.carats.hundredths(),
-                base.value_usd.hundredths(),
-                base.carats.hundredths(),
-            ) {
-                what.push(format!(
-                    "value per carat {dir} (US$ {} against US$ {})",
-                    ratio(now.value_usd.hundredths(), now.carats.hundredths()),
-                    ratio(base.value_usd.hundredths(), base.carats.hundredths())
-                ));
-            }
-            if what.is_empty() {
-                continue;
-            }
-            let mut certificates = quarter_certificates
-                .remove(&(participant, q))
-                .unwrap_or_default();
-            certificates.sort();
-            flags.push(Flag {
-                kind: FlagKind::PatternChange,
-                participant,
-                partner: None,
-                period: Period::of_quarter(q, Granularity::Quarter),
-                reason: format!(
-                    "exports of {participant} in {}: {}, beyond a factor of {PATTERN_FACTOR} against the four quarters before",
-                    Period::of_quarter(q, Granularity::Quarter),
-                    what.join("; ")
-                ),
-                certificates,
-            });
-        }
-        q = Quarter {
-            year: q.year + i64::from(q.q == 4),
-            q: q.q % 4 + 1,
-        };
+    for flag in &mut flags {
+        flag.certificates.sort();
     }
     flags.sort_by(|a, b| {
         (a.kind, a.participant, a.partner, a.period).cmp(&(

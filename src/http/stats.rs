@@ -143,8 +143,9 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 fn year(field: &str, v: &str) -> Result<i64, ApiError> {
-    v.parse::<i64>()
-        .ok()
+    Some(v)
+        .filter(|v| v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<i64>().ok())
         .filter(|y| (FIRST_YEAR..=9999).contains(y))
         .ok_or_else(|| bad(field, format!("must be a year from {FIRST_YEAR} to 9999")))
 }
@@ -337,7 +338,7 @@ pub(super) fn reconciliation_period(
 ) -> Result<Period, ApiError> {
     if let Some(unknown) = query.keys().find(|k| *k != "period" && *k != "lang") {
         return Err(ApiError::bad_request(format!(
-            "unknown query parameter {unknown} (period)"
+            "unknown query parameter {unknown} (period, and lang for the page)"
         )));
     }
     match query.get("period") {

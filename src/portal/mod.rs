@@ -508,11 +508,16 @@ pub fn statistics(
         amount_cell(lang, sums[5]),
         count_cell(lang, counts[1]),
     ];
-    if participant.is_none() {
-        bars.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    }
     bars.retain(|(_, v)| !v.is_zero());
-    bars.truncate(15);
+    if participant.is_none() {
+        // The fifteen largest exporters of the year.
+        bars.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        bars.truncate(15);
+    } else {
+        // The participant's fifteen latest years, oldest first.
+        let skip = bars.len().saturating_sub(15);
+        bars.drain(..skip);
+    }
     let chart = bar_chart(lang, &bars);
     render(StatisticsPage {
         f: frame(lang, Section::Statistics, &here),
@@ -729,7 +734,13 @@ pub fn verify(lang: Lang, state: &State, asked: Asked<'_>, checked_ms: u64) -> S
             Some(*v),
             false,
         ),
-        Asked::Seal(s, v) => (format!("/S/{s}"), vec![], String::new(), Some(*v), true),
+        Asked::Seal(s, v) => (
+            format!("/S/{}", percent(s)),
+            vec![],
+            String::new(),
+            Some(*v),
+            true,
+        ),
     };
     let verdict = v.map(|v| {
         let (headline, advice) = verdict_texts(t, v.verdict);
@@ -768,10 +779,10 @@ pub fn verify(lang: Lang, state: &State, asked: Asked<'_>, checked_ms: u64) -> S
                 let (mixed, list) = c.origin.mixed_and_countries();
                 let names: Vec<String> =
                     list.iter().map(|o| country_name(lang, state, *o)).collect();
-                let origin = if mixed {
-                    format!("mixed: {}", names.join(", "))
-                } else {
-                    names.join(", ")
+                let origin = match (mixed, names.is_empty()) {
+                    (false, _) => names.join(", "),
+                    (true, true) => "mixed (countries not stated)".to_owned(),
+                    (true, false) => format!("mixed: {}", names.join(", ")),
                 };
                 row(t.origin, vec![origin]);
                 row(t.parcels, vec![lang.group_int(u64::from(c.parcels))]);

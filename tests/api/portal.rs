@@ -167,6 +167,19 @@ async fn every_page_renders_in_every_language_light_and_without_script() {
         }
     }
     std::fs::write(out_dir().join("page-weights.tsv"), weights).unwrap();
+    // The verification form may be sent (review finding: the content security policy said
+    // `form-action 'none'`, so browsers refused to submit it), to this site only.
+    let resp = app.get("/verify?lang=en").await;
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("<form method=\"get\" action=\"/verify\">"),
+        "{html}"
+    );
     // Without ?lang, Accept-Language decides.
     let resp = app
         .client

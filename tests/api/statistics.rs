@@ -425,6 +425,7 @@ async fn who_reads_which_statistics() {
     // Bad queries name the problem.
     for (path, field) in [
         ("/v1/statistics?year=1999", "year"),
+        ("/v1/statistics?year=+2025", "year"),
         ("/v1/statistics?period=month", "period"),
         ("/v1/statistics?flow=transit", "flow"),
         ("/v1/statistics?participant=XX", "participant"),
