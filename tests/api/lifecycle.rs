@@ -451,7 +451,7 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     let page = app.get(&format!("/S/{seal}")).await.text().await.unwrap();
     assert!(
         page.contains(&format!(
-            "id=\"replaced-by\" href=\"/verify?number={c6}&amp;lang=en\""
+            "id=\"replaced-by\" href=\"/verify?number={c6}&#38;lang=en\""
         )),
         "{page}"
     );
