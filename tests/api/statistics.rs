@@ -17,6 +17,9 @@ use crate::helpers::{spawn_app_in, spawn_app_on, TestApp};
 /// thresholds, small enough for CI.
 const YEAR_CERTIFICATES: &str = "1500";
 
+/// An arrival: when, how many parcels, carats by HS code.
+type Arrival = (Date, u32, Vec<(HsCode, u64)>);
+
 /// What the test itself knows of a certificate, read from the full export.
 #[derive(Clone, Debug)]
 struct Cert {
@@ -29,7 +32,7 @@ struct Cert {
     cited: u64,
     reexport: bool,
     void: bool,
-    arrival: Option<(Date, u32, Vec<(HsCode, u64)>)>,
+    arrival: Option<Arrival>,
 }
 
 impl Cert {
