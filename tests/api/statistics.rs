@@ -329,25 +329,33 @@ async fn a_generated_year_gives_the_statistics_and_flags_computed_independently(
             .count() as u64
     );
 
-    // `kpcert audit --stats` recomputes from the data folder what the service kept
-    // incrementally, byte for byte.
-    let stats_file = tempfile::NamedTempFile::new().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kpcert"))
-        .arg("audit")
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .arg("--keys-dir")
-        .arg(&keys_dir)
-        .arg("--stats")
-        .arg(stats_file.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // `kpcert audit --stats` recomputes from a full export (and from the data folder) what
+    // the service kept incrementally, byte for byte.
+    let export = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(export.path(), app.full_export()).unwrap();
+    let mut recomputed = Vec::new();
+    for source in [
+        vec!["--file".into(), export.path().display().to_string()],
+        vec!["--data-dir".into(), data_dir.display().to_string()],
+    ] {
+        let stats_file = tempfile::NamedTempFile::new().unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kpcert"))
+            .arg("audit")
+            .args(&source)
+            .arg("--keys-dir")
+            .arg(&keys_dir)
+            .arg("--stats")
+            .arg(stats_file.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{source:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        recomputed.push(std::fs::read(stats_file.path()).unwrap());
+    }
     let served = app
         .client
         .get(app.url("/v1/statistics?period=quarter&detail=true"))
@@ -358,12 +366,25 @@ async fn a_generated_year_gives_the_statistics_and_flags_computed_independently(
         .bytes()
         .await
         .unwrap();
-    let recomputed = std::fs::read(stats_file.path()).unwrap();
-    assert!(recomputed.len() > 10_000);
-    assert!(
-        served == recomputed,
-        "the served statistics differ from the audit's"
-    );
+    for r in &recomputed {
+        assert!(r.len() > 10_000);
+        assert!(served == r, "the served statistics differ from the audit's");
+    }
+    // A public export holds no records: no statistics can be recomputed from it.
+    let public = app.get("/v1/ledger/export").await.bytes().await.unwrap();
+    std::fs::write(export.path(), &public).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kpcert"))
+        .arg("audit")
+        .arg("--file")
+        .arg(export.path())
+        .arg("--keys-dir")
+        .arg(&keys_dir)
+        .arg("--stats")
+        .arg(tempfile::NamedTempFile::new().unwrap().path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("need every certificate's record"));
 
     // A restart restores the same statistics from the snapshot.
     let state = app.app.state();
