@@ -475,6 +475,9 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     println!("TLS: self-signed certificate {}", cert_path.display());
     println!("Ledger verifier key: {}", app.ledger_verifier());
+    println!(
+        "Public portal (English, French, Portuguese, Russian, Arabic, Chinese): {base}/  statistics: {base}/statistics  verify: {base}/verify"
+    );
     if let Some(token) = app.take_bootstrap_token() {
         println!("Secretariat token (shown once; administers the service at {base}/v1/admin/):");
         println!("  {token}");
