@@ -199,6 +199,9 @@ pub struct App {
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
     record_cache: Mutex<HashMap<String, Arc<IssuedCertificate>>>,
+    /// Published statistics by year: fixed once the year's cut-off has passed (entries before
+    /// it never change), so computed once.
+    published: Mutex<HashMap<i64, Arc<crate::statistics::Published>>>,
     /// The files of recorded documents, by SHA-256.
     documents: crate::documents::DocumentStore,
     tokens: Tokens,
@@ -279,6 +282,7 @@ impl App {
             held_keys: Arc::new(RwLock::new(HashMap::new())),
             root_key,
             record_cache: Mutex::new(HashMap::new()),
+            published: Mutex::new(HashMap::new()),
             documents: crate::documents::DocumentStore::new(&config.data_dir),
             tokens: Tokens::open(&config.data_dir)?,
             verifier,

@@ -11,7 +11,7 @@ use crate::domain::stats::{
     production_in_force, reconcile, Flag, Granularity, MirrorRow, Period, Query, Reconciliation,
     Row, Totals,
 };
-use crate::domain::{Date, State};
+use crate::domain::{CountryCode, Date, State};
 
 /// The JSON of a statistics answer.
 #[derive(Serialize)]
@@ -95,10 +95,10 @@ pub fn production_rows(state: &State, q: &Query) -> Vec<ProductionRow> {
                 halves: 0,
             });
             let add = |a: &str, b: crate::domain::Hundredths| {
-                crate::domain::Hundredths::parse(a)
-                    .ok()
-                    .and_then(|a| a.checked_add(b))
-                    .map_or_else(|| a.to_owned(), |s| s.to_string())
+                crate::domain::stats::Sum::parse(a)
+                    .unwrap_or_default()
+                    .plus(b.into())
+                    .to_string()
             };
             e.carats = add(&e.carats, r.report.carats);
             e.value_usd = add(&e.value_usd, r.report.value_usd);
@@ -108,6 +108,51 @@ pub fn production_rows(state: &State, q: &Query) -> Vec<ProductionRow> {
         out.extend(grouped.into_values());
     }
     out
+}
+
+/// The public statistics answer: annual totals of the published years in the query's range
+/// (`years`, each with its published figures), never the live ones.
+pub fn published_statistics(
+    state: &State,
+    q: &Query,
+    years: &[(i64, std::sync::Arc<Published>)],
+) -> StatisticsView {
+    let mut rows = Vec::new();
+    for (year, flows) in years {
+        for (participant, (ex, im)) in flows.iter() {
+            if q.participant.is_some_and(|p| p != *participant) {
+                continue;
+            }
+            for (flow, t) in [
+                (crate::domain::stats::Flow::Export, ex),
+                (crate::domain::stats::Flow::Import, im),
+            ] {
+                if t.is_empty() || q.flow.is_some_and(|f| f != flow) {
+                    continue;
+                }
+                rows.push(Row {
+                    participant: *participant,
+                    period: Period::year(*year),
+                    flow,
+                    hs: None,
+                    partner: None,
+                    totals: *t,
+                });
+            }
+        }
+    }
+    rows.sort_by_key(|r| (r.participant, r.period, r.flow));
+    StatisticsView {
+        ledger_size: state.size(),
+        period: q.granularity.as_str(),
+        detail: q.detail,
+        participant: q.participant.map(|p| p.as_str().to_owned()),
+        flow: q.flow.map(|f| f.as_str()),
+        from: q.from_year,
+        to: q.to_year,
+        rows: rows.iter().map(row_view).collect(),
+        production: production_rows(state, q),
+    }
 }
 
 /// The statistics answer to `q` from `state`.
@@ -187,25 +232,12 @@ pub struct OpenDataRow {
     pub import_certificates: u64,
 }
 
-/// The public annual table of `year`: every registered participant (trading entities
-/// included), with its production, exports and imports.
-pub fn open_data(state: &State, year: i64) -> Vec<OpenDataRow> {
-    let q = Query {
-        participant: None,
-        flow: None,
-        from_year: year,
-        to_year: year,
-        granularity: Granularity::Year,
-        detail: false,
-    };
-    let mut flows: std::collections::BTreeMap<_, (Totals, Totals)> = Default::default();
-    for r in state.stats().rows(&q) {
-        let e = flows.entry(r.participant).or_default();
-        match r.flow {
-            crate::domain::stats::Flow::Export => e.0 = e.0.plus(r.totals),
-            crate::domain::stats::Flow::Import => e.1 = e.1.plus(r.totals),
-        }
-    }
+/// A year's published exports and imports per participant ([`crate::domain::stats::published_year`]).
+pub type Published = std::collections::BTreeMap<CountryCode, (Totals, Totals)>;
+
+/// The public annual table of `year` from its published figures: every registered participant
+/// (trading entities included), with its declared production, exports and imports.
+pub fn open_data(state: &State, year: i64, flows: &Published) -> Vec<OpenDataRow> {
     state
         .participants()
         .map(|p| {

@@ -129,6 +129,36 @@ impl App {
         Ok(appended.index)
     }
 
+    /// Year `year`'s published statistics, once its publication cut-off has passed (`None`
+    /// before): what the public reads, computed once.
+    pub fn published_year(&self, year: i64) -> Option<Arc<crate::statistics::Published>> {
+        if !crate::domain::stats::is_published(year, self.today()) {
+            return None;
+        }
+        if let Some(hit) = self.published.lock().expect("published").get(&year) {
+            return Some(hit.clone());
+        }
+        let computed = Arc::new(crate::domain::stats::published_year(&self.state(), year));
+        self.published
+            .lock()
+            .expect("published")
+            .insert(year, computed.clone());
+        Some(computed)
+    }
+
+    /// The published years, oldest first: from the first year the ledger has figures for to
+    /// the latest year published (a year stays listed even when later voids empty its live
+    /// figures: its published ones are frozen).
+    pub fn published_years(&self) -> Vec<i64> {
+        let today = self.today();
+        let Some(&first) = crate::portal::years_with_data(&self.state()).first() else {
+            return Vec::new();
+        };
+        (first..today.year())
+            .filter(|y| crate::domain::stats::is_published(*y, today))
+            .collect()
+    }
+
     /// The latest recorded audit, for the ledger page.
     pub fn last_audit(&self) -> Option<crate::portal::LastAudit> {
         self.state().last_audit().map(|a| crate::portal::LastAudit {

@@ -297,7 +297,7 @@ pub struct State {
     /// Trade statistics and the mirror, by quarter, kept as entries apply (derived from
     /// `lives`: restoring a snapshot recomputes them).
     stats: Stats,
-    /// The latest recorded audit of the ledger.
+    /// The recorded audit that covers the most entries (the latest of those).
     last_audit: Option<Arc<AuditRecord>>,
 }
 
@@ -502,12 +502,20 @@ impl State {
                         entry.index, audit.size
                     ));
                 }
-                self.last_audit = Some(Arc::new(AuditRecord {
-                    index: entry.index,
-                    time_ms: entry.time_ms,
-                    actor: entry.actor.clone(),
-                    audit: audit.clone(),
-                }));
+                // The audit shown is the one that covers the most entries (the latest of those):
+                // a later audit of a smaller prefix does not hide a fuller one.
+                if self
+                    .last_audit
+                    .as_ref()
+                    .is_none_or(|a| audit.size >= a.audit.size)
+                {
+                    self.last_audit = Some(Arc::new(AuditRecord {
+                        index: entry.index,
+                        time_ms: entry.time_ms,
+                        actor: entry.actor.clone(),
+                        audit: audit.clone(),
+                    }));
+                }
                 Applied { signed_by: None }
             }
             Event::AuthorityRegistered(a) => {
@@ -1632,8 +1640,7 @@ impl State {
         problems
     }
 
-    /// The recorded document with SHA-256 `hash`.
-    /// The latest recorded audit of the ledger.
+    /// The recorded audit that covers the most entries (the latest of those).
     pub fn last_audit(&self) -> Option<&AuditRecord> {
         self.last_audit.as_deref()
     }

@@ -233,19 +233,74 @@ impl fmt::Display for Period {
     }
 }
 
+/// An exact sum of amounts, in hundredths, wide enough never to overflow: a certificate's
+/// lines may each come close to [`super::amount::MAX_UNITS`], and sums of sums must neither
+/// panic nor saturate (a saturated sum would differ from a recomputation after a void).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sum(u128);
+
+impl Sum {
+    /// The count of hundredths.
+    pub fn hundredths(self) -> u128 {
+        self.0
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The sum.
+    pub fn plus(self, o: Sum) -> Sum {
+        Sum(self.0.saturating_add(o.0))
+    }
+
+    /// The difference, never below zero.
+    pub fn minus(self, o: Sum) -> Sum {
+        Sum(self.0.saturating_sub(o.0))
+    }
+
+    /// Parses `digits.dd` as written by its `Display`.
+    pub fn parse(s: &str) -> Option<Sum> {
+        let (int, frac) = s.split_once('.')?;
+        if int.is_empty()
+            || frac.len() != 2
+            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+            || int.len() > 30
+        {
+            return None;
+        }
+        Some(Sum(
+            int.parse::<u128>().ok()? * 100 + frac.parse::<u128>().ok()?
+        ))
+    }
+}
+
+impl From<Hundredths> for Sum {
+    fn from(h: Hundredths) -> Sum {
+        Sum(u128::from(h.hundredths()))
+    }
+}
+
+impl fmt::Display for Sum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
 /// Carats, US dollars and certificates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
-    pub carats: Hundredths,
-    pub value_usd: Hundredths,
+    pub carats: Sum,
+    pub value_usd: Sum,
     pub certificates: u64,
 }
 
 impl Totals {
-    fn of(carats: Hundredths, value_usd: Hundredths) -> Totals {
+    fn of(carats: impl Into<Sum>, value_usd: impl Into<Sum>) -> Totals {
         Totals {
-            carats,
-            value_usd,
+            carats: carats.into(),
+            value_usd: value_usd.into(),
             certificates: 1,
         }
     }
@@ -273,14 +328,12 @@ impl Totals {
     }
 }
 
-fn add(a: Hundredths, b: Hundredths) -> Hundredths {
-    a.checked_add(b)
-        .and_then(|s| Hundredths::from_hundredths(s.hundredths()))
-        .expect("totals stay far below 10^15 units")
+fn add(a: Sum, b: impl Into<Sum>) -> Sum {
+    a.plus(b.into())
 }
 
-fn sub(a: Hundredths, b: Hundredths) -> Hundredths {
-    Hundredths::from_hundredths(a.hundredths().saturating_sub(b.hundredths())).expect("smaller")
+fn sub(a: Sum, b: Sum) -> Sum {
+    a.minus(b)
 }
 
 /// Where a statistic is kept: participant, quarter, flow, HS code (`None`: all codes, where a
@@ -309,7 +362,7 @@ pub struct MirrorKey {
 pub struct MirrorTotals {
     pub issued: Totals,
     pub confirmed: Totals,
-    pub received_carats: Hundredths,
+    pub received_carats: Sum,
 }
 
 /// The statistics the ledger state keeps, by quarter: persistent maps, cheap to clone.
@@ -391,15 +444,8 @@ impl Stats {
         };
         let quarter = Quarter::of(c.received_on);
         let exporter = number.participant();
-        let declared_value = |hs: HsCode| {
-            f.shipment
-                .lines
-                .iter()
-                .zip(&f.values)
-                .find(|((h, _), _)| *h == hs)
-                .map_or(Hundredths::default(), |(_, v)| *v)
-        };
-        let mut value = Hundredths::default();
+        let declared_value = |hs: HsCode| declared_value(f, hs);
+        let mut value = Sum::default();
         for &(hs, carats) in &c.lines {
             let v = declared_value(hs);
             value = add(value, v);
@@ -430,11 +476,8 @@ impl Stats {
             .shipment
             .lines
             .iter()
-            .fold(Hundredths::default(), |s, (_, c)| add(s, *c));
-        let declared_value = f
-            .values
-            .iter()
-            .fold(Hundredths::default(), |s, v| add(s, *v));
+            .fold(Sum::default(), |s, (_, c)| add(s, *c));
+        let declared_value = f.values.iter().fold(Sum::default(), |s, v| add(s, *v));
         m.confirmed = m.confirmed.plus(Totals::of(declared, declared_value));
         m.received_carats = add(m.received_carats, received);
         self.put_mirror(key, m);
@@ -545,6 +588,67 @@ pub struct Row {
     pub totals: Totals,
 }
 
+/// The last day whose entries count in a year's published figures: March 31 of the next year
+/// (three months for the last arrivals and voids). The public reads a year only after it.
+pub fn publication_cutoff(year: i64) -> Date {
+    Date::from_ymd(year + 1, 3, 31).unwrap_or(Date::from_ymd(9999, 12, 31).expect("a date"))
+}
+
+/// Whether year `year`'s figures are published on `today`.
+pub fn is_published(year: i64, today: Date) -> bool {
+    year < 9999 && today > publication_cutoff(year)
+}
+
+/// A year's published figures per participant: exports and imports as the ledger recorded them
+/// by the year's [`publication_cutoff`], and never changed after it. Public totals are not the
+/// live ones: a live total would move by exactly one certificate's carats and value at each
+/// entry, so anyone could read each shipment by subtraction.
+pub fn published_year(state: &State, year: i64) -> BTreeMap<CountryCode, (Totals, Totals)> {
+    let end_ms = publication_cutoff(year)
+        .plus_days(1)
+        .map_or(u64::MAX, |d| d.start_ms());
+    let mut out: BTreeMap<CountryCode, (Totals, Totals)> = BTreeMap::new();
+    for (number, life) in state.lives() {
+        let Some(f) = &life.facts else {
+            continue;
+        };
+        let void_by_cutoff = life.voided.as_ref().is_some_and(|v| v.time_ms < end_ms);
+        if life.issued_on.year() == year && !void_by_cutoff {
+            let carats = f
+                .shipment
+                .lines
+                .iter()
+                .fold(Sum::default(), |s, l| add(s, l.1));
+            let value = f.values.iter().fold(Sum::default(), |s, v| add(s, *v));
+            let e = out.entry(number.participant()).or_default();
+            e.0 = e.0.plus(Totals::of(carats, value));
+        }
+        if let Some(c) = &life.confirmed {
+            if c.received_on.year() == year && c.time_ms < end_ms {
+                if let Some(received) = c.carats {
+                    let value = c
+                        .lines
+                        .iter()
+                        .fold(Sum::default(), |s, (hs, _)| add(s, declared_value(f, *hs)));
+                    let e = out.entry(f.destination).or_default();
+                    e.1 = e.1.plus(Totals::of(received, value));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The value the certificate declares for HS code `hs` (zero when it has no such line).
+fn declared_value(f: &super::state::ShipmentFacts, hs: HsCode) -> Hundredths {
+    f.shipment
+        .lines
+        .iter()
+        .zip(&f.values)
+        .find(|((h, _), _)| *h == hs)
+        .map_or(Hundredths::default(), |(_, v)| *v)
+}
+
 /// Most characters of a production report's note.
 pub const MAX_NOTE_CHARS: usize = 500;
 
@@ -593,7 +697,10 @@ impl ProductionReport {
                 format!(
                     "{} has not ended: production is reported after the half-year, from {}",
                     self.period(),
-                    self.period().last_day().plus_days(1).expect("in range")
+                    self.period()
+                        .last_day()
+                        .plus_days(1)
+                        .map_or_else(|| "a day after 9999".to_owned(), |d| d.to_string())
                 ),
             ));
         }
@@ -629,8 +736,8 @@ pub fn production_in_force(records: &[ProductionRecord]) -> BTreeMap<(i64, u8), 
 /// the latest half reported in it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct YearProduction {
-    pub carats: Hundredths,
-    pub value_usd: Hundredths,
+    pub carats: Sum,
+    pub value_usd: Sum,
     pub halves: u8,
     pub closing_stock: Option<Hundredths>,
 }
@@ -712,8 +819,15 @@ impl MirrorRow {
 
     /// Carats received less carats declared on the confirmed certificates, in hundredths.
     pub fn received_difference(&self) -> i128 {
-        i128::from(self.totals.received_carats.hundredths())
-            - i128::from(self.totals.confirmed.carats.hundredths())
+        let (r, c) = (
+            self.totals.received_carats.hundredths(),
+            self.totals.confirmed.carats.hundredths(),
+        );
+        if r >= c {
+            i128::try_from(r - c).unwrap_or(i128::MAX)
+        } else {
+            -i128::try_from(c - r).unwrap_or(i128::MAX)
+        }
     }
 }
 
@@ -726,12 +840,12 @@ pub struct Reconciliation {
     pub flags: Vec<Flag>,
 }
 
-fn total_carats(life: &CertificateLife) -> Hundredths {
-    life.facts.as_ref().map_or(Hundredths::default(), |f| {
+fn total_carats(life: &CertificateLife) -> Sum {
+    life.facts.as_ref().map_or(Sum::default(), |f| {
         f.shipment
             .lines
             .iter()
-            .fold(Hundredths::default(), |s, (_, c)| add(s, *c))
+            .fold(Sum::default(), |s, (_, c)| add(s, *c))
     })
 }
 
@@ -765,7 +879,7 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
         year: period.year,
         q: 1,
     };
-    let mut supply: BTreeMap<CountryCode, (Hundredths, Hundredths)> = BTreeMap::new();
+    let mut supply: BTreeMap<CountryCode, (Sum, Sum)> = BTreeMap::new();
     let mut by_quarter: BTreeMap<(CountryCode, Quarter), Totals> = BTreeMap::new();
     for (k, t) in stats.cells() {
         if k.hs.is_some() {
@@ -838,14 +952,17 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
         let mut what = Vec::new();
         if let Some(dir) = changed(
             now.carats.hundredths(),
-            now.certificates,
+            u128::from(now.certificates),
             base.carats.hundredths(),
-            base.certificates,
+            u128::from(base.certificates),
         ) {
             what.push(format!(
                 "carats per certificate {dir} ({} against {})",
-                ratio(now.carats.hundredths(), now.certificates * 100),
-                ratio(base.carats.hundredths(), base.certificates * 100)
+                ratio(now.carats.hundredths(), u128::from(now.certificates) * 100),
+                ratio(
+                    base.carats.hundredths(),
+                    u128::from(base.certificates) * 100
+                )
             ));
         }
         if let Some(dir) = changed(
@@ -914,7 +1031,9 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
             }
             Some(c) => {
                 let parcels_differ = c.parcels.is_some_and(|p| p != f.shipment.parcels);
-                let carats_differ = c.carats.is_some_and(|ct| ct != total_carats(life));
+                let carats_differ = c
+                    .carats
+                    .is_some_and(|ct| Sum::from(ct) != total_carats(life));
                 if parcels_differ || carats_differ {
                     flag(FlagKind::ArrivalDiffers, Some(f.destination));
                 }
@@ -925,7 +1044,7 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
             let cited = f
                 .derived_from
                 .iter()
-                .fold(Hundredths::default(), |s, c| add(s, c.carats));
+                .fold(Sum::default(), |s, c| add(s, c.carats));
             if total_carats(life) > cited {
                 flag(FlagKind::ReexportBeyondImports, None);
             }
@@ -974,29 +1093,52 @@ pub fn reconcile(state: &State, period: Period, today: Date) -> Reconciliation {
     }
 }
 
-/// Whether a/b differs from c/d by [`PATTERN_FACTOR`] or more, either way ("rose" or "fell").
-fn changed(a: u64, b: u64, c: u64, d: u64) -> Option<&'static str> {
+/// Whether a/b differs from c/d by [`PATTERN_FACTOR`] or more, either way ("rose" or "fell"),
+/// compared exactly (256-bit cross products).
+fn changed(a: u128, b: u128, c: u128, d: u128) -> Option<&'static str> {
     if b == 0 || d == 0 || c == 0 || a == 0 {
         return None;
     }
-    let (now, base) = (u128::from(a) * u128::from(d), u128::from(c) * u128::from(b));
+    let (now, base) = (mul_wide(a, d), mul_wide(c, b));
     let k = u128::from(PATTERN_FACTOR);
-    if now >= k * base {
+    if now >= times(base, k) {
         Some("rose")
-    } else if base >= k * now {
+    } else if base >= times(now, k) {
         Some("fell")
     } else {
         None
     }
 }
 
+/// x * y as (high, low) 128-bit halves.
+fn mul_wide(x: u128, y: u128) -> (u128, u128) {
+    const M: u128 = u64::MAX as u128;
+    let (x1, x0, y1, y0) = (x >> 64, x & M, y >> 64, y & M);
+    let (p00, p01, p10, p11) = (x0 * y0, x0 * y1, x1 * y0, x1 * y1);
+    let mid = (p00 >> 64) + (p01 & M) + (p10 & M);
+    (
+        p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64),
+        (p00 & M) | (mid << 64),
+    )
+}
+
+/// A 256-bit (high, low) number times a small k (saturating at the top, far beyond any sum).
+fn times((hi, lo): (u128, u128), k: u128) -> (u128, u128) {
+    let (carry, lo) = mul_wide(lo, k);
+    (hi.saturating_mul(k).saturating_add(carry), lo)
+}
+
 /// a/b to two decimals, exactly (rounded down).
-fn ratio(a: u64, b: u64) -> String {
+fn ratio(a: u128, b: u128) -> String {
     if b == 0 {
         return "-".into();
     }
-    let h = u128::from(a) * 100 / u128::from(b);
-    format!("{}.{:02}", h / 100, h % 100)
+    let (int, rem) = (a / b, a % b);
+    let frac = match rem.checked_mul(100) {
+        Some(r) => r / b,
+        None => rem / (b / 100),
+    };
+    format!("{int}.{frac:02}")
 }
 
 #[cfg(test)]

@@ -80,16 +80,24 @@ pub async fn statistics(state: Shared, req: HttpRequest, q: Params) -> HttpRespo
         .get("participant")
         .and_then(|c| CountryCode::participant(c))
         .filter(|c| ledger.participant(*c).is_some());
-    let latest = portal::years_with_data(&ledger)
+    let published: Vec<_> = state
+        .app
+        .published_years()
+        .into_iter()
+        .filter_map(|y| state.app.published_year(y).map(|p| (y, p)))
+        .collect();
+    let latest = published
         .last()
-        .copied()
-        .unwrap_or_else(|| state.app.today().year());
+        .map_or_else(|| state.app.today().year() - 1, |(y, _)| *y);
     let year = q
         .get("year")
+        .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|y| y.parse::<i64>().ok())
-        .filter(|y| (crate::domain::stats::FIRST_YEAR..=9999).contains(y))
         .unwrap_or(latest);
-    page(lang, portal::statistics(lang, &ledger, year, participant))
+    page(
+        lang,
+        portal::statistics(lang, &ledger, year, participant, &published),
+    )
 }
 
 /// `GET /ledger`.

@@ -164,14 +164,15 @@ fn wants_csv(req: &HttpRequest, query: &HashMap<String, String>) -> Result<bool,
     }
 }
 
-/// Decodes and authorises a statistics query: the public gets annual totals; an authority its
-/// own participant's detail by any period (and others' annual totals); the Secretariat and
-/// monitors everything.
+/// Decodes and authorises a statistics query, and says whether it reads the live figures: the
+/// public gets the published annual totals; an authority its own participant's live detail by
+/// any period (and the published annual totals of all); the Secretariat and monitors
+/// everything, live.
 fn statistics_query(
     state: &Shared,
     req: &HttpRequest,
     query: &HashMap<String, String>,
-) -> Result<Query, ApiError> {
+) -> Result<(Query, bool), ApiError> {
     const KNOWN: [&str; 8] = [
         "year",
         "from",
@@ -242,8 +243,8 @@ fn statistics_query(
         detail,
     };
     let fine = detail || granularity != Granularity::Year;
-    match who.as_ref().map(|p| p.role) {
-        Some(Role::Secretariat) | Some(Role::Monitor) => {}
+    let live = match who.as_ref().map(|p| p.role) {
+        Some(Role::Secretariat) | Some(Role::Monitor) => true,
         Some(Role::Authority) if fine => {
             let own = state
                 .app
@@ -261,8 +262,9 @@ fn statistics_query(
                     ))
                 }
             }
+            true
         }
-        Some(Role::Authority) => {}
+        Some(Role::Authority) => false,
         None if fine => {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -270,9 +272,41 @@ fn statistics_query(
                 "the public reads annual totals per participant; quarters, halves and the detail by HS code and partner need a token (a participant's authorities see their own, the Secretariat and monitors everything)",
             ))
         }
-        None => {}
+        None => false,
+    };
+    Ok((q, live))
+}
+
+/// The published years in `from..=to`, each with its figures; 404 for a single year asked
+/// for before its publication.
+fn published_in(
+    state: &Shared,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, std::sync::Arc<crate::statistics::Published>)>, ApiError> {
+    if from == to {
+        return match state.app.published_year(from) {
+            Some(p) => Ok(vec![(from, p)]),
+            None => Err(not_published(from)),
+        };
     }
-    Ok(q)
+    Ok(state
+        .app
+        .published_years()
+        .into_iter()
+        .filter(|y| (from..=to).contains(y))
+        .filter_map(|y| state.app.published_year(y).map(|p| (y, p)))
+        .collect())
+}
+
+fn not_published(year: i64) -> ApiError {
+    ApiError::not_found(format!(
+        "the public figures of {year} are published from {} (the ledger's entries up to {} count in them); until then only the Secretariat, monitors and each participant for itself read them",
+        crate::domain::stats::publication_cutoff(year)
+            .plus_days(1)
+            .map_or_else(|| "never".into(), |d| d.to_string()),
+        crate::domain::stats::publication_cutoff(year)
+    ))
 }
 
 /// `GET /v1/statistics`: the statistics the token may read, as JSON or CSV.
@@ -281,15 +315,25 @@ pub async fn get_statistics(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = statistics_query(&state, &req, &query)?;
+    let (q, live) = statistics_query(&state, &req, &query)?;
     let csv = wants_csv(&req, &query)?;
-    let view = statistics::statistics(&state.app.state(), &q);
+    let view = if live {
+        statistics::statistics(&state.app.state(), &q)
+    } else {
+        let years = published_in(&state, q.from_year, q.to_year)?;
+        statistics::published_statistics(&state.app.state(), &q, &years)
+    };
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::VARY, "Accept, Authorization"));
+    if live {
+        answer.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    }
     Ok(if csv {
-        HttpResponse::Ok()
+        answer
             .content_type("text/csv; charset=utf-8")
             .body(statistics_csv(&view))
     } else {
-        HttpResponse::Ok()
+        answer
             .content_type("application/json")
             .body(statistics_json(&view))
     })
@@ -309,9 +353,18 @@ pub async fn get_open_data(
     }
     let y = match query.get("year") {
         Some(y) => year("year", y)?,
-        None => state.app.today().year() - 1,
+        None => state
+            .app
+            .published_years()
+            .last()
+            .copied()
+            .unwrap_or(state.app.today().year() - 1),
     };
-    let rows = open_data(&state.app.state(), y);
+    let flows = state
+        .app
+        .published_year(y)
+        .ok_or_else(|| not_published(y))?;
+    let rows = open_data(&state.app.state(), y, &flows);
     let json = query.get("format").map(String::as_str) == Some("json");
     if !json && query.get("format").is_some_and(|f| f != "csv") {
         return Err(bad("format", "must be csv or json"));
@@ -364,7 +417,9 @@ pub async fn get_reconciliation(
     require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
     let period = reconciliation_period(&state, &query)?;
     let view = statistics::reconciliation(&state.app.state(), period, state.app.today());
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .json(view))
 }
 
 #[derive(Deserialize)]

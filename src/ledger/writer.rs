@@ -365,9 +365,27 @@ impl Writer {
                     break;
                 }
                 let state = trial.as_mut().unwrap_or(&mut self.state);
-                if let Err(violation) = state.apply(&entry) {
-                    refused = Some(LedgerError::Rejected(violation.0));
-                    break;
+                // A panic in the rules (a bug) must not kill the writer silently: the state may
+                // be half-changed, so the ledger refuses every write until restarted (and
+                // /healthz says so); nothing of this entry is written.
+                let applied =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| state.apply(&entry)));
+                match applied {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(violation)) => {
+                        refused = Some(LedgerError::Rejected(violation.0));
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::error!(
+                            "the ledger rules panicked on an entry; writes stop until restart"
+                        );
+                        self.shared.poisoned.store(true, Ordering::SeqCst);
+                        refused = Some(LedgerError::Storage(
+                            "the ledger rules failed on this entry; the ledger stops writing until it is restarted".into(),
+                        ));
+                        break;
+                    }
                 }
                 prev = entry_hash(&bytes);
                 staged.push((entry, bytes, record));

@@ -14,9 +14,9 @@ use askama::Template;
 
 use crate::app::OnlineVerification;
 use crate::domain::date::format_unix_ms;
-use crate::domain::stats::{Flow, Granularity, Query, Totals};
-use crate::domain::{Confidentiality, CountryCode, Date, Hundredths, State, Status};
-use crate::statistics::{open_data, ReconciliationView};
+use crate::domain::stats::{Sum, Totals};
+use crate::domain::{Confidentiality, CountryCode, Date, State, Status};
+use crate::statistics::ReconciliationView;
 use crate::verify::Verdict;
 use i18n::{Lang, Texts};
 
@@ -346,7 +346,7 @@ struct StatisticsPage {
     csv_href: String,
 }
 
-fn amount_cell(lang: Lang, h: Hundredths) -> Cell {
+fn amount_cell(lang: Lang, h: Sum) -> Cell {
     let raw = h.to_string();
     Cell {
         shown: lang.group(&raw),
@@ -361,31 +361,30 @@ fn count_cell(lang: Lang, n: u64) -> Cell {
     }
 }
 
-/// The years the ledger holds statistics for, oldest first.
+/// The years the ledger holds statistics for, oldest first (from the statistics' cells and
+/// the production reports: a few hundred keys a year).
 pub fn years_with_data(state: &State) -> Vec<i64> {
-    let mut years: Vec<i64> = state.stats().cells().map(|(k, _)| k.quarter.year).collect();
+    let mut years = std::collections::BTreeSet::new();
+    for (k, _) in state.stats().cells() {
+        years.insert(k.quarter.year);
+    }
     for p in state.participants() {
         years.extend(p.production.iter().map(|r| r.report.year));
     }
-    years.sort_unstable();
-    years.dedup();
-    years
+    years.into_iter().collect()
 }
 
-fn add(a: Hundredths, b: Hundredths) -> Hundredths {
-    a.checked_add(b).unwrap_or(a)
-}
-
-/// `/statistics?year=Y`: annual totals per participant with a chart of exports; with
-/// `participant`, that participant's totals year by year.
+/// `/statistics?year=Y`: the published annual totals per participant with a chart of exports;
+/// with `participant`, that participant's published totals year by year. `published` holds
+/// every published year with its figures, oldest first.
 pub fn statistics(
     lang: Lang,
     state: &State,
     year: i64,
     participant: Option<CountryCode>,
+    published: &[(i64, std::sync::Arc<crate::statistics::Published>)],
 ) -> String {
     let t = lang.texts();
-    let years = years_with_data(state);
     let mut keep = vec![];
     if let Some(p) = participant {
         keep.push(("participant", p.as_str().to_owned()));
@@ -397,13 +396,13 @@ pub fn statistics(
         keep,
     };
     let mut rows = Vec::new();
-    let mut sums = [Hundredths::default(); 6];
+    let mut sums = [Sum::default(); 6];
     let mut counts = [0u64; 2];
     let mut bars = Vec::new();
     let mut push = |key: String,
                     label: String,
                     href: Option<String>,
-                    prod: (Hundredths, Hundredths),
+                    prod: (Sum, Sum),
                     ex: Totals,
                     im: Totals| {
         if prod.0.is_zero() && ex.is_empty() && im.is_empty() {
@@ -418,7 +417,7 @@ pub fn statistics(
             im.value_usd,
         ];
         for (s, a) in sums.iter_mut().zip(amounts) {
-            *s = add(*s, a);
+            *s = s.plus(a);
         }
         counts[0] += ex.certificates;
         counts[1] += im.certificates;
@@ -441,59 +440,40 @@ pub fn statistics(
     };
     match participant {
         None => {
-            for r in open_data(state, year) {
-                let code = CountryCode::participant(&r.participant).expect("a participant");
-                let amount = |s: &str| Hundredths::parse(s).unwrap_or_default();
-                push(
-                    r.participant.clone(),
-                    country_name(lang, state, code),
-                    Some(with_lang(
-                        "/statistics",
-                        &[("participant", r.participant.clone())],
-                        lang,
-                    )),
-                    (amount(&r.production_carats), amount(&r.production_usd)),
-                    Totals {
-                        carats: amount(&r.export_carats),
-                        value_usd: amount(&r.export_usd),
-                        certificates: r.export_certificates,
-                    },
-                    Totals {
-                        carats: amount(&r.import_carats),
-                        value_usd: amount(&r.import_usd),
-                        certificates: r.import_certificates,
-                    },
-                );
+            if let Some((_, flows)) = published.iter().find(|(y, _)| *y == year) {
+                for p in state.participants() {
+                    let code = p.participant.code;
+                    let (ex, im) = flows.get(&code).copied().unwrap_or_default();
+                    let produced = crate::domain::stats::year_production(&p.production, year);
+                    push(
+                        code.as_str().to_owned(),
+                        country_name(lang, state, code),
+                        Some(with_lang(
+                            "/statistics",
+                            &[("participant", code.as_str().to_owned())],
+                            lang,
+                        )),
+                        (produced.carats, produced.value_usd),
+                        ex,
+                        im,
+                    );
+                }
             }
         }
         Some(code) => {
-            let q = Query {
-                participant: Some(code),
-                flow: None,
-                from_year: crate::domain::stats::FIRST_YEAR,
-                to_year: 9999,
-                granularity: Granularity::Year,
-                detail: false,
-            };
-            let rows_by_flow = state.stats().rows(&q);
             let records = state
                 .participant(code)
                 .map_or(&[][..], |p| &p.production[..]);
-            for y in &years {
-                let pick = |flow| {
-                    rows_by_flow
-                        .iter()
-                        .filter(|r| r.flow == flow && r.period.year == *y)
-                        .fold(Totals::default(), |s, r| s.plus(r.totals))
-                };
+            for (y, flows) in published {
+                let (ex, im) = flows.get(&code).copied().unwrap_or_default();
                 let produced = crate::domain::stats::year_production(records, *y);
                 push(
                     y.to_string(),
                     y.to_string(),
                     Some(with_lang("/statistics", &[("year", y.to_string())], lang)),
                     (produced.carats, produced.value_usd),
-                    pick(Flow::Export),
-                    pick(Flow::Import),
+                    ex,
+                    im,
                 );
             }
         }
@@ -522,9 +502,9 @@ pub fn statistics(
     render(StatisticsPage {
         f: frame(lang, Section::Statistics, &here),
         participant_name: participant.map(|c| country_name(lang, state, c)),
-        years: years
+        years: published
             .iter()
-            .map(|y| YearLink {
+            .map(|(y, _)| YearLink {
                 href: with_lang("/statistics", &[("year", y.to_string())], lang),
                 label: y.to_string(),
                 current: *y == year,
@@ -560,7 +540,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// A horizontal bar chart of carats, labels escaped, mirrored for a right-to-left language.
-fn bar_chart(lang: Lang, bars: &[(String, Hundredths)]) -> String {
+fn bar_chart(lang: Lang, bars: &[(String, Sum)]) -> String {
     let max = bars
         .iter()
         .map(|b| b.1.hundredths())
@@ -576,7 +556,7 @@ fn bar_chart(lang: Lang, bars: &[(String, Hundredths)]) -> String {
     );
     for (i, (label, value)) in bars.iter().enumerate() {
         let y = 4 + row_h * i as u64;
-        let w = (value.hundredths() as u128 * bar_w as u128 / max as u128).max(1) as u64;
+        let w = (value.hundredths() * u128::from(bar_w) / max).max(1) as u64;
         let shown = xml_escape(&lang.group(&format!("{}", value.hundredths() / 100)));
         let label = xml_escape(label);
         // Right to left: labels on the right, bars growing leftwards. Coordinates stay

@@ -103,8 +103,8 @@ fn title_position(png: &[u8]) -> f64 {
     sum as f64 / n as f64 / w as f64
 }
 
-async fn setup() -> (TestApp, String) {
-    let (app, _clock) = spawn_app_on("2026-07-10");
+async fn setup() -> (TestApp, String, std::sync::Arc<kpcert::clock::ManualClock>) {
+    let (app, clock) = spawn_app_on("2026-07-10");
     let resp = app.issue(&example_request()).await;
     assert_eq!(resp.status(), 201);
     let issued: Value = resp.json().await.unwrap();
@@ -119,12 +119,12 @@ async fn setup() -> (TestApp, String) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    (app, seal)
+    (app, seal, clock)
 }
 
 #[tokio::test]
 async fn every_page_renders_in_every_language_light_and_without_script() {
-    let (app, seal) = setup().await;
+    let (app, seal, _clock) = setup().await;
     let pages = [
         ("home", "/".to_owned()),
         ("participants", "/participants".to_owned()),
@@ -204,7 +204,7 @@ async fn every_page_renders_in_every_language_light_and_without_script() {
 
 #[tokio::test]
 async fn chromium_shows_the_verdict_and_figures_and_lays_arabic_out_right_to_left() {
-    let (app, seal) = setup().await;
+    let (app, seal, clock) = setup().await;
     // The phone page of a scanned seal, in French: the verdict in the DOM, in French.
     let dom_fr = dom(app.url(&format!("/S/{seal}?lang=fr"))).await;
     assert!(dom_fr.contains("data-verdict=\"valid\""), "{dom_fr}");
@@ -220,7 +220,11 @@ async fn chromium_shows_the_verdict_and_figures_and_lays_arabic_out_right_to_lef
         "{dom_unknown}"
     );
 
-    // The statistics page holds the API's figures.
+    // The statistics page holds the API's figures, once 2026 is published (after its cut-off,
+    // March 31, 2027).
+    let before = dom(app.url("/statistics?year=2026&lang=en")).await;
+    assert!(before.contains("id=\"no-data\""), "{before}");
+    clock.advance_days(266);
     let stats: Value = app
         .get("/v1/statistics?year=2026")
         .await
@@ -293,12 +297,12 @@ async fn chromium_shows_the_verdict_and_figures_and_lays_arabic_out_right_to_lef
         dom_ar.contains("<html lang=\"ar\" dir=\"rtl\">"),
         "{dom_ar}"
     );
-    assert!(dom_ar.contains(Lang::Ar.texts().verdict_valid));
+    assert!(dom_ar.contains(Lang::Ar.texts().verdict_expired));
 }
 
 #[tokio::test]
 async fn the_reconciliation_page_is_for_oversight_only() {
-    let (app, _seal) = setup().await;
+    let (app, _seal, _clock) = setup().await;
     assert_eq!(app.get("/reconciliation").await.status(), 401);
     let resp = app
         .client

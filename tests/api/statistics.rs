@@ -161,8 +161,8 @@ async fn a_generated_year_gives_the_statistics_and_flags_computed_independently(
     );
     let data_dir = dir.path().join("data");
     let keys_dir = dir.path().join("keys");
-    let app = spawn_app_in(dir, ManualClock::at_date("2026-03-01"));
-    let today = day("2026-03-01");
+    let app = spawn_app_in(dir, ManualClock::at_date("2026-04-02"));
+    let today = day("2026-04-02");
     let certs = read_certificates(&app.full_export());
     let year: Vec<(&String, &Cert)> = certs
         .iter()
@@ -396,16 +396,30 @@ async fn a_generated_year_gives_the_statistics_and_flags_computed_independently(
 
 #[tokio::test]
 async fn who_reads_which_statistics() {
-    let (app, _clock) = spawn_app_on("2026-07-10");
-    assert_eq!(
-        app.issue(&crate::helpers::example_request()).await.status(),
-        201
-    );
-    // The public: annual totals only.
+    let (app, clock) = spawn_app_on("2026-07-10");
+    let resp = app.issue(&crate::helpers::example_request()).await;
+    assert_eq!(resp.status(), 201);
+    let number = resp.json::<Value>().await.unwrap()["certificate"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The public reads no live totals (review finding: a live total moved by exactly one
+    // certificate's carats and value at each entry, so anyone could read each shipment by
+    // subtraction): the year is published after its cut-off, March 31 of the next year.
     let (status, body) = json_as(&app, "/v1/statistics", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["rows"][0]["participant"], "BW");
-    assert_eq!(body["rows"][0]["carats"], "1520.35");
+    assert_eq!(body["rows"], json!([]), "{body}");
+    let (status, body) = json_as(&app, "/v1/statistics?year=2026", None).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("2027-04-01"),
+        "{body}"
+    );
+    let (status, _) = json_as(&app, "/v1/statistics/open-data?year=2026", None).await;
+    assert_eq!(status, 404);
+    // Others' annual totals for an authority are the public ones, too.
+    let (_, body) = json_as(&app, "/v1/statistics", Some(&app.ae.1)).await;
+    assert_eq!(body["rows"], json!([]), "{body}");
     for path in [
         "/v1/statistics?detail=true",
         "/v1/statistics?period=quarter",
@@ -461,6 +475,112 @@ async fn who_reads_which_statistics() {
     }
     let (status, _) = json_as(&app, "/v1/reconciliation", Some(&app.bw.1)).await;
     assert_eq!(status, 403);
+
+    // After the cut-off the public reads 2026, frozen: a later void changes the live figures
+    // the Secretariat reads, not the published ones.
+    clock.advance_days(266);
+    let (status, body) = json_as(&app, "/v1/statistics?year=2026", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"][0]["participant"], "BW");
+    assert_eq!(body["rows"][0]["carats"], "1520.35");
+    // (tokens minted again: the first ones expired meanwhile)
+    let bw = app.app.new_token(&app.bw.0).unwrap();
+    let secretariat = app
+        .app
+        .mint_token(kpcert::tokens::Role::Secretariat, "later", 30)
+        .unwrap();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/certificates/{number}/void")))
+        .bearer_auth(&bw)
+        .json(&json!({"reason": "entered twice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let (_, body) = json_as(&app, "/v1/statistics?year=2026", None).await;
+    assert_eq!(
+        body["rows"][0]["carats"], "1520.35",
+        "published figures never move"
+    );
+    let (_, body) = json_as(&app, "/v1/statistics?year=2026", Some(&secretariat)).await;
+    assert_eq!(
+        body["rows"],
+        json!([]),
+        "the live figures drop the void certificate"
+    );
+}
+
+#[tokio::test]
+async fn amounts_at_the_limits_neither_stop_the_writer_nor_break_the_statistics() {
+    // Review finding: each line may come close to 10^15 carats, and the statistics summed
+    // them with a check that panicked above 10^15: one certificate stopped the ledger writer.
+    let (app, _clock) = spawn_app_on("2026-07-10");
+    let mut body = crate::helpers::example_request();
+    body["items"] = json!([
+        {"hs_code": "7102.10", "carats": "600000000000000", "value_usd": "900000000000000"},
+        {"hs_code": "7102.31", "carats": "600000000000000", "value_usd": "900000000000000"}
+    ]);
+    let resp = app.issue(&body).await;
+    assert_eq!(resp.status(), 201);
+    let number = resp.json::<Value>().await.unwrap()["certificate"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = app
+        .client
+        .post(app.url(&format!("/v1/certificates/{number}/import-confirmation")))
+        .bearer_auth(&app.ae.1)
+        .json(
+            &json!({"received_on": "2026-07-10", "parcels": 3, "items": [
+            {"hs_code": "7102.10", "carats": "600000000000000"},
+            {"hs_code": "7102.31", "carats": "600000000000000"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    for half in [1, 2] {
+        let resp = app
+            .client
+            .post(app.url("/v1/participants/BW/production"))
+            .bearer_auth(&app.bw.1)
+            .json(&json!({"year": 2025, "half": half, "carats": "600000000000000", "value_usd": "900000000000000"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    // The far end of the calendar is refused with a message, not a panic.
+    let resp = app
+        .client
+        .post(app.url("/v1/participants/BW/production"))
+        .bearer_auth(&app.bw.1)
+        .json(&json!({"year": 9999, "half": 2, "carats": "1", "value_usd": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    // The writer still writes, and the sums are exact.
+    assert_eq!(
+        app.issue(&crate::helpers::example_request()).await.status(),
+        201
+    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let (status, body) = json_as(&app, "/v1/statistics?year=2026", Some(&app.secretariat)).await;
+    assert_eq!(status, 200, "{body}");
+    let export = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["participant"] == "BW" && r["flow"] == "export")
+        .unwrap();
+    assert_eq!(export["carats"], "1200000000001520.35");
+    assert_eq!(export["value_usd"], "1800000000845000.00");
+    let (_, body) = json_as(&app, "/v1/statistics?year=2025", Some(&app.secretariat)).await;
+    assert_eq!(body["production"][0]["carats"], "1200000000000000.00");
+    let (status, _) = json_as(&app, "/v1/reconciliation?period=2026", Some(&app.monitor)).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -533,7 +653,7 @@ async fn an_authority_reports_production_for_an_ended_half_and_nothing_else_is_w
     .unwrap();
     assert_eq!(resp.status(), 201);
     assert_eq!(app.ledger_size(), before + 2);
-    let (_, stats) = json_as(&app, "/v1/statistics?year=2026", None).await;
+    let (_, stats) = json_as(&app, "/v1/statistics?year=2026", Some(&app.monitor)).await;
     assert_eq!(stats["production"][0]["participant"], "BW");
     assert_eq!(stats["production"][0]["carats"], "11300000.00");
     assert_eq!(stats["production"][0]["halves"], 1);
@@ -622,7 +742,16 @@ async fn the_cli_reads_statistics_and_records_a_passed_audit() {
     };
     let s = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let (code, out, err) = bin(s(&[
-        "stats", "--url", &base, "--cacert", &cacert, "--year", "2026", "--csv",
+        "stats",
+        "--url",
+        &base,
+        "--cacert",
+        &cacert,
+        "--year",
+        "2026",
+        "--csv",
+        "--token",
+        &app.secretariat,
     ]))
     .await;
     assert_eq!(code, 0, "{err}");
@@ -644,7 +773,7 @@ async fn the_cli_reads_statistics_and_records_a_passed_audit() {
         &cacert,
         "--open-data",
         "--year",
-        "2026",
+        "2025",
     ]))
     .await;
     assert_eq!(code, 0, "{err}");
