@@ -1979,6 +1979,179 @@ static COUNTRIES: [(&str, [&str; 6]); 61] = [
     ),
 ];
 
+/// The words of ledger vocabularies the pages show (kinds of documents and measures, deciding
+/// bodies, origins, audit levels), by language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Word {
+    /// a document kind: a decision.
+    DocDecision,
+    /// a document kind: minutes of a meeting.
+    DocMinutes,
+    /// a document kind: a report.
+    DocReport,
+    /// a document kind: a review visit's report.
+    DocVisitReport,
+    /// a document kind: a monitoring report.
+    DocMonitoringReport,
+    /// a document kind: evidence.
+    DocEvidence,
+    /// a document kind: other.
+    DocOther,
+    /// a trade measure: an embargo.
+    Embargo,
+    /// a trade measure: national sanctions.
+    NationalSanctions,
+    /// who decided: the Plenary.
+    Plenary,
+    /// who decided: written procedure.
+    WrittenProcedure,
+    /// who decided: the Chair.
+    Chair,
+    /// a mixed origin.
+    Mixed,
+    /// a mixed origin whose countries are not stated.
+    NotStated,
+    /// an audit of the public entries.
+    AuditPublic,
+    /// an audit of every record too.
+    AuditFull,
+    /// a participant's rehabilitation case.
+    CaseFile,
+}
+
+impl Word {
+    /// Every word.
+    pub const ALL: [Word; 17] = [
+        Word::DocDecision,
+        Word::DocMinutes,
+        Word::DocReport,
+        Word::DocVisitReport,
+        Word::DocMonitoringReport,
+        Word::DocEvidence,
+        Word::DocOther,
+        Word::Embargo,
+        Word::NationalSanctions,
+        Word::Plenary,
+        Word::WrittenProcedure,
+        Word::Chair,
+        Word::Mixed,
+        Word::NotStated,
+        Word::AuditPublic,
+        Word::AuditFull,
+        Word::CaseFile,
+    ];
+}
+
+impl Lang {
+    /// `word` in this language.
+    pub fn word(self, word: Word) -> &'static str {
+        match (self, word) {
+            (Lang::En, Word::DocDecision) => "Decision",
+            (Lang::Fr, Word::DocDecision) => "Décision",
+            (Lang::Pt, Word::DocDecision) => "Decisão",
+            (Lang::Ru, Word::DocDecision) => "Решение",
+            (Lang::Ar, Word::DocDecision) => "قرار",
+            (Lang::Zh, Word::DocDecision) => "决定",
+            (Lang::En, Word::DocMinutes) => "Minutes",
+            (Lang::Fr, Word::DocMinutes) => "Procès-verbal",
+            (Lang::Pt, Word::DocMinutes) => "Ata",
+            (Lang::Ru, Word::DocMinutes) => "Протокол",
+            (Lang::Ar, Word::DocMinutes) => "محضر",
+            (Lang::Zh, Word::DocMinutes) => "会议记录",
+            (Lang::En, Word::DocReport) => "Report",
+            (Lang::Fr, Word::DocReport) => "Rapport",
+            (Lang::Pt, Word::DocReport) => "Relatório",
+            (Lang::Ru, Word::DocReport) => "Доклад",
+            (Lang::Ar, Word::DocReport) => "تقرير",
+            (Lang::Zh, Word::DocReport) => "报告",
+            (Lang::En, Word::DocVisitReport) => "Review visit report",
+            (Lang::Fr, Word::DocVisitReport) => "Rapport de visite d'examen",
+            (Lang::Pt, Word::DocVisitReport) => "Relatório de visita de avaliação",
+            (Lang::Ru, Word::DocVisitReport) => "Доклад о проверочном визите",
+            (Lang::Ar, Word::DocVisitReport) => "تقرير زيارة استعراضية",
+            (Lang::Zh, Word::DocVisitReport) => "审查访问报告",
+            (Lang::En, Word::DocMonitoringReport) => "Monitoring report",
+            (Lang::Fr, Word::DocMonitoringReport) => "Rapport de suivi",
+            (Lang::Pt, Word::DocMonitoringReport) => "Relatório de monitorização",
+            (Lang::Ru, Word::DocMonitoringReport) => "Доклад о мониторинге",
+            (Lang::Ar, Word::DocMonitoringReport) => "تقرير رصد",
+            (Lang::Zh, Word::DocMonitoringReport) => "监测报告",
+            (Lang::En, Word::DocEvidence) => "Evidence",
+            (Lang::Fr, Word::DocEvidence) => "Pièce justificative",
+            (Lang::Pt, Word::DocEvidence) => "Prova documental",
+            (Lang::Ru, Word::DocEvidence) => "Подтверждающий документ",
+            (Lang::Ar, Word::DocEvidence) => "مستند إثبات",
+            (Lang::Zh, Word::DocEvidence) => "证明材料",
+            (Lang::En, Word::DocOther) => "Other",
+            (Lang::Fr, Word::DocOther) => "Autre",
+            (Lang::Pt, Word::DocOther) => "Outro",
+            (Lang::Ru, Word::DocOther) => "Прочее",
+            (Lang::Ar, Word::DocOther) => "أخرى",
+            (Lang::Zh, Word::DocOther) => "其他",
+            (Lang::En, Word::Embargo) => "Embargo",
+            (Lang::Fr, Word::Embargo) => "Embargo",
+            (Lang::Pt, Word::Embargo) => "Embargo",
+            (Lang::Ru, Word::Embargo) => "Эмбарго",
+            (Lang::Ar, Word::Embargo) => "حظر",
+            (Lang::Zh, Word::Embargo) => "禁运",
+            (Lang::En, Word::NationalSanctions) => "National sanctions",
+            (Lang::Fr, Word::NationalSanctions) => "Sanctions nationales",
+            (Lang::Pt, Word::NationalSanctions) => "Sanções nacionais",
+            (Lang::Ru, Word::NationalSanctions) => "Национальные санкции",
+            (Lang::Ar, Word::NationalSanctions) => "عقوبات وطنية",
+            (Lang::Zh, Word::NationalSanctions) => "国家制裁",
+            (Lang::En, Word::Plenary) => "the Plenary",
+            (Lang::Fr, Word::Plenary) => "la Plénière",
+            (Lang::Pt, Word::Plenary) => "a Plenária",
+            (Lang::Ru, Word::Plenary) => "Пленарное заседание",
+            (Lang::Ar, Word::Plenary) => "الاجتماع العام",
+            (Lang::Zh, Word::Plenary) => "全体会议",
+            (Lang::En, Word::WrittenProcedure) => "written procedure",
+            (Lang::Fr, Word::WrittenProcedure) => "procédure écrite",
+            (Lang::Pt, Word::WrittenProcedure) => "procedimento escrito",
+            (Lang::Ru, Word::WrittenProcedure) => "письменная процедура",
+            (Lang::Ar, Word::WrittenProcedure) => "إجراء كتابي",
+            (Lang::Zh, Word::WrittenProcedure) => "书面程序",
+            (Lang::En, Word::Chair) => "the Chair",
+            (Lang::Fr, Word::Chair) => "la présidence",
+            (Lang::Pt, Word::Chair) => "a Presidência",
+            (Lang::Ru, Word::Chair) => "Председатель",
+            (Lang::Ar, Word::Chair) => "الرئاسة",
+            (Lang::Zh, Word::Chair) => "主席",
+            (Lang::En, Word::Mixed) => "mixed",
+            (Lang::Fr, Word::Mixed) => "mixte",
+            (Lang::Pt, Word::Mixed) => "misto",
+            (Lang::Ru, Word::Mixed) => "смешанное",
+            (Lang::Ar, Word::Mixed) => "مختلط",
+            (Lang::Zh, Word::Mixed) => "混合",
+            (Lang::En, Word::NotStated) => "countries not stated",
+            (Lang::Fr, Word::NotStated) => "pays non indiqués",
+            (Lang::Pt, Word::NotStated) => "países não indicados",
+            (Lang::Ru, Word::NotStated) => "страны не указаны",
+            (Lang::Ar, Word::NotStated) => "البلدان غير مذكورة",
+            (Lang::Zh, Word::NotStated) => "未注明国家",
+            (Lang::En, Word::AuditPublic) => "public entries",
+            (Lang::Fr, Word::AuditPublic) => "entrées publiques",
+            (Lang::Pt, Word::AuditPublic) => "entradas públicas",
+            (Lang::Ru, Word::AuditPublic) => "открытые записи",
+            (Lang::Ar, Word::AuditPublic) => "القيود العامة",
+            (Lang::Zh, Word::AuditPublic) => "公开条目",
+            (Lang::En, Word::AuditFull) => "full, with every record",
+            (Lang::Fr, Word::AuditFull) => "complet, avec chaque dossier",
+            (Lang::Pt, Word::AuditFull) => "completa, com cada registo",
+            (Lang::Ru, Word::AuditFull) => "полный, со всеми записями",
+            (Lang::Ar, Word::AuditFull) => "كامل، مع كل سجل",
+            (Lang::Zh, Word::AuditFull) => "完整，含全部记录",
+            (Lang::En, Word::CaseFile) => "Rehabilitation case",
+            (Lang::Fr, Word::CaseFile) => "Dossier de réhabilitation",
+            (Lang::Pt, Word::CaseFile) => "Processo de reabilitação",
+            (Lang::Ru, Word::CaseFile) => "Дело о восстановлении",
+            (Lang::Ar, Word::CaseFile) => "ملف إعادة التأهيل",
+            (Lang::Zh, Word::CaseFile) => "恢复案卷",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2369,5 +2542,16 @@ mod tests {
         );
         assert_eq!(Lang::Ar.texts().home_title, "نظام شهادات عملية كيمبرلي");
         assert_eq!(Lang::Zh.texts().home_title, "金伯利进程证书制度");
+    }
+
+    #[test]
+    fn every_word_is_there_in_every_language() {
+        for lang in Lang::ALL {
+            for w in Word::ALL {
+                assert!(!lang.word(w).is_empty(), "{lang:?} {w:?}");
+            }
+        }
+        assert_eq!(Lang::Fr.word(Word::Embargo), "Embargo");
+        assert_ne!(Lang::Ar.word(Word::CaseFile), Lang::En.word(Word::CaseFile));
     }
 }

@@ -15,10 +15,10 @@ use askama::Template;
 use crate::app::OnlineVerification;
 use crate::domain::date::format_unix_ms;
 use crate::domain::stats::{Sum, Totals};
-use crate::domain::{Confidentiality, CountryCode, Date, State, Status};
+use crate::domain::{Confidentiality, CountryCode, Date, DocumentKind, State, Status};
 use crate::statistics::ReconciliationView;
 use crate::verify::Verdict;
-use i18n::{Lang, Texts};
+use i18n::{Lang, Texts, Word};
 
 /// A link of the navigation bar.
 pub struct NavLink {
@@ -141,6 +141,14 @@ fn status_words(t: &Texts, s: Status) -> &'static str {
         Status::PartiallySuspended => t.status_partially_suspended,
         Status::Removed => t.status_removed,
         Status::Applicant => t.status_applicant,
+    }
+}
+
+fn body_word(b: crate::domain::DecisionBody) -> Word {
+    match b {
+        crate::domain::DecisionBody::Plenary => Word::Plenary,
+        crate::domain::DecisionBody::WrittenProcedure => Word::WrittenProcedure,
+        crate::domain::DecisionBody::Chair => Word::Chair,
     }
 }
 
@@ -289,7 +297,7 @@ pub fn participant(lang: Lang, state: &State, code: CountryCode, today: Date) ->
                 decision: format!(
                     "{} ({}, {})",
                     c.change.decision.reference,
-                    c.change.decision.body.words(),
+                    lang.word(body_word(c.change.decision.body)),
                     c.change.decision.decided_on
                 ),
                 index: c.index,
@@ -301,14 +309,17 @@ pub fn participant(lang: Lang, state: &State, code: CountryCode, today: Date) ->
             .map(|m| {
                 format!(
                     "{}: {} ({}, {})",
-                    m.measure.kind.as_str(),
+                    lang.word(match m.measure.kind {
+                        crate::domain::MeasureKind::Embargo => Word::Embargo,
+                        crate::domain::MeasureKind::NationalSanctions => Word::NationalSanctions,
+                    }),
                     m.measure.reference,
                     m.measure.imposed_by,
                     m.measure.from
                 )
             })
             .collect(),
-        case_label: t.history,
+        case_label: lang.word(Word::CaseFile),
     }))
 }
 
@@ -637,7 +648,13 @@ pub fn ledger(
             when: format_unix_ms(a.time_ms),
             who: a.actor,
             size: lang.group_int(a.size),
-            level: a.level,
+            level: lang
+                .word(if a.level == "full" {
+                    Word::AuditFull
+                } else {
+                    Word::AuditPublic
+                })
+                .to_owned(),
         }),
         base: base.to_owned(),
     })
@@ -761,8 +778,12 @@ pub fn verify(lang: Lang, state: &State, asked: Asked<'_>, checked_ms: u64) -> S
                     list.iter().map(|o| country_name(lang, state, *o)).collect();
                 let origin = match (mixed, names.is_empty()) {
                     (false, _) => names.join(", "),
-                    (true, true) => "mixed (countries not stated)".to_owned(),
-                    (true, false) => format!("mixed: {}", names.join(", ")),
+                    (true, true) => format!(
+                        "{} ({})",
+                        lang.word(Word::Mixed),
+                        lang.word(Word::NotStated)
+                    ),
+                    (true, false) => format!("{}: {}", lang.word(Word::Mixed), names.join(", ")),
                 };
                 row(t.origin, vec![origin]);
                 row(t.parcels, vec![lang.group_int(u64::from(c.parcels))]);
@@ -875,7 +896,15 @@ pub fn documents(lang: Lang, state: &State) -> String {
             .into_iter()
             .map(|d| DocumentRow {
                 title: d.document.title.clone(),
-                kind: d.document.kind.as_str(),
+                kind: lang.word(match d.document.kind {
+                    DocumentKind::Decision => Word::DocDecision,
+                    DocumentKind::Minutes => Word::DocMinutes,
+                    DocumentKind::Report => Word::DocReport,
+                    DocumentKind::VisitReport => Word::DocVisitReport,
+                    DocumentKind::MonitoringReport => Word::DocMonitoringReport,
+                    DocumentKind::Evidence => Word::DocEvidence,
+                    DocumentKind::Other => Word::DocOther,
+                }),
                 date: d.document.dated.to_string(),
                 participants: d
                     .document
