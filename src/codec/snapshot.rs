@@ -14,7 +14,7 @@ use crate::domain::{
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v6";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v7";
 
 fn opt(v: Option<u64>) -> Value {
     v.map(Value::Uint).unwrap_or(Value::Null)

@@ -1650,6 +1650,12 @@ impl State {
         &self.stats
     }
 
+    /// The years certificates were issued in (from the serials: never forgotten, even when
+    /// every certificate of a year was later voided), in no particular order.
+    pub fn years_issued(&self) -> impl Iterator<Item = i64> + '_ {
+        self.serials.keys().map(|(_, year)| *year)
+    }
+
     /// Every issued certificate's life, in no particular order.
     pub fn lives(&self) -> impl Iterator<Item = (&CertificateNumber, &CertificateLife)> {
         self.lives.iter().map(|(n, l)| (n, &**l))

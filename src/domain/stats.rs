@@ -250,7 +250,7 @@ impl Sum {
         self.0 == 0
     }
 
-    /// The sum.
+    /// The sum (saturating at 2^128 hundredths, which no ledger can reach).
     pub fn plus(self, o: Sum) -> Sum {
         Sum(self.0.saturating_add(o.0))
     }

@@ -2017,11 +2017,13 @@ pub enum Word {
     AuditFull,
     /// a participant's rehabilitation case.
     CaseFile,
+    /// The note on when a year's figures are published.
+    PublishedNote,
 }
 
 impl Word {
     /// Every word.
-    pub const ALL: [Word; 17] = [
+    pub const ALL: [Word; 18] = [
         Word::DocDecision,
         Word::DocMinutes,
         Word::DocReport,
@@ -2039,6 +2041,7 @@ impl Word {
         Word::AuditPublic,
         Word::AuditFull,
         Word::CaseFile,
+        Word::PublishedNote,
     ];
 }
 
@@ -2148,6 +2151,12 @@ impl Lang {
             (Lang::Ru, Word::CaseFile) => "Дело о восстановлении",
             (Lang::Ar, Word::CaseFile) => "ملف إعادة التأهيل",
             (Lang::Zh, Word::CaseFile) => "恢复案卷",
+            (Lang::En, Word::PublishedNote) => "A year's figures are published from April 1 of the next year, as the ledger recorded them by March 31.",
+            (Lang::Fr, Word::PublishedNote) => "Les chiffres d'une année sont publiés à partir du 1er avril de l'année suivante, tels que le registre les avait enregistrés au 31 mars.",
+            (Lang::Pt, Word::PublishedNote) => "Os números de um ano são publicados a partir de 1 de abril do ano seguinte, tal como o registo os tinha registado a 31 de março.",
+            (Lang::Ru, Word::PublishedNote) => "Данные за год публикуются с 1 апреля следующего года в том виде, в каком реестр записал их к 31 марта.",
+            (Lang::Ar, Word::PublishedNote) => "تُنشر أرقام كل سنة اعتبارًا من 1 أبريل من السنة التالية، كما سجلها السجل حتى 31 مارس.",
+            (Lang::Zh, Word::PublishedNote) => "每年的数据自次年4月1日起公布，以登记册截至3月31日的记录为准。",
         }
     }
 }

@@ -355,6 +355,7 @@ struct StatisticsPage {
     chart: String,
     chart_title: &'static str,
     csv_href: String,
+    published_note: &'static str,
 }
 
 fn amount_cell(lang: Lang, h: Sum) -> Cell {
@@ -372,10 +373,10 @@ fn count_cell(lang: Lang, n: u64) -> Cell {
     }
 }
 
-/// The years the ledger holds statistics for, oldest first (from the statistics' cells and
-/// the production reports: a few hundred keys a year).
+/// The years the ledger holds statistics for, oldest first (from the years of issue, the
+/// statistics' cells and the production reports: a few hundred keys a year).
 pub fn years_with_data(state: &State) -> Vec<i64> {
-    let mut years = std::collections::BTreeSet::new();
+    let mut years: std::collections::BTreeSet<i64> = state.years_issued().collect();
     for (k, _) in state.stats().cells() {
         years.insert(k.quarter.year);
     }
@@ -538,6 +539,7 @@ pub fn statistics(
             None => format!("/v1/statistics/open-data?year={year}"),
             Some(c) => format!("/v1/statistics?participant={c}&format=csv"),
         },
+        published_note: lang.word(Word::PublishedNote),
     })
 }
 

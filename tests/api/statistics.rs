@@ -715,7 +715,7 @@ async fn an_audit_is_recorded_only_with_the_ledgers_own_root_and_shown_on_the_le
     assert_eq!(resp.status(), 201);
     let page = app.get("/ledger?lang=en").await.text().await.unwrap();
     assert!(page.contains("monitor:Monitoring team"), "{page}");
-    assert!(page.contains("(full)"), "{page}");
+    assert!(page.contains("(full, with every record)"), "{page}");
     // The audit entry itself passes the next audit.
     let report = app.audit(&app.full_export());
     assert_eq!(report.entries, size + 1);
@@ -804,7 +804,7 @@ async fn the_cli_reads_statistics_and_records_a_passed_audit() {
     assert_eq!(app.ledger_size(), size + 1);
     let page = app.get("/ledger?lang=en").await.text().await.unwrap();
     assert!(
-        page.contains("monitor:Monitoring team") && page.contains("(full)"),
+        page.contains("monitor:Monitoring team") && page.contains("(full, with every record)"),
         "{page}"
     );
     drop(dir);
