@@ -30,13 +30,31 @@ pub fn principal(state: &HttpState, req: &HttpRequest) -> Result<Principal, ApiE
             "send one Authorization header (several are ambiguous)",
         ));
     }
-    let token = value
+    let (scheme, credentials) = value
         .to_str()
         .ok()
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    // A browser sends the token as the password of HTTP Basic (the portal's oversight pages
+    // ask for it so); any user name.
+    let basic;
+    let token = if scheme.eq_ignore_ascii_case("bearer") {
+        credentials.trim()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        basic = crate::codec::text::from_base64(credentials.trim())
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(_, password)| password.to_owned()))
+            .ok_or_else(|| {
+                unauthorized(
+                    "Basic credentials must be base64 of `name:token` (the token as the password)",
+                )
+            })?;
+        basic.as_str()
+    } else {
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
+    };
     state
         .app
         .authenticate(token)

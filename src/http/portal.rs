@@ -173,7 +173,19 @@ pub async fn reconciliation(
     req: HttpRequest,
     q: Params,
 ) -> Result<HttpResponse, ApiError> {
-    require(&state, &req, &[Role::Secretariat, Role::Monitor])?;
+    if let Err(e) = require(&state, &req, &[Role::Secretariat, Role::Monitor]) {
+        let mut answer = e.response();
+        if answer.status() == actix_web::http::StatusCode::UNAUTHORIZED {
+            // A browser then asks for the token (as the password, any user name).
+            answer.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(
+                    "Basic realm=\"kpcert oversight: a Secretariat or monitor token as the password\", charset=\"UTF-8\"",
+                ),
+            );
+        }
+        return Ok(answer);
+    }
     let lang = language(&req, &q);
     let period = super::stats::reconciliation_period(&state, &q)?;
     let view = crate::statistics::reconciliation(&state.app.state(), period, state.app.today());

@@ -303,7 +303,29 @@ async fn chromium_shows_the_verdict_and_figures_and_lays_arabic_out_right_to_lef
 #[tokio::test]
 async fn the_reconciliation_page_is_for_oversight_only() {
     let (app, _seal, _clock) = setup().await;
-    assert_eq!(app.get("/reconciliation").await.status(), 401);
+    // A browser is asked for the token (HTTP Basic, the token as the password).
+    let resp = app.get("/reconciliation").await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic realm="));
+    let resp = app
+        .client
+        .get(app.url("/reconciliation?period=2026&lang=fr"))
+        .basic_auth("officer", Some(&app.monitor))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .client
+        .get(app.url("/reconciliation"))
+        .basic_auth("officer", Some("kpat_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
     let resp = app
         .client
         .get(app.url("/reconciliation?period=2026"))
