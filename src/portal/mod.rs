@@ -565,7 +565,7 @@ fn bar_chart(lang: Lang, bars: &[(String, Sum)]) -> String {
     let height = row_h * bars.len() as u64 + 8;
     let rtl = lang.dir() == "rtl";
     let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"100%\" style=\"max-width:{width}px\" direction=\"ltr\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" direction=\"ltr\">"
     );
     for (i, (label, value)) in bars.iter().enumerate() {
         let y = 4 + row_h * i as u64;
