@@ -199,6 +199,8 @@ pub struct App {
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
     record_cache: Mutex<HashMap<String, Arc<IssuedCertificate>>>,
+    /// Serials reserved for certificates signed before the writer (`lifecycle::Presigned`).
+    reservations: lifecycle::Reservations,
     /// Published statistics by year: fixed once the year's cut-off has passed (entries before
     /// it never change), so computed once.
     published: Mutex<HashMap<i64, Arc<crate::statistics::Published>>>,
@@ -283,6 +285,7 @@ impl App {
             root_key,
             record_cache: Mutex::new(HashMap::new()),
             published: Mutex::new(HashMap::new()),
+            reservations: Default::default(),
             documents: crate::documents::DocumentStore::new(&config.data_dir),
             tokens: Tokens::open(&config.data_dir)?,
             verifier,
@@ -752,12 +755,26 @@ impl App {
         reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
     ) {
         let held = self.held_keys.clone();
-        self.ledger.submit(
+        // The two signatures are made here, on the request's thread; the writer checks that
+        // the certificate is still exactly what it would make (next serial, today, the key
+        // named now) and otherwise numbers and signs it itself.
+        let (presigned, answered, order) =
+            lifecycle::presign(&self.reservations, &self.state(), &authority, &content);
+        let reply = move |r| {
+            reply(r);
+            drop(answered);
+        };
+        self.ledger.submit_ordered(
+            order,
             move |ctx| {
                 let a = &authority.authority;
                 let key = lifecycle::signer_on_writer(&held, ctx, a, &idempotency)?;
                 let key_id = key.public_key().key_id();
-                let signed = lifecycle::certificate_on_writer(ctx, a, &key, &input, content, None)?;
+                let signed = match lifecycle::presigned_on_writer(ctx, a, &key, &presigned) {
+                    Some(signed) => signed,
+                    None => lifecycle::certificate_on_writer(ctx, a, &key, &input, content, None)?,
+                };
+                drop(presigned);
                 Ok(NewEntry {
                     actor: a.id.clone(),
                     key_id: Some(key_id),

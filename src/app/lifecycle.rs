@@ -349,6 +349,154 @@ pub(super) fn signer_on_writer(
     Ok(key)
 }
 
+/// Numbers reserved for certificates signed before the writer, per (participant, year).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Reservation {
+    /// The next serial to hand out.
+    next: u64,
+    /// Reserved jobs the writer has not built yet.
+    unbuilt: u64,
+    /// Reserved jobs not answered yet (answers come after the state that holds them is
+    /// published).
+    unanswered: u64,
+}
+
+/// The reservations of every (participant, year).
+pub(super) type Reservations = Arc<
+    std::sync::Mutex<std::collections::HashMap<(crate::domain::CountryCode, i64), Reservation>>,
+>;
+
+/// Gives a reservation back once its job is answered (held by the job's reply).
+pub(super) struct Answered {
+    key: (crate::domain::CountryCode, i64),
+    reservations: Reservations,
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        let mut r = self.reservations.lock().expect("reservations");
+        if let Some(e) = r.get_mut(&self.key) {
+            e.unanswered = e.unanswered.saturating_sub(1);
+        }
+    }
+}
+
+/// A certificate numbered and signed on the request's thread, so that the ledger writer (one
+/// thread) does not spend its time on two ed25519 signatures per certificate. The writer builds
+/// such jobs in the order of their serials within a batch, and uses the certificate only if it
+/// is exactly what it would have produced itself: the next serial of the ledger state it
+/// joins, the day of its entry, the key the ledger names at that time and every check of that
+/// state; otherwise it numbers and signs on the writer as before. Numbers therefore stay
+/// gap-free and a refused request still consumes none: a pre-signed certificate whose number
+/// is no longer next is simply not used.
+pub(super) struct Presigned {
+    pub signed: crate::domain::SignedCertificate,
+    reserved: (crate::domain::CountryCode, i64),
+    reservations: Reservations,
+}
+
+impl Drop for Presigned {
+    fn drop(&mut self) {
+        let mut r = self.reservations.lock().expect("reservations");
+        if let Some(e) = r.get_mut(&self.reserved) {
+            e.unbuilt = e.unbuilt.saturating_sub(1);
+        }
+    }
+}
+
+/// Numbers and signs `content` for `authority` ahead of the writer (see [`Presigned`]): the
+/// ledger's next serial plus the certificates already on their way. Returns the reservation's
+/// sequence and place for [`crate::ledger::Ledger::submit_ordered`].
+pub(super) fn presign(
+    reservations: &Reservations,
+    state: &crate::domain::State,
+    authority: &super::ActiveAuthority,
+    content: &CertificateContent,
+) -> (Presigned, Answered, (String, u64)) {
+    let a = &authority.authority;
+    let year = content.issued_on.year();
+    let key = (a.participant, year);
+    let serial = {
+        let mut r = reservations.lock().expect("reservations");
+        let next = state.next_serial(a.participant, year);
+        let e = r.entry(key).or_default();
+        // Nothing unanswered: the published state holds every earlier job, so numbering starts
+        // again from it (a refused job left a hole in the reservations, never in the ledger).
+        if e.unanswered == 0 || e.next < next {
+            e.next = next;
+        }
+        let serial = e.next;
+        e.next += 1;
+        e.unbuilt += 1;
+        e.unanswered += 1;
+        serial
+    };
+    let certificate = Certificate {
+        number: CertificateNumber::new(a.participant, year, serial),
+        issuer: a.issuer(authority.key.public_key().key_id()),
+        content: content.clone(),
+        salt: crate::crypto::random_bytes(),
+    };
+    (
+        Presigned {
+            signed: crate::codec::record::issue(certificate, |b| authority.key.sign(b)),
+            reserved: key,
+            reservations: reservations.clone(),
+        },
+        Answered {
+            key,
+            reservations: reservations.clone(),
+        },
+        (format!("{}-{year}", a.participant), serial),
+    )
+}
+
+/// On the writer: the pre-signed certificate, if it is exactly what
+/// [`certificate_on_writer`] would produce now (next serial, today's date, the key named now,
+/// and every check of the state it joins); `None` sends the job down the writer's own path,
+/// which also gives the refusals their answers.
+pub(super) fn presigned_on_writer(
+    ctx: &AppendContext<'_>,
+    a: &Authority,
+    key: &SigningKey,
+    pre: &Presigned,
+) -> Option<crate::domain::SignedCertificate> {
+    let day = Date::from_unix_ms(ctx.time_ms());
+    let record = pre.signed.record.as_ref()?;
+    let c = &record.certificate;
+    let expected = CertificateNumber::new(
+        a.participant,
+        day.year(),
+        ctx.state().next_serial(a.participant, day.year()),
+    );
+    if c.number != expected && c.content.issued_on == day {
+        // Out of step (a job before it was refused, or the state it was numbered from was not
+        // yet published): this job and every other not yet built will take the next numbers
+        // on the writer's path, so reservations go on after them.
+        let mut r = pre.reservations.lock().expect("reservations");
+        if let Some(e) = r.get_mut(&pre.reserved) {
+            e.next = expected.serial() + e.unbuilt;
+        }
+        return None;
+    }
+    if c.content.issued_on != day
+        || c.issuer != a.issuer(key.public_key().key_id())
+        || c.content.replaces.is_some()
+        || ctx.state().issuer_bar(a.participant, day).is_some()
+        || !ctx
+            .state()
+            .provenance_problems(a.participant, &c.content.derived_from, None)
+            .is_empty()
+        || !ctx
+            .state()
+            .zone_problems(a.participant, &c.content, day)
+            .is_empty()
+    {
+        return None;
+    }
+    Some(pre.signed.clone())
+}
+
 /// On the writer: the certificate `a` issues with `key` for a validated request, numbered next
 /// and signed. The request is validated again if the day changed since (a certificate is dated
 /// the day of its entry), and its provenance is judged against the state the entry joins (a

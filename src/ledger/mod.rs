@@ -443,6 +443,7 @@ impl Ledger {
                                 *failed.lock().expect("genesis lock") = Some(e);
                             }
                         }),
+                        order: None,
                     }
                 })
                 .collect();
@@ -496,10 +497,29 @@ impl Ledger {
             + 'static,
         reply: impl FnOnce(Result<Vec<Appended>, LedgerError>) + Send + 'static,
     ) {
-        let job = Job {
+        self.queue_job(Job {
             build: Box::new(build),
             reply: Box::new(reply),
-        };
+            order: None,
+        })
+    }
+
+    /// [`Ledger::submit`] for a job with a place in sequence `order.0`: within a batch such
+    /// jobs are built in the order of `order.1`, whatever order they were queued in.
+    pub fn submit_ordered(
+        &self,
+        order: (String, u64),
+        build: impl FnOnce(&mut AppendContext<'_>) -> Result<NewEntry, LedgerError> + Send + 'static,
+        reply: impl FnOnce(Result<Appended, LedgerError>) + Send + 'static,
+    ) {
+        self.queue_job(Job {
+            build: Box::new(move |ctx| build(ctx).map(|new| vec![new])),
+            reply: Box::new(move |r| reply(r.map(|mut all| all.swap_remove(0)))),
+            order: Some(order),
+        })
+    }
+
+    fn queue_job(&self, job: Job) {
         if self.shared.closed.load(Ordering::SeqCst) {
             return (job.reply)(Err(LedgerError::Closed));
         }
@@ -848,6 +868,7 @@ mod tests {
             reply: Box::new(move |r| {
                 let _ = tx.send(r);
             }),
+            order: None,
         };
         (job, rx)
     }

@@ -44,6 +44,34 @@ pub(super) enum Msg {
 pub(super) struct Job {
     pub build: Build,
     pub reply: Reply,
+    /// Jobs with an order (a sequence and a position in it, such as the serials reserved for
+    /// pre-signed certificates) are built in that order within a batch, whatever order they
+    /// were queued in.
+    pub order: Option<(String, u64)>,
+}
+
+/// Puts the ordered jobs of each sequence in their order, in the places that sequence's jobs
+/// held; every other job keeps its place (so jobs of different sequences, and unordered ones,
+/// keep the order they were queued in).
+fn order_batch(batch: Vec<Job>) -> Vec<Job> {
+    let mut by_sequence: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+    for (i, job) in batch.iter().enumerate() {
+        if let Some((sequence, _)) = &job.order {
+            by_sequence.entry(sequence.as_str()).or_default().push(i);
+        }
+    }
+    let mut from: Vec<usize> = (0..batch.len()).collect();
+    for places in by_sequence.values() {
+        let mut sorted = places.clone();
+        sorted.sort_by_key(|i| batch[*i].order.as_ref().map(|(_, n)| *n));
+        for (place, job) in places.iter().zip(sorted) {
+            from[*place] = job;
+        }
+    }
+    let mut slots: Vec<Option<Job>> = batch.into_iter().map(Some).collect();
+    from.into_iter()
+        .map(|i| slots[i].take().expect("each job taken once"))
+        .collect()
 }
 
 /// The writer's view offered to an append job while it builds its entry.
@@ -253,7 +281,7 @@ impl Writer {
                 for job in batch {
                     (job.reply)(Err(LedgerError::Poisoned));
                 }
-            } else if let Some(prepared) = self.prepare(batch) {
+            } else if let Some(prepared) = self.prepare(order_batch(batch)) {
                 if !stop {
                     carried = queue.try_recv().ok();
                 }
@@ -470,5 +498,45 @@ impl Writer {
             time_ms,
             done,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(order: Option<(&str, u64)>) -> Job {
+        Job {
+            build: Box::new(|_| Ok(Vec::new())),
+            reply: Box::new(|_| {}),
+            order: order.map(|(s, n)| (s.to_owned(), n)),
+        }
+    }
+
+    #[test]
+    fn a_batch_orders_each_sequence_in_its_own_places_only() {
+        // Review of the populate run: sorting every ordered job together moved one
+        // participant's certificates into another's places, so callers that match replies by
+        // entry index (demo populate) paired them with the wrong shipments.
+        let batch = vec![
+            job(Some(("BW-2026", 12))),
+            job(None),
+            job(Some(("RU-2026", 5))),
+            job(Some(("BW-2026", 11))),
+            job(Some(("RU-2026", 3))),
+            job(Some(("AE-2026", 1))),
+        ];
+        let got: Vec<Option<(String, u64)>> =
+            order_batch(batch).into_iter().map(|j| j.order).collect();
+        let want = [
+            Some(("BW-2026", 11)),
+            None,
+            Some(("RU-2026", 3)),
+            Some(("BW-2026", 12)),
+            Some(("RU-2026", 5)),
+            Some(("AE-2026", 1)),
+        ]
+        .map(|o| o.map(|(s, n)| (s.to_owned(), n)));
+        assert_eq!(got, want);
     }
 }

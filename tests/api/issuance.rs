@@ -305,3 +305,50 @@ async fn concurrent_requests_with_one_idempotency_key_create_one_certificate() {
     assert_eq!(numbers.len(), 1, "{numbers:?}");
     assert_eq!(app.ledger_size(), before + 1);
 }
+
+/// Certificates are numbered and signed on the requests' threads and the writer uses them only
+/// while each is still the next serial: requests refused on the writer (here, idempotency keys
+/// already claimed) leave holes in the reservations, never in the ledger. Whatever the
+/// interleaving, the serials stay 1, 2, 3... and the ledger audits.
+#[tokio::test]
+async fn presigned_certificates_keep_serials_gap_free_when_some_are_refused_on_the_writer() {
+    let app = spawn_app();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/v1/certificates"),
+            app.bw.1.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut req = client.post(url).bearer_auth(token).json(&example_request());
+            if i % 3 == 0 {
+                // A third share four keys: all but the first of each are refused on the writer.
+                req = req.header("Idempotency-Key", format!("shared-{}", i % 4));
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut serials = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(status == 201 || status == 409, "{status} {body}");
+        if status == 201 && body["number"].is_string() {
+            let number = body["number"].as_str().unwrap().to_owned();
+            serials.push(number.rsplit('-').next().unwrap().parse::<u64>().unwrap());
+        }
+    }
+    serials.sort_unstable();
+    serials.dedup();
+    let expected: Vec<u64> = (1..=serials.len() as u64).collect();
+    assert_eq!(serials, expected, "serials are gap-free");
+    assert!(
+        serials.len() >= 32 + 4 - 1,
+        "{} certificates",
+        serials.len()
+    );
+    let report = app.audit(&app.full_export());
+    assert_eq!(report.certificates, serials.len() as u64);
+}
