@@ -740,8 +740,10 @@ impl App {
     }
 
     /// Numbers, signs and durably records validated content, then calls `reply` once it is on
-    /// disk (or failed). The number is taken, and the certificate signed, on the ledger writer
-    /// when the entry is built, so a refused request consumes no number. If the day changed
+    /// disk (or failed). The certificate is numbered and signed here, on the caller's thread,
+    /// and used by the ledger writer only if its number is still the next one when the entry is
+    /// built (else the writer numbers and signs it itself), so a refused request consumes no
+    /// number. If the day changed
     /// since validation (a request just before midnight UTC), the request is validated again
     /// for the day it is recorded on: a certificate's date of issue is the day of its entry.
     /// With an idempotency key (and the hash of the request body), a second request with the
@@ -759,7 +761,7 @@ impl App {
         // the certificate is still exactly what it would make (next serial, today, the key
         // named now) and otherwise numbers and signs it itself.
         let (presigned, answered, order) =
-            lifecycle::presign(&self.reservations, &self.state(), &authority, &content);
+            lifecycle::presign(&self.reservations, || self.state(), &authority, &content);
         let reply = move |r| {
             reply(r);
             drop(answered);

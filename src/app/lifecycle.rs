@@ -374,7 +374,10 @@ pub(super) struct Answered {
 
 impl Drop for Answered {
     fn drop(&mut self) {
-        let mut r = self.reservations.lock().expect("reservations");
+        let mut r = self
+            .reservations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(e) = r.get_mut(&self.key) {
             e.unanswered = e.unanswered.saturating_sub(1);
         }
@@ -397,7 +400,10 @@ pub(super) struct Presigned {
 
 impl Drop for Presigned {
     fn drop(&mut self) {
-        let mut r = self.reservations.lock().expect("reservations");
+        let mut r = self
+            .reservations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(e) = r.get_mut(&self.reserved) {
             e.unbuilt = e.unbuilt.saturating_sub(1);
         }
@@ -409,7 +415,7 @@ impl Drop for Presigned {
 /// sequence and place for [`crate::ledger::Ledger::submit_ordered`].
 pub(super) fn presign(
     reservations: &Reservations,
-    state: &crate::domain::State,
+    published: impl Fn() -> Arc<crate::domain::State>,
     authority: &super::ActiveAuthority,
     content: &CertificateContent,
 ) -> (Presigned, Answered, (String, u64)) {
@@ -417,8 +423,12 @@ pub(super) fn presign(
     let year = content.issued_on.year();
     let key = (a.participant, year);
     let serial = {
-        let mut r = reservations.lock().expect("reservations");
-        let next = state.next_serial(a.participant, year);
+        let mut r = reservations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The published state read under the lock: a job answered just before cannot be
+        // missing from it.
+        let next = published().next_serial(a.participant, year);
         let e = r.entry(key).or_default();
         // Nothing unanswered: the published state holds every earlier job, so numbering starts
         // again from it (a refused job left a hole in the reservations, never in the ledger).
@@ -431,22 +441,38 @@ pub(super) fn presign(
         e.unanswered += 1;
         serial
     };
+    // The guards exist before anything that could fail, so the counters always come back.
+    let answered = Answered {
+        key,
+        reservations: reservations.clone(),
+    };
+    let mut presigned = Presigned {
+        signed: crate::domain::SignedCertificate {
+            issuance: crate::domain::Issuance {
+                number: CertificateNumber::new(a.participant, year, serial),
+                authority_id: a.id.clone(),
+                key_id: authority.key.public_key().key_id(),
+                issued_on: content.issued_on,
+                expires_on: content.expires_on,
+                certificate_hash: [0; 32],
+            },
+            signed: Vec::new(),
+            signature: [0; 64],
+            record: None,
+        },
+        reserved: key,
+        reservations: reservations.clone(),
+    };
     let certificate = Certificate {
         number: CertificateNumber::new(a.participant, year, serial),
         issuer: a.issuer(authority.key.public_key().key_id()),
         content: content.clone(),
         salt: crate::crypto::random_bytes(),
     };
+    presigned.signed = crate::codec::record::issue(certificate, |b| authority.key.sign(b));
     (
-        Presigned {
-            signed: crate::codec::record::issue(certificate, |b| authority.key.sign(b)),
-            reserved: key,
-            reservations: reservations.clone(),
-        },
-        Answered {
-            key,
-            reservations: reservations.clone(),
-        },
+        presigned,
+        answered,
         (format!("{}-{year}", a.participant), serial),
     )
 }
@@ -473,7 +499,10 @@ pub(super) fn presigned_on_writer(
         // Out of step (a job before it was refused, or the state it was numbered from was not
         // yet published): this job and every other not yet built will take the next numbers
         // on the writer's path, so reservations go on after them.
-        let mut r = pre.reservations.lock().expect("reservations");
+        let mut r = pre
+            .reservations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(e) = r.get_mut(&pre.reserved) {
             e.next = expected.serial() + e.unbuilt;
         }
