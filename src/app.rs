@@ -773,8 +773,16 @@ impl App {
                 let key = lifecycle::signer_on_writer(&held, ctx, a, &idempotency)?;
                 let key_id = key.public_key().key_id();
                 let signed = match lifecycle::presigned_on_writer(ctx, a, &key, &presigned) {
-                    Some(signed) => signed,
-                    None => lifecycle::certificate_on_writer(ctx, a, &key, &input, content, None)?,
+                    Some(signed) => {
+                        crate::metrics::global().issued(true);
+                        signed
+                    }
+                    None => {
+                        let signed =
+                            lifecycle::certificate_on_writer(ctx, a, &key, &input, content, None)?;
+                        crate::metrics::global().issued(false);
+                        signed
+                    }
                 };
                 drop(presigned);
                 Ok(NewEntry {

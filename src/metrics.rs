@@ -21,6 +21,8 @@ pub struct Metrics {
     commit_micros: AtomicU64,
     queue_depth: AtomicU64,
     corruption_reports: AtomicU64,
+    presigned: AtomicU64,
+    signed_on_writer: AtomicU64,
 }
 
 /// The counters of this process.
@@ -74,6 +76,17 @@ impl Metrics {
             self.queue_depth
                 .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
         }
+    }
+
+    /// A certificate entry built from its pre-signed certificate (`used`) or numbered and
+    /// signed on the writer instead.
+    pub fn issued(&self, presigned: bool) {
+        let counter = if presigned {
+            &self.presigned
+        } else {
+            &self.signed_on_writer
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn corruption(&self) {
@@ -146,6 +159,18 @@ impl Metrics {
                 "gauge",
                 "certificates issued",
                 certificates.to_string(),
+            ),
+            (
+                "kpcert_issuance_presigned_total",
+                "counter",
+                "certificates signed on the request's thread and used as they were by the ledger writer",
+                load(&self.presigned).to_string(),
+            ),
+            (
+                "kpcert_issuance_signed_on_writer_total",
+                "counter",
+                "certificates numbered and signed on the ledger writer (their pre-signed one was no longer next)",
+                load(&self.signed_on_writer).to_string(),
             ),
             (
                 "kpcert_corruption_reports_total",

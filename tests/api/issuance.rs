@@ -352,3 +352,24 @@ async fn presigned_certificates_keep_serials_gap_free_when_some_are_refused_on_t
     let report = app.audit(&app.full_export());
     assert_eq!(report.certificates, serials.len() as u64);
 }
+
+/// The fast path is taken: certificates issued one after the other are the ones signed on the
+/// request's thread (a regression to "always signed on the writer" would pass every other test).
+#[tokio::test]
+async fn certificates_issued_one_by_one_are_the_ones_signed_before_the_writer() {
+    let app = spawn_app();
+    let presigned = || {
+        let text = kpcert::metrics::global().render(0, 0);
+        text.lines()
+            .find_map(|l| l.strip_prefix("kpcert_issuance_presigned_total "))
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = presigned();
+    for _ in 0..3 {
+        assert_eq!(app.issue(&example_request()).await.status(), 201);
+    }
+    // The counter is the process's; other tests only add to it.
+    assert!(presigned() >= before + 3, "{} -> {}", before, presigned());
+}
