@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::domain::stats::{
     production_in_force, reconcile, Flag, Granularity, MirrorRow, Period, Query, Reconciliation,
-    Row, Totals,
+    Row, Sum, Totals,
 };
+use crate::domain::Hundredths;
 use crate::domain::{CountryCode, Date, State};
 
 /// The JSON of a statistics answer.
@@ -77,7 +78,9 @@ pub fn production_rows(state: &State, q: &Query) -> Vec<ProductionRow> {
         if q.participant.is_some_and(|c| c != p.participant.code) {
             continue;
         }
-        let mut grouped: std::collections::BTreeMap<Period, ProductionRow> = Default::default();
+        // Per period: carats, value, the closing stock of its latest half, halves reported.
+        let mut grouped: std::collections::BTreeMap<Period, (Sum, Sum, Hundredths, u8)> =
+            Default::default();
         for ((year, _), r) in production_in_force(&p.production) {
             if year < q.from_year || year > q.to_year {
                 continue;
@@ -86,26 +89,24 @@ pub fn production_rows(state: &State, q: &Query) -> Vec<ProductionRow> {
                 Granularity::Year => Period::year(year),
                 _ => r.report.period(),
             };
-            let e = grouped.entry(period).or_insert_with(|| ProductionRow {
-                participant: p.participant.code.as_str().to_owned(),
-                period: period.to_string(),
-                carats: "0.00".into(),
-                value_usd: "0.00".into(),
-                stock_carats: "0.00".into(),
-                halves: 0,
-            });
-            let add = |a: &str, b: crate::domain::Hundredths| {
-                crate::domain::stats::Sum::parse(a)
-                    .unwrap_or_default()
-                    .plus(b.into())
-                    .to_string()
-            };
-            e.carats = add(&e.carats, r.report.carats);
-            e.value_usd = add(&e.value_usd, r.report.value_usd);
-            e.stock_carats = r.report.stock_carats.to_string();
-            e.halves += 1;
+            let e = grouped.entry(period).or_default();
+            e.0 = e.0.plus(r.report.carats.into());
+            e.1 = e.1.plus(r.report.value_usd.into());
+            e.2 = r.report.stock_carats;
+            e.3 += 1;
         }
-        out.extend(grouped.into_values());
+        out.extend(
+            grouped
+                .into_iter()
+                .map(|(period, (carats, value, stock, halves))| ProductionRow {
+                    participant: p.participant.code.as_str().to_owned(),
+                    period: period.to_string(),
+                    carats: carats.to_string(),
+                    value_usd: value.to_string(),
+                    stock_carats: stock.to_string(),
+                    halves,
+                }),
+        );
     }
     out
 }
@@ -142,6 +143,11 @@ pub fn published_statistics(
         }
     }
     rows.sort_by_key(|r| (r.participant, r.period, r.flow));
+    view(state, q, &rows)
+}
+
+/// The answer to `q` with `rows`.
+fn view(state: &State, q: &Query, rows: &[Row]) -> StatisticsView {
     StatisticsView {
         ledger_size: state.size(),
         period: q.granularity.as_str(),
@@ -157,17 +163,7 @@ pub fn published_statistics(
 
 /// The statistics answer to `q` from `state`.
 pub fn statistics(state: &State, q: &Query) -> StatisticsView {
-    StatisticsView {
-        ledger_size: state.size(),
-        period: q.granularity.as_str(),
-        detail: q.detail,
-        participant: q.participant.map(|p| p.as_str().to_owned()),
-        flow: q.flow.map(|f| f.as_str()),
-        from: q.from_year,
-        to: q.to_year,
-        rows: state.stats().rows(q).iter().map(row_view).collect(),
-        production: production_rows(state, q),
-    }
+    view(state, q, &state.stats().rows(q))
 }
 
 /// The complete statistics document: every quarter, by HS code and partner, with production

@@ -259,21 +259,6 @@ impl Sum {
     pub fn minus(self, o: Sum) -> Sum {
         Sum(self.0.saturating_sub(o.0))
     }
-
-    /// Parses `digits.dd` as written by its `Display`.
-    pub fn parse(s: &str) -> Option<Sum> {
-        let (int, frac) = s.split_once('.')?;
-        if int.is_empty()
-            || frac.len() != 2
-            || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-            || int.len() > 30
-        {
-            return None;
-        }
-        Some(Sum(
-            int.parse::<u128>().ok()? * 100 + frac.parse::<u128>().ok()?
-        ))
-    }
 }
 
 impl From<Hundredths> for Sum {
@@ -391,16 +376,11 @@ impl Stats {
         };
         let participant = number.participant();
         let quarter = Quarter::of(life.issued_on);
-        let mut all = Totals::default();
+        let (mut carats_all, mut value_all) = (Sum::default(), Sum::default());
         for (&(hs, carats), &value) in f.shipment.lines.iter().zip(&f.values) {
             let line = Totals::of(carats, value);
-            all = Totals {
-                certificates: 1,
-                ..all.plus(Totals {
-                    certificates: 0,
-                    ..line
-                })
-            };
+            carats_all = add(carats_all, carats);
+            value_all = add(value_all, value);
             let key = CellKey {
                 participant,
                 quarter,
@@ -410,6 +390,7 @@ impl Stats {
             };
             bump(&mut self.cells, key, line, remove);
         }
+        let all = Totals::of(carats_all, value_all);
         let key = CellKey {
             participant,
             quarter,
@@ -444,10 +425,9 @@ impl Stats {
         };
         let quarter = Quarter::of(c.received_on);
         let exporter = number.participant();
-        let declared_value = |hs: HsCode| declared_value(f, hs);
         let mut value = Sum::default();
         for &(hs, carats) in &c.lines {
-            let v = declared_value(hs);
+            let v = declared_value(f, hs);
             value = add(value, v);
             let key = CellKey {
                 participant: f.destination,

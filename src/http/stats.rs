@@ -343,7 +343,6 @@ pub async fn get_statistics(
 /// `format=json`), every participant with its production, exports and imports.
 pub async fn get_open_data(
     state: Shared,
-    req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(unknown) = query.keys().find(|k| *k != "year" && *k != "format") {
@@ -369,7 +368,6 @@ pub async fn get_open_data(
     if !json && query.get("format").is_some_and(|f| f != "csv") {
         return Err(bad("format", "must be csv or json"));
     }
-    let _ = req;
     Ok(if json {
         HttpResponse::Ok().json(serde_json::json!({"year": y, "participants": rows}))
     } else {
