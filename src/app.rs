@@ -199,6 +199,8 @@ pub struct App {
     root_key: SigningKey,
     /// Recent look-ups by number, each with its proof against the tree size it was made for.
     record_cache: Mutex<HashMap<String, Arc<IssuedCertificate>>>,
+    /// Seal signatures already verified (the verdict is judged afresh every time).
+    seals: verify::SealCache,
     /// Serials reserved for certificates signed before the writer (`lifecycle::Presigned`).
     reservations: lifecycle::Reservations,
     /// Published statistics by year: fixed once the year's cut-off has passed (entries before
@@ -284,6 +286,7 @@ impl App {
             held_keys: Arc::new(RwLock::new(HashMap::new())),
             root_key,
             record_cache: Mutex::new(HashMap::new()),
+            seals: verify::SealCache::default(),
             published: Mutex::new(HashMap::new()),
             reservations: Default::default(),
             documents: crate::documents::DocumentStore::new(&config.data_dir),
@@ -1167,6 +1170,11 @@ impl App {
         }))
     }
 
+    /// How many border checks used a seal signature verified before.
+    pub fn seal_signatures_remembered(&self) -> u64 {
+        self.seals.remembered()
+    }
+
     /// Checks scanned QR text today against the ledger (the one verdict engine, online).
     pub fn verify_qr(&self, qr: &str) -> Result<OnlineVerification, LedgerError> {
         let state = self.state();
@@ -1175,6 +1183,7 @@ impl App {
             &LedgerTrust {
                 state: &state,
                 lookup: &lookup,
+                seals: &self.seals,
             },
             qr,
             self.today(),
@@ -1191,6 +1200,7 @@ impl App {
             &LedgerTrust {
                 state: &state,
                 lookup: &lookup,
+                seals: &self.seals,
             },
             number,
             self.today(),

@@ -23,6 +23,7 @@ pub struct Metrics {
     corruption_reports: AtomicU64,
     presigned: AtomicU64,
     signed_on_writer: AtomicU64,
+    seal_signatures_remembered: AtomicU64,
 }
 
 /// The counters of this process.
@@ -87,6 +88,12 @@ impl Metrics {
             &self.signed_on_writer
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A border check whose seal signature was verified before (see `verify::SealCache`).
+    pub fn seal_signature_remembered(&self) {
+        self.seal_signatures_remembered
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn corruption(&self) {
@@ -171,6 +178,12 @@ impl Metrics {
                 "counter",
                 "certificates numbered and signed on the ledger writer (their pre-signed one was no longer next)",
                 load(&self.signed_on_writer).to_string(),
+            ),
+            (
+                "kpcert_verify_seal_signature_remembered_total",
+                "counter",
+                "border checks whose seal signature had been verified before (the verdict is judged afresh)",
+                load(&self.seal_signatures_remembered).to_string(),
             ),
             (
                 "kpcert_corruption_reports_total",

@@ -4,9 +4,12 @@
 //! the same order of checks, so the same facts give the same verdict; only the ledger can also
 //! say whether the certificate was recorded and whether the seal matches the record.
 
-use crate::codec::seal::{open, seal_from_qr_text, DateProblem, SealClaims};
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use crate::codec::seal::{open, seal_from_qr_text, DateProblem, OpenedSeal, SealClaims};
 use crate::codec::trust::{BundleState, TrustBundle};
-use crate::crypto::KeyId;
+use crate::crypto::{KeyId, PublicKey};
 use crate::domain::date::format_unix_ms;
 use crate::domain::state::RevocationCheck;
 use crate::domain::{CertificateNumber, CountryCode, Date, KeyWindow, StandingHistory, State};
@@ -176,6 +179,64 @@ pub trait Trust {
 
     /// What this verifier knows of certificate `number`'s life after issuance (void, import).
     fn life(&self, number: &CertificateNumber) -> LifeFacts;
+
+    /// Whether `key` signed `seal`. Only the signature is ever remembered (see [`SealCache`]):
+    /// the verdict is always judged afresh from what the verifier trusts now.
+    fn signed_by(&self, seal: &OpenedSeal, key: &PublicKey) -> bool {
+        seal.verify(key)
+    }
+}
+
+/// Signatures already verified: the fact "these exact seal bytes carry a valid `verify_strict`
+/// signature by this public key" never changes, so a seal scanned again at the border is not
+/// verified again. Nothing else is kept: whether the key was valid on the day, revoked, the
+/// issuer's standing, the ledger record, void, import and expiry are judged on every check
+/// from the ledger's state of that moment, so every event that can change a verdict changes
+/// it at once. Only successes are remembered (a forged seal costs its verification every
+/// time); two generations of at most [`SealCache::GENERATION`] entries bound the memory.
+#[derive(Default)]
+pub struct SealCache {
+    generations: Mutex<(HashSet<crate::crypto::Hash>, HashSet<crate::crypto::Hash>)>,
+    remembered: std::sync::atomic::AtomicU64,
+}
+
+impl SealCache {
+    /// Entries per generation (32 bytes each).
+    pub const GENERATION: usize = 65_536;
+
+    /// Whether `key` signed `seal`, verifying it only if these bytes were not verified before.
+    pub fn signed_by(&self, seal: &OpenedSeal, key: &PublicKey) -> bool {
+        let (to_be_signed, signature) = seal.signed_parts();
+        let fact = crate::crypto::sha256_parts(&[
+            b"kpcert verified seal v1\0",
+            &key.to_bytes(),
+            signature,
+            to_be_signed,
+        ]);
+        {
+            let g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+            if g.0.contains(&fact) || g.1.contains(&fact) {
+                self.remembered
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                crate::metrics::global().seal_signature_remembered();
+                return true;
+            }
+        }
+        if !seal.verify(key) {
+            return false;
+        }
+        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        if g.0.len() >= Self::GENERATION {
+            g.1 = std::mem::take(&mut g.0);
+        }
+        g.0.insert(fact);
+        true
+    }
+
+    /// How many checks this cache answered with a remembered signature.
+    pub fn remembered(&self) -> u64 {
+        self.remembered.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The outcome of a border check: the verdict, why, what was verified, and the ledger record.
@@ -241,7 +302,10 @@ pub fn verify_qr<T: Trust>(
             format!("key {} is not a registered authority key", opened.key_id),
         ));
     }
-    let Some(signer) = keys.into_iter().find(|k| opened.verify(&k.key.public_key)) else {
+    let Some(signer) = keys
+        .into_iter()
+        .find(|k| trust.signed_by(&opened, &k.key.public_key))
+    else {
         return Ok(Verification::of(
             Verdict::Forged,
             "the signature does not verify with the registered key",
@@ -556,10 +620,12 @@ fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<
 pub type RecordLookup<'a, R, E> =
     &'a dyn Fn(&CertificateNumber) -> Result<Option<(Recorded, R)>, E>;
 
-/// The online verifier's trust: the ledger state, and a look-up of recorded certificates.
+/// The online verifier's trust: the ledger state, a look-up of recorded certificates, and the
+/// signatures it already verified.
 pub struct LedgerTrust<'a, R, E> {
     pub state: &'a State,
     pub lookup: RecordLookup<'a, R, E>,
+    pub seals: &'a SealCache,
 }
 
 impl<R, E> Trust for LedgerTrust<'_, R, E> {
@@ -600,6 +666,10 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
 
     fn life(&self, number: &CertificateNumber) -> LifeFacts {
         LifeFacts::of_state(self.state, number)
+    }
+
+    fn signed_by(&self, seal: &OpenedSeal, key: &PublicKey) -> bool {
+        self.seals.signed_by(seal, key)
     }
 }
 

@@ -81,6 +81,12 @@ async fn rotation_keeps_old_certificates_valid_and_a_compromise_revokes_from_its
     let compromised_from = format_unix_ms(clock.now_ms());
     clock.set(day2 + 9 * 3_600_000);
     let third = issue(&app).await;
+    // Checked valid before the compromise is recorded: its signature is remembered, and the
+    // revocation must still change its verdict (issue 14's seal cache keeps no verdicts).
+    assert_eq!(
+        verdict(&app, third["qr"].as_str().unwrap()).await["verdict"],
+        "valid"
+    );
     clock.set(day2 + 10 * 3_600_000);
     let size = app.ledger_size();
     // Refusals say why and write nothing.

@@ -16,7 +16,7 @@ use kpcert::domain::{
     HsCode, Hundredths, Issuer, Item, KeyAdded, Origin, Participant, ParticipantKind, Party, State,
     SECRETARIAT,
 };
-use kpcert::verify::{verify_number, verify_qr, LedgerTrust, Recorded, Verdict};
+use kpcert::verify::{verify_number, verify_qr, LedgerTrust, Recorded, SealCache, Verdict};
 
 /// 2026-11-26T10:00:00Z, when BW-A1's key was registered.
 const T0: u64 = 1_795_651_200_000 + 10 * 3_600_000;
@@ -223,9 +223,14 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
         |n: &CertificateNumber| -> Result<Option<(Recorded, ())>, std::convert::Infallible> {
             Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
         };
+    // One cache for the whole table: the genuine seal's signature is remembered from its first
+    // check on, and every later case (void, revoked, suspended, expired...) must still be
+    // judged from the facts.
+    let remembered = SealCache::default();
     let online = LedgerTrust {
         state: &state,
         lookup: &lookup,
+        seals: &remembered,
     };
     // (case, QR text, today, online verdict, offline verdict)
     let table = [
@@ -312,7 +317,14 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
         ),
     ];
     for (case, text, today, want_online, want_offline) in table {
+        let Ok(first) = verify_qr(&online, text, day(today));
+        // Checked again, with its signature remembered if it verified: the same answer.
         let Ok(on) = verify_qr(&online, text, day(today));
+        assert_eq!(
+            (first.verdict, &first.reasons),
+            (on.verdict, &on.reasons),
+            "{case}: a remembered signature changes nothing"
+        );
         let Ok(off) = verify_qr(&bundle, text, day(today));
         assert_eq!(
             (on.verdict, off.verdict),
@@ -438,9 +450,14 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
         |n: &CertificateNumber| -> Result<Option<(Recorded, ())>, std::convert::Infallible> {
             Ok(records.get(n.as_str()).map(|c| (c.clone(), ())))
         };
+    // One cache for the whole table: the genuine seal's signature is remembered from its first
+    // check on, and every later case (void, revoked, suspended, expired...) must still be
+    // judged from the facts.
+    let remembered = SealCache::default();
     let online = LedgerTrust {
         state: &state,
         lookup: &lookup,
+        seals: &remembered,
     };
     let first = qr(&claims(&certificate(1, "2026-11-26")), &key());
     let today = Date::parse("2026-12-02").unwrap();
@@ -489,7 +506,13 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
         ),
     ];
     for (case, text, want_online, want_offline) in table {
+        let Ok(first) = verify_qr(&online, text, today);
         let Ok(on) = verify_qr(&online, text, today);
+        assert_eq!(
+            (first.verdict, &first.reasons),
+            (on.verdict, &on.reasons),
+            "{case}: a remembered signature changes nothing"
+        );
         let Ok(off) = verify_qr(&bundle, text, today);
         assert_eq!(
             (on.verdict, off.verdict),

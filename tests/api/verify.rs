@@ -98,6 +98,8 @@ async fn tampered_foreign_unrecorded_and_altered_seals_are_caught() {
     let app = spawn_app();
     let (_, qr) = issue_qr(&app).await;
     let bytes = seal_from_qr_text(&qr).unwrap();
+    // Checked once, so that its signature is remembered: no change below may ride on it.
+    assert_eq!(verify(&app, json!({"qr": qr})).await.1["verdict"], "valid");
 
     // Every single-byte change of the seal: forged or malformed, never valid.
     for i in (0..bytes.len()).step_by(7) {
@@ -308,4 +310,68 @@ async fn the_page_at_the_qr_url_shows_the_verdict_without_javascript() {
             "chromium, {verdict}: {dom}"
         );
     }
+}
+
+/// The service remembers a seal's verified signature (issue 14), never its verdict: a seal
+/// checked valid, then voided or confirmed as imported, is judged from the ledger at once.
+#[tokio::test]
+async fn a_remembered_seal_signature_never_keeps_an_old_verdict() {
+    let (app, clock) = crate::helpers::spawn_app_on("2026-06-01");
+    let (first, first_qr) = issue_qr(&app).await;
+    let (second, second_qr) = issue_qr(&app).await;
+    for qr in [&first_qr, &second_qr, &first_qr, &second_qr] {
+        let (_, v) = verify(&app, json!({"qr": qr})).await;
+        assert_eq!(v["verdict"], "valid", "{v}");
+    }
+    assert_eq!(
+        app.app.seal_signatures_remembered(),
+        2,
+        "the second check of each seal used its remembered signature"
+    );
+    let post = |path: String, token: &str, body: Value| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let resp = post(
+        format!(
+            "/v1/certificates/{}/void",
+            first["number"].as_str().unwrap()
+        ),
+        &app.bw.1,
+        json!({"reason": "issued in error"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    clock.advance(86_400_000);
+    let resp = post(
+        format!(
+            "/v1/certificates/{}/import-confirmation",
+            second["number"].as_str().unwrap()
+        ),
+        &app.ae.1,
+        json!({"received_on": "2026-06-02", "parcels": 3,
+               "items": [{"hs_code": "7102.10", "carats": "1520.35"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    let (_, v) = verify(&app, json!({"qr": first_qr})).await;
+    assert_eq!(v["verdict"], "void", "{v}");
+    let (_, v) = verify(&app, json!({"qr": second_qr})).await;
+    assert_eq!(v["verdict"], "imported", "{v}");
+    assert_eq!(app.app.seal_signatures_remembered(), 4);
+    // A forged signature is never remembered: it is verified (and refused) every time.
+    let mut bytes = seal_from_qr_text(&first_qr).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let forged = qr_text("https://localhost:8443", &bytes);
+    for _ in 0..2 {
+        let (_, v) = verify(&app, json!({"qr": forged})).await;
+        assert_eq!(v["verdict"], "forged", "{v}");
+    }
+    assert_eq!(app.app.seal_signatures_remembered(), 4);
 }
