@@ -5,8 +5,8 @@
 //! entries replayed. With the checkpoint an earlier audit kept, it also proves the ledger only
 //! grew since (no fork, no rewrite).
 //!
-//! Signatures are checked in batches of [`SIGNATURE_BATCH`] on two threads while the next
-//! entries are decoded; [`Options::strict_signatures`] checks each one with `verify_strict`
+//! Signatures are checked in batches of [`SIGNATURE_BATCH`], several at once on threads of their
+//! own, while the next entries are decoded; [`Options::strict_signatures`] checks each one with `verify_strict`
 //! instead (api/export.md says what the two differ on).
 
 use std::io::Read;
@@ -22,8 +22,13 @@ use crate::ledger::reader::FolderReader;
 use crate::tlog::merkle::{leaf_hash, Frontier, EMPTY_ROOT};
 use crate::tlog::{Checkpoint, NoteVerifier};
 
-/// Signatures checked together; split over both cores.
-pub const SIGNATURE_BATCH: usize = 1024;
+/// Signatures checked together, on a thread of their own.
+pub const SIGNATURE_BATCH: usize = 512;
+
+/// Batches verified at once while the entries after them are decoded: enough that both cores
+/// always have signatures to check (issue 14: with one pair of batches joined before the next,
+/// the cores idled about a fifth of the time), few enough to bound memory.
+const IN_FLIGHT: usize = 6;
 
 /// Where and why an audit failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -120,7 +125,7 @@ pub struct Auditor {
     /// rebuilds it.
     stored_nodes: Option<Box<dyn Read>>,
     /// The batches being verified on other cores while this one decodes the next entries.
-    in_flight: Vec<std::thread::JoinHandle<Result<(), AuditFailure>>>,
+    in_flight: std::collections::VecDeque<std::thread::JoinHandle<Result<(), AuditFailure>>>,
 }
 
 impl Auditor {
@@ -138,7 +143,7 @@ impl Auditor {
             watch: previous.map(|c| (c.size, (c.size == 0).then_some(EMPTY_ROOT))),
             pending: Vec::with_capacity(SIGNATURE_BATCH),
             stored_nodes: None,
-            in_flight: Vec::new(),
+            in_flight: std::collections::VecDeque::new(),
         }
     }
 
@@ -147,16 +152,16 @@ impl Auditor {
         match self.feed_inner(frame) {
             Ok(()) => {
                 if self.pending.len() >= SIGNATURE_BATCH {
-                    // Verify this batch on other cores while decoding goes on here.
-                    self.join_in_flight()?;
+                    // Verify this batch on another core while decoding goes on here; wait
+                    // only when IN_FLIGHT batches are already queued (bounded memory).
+                    while self.in_flight.len() >= IN_FLIGHT {
+                        self.join_oldest()?;
+                    }
                     let strict = self.options.strict_signatures;
-                    let mut first = std::mem::take(&mut self.pending);
-                    let second = first.split_off(first.len() / 2);
-                    self.pending.reserve(SIGNATURE_BATCH);
-                    self.in_flight = vec![
-                        std::thread::spawn(move || verify_pending(&first, strict)),
-                        std::thread::spawn(move || verify_pending(&second, strict)),
-                    ];
+                    let batch =
+                        std::mem::replace(&mut self.pending, Vec::with_capacity(SIGNATURE_BATCH));
+                    self.in_flight
+                        .push_back(std::thread::spawn(move || verify_pending(&batch, strict)));
                 }
                 Ok(())
             }
@@ -165,17 +170,27 @@ impl Auditor {
         }
     }
 
+    /// Waits for the oldest batch in flight (batches are joined in entry order, so the first
+    /// failure found is the one with the lowest index).
+    fn join_oldest(&mut self) -> Result<(), AuditFailure> {
+        match self.in_flight.pop_front() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(whole("signature verification panicked"))),
+            None => Ok(()),
+        }
+    }
+
     fn join_in_flight(&mut self) -> Result<(), AuditFailure> {
-        // Join both halves; the first half's failure has the lower index.
-        let results: Vec<_> = self
-            .in_flight
-            .drain(..)
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(whole("signature verification panicked")))
-            })
-            .collect();
-        results.into_iter().collect()
+        // Join every batch, in order; the first failure has the lowest index.
+        let mut first = Ok(());
+        while !self.in_flight.is_empty() {
+            let result = self.join_oldest();
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
     }
 
     /// Waits for the batches in flight, then verifies what is pending.

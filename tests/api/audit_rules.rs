@@ -832,3 +832,33 @@ fn standing_entries_follow_the_rules() {
         "last change",
     );
 }
+
+/// With many signature batches in flight (issue 14), bad signatures in two far-apart batches:
+/// the audit names the first, in batch and strict mode alike; and the later one alone is named
+/// too (its batch is joined after the earlier, honest ones).
+#[test]
+fn with_many_batches_in_flight_the_first_bad_signature_is_named() {
+    const N: u64 = 4_000; // about eight batches of 512 (two signatures a certificate)
+    let rows = |bad: &'static [u64]| {
+        move || {
+            let mut rows = vec![
+                participant("BW"),
+                participant("AE"),
+                registration(bw_authority()),
+            ];
+            for s in 1..=N {
+                rows.push(match bad.contains(&s) {
+                    true => issued_with(certificate(s), |_| authority_key().sign(b"other bytes")),
+                    false => issued(certificate(s)),
+                });
+            }
+            rows
+        }
+    };
+    check(
+        rows(&[1_500, 3_900]),
+        2 + 1_500,
+        "signature does not verify",
+    );
+    check(rows(&[3_900]), 2 + 3_900, "signature does not verify");
+}
