@@ -4,7 +4,10 @@
 #   2. for HTTPS and plain HTTP on loopback, and for each connection count: GET /healthz,
 #      POST /v1/certificates, POST .../import-confirmation (each certificate once),
 #      POST /v1/verify of a valid certificate and of an imported one (with its history);
-#   3. verification latency at a realistic border load (a few requests a second).
+#   3. verification latency at a realistic border load (a few requests a second);
+#   4. the audit of the ledger those runs wrote: `kpcert export` (public level) and
+#      `kpcert audit --file`, whose limit is one batch-verified signature an entry on each of
+#      the 2 cores (every certificate and confirmation entry carries one signature).
 # The limit of a path is what 2 cores, shared by wrk and the server, can do if a request costs a
 # healthz round trip (t_h = 2 / healthz_rate core-seconds) plus its signatures: issuance two
 # signs, confirmation one sign, verification one verify_strict. Prints each rate, its limit and
@@ -112,6 +115,21 @@ for SCHEME in $SCHEMES; do
   python3 benches/border.py "$URL" "$(qr_of "BW-$YEAR-000001")" 50 5 | tee -a "$SUMMARY"
   stop_server
 done
+
+echo "== audit of the ledger these runs wrote (public export, kpcert audit --file)"
+"$BIN" export --out "$T/ledger.export" >/dev/null
+START=$(date +%s.%N)
+"$BIN" audit --file "$T/ledger.export" --json >"$T/audit.json"
+END=$(date +%s.%N)
+python3 - "$T/audit.json" "$START" "$END" "$B" >>"$SUMMARY" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+seconds = float(sys.argv[3]) - float(sys.argv[2])
+rate = report["entries"] / seconds
+limit = 2 * float(sys.argv[4])
+print(f"audit  {report['entries']} entries in {seconds:.2f} s: {rate:.0f}/s, limit {limit:.0f}/s "
+      f"(2 x batch verify), ratio {rate / limit:.2f}, ok={report['ok']}")
+PY
 
 echo "== summary (limits: t_h = 2/healthz core-seconds; issuance 2 signs, confirmation 1 sign,"
 echo "   verification 1 verify_strict on top; one core: sign $S/s, verify_strict $VS/s, batch $B/s)"

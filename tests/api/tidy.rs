@@ -84,6 +84,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("data_encoding", &["src/codec/text.rs"]),
     ("unicode_normalization", &["src/domain/certificate.rs"]),
     ("imbl", &["src/domain/state.rs", "src/domain/stats.rs"]),
+    ("mimalloc", &["src/main.rs"]),
     ("askama", &["src/portal/"]),
     ("qrcode", &["src/qr.rs"]),
     ("png", &["src/qr.rs"]),
