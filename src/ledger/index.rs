@@ -224,6 +224,14 @@ impl Index {
         Ok(())
     }
 
+    /// Replaces the state snapshot, outside any batch (the snapshot thread; it is made durable
+    /// by the next commit's flush, or the one at close). Call it only for a state whose commit
+    /// point is already durable: a snapshot must never cover uncommitted entries.
+    pub fn store_snapshot(&self, bytes: &[u8]) -> Result<(), LedgerError> {
+        self.snapshots.insert(SNAPSHOT_KEY, bytes)?;
+        Ok(())
+    }
+
     /// sled's flush, then `fdatasync` of the database file: durable across power loss.
     pub fn flush_durably(&self) -> Result<(), LedgerError> {
         self.db.flush()?;

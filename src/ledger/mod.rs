@@ -43,9 +43,14 @@
 //! - **Poisoned on write failure.** If a batch fails to reach the disk, the writer's view can no
 //!   longer be trusted: every later append fails with [`LedgerError::Poisoned`] until the process
 //!   restarts, which cuts the files back to the last commit.
+//! - **Snapshots off the writer.** Every [`SNAPSHOT_EVERY`] entries, or every quarter of the
+//!   ledger when that is more, the writer hands a copy of the state (a persistent structure:
+//!   the copy is free) to the snapshot thread once its batch is durably committed; that thread
+//!   encodes it and stores it in the index, so a snapshot never covers uncommitted entries and
+//!   issuance never waits for the encoding (about 1 s at 200,000 entries).
 //! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes and the latest
-//!   state snapshot, then replays the entries after the snapshot (fewer than [`SNAPSHOT_EVERY`]
-//!   plus one batch: snapshots are taken at the end of a batch) through [`State::apply`], each
+//!   state snapshot, then replays the entries after the snapshot (at most a snapshot interval,
+//!   plus a batch, plus the entries committed while the last snapshot was being encoded) through [`State::apply`], each
 //!   checked against its leaf hash and its predecessor. Entries behind the snapshot are checked
 //!   when they are read: every certificate record is proved against the signed tree before it
 //!   is answered.
@@ -184,6 +189,8 @@ pub(crate) struct Shared {
     corrupt: Mutex<Option<String>>,
     /// The size the state snapshot restored at open covered (entries after it were replayed).
     restored_from: u64,
+    /// The committed state waiting for the snapshot thread.
+    snapshots: writer::SnapshotSlot,
 }
 
 /// The ledger. Cheap to clone; all clones share one writer thread.
@@ -380,6 +387,7 @@ impl Ledger {
             stale_checkpoint: false.into(),
             corrupt: Mutex::new(None),
             restored_from: snapshot_size,
+            snapshots: writer::SnapshotSlot::default(),
         });
         tracing::info!(
             size,

@@ -7,7 +7,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 
 use super::index::Batch;
@@ -26,8 +26,70 @@ pub const MAX_BATCH: usize = 4096;
 /// Smallest batch worth handing to the committer thread while more jobs wait.
 const PIPELINE_MIN_BATCH: usize = 32;
 
-/// A snapshot of the state is kept every this many entries (start-up replays at most these).
+/// A snapshot of the state is kept every this many entries, or every quarter of the ledger when
+/// that is more (start-up replays at most these). Encoding a snapshot costs time in proportion
+/// to the whole state (about 1 s at 200,000 entries), so a fixed interval would cost more per
+/// entry as the ledger grows.
 pub const SNAPSHOT_EVERY: u64 = 16_384;
+
+/// The newest state waiting for the snapshot thread, with its head hash (only the newest is
+/// kept: an older one still waiting is replaced). The state is a persistent structure, so the
+/// writer's copy costs nothing and the writer never waits for the encoding.
+/// A committed state and its head hash, for a snapshot.
+type Snapshot = Box<(State, Hash)>;
+
+#[derive(Default)]
+pub(super) struct SnapshotSlot {
+    /// The newest state waiting, and whether the thread is told to stop.
+    pending: Mutex<(Option<Snapshot>, bool)>,
+    ready: Condvar,
+}
+
+impl SnapshotSlot {
+    /// Offers a committed state for the next snapshot.
+    fn offer(&self, snapshot: Snapshot) {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).0 = Some(snapshot);
+        self.ready.notify_one();
+    }
+
+    /// The next state to snapshot; `None` once stopped with nothing left.
+    fn next(&self) -> Option<Snapshot> {
+        let mut g = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(s) = g.0.take() {
+                return Some(s);
+            }
+            if g.1 {
+                return None;
+            }
+            g = self.ready.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn stop(&self) {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.ready.notify_one();
+    }
+}
+
+/// The snapshot thread: encodes each committed state offered and stores it in the index.
+fn keep_snapshots(shared: &Shared) {
+    while let Some(snapshot) = shared.snapshots.next() {
+        let (state, head) = *snapshot;
+        let started = std::time::Instant::now();
+        let bytes = snapshot::encode_state(&state, &head);
+        match shared.index.store_snapshot(&bytes) {
+            Ok(()) => tracing::debug!(
+                size = state.size(),
+                bytes = bytes.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "stored a state snapshot"
+            ),
+            // Only start-up time depends on it: the next one may succeed.
+            Err(e) => tracing::warn!(error = %e, "could not store the state snapshot"),
+        }
+    }
+}
 
 pub(super) type Build =
     Box<dyn FnOnce(&mut AppendContext<'_>) -> Result<Vec<NewEntry>, LedgerError> + Send>;
@@ -156,6 +218,8 @@ pub(super) struct Prepared {
     published: Published,
     time_ms: u64,
     done: Vec<(Reply, Written)>,
+    /// The state to snapshot once this batch is committed.
+    snapshot: Option<Snapshot>,
 }
 
 /// Makes a prepared batch durable (files, then the index commit point) and answers its jobs.
@@ -165,6 +229,7 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
         published,
         time_ms,
         done,
+        snapshot,
     } = prepared;
     if shared.poisoned.load(Ordering::SeqCst) {
         for (reply, ..) in done {
@@ -195,6 +260,10 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
             crate::metrics::global().commit(entries as u64, started.elapsed().as_micros() as u64);
             let checkpoint = published.checkpoint.clone();
             *shared.published.write().expect("published lock") = published;
+            // Its commit point is durable: the snapshot can never cover uncommitted entries.
+            if let Some(snapshot) = snapshot {
+                shared.snapshots.offer(snapshot);
+            }
             // For auditors reading the folder while the server runs (the index is locked): the
             // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
             // A stale checkpoint.txt means the folder cannot be written: the service is not
@@ -240,6 +309,11 @@ impl Writer {
         let finished = Arc::new(AtomicU64::new(0));
         let shared = self.shared.clone();
         let committer_finished = finished.clone();
+        let snapshot_shared = self.shared.clone();
+        let snapshotter = thread::Builder::new()
+            .name("ledger-snapshot".into())
+            .spawn(move || keep_snapshots(&snapshot_shared))
+            .expect("spawn the ledger snapshot thread");
         let committer = thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || {
@@ -304,6 +378,9 @@ impl Writer {
         }
         drop(to_committer);
         let _ = committer.join();
+        // The last snapshot offered is stored before the ledger closes (and its flush).
+        self.shared.snapshots.stop();
+        let _ = snapshotter.join();
         self.shared.closed.store(true, Ordering::SeqCst);
         // Fail whatever was queued behind the stop.
         if let Some(Msg::Job(job)) = carried {
@@ -472,10 +549,12 @@ impl Writer {
             checkpoint,
         });
         batch.commit_point(head.checkpoint.size, &self.prev, &head.note);
-        if self.state.size() - self.snapshot_size >= self.snapshot_every {
-            batch.snapshot(&snapshot::encode_state(&self.state, &self.prev));
-            self.snapshot_size = self.state.size();
-        }
+        let size = self.state.size();
+        let snapshot =
+            (size - self.snapshot_size >= self.snapshot_every.max(size / 4)).then(|| {
+                self.snapshot_size = size;
+                Box::new((self.state.clone(), self.prev))
+            });
         if let Err(e) = self
             .shared
             .files
@@ -497,6 +576,7 @@ impl Writer {
             },
             time_ms,
             done,
+            snapshot,
         })
     }
 }
