@@ -1,6 +1,8 @@
 //! The raw limits a load run is measured against, on one core, in the same run: ed25519 sign,
-//! verify_strict and batch verification (batches of 64) through `kpcert::crypto`, the same
-//! ed25519-dalek build the service uses, over messages of a certificate issuance's size.
+//! verify_strict and batch verification (in batches of the audit's size,
+//! `kpcert::audit::SIGNATURE_BATCH`: a bigger batch verifies each signature faster) through
+//! `kpcert::crypto`, the same ed25519-dalek build the service uses, over messages of a
+//! certificate issuance's size.
 //! Prints `name=value` lines (operations per second) that `benches/load.sh` reads.
 //!
 //!   cargo bench --bench calibrate [-- SECONDS_PER_OPERATION]
@@ -34,15 +36,22 @@ fn main() {
     let key = SigningKey::generate();
     let public: PublicKey = key.public_key();
     // An issuance is about 200 bytes; a seal's signed structure about 150.
-    let messages: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 200]).collect();
+    let messages: Vec<Vec<u8>> = (0..kpcert::audit::SIGNATURE_BATCH)
+        .map(|i| {
+            let mut m = vec![0u8; 200];
+            m[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            m
+        })
+        .collect();
+    let n = messages.len();
     let signatures: Vec<[u8; 64]> = messages.iter().map(|m| key.sign(m)).collect();
     let mut i = 0usize;
     let sign = rate(budget, 1, || {
-        i = (i + 1) % 64;
+        i = (i + 1) % n;
         std::hint::black_box(key.sign(&messages[i]));
     });
     let verify = rate(budget, 1, || {
-        i = (i + 1) % 64;
+        i = (i + 1) % n;
         assert!(public.verify_strict(&messages[i], &signatures[i]));
     });
     let items: Vec<(&[u8], &[u8; 64], &PublicKey)> = messages
