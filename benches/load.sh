@@ -3,7 +3,8 @@
 #   1. the raw limits on one core (benches/calibrate.rs: ed25519 sign, verify_strict, batch);
 #   2. for HTTPS and plain HTTP on loopback, and for each connection count: GET /healthz,
 #      POST /v1/certificates, POST .../import-confirmation (each certificate once),
-#      POST /v1/verify of a valid certificate and of an imported one (with its history);
+#      POST /v1/verify of seals never verified before (first scans), of a valid certificate
+#      again and again (its signature remembered) and of an imported one (with its history);
 #   3. verification latency at a realistic border load (a few requests a second);
 #   4. the audit of the ledger those runs wrote: `kpcert export` (public level) and
 #      `kpcert audit --file`, whose limit is one batch-verified signature an entry on each of
@@ -73,6 +74,7 @@ next_serial() { # the serial GET /v1/certificates/next would give BW
   curl -sk -H "Authorization: Bearer $BW" "$URL/v1/certificates/next" |
     python3 -c 'import json,sys; print(int(json.load(sys.stdin)["number"].split("-")[2]))'
 }
+remembered() { curl -sk "$URL/metrics" | awk '/^kpcert_verify_seal_signature_remembered_total/ {print $2}'; }
 qr_of() { curl -sk -H "Authorization: Bearer $BW" "$URL/v1/certificates/$1" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["qr"])'; }
 run() { # name connections seconds url [wrk args...]: runs wrk, prints and keeps its output
@@ -111,11 +113,23 @@ for SCHEME in $SCHEMES; do
     # Each certificate is confirmed once: half the issuance run's time leaves enough of them.
     KPCERT_TOKEN=$AE KPCERT_PREFIX=BW-$YEAR KPCERT_FIRST=$FIRST KPCERT_TODAY=$TODAY \
       run confirmation "$C" $(((DUR + 1) / 2)) "$URL/" -s benches/confirm.lua
+    # First scans: seals never verified before (their signatures are not remembered), for a
+    # short run that the certificates just issued can fill: the newest half of them, which the
+    # confirmation run (from the first serial on, at a lower rate, for half the time) left
+    # unconfirmed, so each answer is a plain valid one.
+    HALF=$(((LAST - FIRST + 1) / 2))
+    N_QR=$((HALF < 20000 ? HALF : 20000))
+    python3 benches/qrs.py "$URL" "$BW" "BW-$YEAR" $((LAST - N_QR + 1)) "$N_QR" "$T/qrs.txt"
+    BEFORE=$(remembered)
+    KPCERT_QR_FILE=$T/qrs.txt run verify-first-scan "$C" 2 "$URL/v1/verify" -s benches/verify_first.lua
+    echo "verify-first-scan: $N_QR seals, $(( $(remembered) - BEFORE )) of the checks found the signature remembered" >>"$SUMMARY"
     KPCERT_QR=$(qr_of "BW-$YEAR-$(printf %06d "$LAST")") \
       run verify-valid "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
     KPCERT_QR=$(qr_of "BW-$YEAR-$(printf %06d "$FIRST")") \
       run verify-imported-history "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
-    for name in healthz issuance confirmation verify-valid verify-imported-history; do line $name; done
+    for name in healthz issuance confirmation verify-first-scan verify-valid verify-imported-history; do
+      line $name
+    done
     echo "certificates issued: $((LAST - FIRST + 1)) (serials $FIRST..$LAST)" >>"$SUMMARY"
   done
   echo "== border latency ($SCHEME): one verification every 0.2 s on a warm connection"

@@ -155,7 +155,11 @@ impl Auditor {
                     // Verify this batch on another core while decoding goes on here; wait
                     // only when IN_FLIGHT batches are already queued (bounded memory).
                     while self.in_flight.len() >= IN_FLIGHT {
-                        self.join_oldest()?;
+                        if let Err(e) = self.join_oldest() {
+                            // No thread is left running behind a failed audit.
+                            let _ = self.join_in_flight();
+                            return Err(e);
+                        }
                     }
                     let strict = self.options.strict_signatures;
                     let batch =

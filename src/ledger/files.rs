@@ -173,8 +173,9 @@ impl LogFiles {
     }
 
     /// `fdatasync` of the three files, one after the other on this thread. (Issued in
-    /// parallel from two extra threads they took three times longer under load: each sync is
-    /// its own device flush, and the threads had to be scheduled first; issue 14.)
+    /// parallel from two spawned threads they took longer: 765 against 637 us a commit under
+    /// issuance load, 425 against 240 us alone; each sync is its own device flush on this file
+    /// system, and the threads had to be scheduled first. Issue 14, BENCHMARKS.md.)
     pub fn sync(&self) -> Result<(), LedgerError> {
         #[cfg(test)]
         if self.faults.take(super::faults::Step::Sync) {

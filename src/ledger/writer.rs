@@ -32,12 +32,12 @@ const PIPELINE_MIN_BATCH: usize = 32;
 /// entry as the ledger grows.
 pub const SNAPSHOT_EVERY: u64 = 16_384;
 
-/// The newest state waiting for the snapshot thread, with its head hash (only the newest is
-/// kept: an older one still waiting is replaced). The state is a persistent structure, so the
-/// writer's copy costs nothing and the writer never waits for the encoding.
 /// A committed state and its head hash, for a snapshot.
 type Snapshot = Box<(State, Hash)>;
 
+/// The newest state waiting for the snapshot thread, with its head hash (only the newest is
+/// kept: an older one still waiting is replaced). The state is a persistent structure, so the
+/// writer's copy costs nothing and the writer never waits for the encoding.
 #[derive(Default)]
 pub(super) struct SnapshotSlot {
     /// The newest state waiting, and whether the thread is told to stop.
@@ -69,6 +69,16 @@ impl SnapshotSlot {
     fn stop(&self) {
         self.pending.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
         self.ready.notify_one();
+    }
+}
+
+/// Tells the snapshot thread to stop when dropped: however [`Writer::run`] ends (a panic too),
+/// the thread does not wait forever holding the index open.
+struct StopSnapshots(Arc<Shared>);
+
+impl Drop for StopSnapshots {
+    fn drop(&mut self) {
+        self.0.snapshots.stop();
     }
 }
 
@@ -310,6 +320,7 @@ impl Writer {
         let shared = self.shared.clone();
         let committer_finished = finished.clone();
         let snapshot_shared = self.shared.clone();
+        let stop_snapshots = StopSnapshots(self.shared.clone());
         let snapshotter = thread::Builder::new()
             .name("ledger-snapshot".into())
             .spawn(move || keep_snapshots(&snapshot_shared))
@@ -379,7 +390,7 @@ impl Writer {
         drop(to_committer);
         let _ = committer.join();
         // The last snapshot offered is stored before the ledger closes (and its flush).
-        self.shared.snapshots.stop();
+        drop(stop_snapshots);
         let _ = snapshotter.join();
         self.shared.closed.store(true, Ordering::SeqCst);
         // Fail whatever was queued behind the stop.
