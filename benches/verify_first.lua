@@ -1,7 +1,7 @@
 -- wrk script: POST /v1/verify, each request a different seal (one QR text a line in
 -- KPCERT_QR_FILE), so that no signature was verified before (issue 14's first scans). Thread k
--- of n takes lines k+1, k+1+n, ...; past the end it starts again (the load run checks the
--- remembered-signature counter to say how many were not first scans).
+-- of n takes lines k+1, k+1+n, ...; past the end it starts again (the load run prints how many
+-- requests it made for how many seals).
 local threads = {}
 function setup(thread)
   thread:set("offset", #threads)
