@@ -366,20 +366,34 @@ pub(super) type Reservations = Arc<
     std::sync::Mutex<std::collections::HashMap<(crate::domain::CountryCode, i64), Reservation>>,
 >;
 
-/// Gives a reservation back once its job is answered (held by the job's reply).
-pub(super) struct Answered {
+/// Which count of a reservation a [`Held`] gives back.
+#[derive(Clone, Copy)]
+enum Count {
+    Unbuilt,
+    Unanswered,
+}
+
+/// One count of a (participant, year)'s reservation, given back when dropped: the job's
+/// pre-signed certificate holds "unbuilt" until the writer is done with it, its reply holds
+/// "unanswered" until the answer is sent.
+pub(super) struct Held {
     key: (crate::domain::CountryCode, i64),
+    count: Count,
     reservations: Reservations,
 }
 
-impl Drop for Answered {
+impl Drop for Held {
     fn drop(&mut self) {
         let mut r = self
             .reservations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(e) = r.get_mut(&self.key) {
-            e.unanswered = e.unanswered.saturating_sub(1);
+            let n = match self.count {
+                Count::Unbuilt => &mut e.unbuilt,
+                Count::Unanswered => &mut e.unanswered,
+            };
+            *n = n.saturating_sub(1);
         }
     }
 }
@@ -394,31 +408,19 @@ impl Drop for Answered {
 /// is no longer next is simply not used.
 pub(super) struct Presigned {
     pub signed: crate::domain::SignedCertificate,
-    reserved: (crate::domain::CountryCode, i64),
-    reservations: Reservations,
-}
-
-impl Drop for Presigned {
-    fn drop(&mut self) {
-        let mut r = self
-            .reservations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(e) = r.get_mut(&self.reserved) {
-            e.unbuilt = e.unbuilt.saturating_sub(1);
-        }
-    }
+    unbuilt: Held,
 }
 
 /// Numbers and signs `content` for `authority` ahead of the writer (see [`Presigned`]): the
-/// ledger's next serial plus the certificates already on their way. Returns the reservation's
-/// sequence and place for [`crate::ledger::Ledger::submit_ordered`].
+/// ledger's next serial plus the certificates already on their way. Returns the reply's hold
+/// on the reservation and the sequence and place for
+/// [`crate::ledger::Ledger::submit_ordered`].
 pub(super) fn presign(
     reservations: &Reservations,
     published: impl Fn() -> Arc<crate::domain::State>,
     authority: &super::ActiveAuthority,
     content: &CertificateContent,
-) -> (Presigned, Answered, (String, u64)) {
+) -> (Presigned, Held, (String, u64)) {
     let a = &authority.authority;
     let year = content.issued_on.year();
     let key = (a.participant, year);
@@ -441,38 +443,23 @@ pub(super) fn presign(
         e.unanswered += 1;
         serial
     };
-    // The guards exist before anything that could fail, so the counters always come back.
-    let answered = Answered {
+    // The holds exist before anything that could fail, so the counts always come back.
+    let hold = |count| Held {
         key,
+        count,
         reservations: reservations.clone(),
     };
-    let mut presigned = Presigned {
-        signed: crate::domain::SignedCertificate {
-            issuance: crate::domain::Issuance {
-                number: CertificateNumber::new(a.participant, year, serial),
-                authority_id: a.id.clone(),
-                key_id: authority.key.public_key().key_id(),
-                issued_on: content.issued_on,
-                expires_on: content.expires_on,
-                certificate_hash: [0; 32],
-            },
-            signed: Vec::new(),
-            signature: [0; 64],
-            record: None,
-        },
-        reserved: key,
-        reservations: reservations.clone(),
-    };
+    let (unbuilt, unanswered) = (hold(Count::Unbuilt), hold(Count::Unanswered));
     let certificate = Certificate {
         number: CertificateNumber::new(a.participant, year, serial),
         issuer: a.issuer(authority.key.public_key().key_id()),
         content: content.clone(),
         salt: crate::crypto::random_bytes(),
     };
-    presigned.signed = crate::codec::record::issue(certificate, |b| authority.key.sign(b));
+    let signed = crate::codec::record::issue(certificate, |b| authority.key.sign(b));
     (
-        presigned,
-        answered,
+        Presigned { signed, unbuilt },
+        unanswered,
         (format!("{}-{year}", a.participant), serial),
     )
 }
@@ -500,10 +487,11 @@ pub(super) fn presigned_on_writer(
         // yet published): this job and every other not yet built will take the next numbers
         // on the writer's path, so reservations go on after them.
         let mut r = pre
+            .unbuilt
             .reservations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(e) = r.get_mut(&pre.reserved) {
+        if let Some(e) = r.get_mut(&pre.unbuilt.key) {
             e.next = expected.serial() + e.unbuilt;
         }
         return None;
