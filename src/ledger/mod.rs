@@ -44,8 +44,8 @@
 //!   longer be trusted: every later append fails with [`LedgerError::Poisoned`] until the process
 //!   restarts, which cuts the files back to the last commit.
 //! - **Snapshots off the writer.** Every [`SNAPSHOT_EVERY`] entries, or every quarter of the
-//!   ledger when that is more, the writer hands a copy of the state (a persistent structure:
-//!   the copy is free) to the snapshot thread once its batch is durably committed; that thread
+//!   ledger when that is more, the committer hands the state it publishes (shared, not
+//!   copied) to the snapshot thread once its batch is durably committed; that thread
 //!   encodes it and stores it in the index, so a snapshot never covers uncommitted entries and
 //!   issuance never waits for the encoding (about 1 s at 200,000 entries).
 //! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes and the latest

@@ -32,12 +32,12 @@ const PIPELINE_MIN_BATCH: usize = 32;
 /// entry as the ledger grows.
 pub const SNAPSHOT_EVERY: u64 = 16_384;
 
-/// A committed state and its head hash, for a snapshot.
-type Snapshot = Box<(State, Hash)>;
+/// A committed state (the one published for its checkpoint) and its head hash, for a snapshot.
+type Snapshot = (Arc<State>, Hash);
 
 /// The newest state waiting for the snapshot thread, with its head hash (only the newest is
-/// kept: an older one still waiting is replaced). The state is a persistent structure, so the
-/// writer's copy costs nothing and the writer never waits for the encoding.
+/// kept: an older one still waiting is replaced). It is the state already published for its
+/// checkpoint, shared, so the writer never copies it nor waits for the encoding.
 #[derive(Default)]
 pub(super) struct SnapshotSlot {
     /// The newest state waiting, and whether the thread is told to stop.
@@ -85,7 +85,7 @@ impl Drop for StopSnapshots {
 /// The snapshot thread: encodes each committed state offered and stores it in the index.
 fn keep_snapshots(shared: &Shared) {
     while let Some(snapshot) = shared.snapshots.next() {
-        let (state, head) = *snapshot;
+        let (state, head) = snapshot;
         let started = std::time::Instant::now();
         let bytes = snapshot::encode_state(&state, &head);
         match shared.index.store_snapshot(&bytes) {
@@ -228,8 +228,8 @@ pub(super) struct Prepared {
     published: Published,
     time_ms: u64,
     done: Vec<(Reply, Written)>,
-    /// The state to snapshot once this batch is committed.
-    snapshot: Option<Snapshot>,
+    /// The head hash when the published state is to be snapshot once this batch is committed.
+    snapshot: Option<Hash>,
 }
 
 /// Makes a prepared batch durable (files, then the index commit point) and answers its jobs.
@@ -269,11 +269,11 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
             let entries: usize = done.iter().map(|(_, w)| w.len()).sum();
             crate::metrics::global().commit(entries as u64, started.elapsed().as_micros() as u64);
             let checkpoint = published.checkpoint.clone();
-            *shared.published.write().expect("published lock") = published;
             // Its commit point is durable: the snapshot can never cover uncommitted entries.
-            if let Some(snapshot) = snapshot {
-                shared.snapshots.offer(snapshot);
+            if let Some(head) = snapshot {
+                shared.snapshots.offer((published.state.clone(), head));
             }
+            *shared.published.write().expect("published lock") = published;
             // For auditors reading the folder while the server runs (the index is locked): the
             // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
             // A stale checkpoint.txt means the folder cannot be written: the service is not
@@ -564,7 +564,7 @@ impl Writer {
         let snapshot =
             (size - self.snapshot_size >= self.snapshot_every.max(size / 4)).then(|| {
                 self.snapshot_size = size;
-                Box::new((self.state.clone(), self.prev))
+                self.prev
             });
         if let Err(e) = self
             .shared
