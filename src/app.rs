@@ -1173,7 +1173,8 @@ impl App {
         }))
     }
 
-    /// How many border checks used a seal signature verified before.
+    /// How many seal signature checks (border checks, records read) a signature verified before
+    /// answered.
     pub fn seal_signatures_remembered(&self) -> u64 {
         self.seals.remembered()
     }

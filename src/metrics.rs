@@ -90,7 +90,7 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A border check whose seal signature was verified before (see `verify::SealCache`).
+    /// A seal signature check answered by one verified before (see `verify::SealCache`).
     pub fn seal_signature_remembered(&self) {
         self.seal_signatures_remembered
             .fetch_add(1, Ordering::Relaxed);
@@ -182,7 +182,7 @@ impl Metrics {
             (
                 "kpcert_verify_seal_signature_remembered_total",
                 "counter",
-                "border checks whose seal signature had been verified before (the verdict is judged afresh)",
+                "seal signature checks answered by a signature verified before (border checks, and records read from the ledger; verdicts are judged afresh)",
                 load(&self.seal_signatures_remembered).to_string(),
             ),
             (

@@ -233,7 +233,7 @@ impl SealCache {
         true
     }
 
-    /// How many checks this cache answered with a remembered signature.
+    /// How many signature checks this cache answered with a remembered signature.
     pub fn remembered(&self) -> u64 {
         self.remembered.load(std::sync::atomic::Ordering::Relaxed)
     }
