@@ -12,7 +12,7 @@ use crate::verify::Verdict;
 /// The process's counters.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
+    requests: Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
     rate_limited: AtomicU64,
     connections_refused: AtomicU64,
     verdicts: [AtomicU64; VERDICTS.len()],
@@ -24,6 +24,7 @@ pub struct Metrics {
     presigned: AtomicU64,
     signed_on_writer: AtomicU64,
     seal_signatures_remembered: AtomicU64,
+    seal_signatures_verified: AtomicU64,
 }
 
 /// The counters of this process.
@@ -36,12 +37,12 @@ const VERDICTS: [Verdict; Verdict::ALL.len()] = Verdict::ALL;
 
 impl Metrics {
     /// A request to `route` (its pattern) answered with `status`, counted by status class.
-    pub fn request(&self, route: &str, status: u16) {
+    pub fn request(&self, route: &'static str, status: u16) {
         *self
             .requests
             .lock()
             .expect("metrics lock")
-            .entry((route.to_owned(), status / 100))
+            .entry((route, status / 100))
             .or_default() += 1;
     }
 
@@ -93,6 +94,12 @@ impl Metrics {
     /// A seal signature check answered by one verified before (see `verify::SealCache`).
     pub fn seal_signature_remembered(&self) {
         self.seal_signatures_remembered
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A seal signature check that ran `verify_strict` (nothing remembered for these bytes).
+    pub fn seal_signature_verified(&self) {
+        self.seal_signatures_verified
             .fetch_add(1, Ordering::Relaxed);
     }
 
@@ -184,6 +191,12 @@ impl Metrics {
                 "counter",
                 "seal signature checks answered by a signature verified before (border checks, and records read from the ledger; verdicts are judged afresh)",
                 load(&self.seal_signatures_remembered).to_string(),
+            ),
+            (
+                "kpcert_verify_seal_signature_verified_total",
+                "counter",
+                "seal signature checks that ran verify_strict (nothing remembered for those bytes; failures included)",
+                load(&self.seal_signatures_verified).to_string(),
             ),
             (
                 "kpcert_corruption_reports_total",

@@ -222,6 +222,7 @@ impl SealCache {
                 return true;
             }
         }
+        crate::metrics::global().seal_signature_verified();
         if !seal.verify(key) {
             return false;
         }

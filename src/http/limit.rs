@@ -172,20 +172,9 @@ pub fn client_ip(req: &actix_web::HttpRequest) -> Option<IpAddr> {
     )
 }
 
-/// Whether the route a request matched is `public` (rate limited) in the route table.
+/// Whether the route a request matches is `public` (rate limited) in the route table.
 fn is_public(req: &ServiceRequest) -> bool {
-    let Some(pattern) = req.match_pattern() else {
-        return false;
-    };
-    let method = req.method().as_str().to_ascii_lowercase();
-    let method = if method == "head" {
-        "get".to_owned()
-    } else {
-        method
-    };
-    super::ROUTES
-        .iter()
-        .any(|(m, p, access)| *m == method && *p == pattern && *access == "public")
+    super::matched(req).is_some_and(|m| m.public)
 }
 
 /// The middleware: requests to `public` routes pass through the limiter of the server's state.

@@ -241,6 +241,73 @@ routes! {
     delete "/v1/admin/tokens/{prefix}" => admin::revoke_token, secretariat;
 }
 
+/// The route a request's path matches, from the route table, as the router matches it: on the
+/// path the router sees (percent-encoded letters decoded: `/v1/%76erify` is `/v1/verify`), each
+/// `{name}` standing for one non-empty segment, the first path in table order winning. The
+/// middlewares (rate limit, access log) run before the router and classify each request once
+/// with this (stored in the request's extensions), never by the raw path: a spelling the
+/// router accepts must not escape the limit (issue 14 finding). Plain segment comparisons,
+/// where actix-web's `match_pattern` ran a regular expression per templated route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Matched {
+    /// The route's path pattern (`/v1/certificates/{number}`).
+    pub pattern: &'static str,
+    /// Whether the request's method on that path is a `public` route (rate limited).
+    pub public: bool,
+}
+
+/// The distinct route paths in table order, split into segments.
+fn route_paths() -> &'static [(&'static str, Vec<&'static str>)] {
+    static PATHS: std::sync::OnceLock<Vec<(&'static str, Vec<&'static str>)>> =
+        std::sync::OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut paths: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+        for (_, path, _) in ROUTES {
+            if !paths.iter().any(|(p, _)| p == path) {
+                paths.push((path, path.split('/').collect()));
+            }
+        }
+        paths
+    })
+}
+
+/// The pattern of the route `path` (as the router sees it) matches, if any.
+pub fn route_pattern(path: &str) -> Option<&'static str> {
+    route_paths()
+        .iter()
+        .find(|(_, segments)| {
+            let mut actual = path.split('/');
+            segments.iter().all(|p| match actual.next() {
+                Some(a) if p.starts_with('{') => !a.is_empty(),
+                Some(a) => a == *p,
+                None => false,
+            }) && actual.next().is_none()
+        })
+        .map(|(pattern, _)| *pattern)
+}
+
+/// Classifies `req` once (stored in its extensions) and returns what it matched.
+pub fn matched(req: &actix_web::dev::ServiceRequest) -> Option<Matched> {
+    use actix_web::HttpMessage as _;
+    if let Some(m) = req.extensions().get::<Option<Matched>>() {
+        return *m;
+    }
+    let m = route_pattern(req.match_info().as_str()).map(|pattern| {
+        let method = match req.method().as_str() {
+            "HEAD" => "get".to_owned(),
+            other => other.to_ascii_lowercase(),
+        };
+        Matched {
+            pattern,
+            public: ROUTES
+                .iter()
+                .any(|(m, p, access)| *m == method && *p == pattern && *access == "public"),
+        }
+    });
+    req.extensions_mut().insert(m);
+    m
+}
+
 /// A running server.
 pub struct Running {
     handle: actix_web::dev::ServerHandle,
@@ -443,15 +510,7 @@ async fn wait_for_stop_signal() -> std::io::Result<()> {
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
-    let known = ROUTES.iter().any(|(_, path, _)| {
-        let pattern: Vec<&str> = path.split('/').collect();
-        let actual: Vec<&str> = req.path().split('/').collect();
-        pattern.len() == actual.len()
-            && pattern
-                .iter()
-                .zip(&actual)
-                .all(|(p, a)| p.starts_with('{') || p == a)
-    });
+    let known = route_pattern(req.match_info().as_str()).is_some();
     if known {
         ApiError::new(
             actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -461,5 +520,40 @@ async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
         .response()
     } else {
         ApiError::not_found("no such route").response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_pattern;
+
+    #[test]
+    fn a_path_matches_the_first_route_whose_segments_it_fills() {
+        assert_eq!(route_pattern("/"), Some("/"));
+        assert_eq!(route_pattern("/v1/verify"), Some("/v1/verify"));
+        // A literal route registered before a templated one wins, as in the router.
+        assert_eq!(
+            route_pattern("/v1/certificates/next"),
+            Some("/v1/certificates/next")
+        );
+        assert_eq!(
+            route_pattern("/v1/certificates/BW-2026-000001"),
+            Some("/v1/certificates/{number}")
+        );
+        assert_eq!(
+            route_pattern("/v1/certificates/BW-2026-000001/qr.png"),
+            Some("/v1/certificates/{number}/qr.png")
+        );
+        for unknown in [
+            "",
+            "/v1/verify/",
+            "/v1//verify",
+            "/v1/certificates/",
+            "/v1/certificates//qr.png",
+            "/v1/%76erify",
+            "/nothing",
+        ] {
+            assert_eq!(route_pattern(unknown), None, "{unknown:?}");
+        }
     }
 }

@@ -37,13 +37,11 @@ pub async fn access_log(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "(no route)".to_owned());
+    let route = super::matched(&req).map_or("(no route)", |m| m.pattern);
     let client = client_ip(req.request()).map(prefix).unwrap_or_default();
     let response = next.call(req).await?;
     let status = response.status().as_u16();
-    crate::metrics::global().request(&route, status);
+    crate::metrics::global().request(route, status);
     tracing::info!(
         target: "kpcert::access",
         %method,

@@ -225,6 +225,55 @@ async fn verification_is_rate_limited_per_client() {
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429]);
 }
 
+#[tokio::test]
+async fn the_rate_limit_holds_however_the_path_is_spelled() {
+    // The router decodes percent-encoded letters before it matches ("/v1/%76erify" is
+    // /v1/verify); the limiter must judge the path the router matched, or each spelling would
+    // be a fresh allowance (finding: 12 of 12 requests to /v1/%76erify answered 200 with a
+    // limit of 5 a second).
+    let app = crate::helpers::spawn_app_at(
+        kpcert::http::Options {
+            public_rate_limit: 2.0,
+            ..Default::default()
+        },
+        kpcert::clock::ManualClock::at_date("2026-06-01"),
+    );
+    let mut statuses = Vec::new();
+    for path in [
+        "/v1/%76erify",
+        "/v1/ver%69fy",
+        "/%761/verify",
+        "/v1/%76erify",
+        "/v1/%76erify",
+        "/v1/verify",
+        "/v1/ver%69fy",
+    ] {
+        let resp = app
+            .client
+            .post(app.url(path))
+            .json(&json!({"number": "BW-2026-000001"}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        if status == 200 {
+            let v: Value = resp.json().await.unwrap();
+            assert!(v["verdict"].is_string(), "{path} reached the verifier: {v}");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429]);
+    // The same for a public read.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(app.get("/v1/p%61rticipants").await.status().as_u16());
+    }
+    assert_eq!(
+        statuses, [429; 5],
+        "the verifications spent this client's allowance"
+    );
+}
+
 /// The phone page: the verdict in words and colour, no script.
 async fn page(app: &TestApp, qr: &str) -> String {
     let path = &qr[qr.find("/S/").unwrap()..];
