@@ -188,6 +188,22 @@ impl LogFiles {
     }
 }
 
+impl LogFiles {
+    /// `count` stored hashes from stored-hash index `first` on, as bytes (32 each).
+    pub fn stored_hashes(&self, first: u64, count: u64) -> Result<Vec<u8>, LedgerError> {
+        let mut bytes = vec![0u8; (count * 32) as usize];
+        self.nodes
+            .read_exact_at(&mut bytes, first * 32)
+            .map_err(|e| {
+                LedgerError::Corrupt(format!(
+                    "Merkle nodes {first}..{} of nodes.dat: {e}",
+                    first + count
+                ))
+            })?;
+        Ok(bytes)
+    }
+}
+
 impl NodeSource for LogFiles {
     type Error = LedgerError;
     fn node(&self, id: NodeId) -> Result<Hash, LedgerError> {

@@ -48,7 +48,8 @@
 //!   copied) to the snapshot thread once its batch is durably committed; that thread
 //!   encodes it and stores it in the index, so a snapshot never covers uncommitted entries and
 //!   issuance never waits for the encoding (about 1 s at 200,000 entries).
-//! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes and the latest
+//! - **Start-up** reads the committed size, the last entry, O(log n) Merkle nodes, the nodes kept
+//!   in memory for proofs (one read every 64 entries, [`nodes`]) and the latest
 //!   state snapshot, then replays the entries after the snapshot (at most a snapshot interval,
 //!   plus a batch, plus the entries committed while the last snapshot was being encoded) through [`State::apply`], each
 //!   checked against its leaf hash and its predecessor. Entries behind the snapshot are checked
@@ -59,6 +60,7 @@
 mod faults;
 mod files;
 mod index;
+mod nodes;
 pub mod reader;
 mod restore;
 mod writer;
@@ -191,6 +193,8 @@ pub(crate) struct Shared {
     restored_from: u64,
     /// The committed state waiting for the snapshot thread.
     snapshots: writer::SnapshotSlot,
+    /// The Merkle nodes kept in memory for proofs.
+    upper: nodes::UpperNodes,
 }
 
 /// The ledger. Cheap to clone; all clones share one writer thread.
@@ -318,6 +322,7 @@ impl Ledger {
         }
         files.recover(size, MAX_UNCOMMITTED_ENTRIES)?;
         let frontier = Frontier::load(&files, size)?;
+        let upper = nodes::UpperNodes::load(&files, size)?;
         let prev = match index.head()? {
             Some(head) => head,
             None if size == 0 => [0u8; 32],
@@ -388,6 +393,7 @@ impl Ledger {
             corrupt: Mutex::new(None),
             restored_from: snapshot_size,
             snapshots: writer::SnapshotSlot::default(),
+            upper,
         });
         tracing::info!(
             size,
@@ -678,6 +684,11 @@ impl Ledger {
             || self.shared.stale_checkpoint.load(Ordering::SeqCst)
     }
 
+    /// The Merkle nodes of the tree of `size` committed entries, for one proof.
+    fn nodes(&self, size: u64) -> nodes::ProofNodes<'_> {
+        nodes::ProofNodes::new(&self.shared.files, &self.shared.upper, size)
+    }
+
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {
         let committed = self.size();
         if size > committed {
@@ -697,7 +708,7 @@ impl Ledger {
         if size == signed.size {
             return Ok(signed.root);
         }
-        let files = &self.shared.files;
+        let files = &self.nodes(signed.size);
         let root = merkle::root(files, size)?;
         if size > 0 {
             let proof = merkle::consistency_proof(files, size, signed.size)?;
@@ -724,7 +735,7 @@ impl Ledger {
         checkpoint: &Checkpoint,
     ) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(checkpoint.size)?;
-        let proof = merkle::inclusion_proof(&self.shared.files, index, checkpoint.size)?;
+        let proof = merkle::inclusion_proof(&self.nodes(checkpoint.size), index, checkpoint.size)?;
         merkle::verify_inclusion(
             &merkle::leaf_hash(entry),
             index,
@@ -745,7 +756,7 @@ impl Ledger {
     /// against the proved roots of both sizes before it is returned.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, LedgerError> {
         let root_to = self.proven_root(to)?;
-        let files = &self.shared.files;
+        let files = &self.nodes(to);
         let proof = merkle::consistency_proof(files, from, to)?;
         let root_from = merkle::root(files, from)?;
         merkle::verify_consistency(from, to, &proof, &root_from, &root_to).map_err(|e| {

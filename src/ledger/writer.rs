@@ -409,6 +409,7 @@ impl Writer {
         let mut entries_buf = Vec::with_capacity(jobs.len() * 1200);
         let mut offsets_buf = Vec::with_capacity(jobs.len() * 8);
         let mut nodes_buf = Vec::with_capacity(jobs.len() * 64);
+        let mut upper = Vec::new();
         let mut done: Vec<(Reply, Written)> = Vec::with_capacity(jobs.len());
         let mut entries_end = self.entries_end;
         let time_ms = self.clock.now_ms().max(self.state.last_time_ms());
@@ -531,8 +532,11 @@ impl Writer {
                 if let Event::CertificateIssued(signed) = &entry.event {
                     batch.certificate(signed.issuance.number.as_str(), entry.index);
                 }
-                self.frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
+                self.frontier.push(merkle::leaf_hash(&bytes), |id, hash| {
                     nodes_buf.extend_from_slice(hash);
+                    if id.level >= super::nodes::UPPER_LEVEL {
+                        upper.push((id, *hash));
+                    }
                 });
                 offsets_buf.extend_from_slice(&entries_end.to_be_bytes());
                 let before = entries_buf.len();
@@ -579,6 +583,8 @@ impl Writer {
             return None;
         }
         self.entries_end = entries_end;
+        // Readers ask only for nodes of committed entries: these are used once this batch is.
+        self.shared.upper.add(&upper);
         Some(Prepared {
             batch,
             published: Published {
