@@ -92,17 +92,26 @@ impl LogFiles {
 
     /// Entry `index` with its record.
     pub fn frame(&self, index: u64) -> Result<Frame, LedgerError> {
-        let offset = self.offset(index)?;
+        self.frame_at(index, self.offset(index)?)
+    }
+
+    /// Entry `index` with its record, framed at `offset` of `entries.dat`.
+    fn frame_at(&self, index: u64, offset: u64) -> Result<Frame, LedgerError> {
         let entry = self.part_at(index, offset)?;
         let record = self.part_at(index, offset + 4 + entry.len() as u64)?;
         Ok(Frame { entry, record })
     }
 
-    /// Cuts the files back to the committed `size` (removing the batches that were written but
-    /// not committed when the process stopped) and checks that nothing committed is missing. A
-    /// tail longer than `max_tail` entries means the index is older than the files (a lost or
-    /// restored `index/`): that is refused, never cut.
-    pub fn recover(&self, size: u64, max_tail: u64) -> Result<(), LedgerError> {
+    /// Brings the files to the committed `size`. `entries.dat` is made durable with every
+    /// commit; `offsets.dat` and `nodes.dat` only for the first `derived` entries (see the
+    /// storage contract): their part for the entries after that is rebuilt from `entries.dat`
+    /// where a crash left it unwritten, short or wrong. Bytes past the committed size (a batch
+    /// that crashed before its index commit) are cut off. Anything committed that is missing
+    /// from `entries.dat`, or from the durable part of the other two, is corruption. A tail
+    /// longer than `max_tail` entries means the index is older than the files (a lost or
+    /// restored `index/`): that is refused, never cut. The rebuilt parts are checked by the
+    /// caller against the committed head and signed checkpoint, like everything else.
+    pub fn recover(&self, size: u64, derived: u64, max_tail: u64) -> Result<(), LedgerError> {
         let tail_entries = (self.offsets.metadata()?.len().saturating_sub(size * 8)).div_ceil(8);
         if tail_entries > max_tail {
             return Err(LedgerError::Corrupt(format!(
@@ -110,17 +119,77 @@ impl LogFiles {
                  the index/ folder is older than the files (restored or replaced?); refusing to cut them"
             )));
         }
-        let entries_end = match size {
+        let derived = derived.min(size);
+        let short = |name: &str, actual: u64, len: u64| {
+            LedgerError::Corrupt(format!(
+                "{name} holds {actual} bytes but the committed ledger needs {len}"
+            ))
+        };
+        for (file, len, name) in [
+            (&self.offsets, derived * 8, OFFSETS_FILE),
+            (
+                &self.nodes,
+                merkle::stored_hash_count(derived) * 32,
+                NODES_FILE,
+            ),
+        ] {
+            let actual = file.metadata()?.len();
+            if actual < len {
+                return Err(short(name, actual, len));
+            }
+        }
+        // The entries after the durable part, read in order from entries.dat: their offsets
+        // and the Merkle nodes they complete.
+        let mut at = match derived {
             0 => 0,
             n => {
-                let last = self.offset(n - 1).map_err(|_| {
-                    LedgerError::Corrupt(format!("{OFFSETS_FILE} is shorter than {n} entries"))
-                })?;
-                last + self.frame(n - 1)?.framed_len()
+                let last = self.offset(n - 1)?;
+                last + self.frame_at(n - 1, last)?.framed_len()
             }
         };
+        let mut frontier = merkle::Frontier::load(self, derived)?;
+        let mut offsets = Vec::with_capacity(((size - derived) * 8) as usize);
+        let mut nodes = Vec::new();
+        for i in derived..size {
+            let frame = self.frame_at(i, at).map_err(|e| {
+                LedgerError::Corrupt(format!(
+                    "{ENTRIES_FILE} ends inside committed entry {i} of {size} ({e})"
+                ))
+            })?;
+            offsets.extend_from_slice(&at.to_be_bytes());
+            frontier.push(merkle::leaf_hash(&frame.entry), |_, hash| {
+                nodes.extend_from_slice(hash)
+            });
+            at += frame.framed_len();
+        }
+        for (file, from, bytes, name) in [
+            (&self.offsets, derived * 8, &offsets, OFFSETS_FILE),
+            (
+                &self.nodes,
+                merkle::stored_hash_count(derived) * 32,
+                &nodes,
+                NODES_FILE,
+            ),
+        ] {
+            let held = file.metadata()?.len().saturating_sub(from);
+            let mut present = vec![0u8; held.min(bytes.len() as u64) as usize];
+            file.read_exact_at(&mut present, from)?;
+            if present != *bytes {
+                tracing::warn!(
+                    file = name,
+                    entries = size - derived,
+                    "rebuilding from entries.dat the part a crash left unwritten"
+                );
+                file.set_len(from)?;
+                (&*file).write_all(bytes)?;
+            }
+            if from < file.metadata()?.len() {
+                // Durable from here on (they may have been written but never synced).
+                file.sync_data()?;
+            }
+        }
         let want = [
-            (&self.entries, entries_end, ENTRIES_FILE),
+            (&self.entries, at, ENTRIES_FILE),
             (&self.offsets, size * 8, OFFSETS_FILE),
             (
                 &self.nodes,
@@ -131,9 +200,7 @@ impl LogFiles {
         for (file, len, name) in want {
             let actual = file.metadata()?.len();
             if actual < len {
-                return Err(LedgerError::Corrupt(format!(
-                    "{name} holds {actual} bytes but the committed ledger needs {len}"
-                )));
+                return Err(short(name, actual, len));
             }
             if actual > len {
                 tracing::warn!(
@@ -172,18 +239,21 @@ impl LogFiles {
         Ok(self.entries.metadata()?.len())
     }
 
-    /// `fdatasync` of the three files, one after the other on this thread. (Issued in
-    /// parallel from two spawned threads they took longer: 765 against 637 us a commit under
-    /// issuance load, 425 against 240 us alone; each sync is its own device flush on this file
-    /// system, and the threads had to be scheduled first. Issue 14, BENCHMARKS.md.)
-    pub fn sync(&self) -> Result<(), LedgerError> {
+    /// `fdatasync` of `entries.dat`, and of `offsets.dat` and `nodes.dat` too when `derived`,
+    /// one after the other on this thread. (Issued in parallel from two spawned threads they
+    /// took longer: 765 against 637 us a commit under issuance load, 425 against 240 us
+    /// alone; each sync is its own device flush on this file system, and the threads had to
+    /// be scheduled first. Issue 14, BENCHMARKS.md.)
+    pub fn sync(&self, derived: bool) -> Result<(), LedgerError> {
         #[cfg(test)]
         if self.faults.take(super::faults::Step::Sync) {
             return Err(super::faults::error(super::faults::Step::Sync));
         }
         self.entries.sync_data()?;
-        self.offsets.sync_data()?;
-        self.nodes.sync_data()?;
+        if derived {
+            self.offsets.sync_data()?;
+            self.nodes.sync_data()?;
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! the commit point (committed size, head hash, latest checkpoint note), a snapshot of the
 //! ledger state, certificate number → entry index, and idempotency claims.
 //!
-//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated` (meta); `c`+number → entry index (8 bytes
+//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `mderived` (meta); `c`+number → entry index (8 bytes
 //! big-endian); `i`+actor+0+idempotency key → request hash and entry index. The state snapshot
 //! lives alone in its own tree (`snapshot`, key `s`): in the main tree its megabytes would be
 //! rewritten with the leaf of the commit point on every batch.
@@ -17,6 +17,7 @@ const META_SIZE: &[u8] = b"msize";
 const META_CREATED: &[u8] = b"mcreated";
 const META_CHECKPOINT: &[u8] = b"mcheckpoint";
 const META_HEAD: &[u8] = b"mhead";
+const META_DERIVED: &[u8] = b"mderived";
 const SNAPSHOT_TREE: &[u8] = b"snapshot";
 const SNAPSHOT_KEY: &[u8] = b"s";
 
@@ -72,6 +73,12 @@ impl Batch {
         self.0.insert(META_SIZE, &size.to_be_bytes());
         self.0.insert(META_HEAD, head);
         self.0.insert(META_CHECKPOINT, note.as_bytes());
+    }
+
+    /// `offsets.dat` and `nodes.dat` are durable for the first `size` entries (they were
+    /// `fdatasync`ed before this batch commits).
+    pub fn derived(&mut self, size: u64) {
+        self.0.insert(META_DERIVED, &size.to_be_bytes());
     }
 
     /// A new state snapshot.
@@ -158,6 +165,7 @@ impl Index {
     /// Marks a new index as created, durably.
     pub fn mark_created(&self, dir: &Path, now_ms: u64) -> Result<(), LedgerError> {
         self.tree.insert(META_CREATED, &now_ms.to_be_bytes())?;
+        self.tree.insert(META_DERIVED, &0u64.to_be_bytes())?;
         self.flush_durably()?;
         File::open(dir.join("index"))?.sync_all()?;
         Ok(())
@@ -166,6 +174,16 @@ impl Index {
     /// The committed size.
     pub fn size(&self) -> Result<u64, LedgerError> {
         self.get(META_SIZE)?.map_or(Ok(0), |v| u64_from(&v))
+    }
+
+    /// How many entries `offsets.dat` and `nodes.dat` are known durable for; past that they
+    /// are rebuilt from `entries.dat` at open. An index written before this was recorded
+    /// synced them with every commit: the committed size.
+    pub fn derived(&self) -> Result<u64, LedgerError> {
+        match self.get(META_DERIVED)? {
+            Some(v) => u64_from(&v),
+            None => self.size(),
+        }
     }
 
     /// The committed head hash, if any entry is committed.

@@ -17,11 +17,17 @@
 //! and lookups stay fast at millions of entries.
 //!
 //! # Storage contract
-//! - **One commit point.** A batch of jobs is appended to the three files, which are
+//! - **One commit point.** A batch of jobs is appended to the three files and `entries.dat` is
 //!   `fdatasync`ed; then the new size, head hash, checkpoint and index keys are applied as one
 //!   sled batch, flushed and the index file `fdatasync`ed. Only then is any job answered.
 //!   sled's own flush uses `sync_file_range`, which does not survive a power loss: the explicit
 //!   `fdatasync` calls are what make an acknowledged entry durable.
+//! - **Derived files durable in bulk.** `offsets.dat` and `nodes.dat` follow from
+//!   `entries.dat`: they are `fdatasync`ed every [`writer::DERIVED_SYNC_EVERY`] entries (the
+//!   commit's sled batch then records how far they are durable) and at a clean close. On open,
+//!   their part past that point is rebuilt from `entries.dat` where it is missing or wrong,
+//!   then checked with everything else against the committed head and signed checkpoint. Two
+//!   device flushes a commit instead of four.
 //! - **Atomic.** An entry exists exactly when the committed size covers it: on open, bytes past the
 //!   committed size in the three files (a batch that crashed before its sled commit) are cut off.
 //!   A certificate and its lookup key commit together with its entry.
@@ -320,7 +326,7 @@ impl Ledger {
                 }
             }
         }
-        files.recover(size, MAX_UNCOMMITTED_ENTRIES)?;
+        files.recover(size, index.derived()?, MAX_UNCOMMITTED_ENTRIES)?;
         let frontier = Frontier::load(&files, size)?;
         let upper = nodes::UpperNodes::load(&files, size)?;
         let prev = match index.head()? {
@@ -414,6 +420,9 @@ impl Ledger {
             snapshot_size,
             state,
             snapshot_every: SNAPSHOT_EVERY,
+            // recover() made both files durable up to the committed size.
+            derived_size: size,
+            derived_every: writer::DERIVED_SYNC_EVERY,
             claimed: VecDeque::new(),
             entries_end: shared.files.entries_len()?,
         })
@@ -1066,6 +1075,97 @@ mod tests {
         f.set_len(32).unwrap();
         match open(dir.path(), signer()) {
             Err(LedgerError::Corrupt(why)) => assert!(why.contains("nodes.dat"), "{why}"),
+            other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),
+        }
+    }
+
+    #[test]
+    fn offsets_and_nodes_are_synced_every_so_many_entries_and_at_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer =
+            Ledger::open_writer(dir.path(), signer(), ManualClock::at(1_800_000_000_000)).unwrap();
+        writer.derived_every = 3;
+        let mut recorded = Vec::new();
+        for key in ["A", "B", "C", "D", "E", "F", "G"] {
+            let (job, answer) = claiming(key);
+            let prepared = writer.prepare(vec![job]).expect("one entry");
+            writer::commit(&writer.shared, prepared);
+            assert!(answer.recv().unwrap().is_ok());
+            recorded.push(writer.shared.index.derived().unwrap());
+        }
+        assert_eq!(recorded, [0, 0, 3, 3, 3, 6, 6]);
+        drop(writer);
+
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 2);
+        ledger.close();
+        drop(ledger);
+        let index = Index::open(dir.path()).unwrap();
+        assert_eq!(index.derived().unwrap(), 9, "a clean close syncs them");
+    }
+
+    #[test]
+    fn offsets_and_nodes_lost_in_a_power_cut_are_rebuilt_from_the_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 9);
+        let (mut head, mut state) = (ledger.head(), ledger.state());
+        ledger.close();
+        drop(ledger);
+        // As after a power cut: the index has the two derived files durable for 3 entries
+        // only, and what was written after that is gone, or reads as zeros.
+        let durable = 3;
+        for zeros in [false, true] {
+            let index = Index::open(dir.path()).unwrap();
+            let mut batch = index::Batch::default();
+            batch.derived(durable);
+            index.apply(batch).unwrap();
+            index.flush_durably().unwrap();
+            drop(index);
+            for (name, keep) in [
+                ("offsets.dat", durable * 8),
+                ("nodes.dat", merkle::stored_hash_count(durable) * 32),
+            ] {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(dir.path().join(name))
+                    .unwrap();
+                let len = f.metadata().unwrap().len();
+                f.set_len(keep).unwrap();
+                if zeros {
+                    f.set_len(len).unwrap();
+                }
+            }
+            let ledger = open(dir.path(), signer()).unwrap();
+            assert_eq!(ledger.head().checkpoint, head.checkpoint, "zeros: {zeros}");
+            assert_eq!(*ledger.state(), *state);
+            assert_eq!(replayed_root(&ledger), head.checkpoint.root);
+            for i in 0..head.checkpoint.size {
+                let entry = ledger.shared.files.entry(i).unwrap();
+                ledger
+                    .proven_inclusion(i, &entry, &head.checkpoint)
+                    .unwrap();
+            }
+            append(&ledger, 1);
+            assert_eq!(replayed_root(&ledger), ledger.head().checkpoint.root);
+            (head, state) = (ledger.head(), ledger.state());
+            ledger.close();
+            drop(ledger);
+        }
+        // A committed entry missing from entries.dat is never rebuilt: it is corruption.
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("entries.dat"))
+            .unwrap();
+        f.set_len(f.metadata().unwrap().len() - 10).unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let mut batch = index::Batch::default();
+        batch.derived(durable);
+        index.apply(batch).unwrap();
+        index.flush_durably().unwrap();
+        drop(index);
+        match open(dir.path(), signer()) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("entries.dat"), "{why}"),
             other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),
         }
     }

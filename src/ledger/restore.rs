@@ -106,8 +106,9 @@ pub fn restore(
             "the restored entries are not the tree of the export's checkpoint".into(),
         ));
     }
-    files.sync()?;
+    files.sync(true)?;
     index.mark_created(dir, now_ms)?;
+    batch.derived(checkpoint.size);
     batch.snapshot(&snapshot::encode_state(&state, &prev));
     batch.commit_point(checkpoint.size, &prev, note);
     index.apply(batch)?;

@@ -32,6 +32,11 @@ const PIPELINE_MIN_BATCH: usize = 32;
 /// entry as the ledger grows.
 pub const SNAPSHOT_EVERY: u64 = 16_384;
 
+/// Entries between two `fdatasync`s of `offsets.dat` and `nodes.dat` (every commit syncs
+/// `entries.dat`; the other two are derived from it and rebuilt at open past the point the
+/// index records as durable: at most this many entries, plus a batch).
+pub const DERIVED_SYNC_EVERY: u64 = 4_096;
+
 /// A committed state (the one published for its checkpoint) and its head hash, for a snapshot.
 type Snapshot = (Arc<State>, Hash);
 
@@ -213,6 +218,10 @@ pub(super) struct Writer {
     pub snapshot_size: u64,
     /// Entries between snapshots.
     pub snapshot_every: u64,
+    /// Entries `offsets.dat` and `nodes.dat` are durable for (synced, or rebuilt at open).
+    pub derived_size: u64,
+    /// Entries between two syncs of those two files.
+    pub derived_every: u64,
     /// Idempotency claims of the last two batches that wrote entries: the one the committer
     /// may be syncing and the one before it (the committer takes a batch only after it has
     /// committed the previous one, so anything older is in the index).
@@ -230,6 +239,8 @@ pub(super) struct Prepared {
     done: Vec<(Reply, Written)>,
     /// The head hash when the published state is to be snapshot once this batch is committed.
     snapshot: Option<Hash>,
+    /// Whether this commit also syncs `offsets.dat` and `nodes.dat` (and records it).
+    sync_derived: bool,
 }
 
 /// Makes a prepared batch durable (files, then the index commit point) and answers its jobs.
@@ -240,6 +251,7 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
         time_ms,
         done,
         snapshot,
+        sync_derived,
     } = prepared;
     if shared.poisoned.load(Ordering::SeqCst) {
         for (reply, ..) in done {
@@ -248,7 +260,7 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
         return;
     }
     let started = std::time::Instant::now();
-    let written = shared.files.sync().and_then(|()| {
+    let written = shared.files.sync(sync_derived).and_then(|()| {
         // The commit point: once the index has the batch, the entries exist, whatever happens next.
         #[cfg(test)]
         if shared.files.faults.take(super::faults::Step::Commit) {
@@ -392,6 +404,22 @@ impl Writer {
         // The last snapshot offered is stored before the ledger closes (and its flush).
         drop(stop_snapshots);
         let _ = snapshotter.join();
+        // A clean close leaves nothing to rebuild at the next open.
+        if !self.shared.poisoned.load(Ordering::SeqCst) && self.derived_size < self.state.size() {
+            let size = self.state.size();
+            let mut batch = Batch::default();
+            batch.derived(size);
+            let synced = self.shared.files.sync(true).and_then(|()| {
+                self.shared.index.apply(batch)?;
+                self.shared.index.flush_durably()
+            });
+            match synced {
+                Ok(()) => self.derived_size = size,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not sync the ledger's derived files at close; they will be rebuilt at the next open")
+                }
+            }
+        }
         self.shared.closed.store(true, Ordering::SeqCst);
         // Fail whatever was queued behind the stop.
         if let Some(Msg::Job(job)) = carried {
@@ -565,6 +593,11 @@ impl Writer {
         });
         batch.commit_point(head.checkpoint.size, &self.prev, &head.note);
         let size = self.state.size();
+        let sync_derived = size - self.derived_size >= self.derived_every;
+        if sync_derived {
+            batch.derived(size);
+            self.derived_size = size;
+        }
         let snapshot =
             (size - self.snapshot_size >= self.snapshot_every.max(size / 4)).then(|| {
                 self.snapshot_size = size;
@@ -594,6 +627,7 @@ impl Writer {
             time_ms,
             done,
             snapshot,
+            sync_derived,
         })
     }
 }
