@@ -67,7 +67,7 @@ impl LogFiles {
         Ok(files)
     }
 
-    fn offset(&self, index: u64) -> Result<u64, LedgerError> {
+    pub(super) fn offset(&self, index: u64) -> Result<u64, LedgerError> {
         u64_at(&self.offsets, index * 8)
     }
 
@@ -105,13 +105,15 @@ impl LogFiles {
     /// Brings the files to the committed `size`. `entries.dat` is made durable with every
     /// commit; `offsets.dat` and `nodes.dat` only for the first `derived` entries (see the
     /// storage contract): their part for the entries after that is rebuilt from `entries.dat`
-    /// where a crash left it unwritten, short or wrong. Bytes past the committed size (a batch
-    /// that crashed before its index commit) are cut off. Anything committed that is missing
-    /// from `entries.dat`, or from the durable part of the other two, is corruption. A tail
-    /// longer than `max_tail` entries means the index is older than the files (a lost or
-    /// restored `index/`): that is refused, never cut. The rebuilt parts are checked by the
-    /// caller against the committed head and signed checkpoint, like everything else.
-    pub fn recover(&self, size: u64, derived: u64, max_tail: u64) -> Result<(), LedgerError> {
+    /// where a crash left it unwritten, short or wrong (the same bytes a clean run wrote).
+    /// Returns where the committed frames end in `entries.dat`; what lies past the committed
+    /// size is left for [`LogFiles::cut_uncommitted`]. Anything committed that is missing from
+    /// `entries.dat`, or from the durable part of the other two, is corruption. A tail longer
+    /// than `max_tail` entries (counted in `entries.dat`, which every commit syncs, and in
+    /// `offsets.dat`) means the index is older than the files (a lost or restored `index/`):
+    /// refused before anything is changed. The rebuilt parts are checked by the caller against
+    /// the committed head and signed checkpoint, like everything else.
+    pub fn recover(&self, size: u64, derived: u64, max_tail: u64) -> Result<u64, LedgerError> {
         let tail_entries = (self.offsets.metadata()?.len().saturating_sub(size * 8)).div_ceil(8);
         if tail_entries > max_tail {
             return Err(LedgerError::Corrupt(format!(
@@ -162,6 +164,24 @@ impl LogFiles {
             });
             at += frame.framed_len();
         }
+        // Complete frames past the committed ones: at most the batches in flight at a crash.
+        let mut past = 0;
+        let mut end = at;
+        while past <= max_tail {
+            match self.frame_at(size + past, end) {
+                Ok(frame) => {
+                    end += frame.framed_len();
+                    past += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        if past > max_tail {
+            return Err(LedgerError::Corrupt(format!(
+                "{ENTRIES_FILE} holds more than {max_tail} entries past the {size} the index has committed; \
+                 the index/ folder is older than the files (restored or replaced?); refusing to cut them"
+            )));
+        }
         for (file, from, bytes, name) in [
             (&self.offsets, derived * 8, &offsets, OFFSETS_FILE),
             (
@@ -188,8 +208,15 @@ impl LogFiles {
                 file.sync_data()?;
             }
         }
+        Ok(at)
+    }
+
+    /// Cuts the bytes past the committed `size` (whose frames end at `entries_end` in
+    /// `entries.dat`) off the three files: a batch that was written but not committed when the
+    /// process stopped. Called once the open checked the committed part.
+    pub fn cut_uncommitted(&self, size: u64, entries_end: u64) -> Result<(), LedgerError> {
         let want = [
-            (&self.entries, at, ENTRIES_FILE),
+            (&self.entries, entries_end, ENTRIES_FILE),
             (&self.offsets, size * 8, OFFSETS_FILE),
             (
                 &self.nodes,
@@ -200,7 +227,9 @@ impl LogFiles {
         for (file, len, name) in want {
             let actual = file.metadata()?.len();
             if actual < len {
-                return Err(short(name, actual, len));
+                return Err(LedgerError::Corrupt(format!(
+                    "{name} holds {actual} bytes but the committed ledger needs {len}"
+                )));
             }
             if actual > len {
                 tracing::warn!(

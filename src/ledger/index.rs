@@ -186,6 +186,18 @@ impl Index {
         }
     }
 
+    /// The recorded `derived` size, if one was recorded.
+    pub fn has_derived(&self) -> Result<Option<u64>, LedgerError> {
+        self.get(META_DERIVED)?.map(|v| u64_from(&v)).transpose()
+    }
+
+    /// Removes the recorded `derived` size, as in an index written before it was recorded.
+    #[cfg(test)]
+    pub fn forget_derived(&self) -> Result<(), LedgerError> {
+        self.tree.remove(META_DERIVED)?;
+        self.flush_durably()
+    }
+
     /// The committed head hash, if any entry is committed.
     pub fn head(&self) -> Result<Option<Hash>, LedgerError> {
         self.get(META_HEAD)?

@@ -326,7 +326,8 @@ impl Ledger {
                 }
             }
         }
-        files.recover(size, index.derived()?, MAX_UNCOMMITTED_ENTRIES)?;
+        let derived = index.derived()?;
+        let entries_end = files.recover(size, derived, MAX_UNCOMMITTED_ENTRIES)?;
         let frontier = Frontier::load(&files, size)?;
         let upper = nodes::UpperNodes::load(&files, size)?;
         let prev = match index.head()? {
@@ -381,6 +382,17 @@ impl Ledger {
                     stored.size, size
                 )));
             }
+        }
+        // The committed part checked: only now is anything past it cut off.
+        files.cut_uncommitted(size, entries_end)?;
+        if index.has_derived()?.is_none_or(|d| d < size) {
+            // recover() made both derived files durable for every committed entry: record it,
+            // so that a crash before their next sync rebuilds only what comes after (an index
+            // written before this was recorded needs it too).
+            let mut batch = index::Batch::default();
+            batch.derived(size);
+            index.apply(batch)?;
+            index.flush_durably()?;
         }
         let (state, snapshot_size) = restore_state(&index, &files, size)?;
         let state_ms = started.elapsed();
@@ -1102,6 +1114,67 @@ mod tests {
         drop(ledger);
         let index = Index::open(dir.path()).unwrap();
         assert_eq!(index.derived().unwrap(), 9, "a clean close syncs them");
+    }
+
+    #[test]
+    fn a_folder_from_before_the_derived_mark_gets_it_at_its_first_open() {
+        // The mark was missing: every commit had synced the derived files, so they are durable
+        // for the committed size, and the open records that before any lazy commit runs
+        // (else a power cut before their first sync would find them short of the size the
+        // missing mark stands for: refused although entries.dat holds everything).
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 3);
+        ledger.close();
+        drop(ledger);
+        let index = Index::open(dir.path()).unwrap();
+        index.forget_derived().unwrap();
+        assert_eq!(index.has_derived().unwrap(), None);
+        drop(index);
+        let ledger = open(dir.path(), signer()).unwrap();
+        assert_eq!(ledger.shared.index.has_derived().unwrap(), Some(3));
+        append(&ledger, 2);
+        assert_eq!(
+            ledger.shared.index.has_derived().unwrap(),
+            Some(3),
+            "a power cut now rebuilds entries 3 and 4"
+        );
+    }
+
+    #[test]
+    fn an_index_older_than_the_entries_is_refused_before_anything_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = open(dir.path(), signer()).unwrap();
+        append(&ledger, 10);
+        ledger.close();
+        drop(ledger);
+        // As after a power cut with an older index/ restored: it has committed 4 entries, and
+        // offsets.dat was not durable past them; entries.dat holds all 10.
+        let f = OpenOptions::new()
+            .write(true)
+            .open(dir.path().join("offsets.dat"))
+            .unwrap();
+        f.set_len(4 * 8).unwrap();
+        let entries = std::fs::read(dir.path().join("entries.dat")).unwrap();
+        let files = LogFiles::open(dir.path()).unwrap();
+        match files.recover(4, 4, 5) {
+            Err(LedgerError::Corrupt(why)) => assert!(why.contains("entries.dat"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(
+            std::fs::read(dir.path().join("entries.dat")).unwrap(),
+            entries
+        );
+        // Within the tail two batches may leave, the committed part is found, nothing cut yet.
+        let end = files.recover(4, 4, 6).unwrap();
+        assert_eq!(
+            end,
+            files.offset(3).unwrap() + files.frame(3).unwrap().framed_len()
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("entries.dat")).unwrap(),
+            entries
+        );
     }
 
     #[test]
