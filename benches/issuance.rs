@@ -3,9 +3,11 @@
 //! sign its QR seal, decode and verify a scanned seal, next to the raw ed25519 and SHA-256
 //! rates measured in the same run (the REFERENCE.md baselines).
 //!
-//! `cargo bench --bench issuance`
+//! `cargo bench --bench issuance`; it ends with the in-process ratios to issue 14's cost model
+//! (issuance against two signatures, a seal check against one `verify_strict`), computed from
+//! the times of this run.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, Criterion, Throughput};
 use kpcert::codec::encode_certificate;
 use kpcert::codec::record::issue;
 use kpcert::crypto::{sha256, SigningKey};
@@ -130,4 +132,49 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// Criterion's mean time of `name` in this run (nanoseconds), from its estimates file.
+fn mean_ns(dir: &std::path::Path, name: &str) -> Option<f64> {
+    let path = dir.join("issuance").join(name).join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+/// After the benches: the in-process paths against issue 14's cost model, from the times just
+/// measured (one core, no HTTP): an issuance cannot beat its two signatures, a seal check its
+/// one `verify_strict`.
+fn print_ratios() {
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.ancestors().nth(3)?.join("criterion"))
+        });
+    let Some(dir) = dir else { return };
+    let get = |name| mean_ns(&dir, name);
+    if let (Some(issue), Some(sign)) = (get("parse_validate_issue"), get("raw_ed25519_sign")) {
+        println!(
+            "cost model: in-process issuance {:.0}/s, limit two signatures {:.0}/s, ratio {:.2}",
+            1e9 / issue,
+            1e9 / (2.0 * sign),
+            2.0 * sign / issue
+        );
+    }
+    if let (Some(check), Some(verify)) = (
+        get("seal_decode_and_verify"),
+        get("raw_ed25519_verify_strict"),
+    ) {
+        println!(
+            "cost model: in-process seal check {:.0}/s, limit one verify_strict {:.0}/s, ratio {:.2}",
+            1e9 / check,
+            1e9 / verify,
+            verify / check
+        );
+    }
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    print_ratios();
+}
