@@ -295,15 +295,16 @@ pub fn matched(req: &actix_web::dev::ServiceRequest) -> Option<Matched> {
         return *m;
     }
     let m = route_pattern(req.match_info().as_str()).map(|pattern| {
+        // HEAD asks what GET would answer.
         let method = match req.method().as_str() {
-            "HEAD" => "get".to_owned(),
-            other => other.to_ascii_lowercase(),
+            "HEAD" => "GET",
+            other => other,
         };
         Matched {
             pattern,
-            public: ROUTES
-                .iter()
-                .any(|(m, p, access)| *m == method && *p == pattern && *access == "public"),
+            public: ROUTES.iter().any(|(m, p, access)| {
+                m.eq_ignore_ascii_case(method) && *p == pattern && *access == "public"
+            }),
         }
     });
     req.extensions_mut().insert(m);

@@ -300,6 +300,20 @@ impl LogFiles {
         Ok(())
     }
 
+    /// `count` stored hashes from stored-hash index `first` on, as bytes (32 each).
+    pub fn stored_hashes(&self, first: u64, count: u64) -> Result<Vec<u8>, LedgerError> {
+        let mut bytes = vec![0u8; (count * 32) as usize];
+        self.nodes
+            .read_exact_at(&mut bytes, first * 32)
+            .map_err(|e| {
+                LedgerError::Corrupt(format!(
+                    "Merkle nodes {first}..{} of nodes.dat: {e}",
+                    first + count
+                ))
+            })?;
+        Ok(bytes)
+    }
+
     /// Length of `entries.dat`.
     pub fn entries_len(&self) -> Result<u64, LedgerError> {
         Ok(self.entries.metadata()?.len())
@@ -321,22 +335,6 @@ impl LogFiles {
             self.nodes.sync_data()?;
         }
         Ok(())
-    }
-}
-
-impl LogFiles {
-    /// `count` stored hashes from stored-hash index `first` on, as bytes (32 each).
-    pub fn stored_hashes(&self, first: u64, count: u64) -> Result<Vec<u8>, LedgerError> {
-        let mut bytes = vec![0u8; (count * 32) as usize];
-        self.nodes
-            .read_exact_at(&mut bytes, first * 32)
-            .map_err(|e| {
-                LedgerError::Corrupt(format!(
-                    "Merkle nodes {first}..{} of nodes.dat: {e}",
-                    first + count
-                ))
-            })?;
-        Ok(bytes)
     }
 }
 

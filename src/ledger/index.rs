@@ -176,19 +176,20 @@ impl Index {
         self.get(META_SIZE)?.map_or(Ok(0), |v| u64_from(&v))
     }
 
-    /// How many entries `offsets.dat` and `nodes.dat` are known durable for; past that they
-    /// are rebuilt from `entries.dat` at open. An index written before this was recorded
-    /// synced them with every commit: the committed size.
-    pub fn derived(&self) -> Result<u64, LedgerError> {
-        match self.get(META_DERIVED)? {
-            Some(v) => u64_from(&v),
-            None => self.size(),
-        }
+    /// How many entries `offsets.dat` and `nodes.dat` are recorded durable for (past that they
+    /// are rebuilt from `entries.dat` at open); `None` for an index written before this was
+    /// recorded, which synced them with every commit.
+    pub fn derived(&self) -> Result<Option<u64>, LedgerError> {
+        self.get(META_DERIVED)?.map(|v| u64_from(&v)).transpose()
     }
 
-    /// The recorded `derived` size, if one was recorded.
-    pub fn has_derived(&self) -> Result<Option<u64>, LedgerError> {
-        self.get(META_DERIVED)?.map(|v| u64_from(&v)).transpose()
+    /// Records, durably, that `offsets.dat` and `nodes.dat` are durable for the first `size`
+    /// entries (the caller synced them first).
+    pub fn record_derived(&self, size: u64) -> Result<(), LedgerError> {
+        let mut batch = Batch::default();
+        batch.derived(size);
+        self.apply(batch)?;
+        self.flush_durably()
     }
 
     /// Removes the recorded `derived` size, as in an index written before it was recorded.

@@ -327,7 +327,7 @@ impl Ledger {
             }
         }
         let derived = index.derived()?;
-        let entries_end = files.recover(size, derived, MAX_UNCOMMITTED_ENTRIES)?;
+        let entries_end = files.recover(size, derived.unwrap_or(size), MAX_UNCOMMITTED_ENTRIES)?;
         let frontier = Frontier::load(&files, size)?;
         let upper = nodes::UpperNodes::load(&files, size)?;
         let prev = match index.head()? {
@@ -385,14 +385,11 @@ impl Ledger {
         }
         // The committed part checked: only now is anything past it cut off.
         files.cut_uncommitted(size, entries_end)?;
-        if index.has_derived()?.is_none_or(|d| d < size) {
+        if derived.is_none_or(|d| d < size) {
             // recover() made both derived files durable for every committed entry: record it,
             // so that a crash before their next sync rebuilds only what comes after (an index
             // written before this was recorded needs it too).
-            let mut batch = index::Batch::default();
-            batch.derived(size);
-            index.apply(batch)?;
-            index.flush_durably()?;
+            index.record_derived(size)?;
         }
         let (state, snapshot_size) = restore_state(&index, &files, size)?;
         let state_ms = started.elapsed();
@@ -1103,7 +1100,7 @@ mod tests {
             let prepared = writer.prepare(vec![job]).expect("one entry");
             writer::commit(&writer.shared, prepared);
             assert!(answer.recv().unwrap().is_ok());
-            recorded.push(writer.shared.index.derived().unwrap());
+            recorded.push(writer.shared.index.derived().unwrap().unwrap());
         }
         assert_eq!(recorded, [0, 0, 3, 3, 3, 6, 6]);
         drop(writer);
@@ -1113,7 +1110,11 @@ mod tests {
         ledger.close();
         drop(ledger);
         let index = Index::open(dir.path()).unwrap();
-        assert_eq!(index.derived().unwrap(), 9, "a clean close syncs them");
+        assert_eq!(
+            index.derived().unwrap(),
+            Some(9),
+            "a clean close syncs them"
+        );
     }
 
     #[test]
@@ -1129,13 +1130,13 @@ mod tests {
         drop(ledger);
         let index = Index::open(dir.path()).unwrap();
         index.forget_derived().unwrap();
-        assert_eq!(index.has_derived().unwrap(), None);
+        assert_eq!(index.derived().unwrap(), None);
         drop(index);
         let ledger = open(dir.path(), signer()).unwrap();
-        assert_eq!(ledger.shared.index.has_derived().unwrap(), Some(3));
+        assert_eq!(ledger.shared.index.derived().unwrap(), Some(3));
         append(&ledger, 2);
         assert_eq!(
-            ledger.shared.index.has_derived().unwrap(),
+            ledger.shared.index.derived().unwrap(),
             Some(3),
             "a power cut now rebuilds entries 3 and 4"
         );
@@ -1189,12 +1190,10 @@ mod tests {
         // only, and what was written after that is gone, or reads as zeros.
         let durable = 3;
         for zeros in [false, true] {
-            let index = Index::open(dir.path()).unwrap();
-            let mut batch = index::Batch::default();
-            batch.derived(durable);
-            index.apply(batch).unwrap();
-            index.flush_durably().unwrap();
-            drop(index);
+            Index::open(dir.path())
+                .unwrap()
+                .record_derived(durable)
+                .unwrap();
             for (name, keep) in [
                 ("offsets.dat", durable * 8),
                 ("nodes.dat", merkle::stored_hash_count(durable) * 32),
@@ -1231,12 +1230,10 @@ mod tests {
             .open(dir.path().join("entries.dat"))
             .unwrap();
         f.set_len(f.metadata().unwrap().len() - 10).unwrap();
-        let index = Index::open(dir.path()).unwrap();
-        let mut batch = index::Batch::default();
-        batch.derived(durable);
-        index.apply(batch).unwrap();
-        index.flush_durably().unwrap();
-        drop(index);
+        Index::open(dir.path())
+            .unwrap()
+            .record_derived(durable)
+            .unwrap();
         match open(dir.path(), signer()) {
             Err(LedgerError::Corrupt(why)) => assert!(why.contains("entries.dat"), "{why}"),
             other => panic!("expected corruption, got {:?}", other.map(|l| l.size())),

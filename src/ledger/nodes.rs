@@ -115,14 +115,15 @@ impl NodeSource for ProofNodes<'_> {
         let first =
             merkle::stored_hash_index(0, ((id.index << id.level) >> UPPER_LEVEL) << UPPER_LEVEL);
         let mut blocks = self.blocks.borrow_mut();
-        if !blocks.iter().any(|(start, _)| *start == first) {
-            let end = (first + BLOCK_HASHES).min(self.stored.max(at + 1));
-            blocks.push((first, self.files.stored_hashes(first, end - first)?));
-        }
-        let (_, bytes) = blocks
-            .iter()
-            .find(|(start, _)| *start == first)
-            .expect("the block was just read");
+        let k = match blocks.iter().position(|(start, _)| *start == first) {
+            Some(k) => k,
+            None => {
+                let end = (first + BLOCK_HASHES).min(self.stored.max(at + 1));
+                blocks.push((first, self.files.stored_hashes(first, end - first)?));
+                blocks.len() - 1
+            }
+        };
+        let bytes = &blocks[k].1;
         let offset = ((at - first) * 32) as usize;
         match bytes.get(offset..offset + 32) {
             Some(hash) => Ok(hash.try_into().expect("32 bytes")),

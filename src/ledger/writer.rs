@@ -407,12 +407,11 @@ impl Writer {
         // A clean close leaves nothing to rebuild at the next open.
         if !self.shared.poisoned.load(Ordering::SeqCst) && self.derived_size < self.state.size() {
             let size = self.state.size();
-            let mut batch = Batch::default();
-            batch.derived(size);
-            let synced = self.shared.files.sync(true).and_then(|()| {
-                self.shared.index.apply(batch)?;
-                self.shared.index.flush_durably()
-            });
+            let synced = self
+                .shared
+                .files
+                .sync(true)
+                .and_then(|()| self.shared.index.record_derived(size));
             match synced {
                 Ok(()) => self.derived_size = size,
                 Err(e) => {
