@@ -263,9 +263,9 @@ impl Auditor {
                 Event::CertificateVoided(_) => "void",
                 _ => "entry",
             };
-            if let Some((signed, signature)) = entry.event.signed() {
-                self.pending
-                    .push((i, what, signed.to_vec(), *signature, key));
+            // The entry is done with once applied: its signed bytes move to the batch.
+            if let Some((signed, signature)) = entry.event.take_signed() {
+                self.pending.push((i, what, signed, signature, key));
             }
         }
         self.prev = entry_hash(bytes);

@@ -29,6 +29,7 @@ pub fn sha256_parts(parts: &[&[u8]]) -> Hash {
     hasher.finalize().into()
 }
 
+use crate::codec::text::from_hex_array;
 pub use crate::codec::text::{from_hex, hex};
 
 /// Fills `buf` from the operating system's random source.
@@ -219,8 +220,7 @@ impl KeyId {
         if s.bytes().any(|b| b.is_ascii_uppercase()) {
             return None;
         }
-        let bytes = from_hex(s)?;
-        Some(KeyId(bytes.try_into().ok()?))
+        from_hex_array(s).map(KeyId)
     }
 }
 

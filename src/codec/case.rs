@@ -6,11 +6,11 @@ use crate::crypto::Hash;
 use crate::domain::case::{Benchmark, BenchmarkStatus, CaseStep, Stage, StepKind};
 use crate::domain::{CountryCode, Date};
 
-fn hashes(list: &[Hash]) -> Value {
-    Value::Array(list.iter().map(|h| Value::Bytes(h.to_vec())).collect())
+fn hashes(list: &[Hash]) -> Value<'_> {
+    Value::Array(list.iter().map(|h| Value::bytes(&h[..])).collect())
 }
 
-fn hashes_from(f: &Fields<'_>, key: &str) -> Result<Vec<Hash>, FormatError> {
+fn hashes_from(f: &Fields<'_, '_>, key: &str) -> Result<Vec<Hash>, FormatError> {
     f.list(key)?
         .iter()
         .map(|v| {
@@ -22,7 +22,7 @@ fn hashes_from(f: &Fields<'_>, key: &str) -> Result<Vec<Hash>, FormatError> {
 }
 
 /// The payload map of a case step.
-pub fn step_value(s: &CaseStep) -> Value {
+pub fn step_value(s: &CaseStep) -> Value<'_> {
     Value::map([
         ("participant", Value::text(s.participant.as_str())),
         ("kind", Value::text(s.kind.as_str())),
@@ -77,7 +77,7 @@ pub fn step_from(v: &Value) -> Result<CaseStep, FormatError> {
 }
 
 /// The payload map of a benchmark.
-pub fn benchmark_value(b: &Benchmark) -> Value {
+pub fn benchmark_value(b: &Benchmark) -> Value<'_> {
     Value::map([
         ("participant", Value::text(b.participant.as_str())),
         ("id", Value::text(&b.id)),

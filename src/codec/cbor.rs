@@ -10,6 +10,7 @@
 //! Only the subset kpcert uses is supported: unsigned and negative integers, byte strings, text
 //! strings, arrays, maps, tags, `false`, `true` and `null`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Deepest item accepted while decoding. The top-level item is at depth 0 and the items inside
@@ -17,19 +18,20 @@ use std::fmt;
 /// kpcert structures reach depth 5.
 pub const MAX_DEPTH: usize = 16;
 
-/// A CBOR data item.
+/// A CBOR data item. Byte and text strings borrow from the bytes a decoded item came from (or
+/// from what an encoder is given): decoding copies nothing but the shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
+pub enum Value<'a> {
     /// Major type 0.
     Uint(u64),
     /// Major type 1: the value is `-1 - n`.
     Nint(u64),
-    Bytes(Vec<u8>),
-    Text(String),
-    Array(Vec<Value>),
+    Bytes(Cow<'a, [u8]>),
+    Text(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
     /// Kept in canonical order once encoded; construction order does not matter.
-    Map(Vec<(Value, Value)>),
-    Tag(u64, Box<Value>),
+    Map(Vec<(Value<'a>, Value<'a>)>),
+    Tag(u64, Box<Value<'a>>),
     Bool(bool),
     Null,
 }
@@ -81,36 +83,36 @@ pub fn shape(msg: impl Into<String>) -> FormatError {
 /// A map key: kpcert structures use text keys, the seal and COSE headers small integers.
 pub trait Key: Copy + fmt::Display {
     /// Whether `v` is this key.
-    fn is(self, v: &Value) -> bool;
+    fn is(self, v: &Value<'_>) -> bool;
 }
 
 impl Key for &str {
-    fn is(self, v: &Value) -> bool {
+    fn is(self, v: &Value<'_>) -> bool {
         v.as_text() == Some(self)
     }
 }
 
 impl Key for u64 {
-    fn is(self, v: &Value) -> bool {
+    fn is(self, v: &Value<'_>) -> bool {
         v.as_u64() == Some(self)
     }
 }
 
 /// The one strict map reader: a map that holds exactly the expected keys, with typed getters
 /// whose errors name the field.
-pub struct Fields<'a> {
+pub struct Fields<'a, 'v> {
     what: &'a str,
-    map: &'a [(Value, Value)],
+    map: &'a [(Value<'v>, Value<'v>)],
 }
 
-impl<'a> Fields<'a> {
+impl<'a, 'v> Fields<'a, 'v> {
     /// Opens `v` as a map with exactly the keys `keys` (in any order; the decoder already
     /// enforced canonical order and no duplicates).
     pub fn exact<K: Key>(
         what: &'a str,
-        v: &'a Value,
+        v: &'a Value<'v>,
         keys: &[K],
-    ) -> Result<Fields<'a>, FormatError> {
+    ) -> Result<Fields<'a, 'v>, FormatError> {
         let map = v
             .as_map()
             .ok_or_else(|| shape(format!("{what} is not a map")))?;
@@ -125,7 +127,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The value under `key` (present: checked by [`Fields::exact`]).
-    pub fn get<K: Key>(&self, key: K) -> &'a Value {
+    pub fn get<K: Key>(&self, key: K) -> &'a Value<'v> {
         &self
             .map
             .iter()
@@ -179,7 +181,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An array.
-    pub fn list<K: Key>(&self, key: K) -> Result<&'a [Value], FormatError> {
+    pub fn list<K: Key>(&self, key: K) -> Result<&'a [Value<'v>], FormatError> {
         self.get(key)
             .as_array()
             .ok_or_else(|| self.wrong(key, "an array"))
@@ -197,26 +199,36 @@ impl<'a> Fields<'a> {
 }
 
 /// The body of a `[context, body]` array with the expected context string.
-pub fn unwrap_context<'a>(value: &'a Value, context: &str) -> Result<&'a Value, FormatError> {
+pub fn unwrap_context<'a, 'v>(
+    value: &'a Value<'v>,
+    context: &str,
+) -> Result<&'a Value<'v>, FormatError> {
     match value.as_array() {
-        Some([Value::Text(c), body]) if c == context => Ok(body),
+        Some([Value::Text(c), body]) if c.as_ref() == context => Ok(body),
         _ => Err(shape(format!("not a [{context:?}, body] array"))),
     }
 }
 
 /// `[context, body]`, encoded: how every kpcert structure that is signed or hashed starts.
-pub fn with_context(context: &str, body: Value) -> Vec<u8> {
+pub fn with_context(context: &str, body: Value<'_>) -> Vec<u8> {
     Value::Array(vec![Value::text(context), body]).encode()
 }
 
-impl Value {
-    /// A text string.
-    pub fn text(s: impl Into<String>) -> Value {
+impl<'a> Value<'a> {
+    /// A text string (owned, or borrowed from what outlives the item).
+    pub fn text(s: impl Into<Cow<'a, str>>) -> Value<'a> {
         Value::Text(s.into())
     }
 
+    /// A byte string (owned, or borrowed from what outlives the item).
+    pub fn bytes(b: impl Into<Cow<'a, [u8]>>) -> Value<'a> {
+        Value::Bytes(b.into())
+    }
+
     /// A map with text keys, the shape of every kpcert structure.
-    pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+    pub fn map<K: Into<Cow<'a, str>>>(
+        entries: impl IntoIterator<Item = (K, Value<'a>)>,
+    ) -> Value<'a> {
         Value::Map(
             entries
                 .into_iter()
@@ -226,7 +238,7 @@ impl Value {
     }
 
     /// A signed integer.
-    pub fn int(i: i64) -> Value {
+    pub fn int(i: i64) -> Value<'a> {
         if i >= 0 {
             Value::Uint(i as u64)
         } else {
@@ -261,7 +273,7 @@ impl Value {
                 }
             }
             Value::Map(entries) => {
-                let mut encoded: Vec<(Vec<u8>, &Value)> =
+                let mut encoded: Vec<(Vec<u8>, &Value<'_>)> =
                     entries.iter().map(|(k, v)| (k.encode(), v)).collect();
                 encoded.sort_by(|a, b| a.0.cmp(&b.0));
                 debug_assert!(
@@ -285,7 +297,7 @@ impl Value {
     }
 
     /// Decodes exactly one deterministic item that fills all of `bytes`.
-    pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Value<'a>, DecodeError> {
         let mut reader = Reader { bytes, pos: 0 };
         let value = reader.item(0)?;
         if reader.pos != bytes.len() {
@@ -295,7 +307,7 @@ impl Value {
     }
 
     /// The entries of a map, or `None`.
-    pub fn as_map(&self) -> Option<&[(Value, Value)]> {
+    pub fn as_map(&self) -> Option<&[(Value<'a>, Value<'a>)]> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -303,7 +315,7 @@ impl Value {
     }
 
     /// The items of an array, or `None`.
-    pub fn as_array(&self) -> Option<&[Value]> {
+    pub fn as_array(&self) -> Option<&[Value<'a>]> {
         match self {
             Value::Array(a) => Some(a),
             _ => None,
@@ -343,7 +355,7 @@ impl Value {
     }
 
     /// The value under text key `key` of a map, or `None`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
         self.as_map()?
             .iter()
             .find(|(k, _)| k.as_text() == Some(key))
@@ -419,7 +431,7 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn item(&mut self, depth: usize) -> Result<Value, DecodeError> {
+    fn item(&mut self, depth: usize) -> Result<Value<'a>, DecodeError> {
         if depth > MAX_DEPTH {
             return Err(DecodeError::TooDeep);
         }
@@ -429,13 +441,13 @@ impl<'a> Reader<'a> {
             1 => Ok(Value::Nint(self.argument(initial)?)),
             2 => {
                 let n = self.length(initial)?;
-                Ok(Value::Bytes(self.take(n)?.to_vec()))
+                Ok(Value::Bytes(Cow::Borrowed(self.take(n)?)))
             }
             3 => {
                 let n = self.length(initial)?;
                 let raw = self.take(n)?;
                 let s = std::str::from_utf8(raw).map_err(|_| DecodeError::InvalidUtf8)?;
-                Ok(Value::Text(s.to_owned()))
+                Ok(Value::Text(Cow::Borrowed(s)))
             }
             4 => {
                 let n = self.length(initial)?;
@@ -499,7 +511,7 @@ mod tests {
             (Value::Uint(1_000_000_000_000), "1b000000e8d4a51000"),
             (Value::int(-1), "20"),
             (Value::int(-1000), "3903e7"),
-            (Value::Bytes(vec![1, 2, 3, 4]), "4401020304"),
+            (Value::bytes(vec![1, 2, 3, 4]), "4401020304"),
             (Value::text("IETF"), "6449455446"),
             (Value::text("\u{00fc}"), "62c3bc"),
             (Value::Array(vec![]), "80"),
@@ -518,7 +530,8 @@ mod tests {
         // Shorter text keys sort first because the length is in the initial byte.
         let v = Value::map([("bb", Value::Uint(1)), ("a", Value::Uint(2))]);
         assert_eq!(hex(&v.encode()), "a261610262626201");
-        let decoded = Value::decode(&v.encode()).unwrap();
+        let encoded = v.encode();
+        let decoded = Value::decode(&encoded).unwrap();
         assert_eq!(decoded.get("a"), Some(&Value::Uint(2)));
     }
 

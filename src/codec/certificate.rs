@@ -13,7 +13,7 @@ use crate::domain::{
 /// Context string of the certificate encoding.
 pub const CERTIFICATE_CONTEXT: &str = "kpcert/certificate/v4";
 
-fn party_value(p: &Party) -> Value {
+fn party_value(p: &Party) -> Value<'_> {
     Value::map([
         ("name", Value::text(&p.name)),
         ("address", Value::text(&p.address)),
@@ -105,11 +105,11 @@ pub fn encode_certificate(cert: &Certificate) -> Vec<u8> {
         (
             "approval",
             match &c.approval {
-                Some(h) => Value::Bytes(h.to_vec()),
+                Some(h) => Value::bytes(&h[..]),
                 None => Value::Null,
             },
         ),
-        ("salt", Value::Bytes(cert.salt.to_vec())),
+        ("salt", Value::bytes(&cert.salt[..])),
     ]);
     with_context(CERTIFICATE_CONTEXT, body)
 }

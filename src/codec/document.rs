@@ -6,9 +6,9 @@ use super::cbor::{shape, Fields, FormatError, Value};
 use crate::domain::{Confidentiality, CountryCode, Date, Document, DocumentKind};
 
 /// The payload map of a recorded document.
-pub fn document_value(d: &Document) -> Value {
+pub fn document_value(d: &Document) -> Value<'_> {
     Value::map([
-        ("hash", Value::Bytes(d.hash.to_vec())),
+        ("hash", Value::bytes(&d.hash[..])),
         ("size", Value::Uint(d.size)),
         ("media_type", Value::text(&d.media_type)),
         ("title", Value::text(&d.title)),

@@ -27,7 +27,7 @@ const AUTHORITY_KEYS: [&str; 7] = [
     "max_validity_days",
 ];
 
-fn payload(event: &Event) -> Value {
+fn payload(event: &Event) -> Value<'_> {
     match event {
         Event::ParticipantRegistered(p) => Value::map([
             ("code", Value::text(p.code.as_str())),
@@ -39,7 +39,7 @@ fn payload(event: &Event) -> Value {
             ("authority_id", Value::text(&a.id)),
             ("participant", Value::text(a.participant.as_str())),
             ("name", Value::text(&a.name)),
-            ("public_key", Value::Bytes(a.public_key.to_bytes().to_vec())),
+            ("public_key", Value::bytes(a.public_key.to_bytes().to_vec())),
             ("key_id", Value::text(a.key_id().to_string())),
             (
                 "default_validity_days",
@@ -49,27 +49,27 @@ fn payload(event: &Event) -> Value {
         ]),
         Event::KeyAdded(k) => Value::map([
             ("authority_id", Value::text(&k.authority_id)),
-            ("public_key", Value::Bytes(k.public_key.to_bytes().to_vec())),
+            ("public_key", Value::bytes(k.public_key.to_bytes().to_vec())),
             ("key_id", Value::text(k.public_key.key_id().to_string())),
         ]),
         Event::KeyRevoked(k) => Value::map([
             ("authority_id", Value::text(&k.authority_id)),
-            ("public_key", Value::Bytes(k.public_key.to_bytes().to_vec())),
+            ("public_key", Value::bytes(k.public_key.to_bytes().to_vec())),
             ("key_id", Value::text(k.public_key.key_id().to_string())),
             ("compromised_from", Value::Uint(k.compromised_from_ms)),
             ("reason", Value::text(&k.reason)),
         ]),
         Event::CertificateIssued(s) => Value::map([
-            ("issuance", Value::Bytes(s.signed.clone())),
-            ("signature", Value::Bytes(s.signature.to_vec())),
+            ("issuance", Value::bytes(s.signed.as_slice())),
+            ("signature", Value::bytes(&s.signature[..])),
         ]),
         Event::ImportConfirmed(c) => Value::map([
-            ("confirmation", Value::Bytes(c.signed.clone())),
-            ("signature", Value::Bytes(c.signature.to_vec())),
+            ("confirmation", Value::bytes(c.signed.as_slice())),
+            ("signature", Value::bytes(&c.signature[..])),
         ]),
         Event::CertificateVoided(v) => Value::map([
-            ("void", Value::Bytes(v.signed.clone())),
-            ("signature", Value::Bytes(v.signature.to_vec())),
+            ("void", Value::bytes(v.signed.as_slice())),
+            ("signature", Value::bytes(&v.signature[..])),
         ]),
         Event::StatusChanged(c) => super::standing::status_change_value(c),
         Event::TradeMeasureRecorded(m) => super::standing::trade_measure_value(m),
@@ -83,7 +83,7 @@ fn payload(event: &Event) -> Value {
 }
 
 /// The `public_key` of a payload, checked against its `key_id`.
-fn key_of(f: &Fields<'_>) -> Result<PublicKey, FormatError> {
+fn key_of(f: &Fields<'_, '_>) -> Result<PublicKey, FormatError> {
     let public_key = PublicKey::from_bytes(f.bytes("public_key")?)
         .map_err(|e| shape(format!("payload.public_key: {e}")))?;
     if f.parsed("key_id", KeyId::parse)? != public_key.key_id() {
@@ -203,7 +203,7 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
             },
         ),
         ("payload", payload(&entry.event)),
-        ("prev", Value::Bytes(entry.prev.to_vec())),
+        ("prev", Value::bytes(&entry.prev[..])),
     ]);
     with_context(ENTRY_CONTEXT, body)
 }

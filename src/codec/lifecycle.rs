@@ -28,7 +28,7 @@ fn amount(v: u64, what: &str) -> Result<Hundredths, FormatError> {
     Hundredths::from_hundredths(v).ok_or_else(|| shape(format!("{what} out of range")))
 }
 
-fn number_or_null(n: &Option<CertificateNumber>) -> Value {
+fn number_or_null(n: &Option<CertificateNumber>) -> Value<'_> {
     match n {
         Some(n) => Value::text(n.as_str()),
         None => Value::Null,
@@ -44,7 +44,7 @@ pub fn encode_confirmation(c: &Confirmation) -> Vec<u8> {
             ("authority_id", Value::text(&c.authority_id)),
             ("key_id", Value::text(c.key_id.to_string())),
             ("received_on", Value::text(c.received_on.to_string())),
-            ("arrival_hash", Value::Bytes(c.arrival_hash.to_vec())),
+            ("arrival_hash", Value::bytes(&c.arrival_hash[..])),
         ]),
     )
 }
@@ -95,7 +95,7 @@ pub fn encode_arrival(a: &Arrival) -> Vec<u8> {
                 ),
             ),
             ("remarks", Value::text(&a.remarks)),
-            ("salt", Value::Bytes(a.salt.to_vec())),
+            ("salt", Value::bytes(&a.salt[..])),
         ]),
     )
 }
@@ -144,7 +144,7 @@ pub fn decode_arrival(bytes: &[u8]) -> Result<Arrival, FormatError> {
     })
 }
 
-fn discrepancy_value(d: &Discrepancy) -> Value {
+fn discrepancy_value(d: &Discrepancy) -> Value<'_> {
     match d {
         Discrepancy::Parcels {
             certified,
@@ -216,7 +216,7 @@ pub fn encode_arrival_record(r: &ConfirmationRecord) -> Vec<u8> {
     with_context(
         ARRIVAL_RECORD_CONTEXT,
         Value::map([
-            ("arrival", Value::Bytes(r.canonical.clone())),
+            ("arrival", Value::bytes(r.canonical.as_slice())),
             (
                 "discrepancies",
                 Value::Array(r.discrepancies.iter().map(discrepancy_value).collect()),

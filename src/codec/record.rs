@@ -38,10 +38,7 @@ pub fn encode_issuance(i: &Issuance) -> Vec<u8> {
             ("key_id", Value::text(i.key_id.to_string())),
             ("issued_on", Value::text(i.issued_on.to_string())),
             ("expires_on", Value::text(i.expires_on.to_string())),
-            (
-                "certificate_hash",
-                Value::Bytes(i.certificate_hash.to_vec()),
-            ),
+            ("certificate_hash", Value::bytes(&i.certificate_hash[..])),
         ]),
     )
 }
@@ -106,8 +103,8 @@ pub fn encode_record(r: &CertificateRecord) -> Vec<u8> {
     with_context(
         RECORD_CONTEXT,
         Value::map([
-            ("certificate", Value::Bytes(r.canonical.clone())),
-            ("seal", Value::Bytes(r.seal.clone())),
+            ("certificate", Value::bytes(r.canonical.as_slice())),
+            ("seal", Value::bytes(r.seal.as_slice())),
         ]),
     )
 }

@@ -138,9 +138,11 @@ impl SealClaims {
         CertificateNumber::new(self.participant, self.issued_on.year(), self.serial)
     }
 
-    fn to_cbor(&self) -> Value {
+    fn to_cbor(&self) -> Value<'_> {
+        fn text(s: &str) -> Value<'_> {
+            Value::text(s)
+        }
         let (mixed, countries) = self.origin.mixed_and_countries();
-        let text = |s: &str| Value::text(s);
         Value::Map(vec![
             (Value::Uint(0), Value::Uint(SEAL_VERSION)),
             (Value::Uint(1), Value::Uint(self.serial)),
@@ -174,10 +176,7 @@ impl SealClaims {
             ),
             (Value::Uint(10), Value::Uint(self.issued_on.days() as u64)),
             (Value::Uint(11), Value::Uint(self.expires_on.days() as u64)),
-            (
-                Value::Uint(12),
-                Value::Bytes(self.certificate_hash.to_vec()),
-            ),
+            (Value::Uint(12), Value::bytes(&self.certificate_hash[..])),
         ])
     }
 
@@ -249,7 +248,7 @@ impl SealClaims {
 fn protected_header(key_id: &KeyId) -> Vec<u8> {
     Value::Map(vec![
         (Value::Uint(1), Value::int(COSE_ALG_EDDSA)),
-        (Value::Uint(4), Value::Bytes(key_id.0.to_vec())),
+        (Value::Uint(4), Value::bytes(&key_id.0[..])),
     ])
     .encode()
 }
@@ -258,9 +257,9 @@ fn protected_header(key_id: &KeyId) -> Vec<u8> {
 fn to_be_signed(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     Value::Array(vec![
         Value::text("Signature1"),
-        Value::Bytes(protected.to_vec()),
-        Value::Bytes(Vec::new()),
-        Value::Bytes(payload.to_vec()),
+        Value::bytes(protected),
+        Value::bytes(&[][..]),
+        Value::bytes(payload),
     ])
     .encode()
 }
@@ -273,10 +272,10 @@ pub fn seal(claims: &SealClaims, key_id: &KeyId, sign: impl FnOnce(&[u8]) -> [u8
     Value::Tag(
         COSE_SIGN1_TAG,
         Box::new(Value::Array(vec![
-            Value::Bytes(protected),
+            Value::bytes(protected),
             Value::Map(Vec::new()),
-            Value::Bytes(payload),
-            Value::Bytes(signature.to_vec()),
+            Value::bytes(payload),
+            Value::bytes(&signature[..]),
         ])),
     )
     .encode()
@@ -333,7 +332,7 @@ pub fn open(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
     let claims = Value::decode(payload).map_err(|e| bad(format!("claims: {e}")))?;
     let claims = SealClaims::from_cbor(&claims)?;
     let signature: [u8; 64] = signature
-        .as_slice()
+        .as_ref()
         .try_into()
         .map_err(|_| bad("the signature must be 64 bytes"))?;
     Ok(OpenedSeal {

@@ -16,7 +16,7 @@ use crate::domain::{
 /// Context string of the snapshot encoding.
 pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v7";
 
-fn opt(v: Option<u64>) -> Value {
+fn opt(v: Option<u64>) -> Value<'static> {
     v.map(Value::Uint).unwrap_or(Value::Null)
 }
 
@@ -90,7 +90,7 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                 Value::text(&a.id),
                 Value::text(a.participant.as_str()),
                 Value::text(&a.name),
-                Value::Bytes(a.public_key.to_bytes().to_vec()),
+                Value::bytes(a.public_key.to_bytes().to_vec()),
                 Value::Uint(a.default_validity_days as u64),
                 Value::Uint(a.max_validity_days as u64),
                 Value::Uint(r.registered_index),
@@ -99,7 +99,7 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
                         .iter()
                         .map(|k| {
                             Value::Array(vec![
-                                Value::Bytes(k.public_key.to_bytes().to_vec()),
+                                Value::bytes(k.public_key.to_bytes().to_vec()),
                                 Value::Uint(k.valid_from_ms),
                                 opt(k.valid_until_ms),
                                 match &k.revoked {
@@ -150,7 +150,7 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
             ("participants", Value::Array(participants)),
             ("authorities", Value::Array(authorities)),
             ("serials", Value::Array(serials)),
-            ("head", Value::Bytes(head.to_vec())),
+            ("head", Value::bytes(head.to_vec())),
             (
                 "last_audit",
                 match &parts.last_audit {
@@ -167,13 +167,13 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
     )
 }
 
-fn number_or_null(n: &Option<CertificateNumber>) -> Value {
+fn number_or_null(n: &Option<CertificateNumber>) -> Value<'_> {
     n.as_ref()
         .map(|n| Value::text(n.as_str()))
         .unwrap_or(Value::Null)
 }
 
-fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
+fn life_value<'a>(n: &'a CertificateNumber, l: &'a CertificateLife) -> Value<'a> {
     Value::Array(vec![
         Value::text(n.as_str()),
         Value::Uint(l.issued_index),
@@ -243,7 +243,7 @@ fn life_value(n: &CertificateNumber, l: &CertificateLife) -> Value {
     ])
 }
 
-fn lines_value(lines: &[(HsCode, Hundredths)]) -> Value {
+fn lines_value(lines: &[(HsCode, Hundredths)]) -> Value<'_> {
     Value::Array(
         lines
             .iter()
@@ -376,13 +376,16 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
     ))
 }
 
-fn items<'a, const N: usize>(v: &'a Value, what: &str) -> Result<&'a [Value; N], FormatError> {
+fn items<'a, 'v, const N: usize>(
+    v: &'a Value<'v>,
+    what: &str,
+) -> Result<&'a [Value<'v>; N], FormatError> {
     v.as_array()
         .and_then(|a| a.try_into().ok())
         .ok_or_else(|| shape(format!("{what} is not an array of {N}")))
 }
 
-fn text(v: &Value) -> Result<&str, FormatError> {
+fn text<'a>(v: &'a Value<'_>) -> Result<&'a str, FormatError> {
     v.as_text().ok_or_else(|| shape("expected text"))
 }
 
@@ -405,7 +408,7 @@ fn days(v: &Value) -> Result<u32, FormatError> {
     u32::try_from(uint(v)?).map_err(|_| shape("days out of range"))
 }
 
-fn recorded_value<T>(r: &crate::domain::case::Recorded<T>, payload: Value) -> Value {
+fn recorded_value<'a, T>(r: &'a crate::domain::case::Recorded<T>, payload: Value<'a>) -> Value<'a> {
     Value::Array(vec![
         Value::Uint(r.index),
         Value::Uint(r.time_ms),

@@ -9,11 +9,11 @@ use crate::domain::{
     StatusChange, TradeMeasure, Zone,
 };
 
-fn date_or_null(d: Option<Date>) -> Value {
+fn date_or_null(d: Option<Date>) -> Value<'static> {
     d.map_or(Value::Null, |d| Value::text(d.to_string()))
 }
 
-fn optional_date(f: &Fields<'_>, key: &str) -> Result<Option<Date>, FormatError> {
+fn optional_date(f: &Fields<'_, '_>, key: &str) -> Result<Option<Date>, FormatError> {
     match f.get(key) {
         Value::Null => Ok(None),
         _ => Ok(Some(f.parsed(key, Date::parse)?)),
@@ -21,7 +21,7 @@ fn optional_date(f: &Fields<'_>, key: &str) -> Result<Option<Date>, FormatError>
 }
 
 /// The payload map of a status change.
-pub fn status_change_value(c: &StatusChange) -> Value {
+pub fn status_change_value(c: &StatusChange) -> Value<'_> {
     Value::map([
         ("participant", Value::text(c.participant.as_str())),
         ("status", Value::text(c.status.as_str())),
@@ -124,11 +124,11 @@ pub fn status_change_from(v: &Value) -> Result<StatusChange, FormatError> {
 }
 
 /// The payload map of a monitoring team's prior approval of a shipment.
-pub fn approval_value(a: &ShipmentApproval) -> Value {
+pub fn approval_value(a: &ShipmentApproval) -> Value<'_> {
     Value::map([
         ("participant", Value::text(a.participant.as_str())),
         ("team", Value::text(&a.team)),
-        ("request_hash", Value::Bytes(a.request_hash.to_vec())),
+        ("request_hash", Value::bytes(&a.request_hash[..])),
         ("zone", Value::text(&a.zone)),
         ("destination", Value::text(a.destination.as_str())),
         ("parcels", Value::Uint(a.parcels as u64)),
@@ -136,12 +136,7 @@ pub fn approval_value(a: &ShipmentApproval) -> Value {
         ("conditions", Value::text(&a.conditions)),
         (
             "documents",
-            Value::Array(
-                a.documents
-                    .iter()
-                    .map(|h| Value::Bytes(h.to_vec()))
-                    .collect(),
-            ),
+            Value::Array(a.documents.iter().map(|h| Value::bytes(&h[..])).collect()),
         ),
     ])
 }
@@ -186,7 +181,7 @@ pub fn approval_from(v: &Value) -> Result<ShipmentApproval, FormatError> {
 }
 
 /// The payload map of a trade measure.
-pub fn trade_measure_value(m: &TradeMeasure) -> Value {
+pub fn trade_measure_value(m: &TradeMeasure) -> Value<'_> {
     Value::map([
         ("participant", Value::text(m.participant.as_str())),
         ("kind", Value::text(m.kind.as_str())),
@@ -226,7 +221,7 @@ pub fn trade_measure_from(v: &Value) -> Result<TradeMeasure, FormatError> {
 
 /// A participant's standing history as an array of `[index, time, payload]` for changes and
 /// the same for measures (the snapshot and the trust bundle).
-pub fn history_value(h: &crate::domain::StandingHistory) -> Value {
+pub fn history_value(h: &crate::domain::StandingHistory) -> Value<'_> {
     Value::map([
         (
             "changes",
@@ -261,7 +256,7 @@ pub fn history_value(h: &crate::domain::StandingHistory) -> Value {
     ])
 }
 
-fn triple(v: &Value) -> Result<(u64, u64, &Value), FormatError> {
+fn triple<'a, 'v>(v: &'a Value<'v>) -> Result<(u64, u64, &'a Value<'v>), FormatError> {
     match v.as_array() {
         Some([i, t, p]) => Ok((
             i.as_u64().ok_or_else(|| shape("standing: index"))?,

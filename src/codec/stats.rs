@@ -16,7 +16,7 @@ const KEYS: [&str; 7] = [
 ];
 
 /// The payload map of a production report.
-pub fn production_value(r: &ProductionReport) -> Value {
+pub fn production_value(r: &ProductionReport) -> Value<'_> {
     Value::map([
         ("participant", Value::text(r.participant.as_str())),
         ("year", Value::Uint(r.year.max(0) as u64)),
@@ -31,16 +31,16 @@ pub fn production_value(r: &ProductionReport) -> Value {
     ])
 }
 
-fn amount(f: &Fields<'_>, key: &'static str) -> Result<Hundredths, FormatError> {
+fn amount(f: &Fields<'_, '_>, key: &'static str) -> Result<Hundredths, FormatError> {
     Hundredths::from_hundredths(f.uint(key)?)
         .ok_or_else(|| shape(format!("payload.{key} out of range")))
 }
 
 /// The payload map of a ledger audit.
-pub fn audit_value(a: &LedgerAudit) -> Value {
+pub fn audit_value(a: &LedgerAudit) -> Value<'_> {
     Value::map([
         ("size", Value::Uint(a.size)),
-        ("root", Value::Bytes(a.root.to_vec())),
+        ("root", Value::bytes(&a.root[..])),
         ("level", Value::text(a.level.as_str())),
     ])
 }

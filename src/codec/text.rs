@@ -70,6 +70,17 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     hex_any_case().decode(text.as_bytes()).ok()
 }
 
+/// Decodes exactly `N` bytes of hex in either case, without allocating; `None` on another
+/// length or any other character.
+pub fn from_hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if text.len() != 2 * N {
+        return None;
+    }
+    hex_any_case().decode_mut(text.as_bytes(), &mut out).ok()?;
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,7 +195,7 @@ impl TrustBundle {
                     ("name", Value::text(&a.name)),
                     (
                         "public_key",
-                        Value::Bytes(a.key.public_key.to_bytes().to_vec()),
+                        Value::bytes(a.key.public_key.to_bytes().to_vec()),
                     ),
                     ("key_id", Value::text(a.key.key_id.to_string())),
                     ("valid_from", Value::Uint(a.key.valid_from_ms)),
@@ -389,7 +389,7 @@ impl TrustBundle {
                     .as_array()
                     .and_then(|a| <&[Value; 6]>::try_from(a).ok())
                     .ok_or_else(bad)?;
-                fn text(v: &Value) -> Result<&str, FormatError> {
+                fn text<'a>(v: &'a Value<'_>) -> Result<&'a str, FormatError> {
                     v.as_text().ok_or_else(|| shape("a certificate's field is not text"))
                 }
                 let number_of =

@@ -208,12 +208,23 @@ fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {
 
 /// A certificate number: `<participant>-<year>-<serial>`, e.g. `BW-2026-000042`. The serial
 /// counts per participant and year from 1 and is zero-padded to at least six digits.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CertificateNumber {
     text: String,
     participant: CountryCode,
     year: i64,
     serial: u64,
+}
+
+/// Hashes the three parts the text is written from (equal numbers have equal parts), not the
+/// text: the ledger state keys every certificate by its number, and an audit hashes one per
+/// entry.
+impl std::hash::Hash for CertificateNumber {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let [a, b] = self.participant.to_bytes();
+        state.write_u64(self.serial);
+        state.write_u64(((a as u64) << 56) | ((b as u64) << 48) | (self.year as u64 & 0xffff));
+    }
 }
 
 impl CertificateNumber {
@@ -240,12 +251,22 @@ impl CertificateNumber {
         if serial.len() < 6 || serial.len() > 19 || !serial.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let serial: u64 = serial.parse().ok()?;
-        if serial == 0 {
+        // Canonical: what `new` writes, a serial zero-padded to six digits and no more (so no
+        // leading zero past the sixth digit). Checked without writing the number out: every
+        // ledger entry, seal and scan parses one.
+        if serial.len() > 6 && serial.starts_with('0') {
             return None;
         }
-        let number = CertificateNumber::new(participant, year.parse().ok()?, serial);
-        (number.text == s).then_some(number)
+        let serial_value: u64 = serial.parse().ok()?;
+        if serial_value == 0 {
+            return None;
+        }
+        Some(CertificateNumber {
+            text: s.to_owned(),
+            participant,
+            year: year.parse().ok()?,
+            serial: serial_value,
+        })
     }
 
     /// The issuing participant.
@@ -986,9 +1007,46 @@ mod tests {
             "XX-2026-000001",
             "BW-26-000001",
             "BW-2026-0000042",
+            "BW-2026-000000",
+            "BW-2026-0000000",
+            "BW-2026-000001-",
+            "BW-2026-+00001",
+            "BW--2026-000001",
+            "BW-2026-00000a",
+            "BW-2026-99999999999999999999",
             "",
         ] {
             assert_eq!(CertificateNumber::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_number_parses_exactly_when_new_writes_it() {
+        // parse checks canonical form without formatting; new is the definition of canonical.
+        let bw = CountryCode::participant("BW").unwrap();
+        for year in ["0000", "0999", "2026", "9999"] {
+            for serial in [
+                "000001",
+                "000000",
+                "0000001",
+                "0100000",
+                "100000",
+                "999999",
+                "1000000",
+                "0999999",
+                "18446744073709551615",
+                "1844674407370955161",
+                "0184467440737095516",
+            ] {
+                let text = format!("BW-{year}-{serial}");
+                let written = serial
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .map(|n| CertificateNumber::new(bw, year.parse().unwrap(), n))
+                    .filter(|n| n.as_str() == text && serial.len() <= 19);
+                assert_eq!(CertificateNumber::parse(&text), written, "{text}");
+            }
         }
     }
 }

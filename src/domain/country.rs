@@ -75,6 +75,11 @@ impl CountryCode {
         EU_MEMBER_STATES.contains(&self.as_str())
     }
 
+    /// The two letters, as bytes.
+    pub fn to_bytes(self) -> [u8; 2] {
+        self.0
+    }
+
     /// The two letters.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("validated ascii")

@@ -266,6 +266,18 @@ impl Event {
             _ => None,
         }
     }
+
+    /// Moves the signed bytes and the signature out of an event [`Event::signed`] names (its
+    /// signed bytes are left empty): for a reader done with the event that keeps only what
+    /// is to be verified.
+    pub fn take_signed(&mut self) -> Option<(Vec<u8>, [u8; 64])> {
+        match self {
+            Event::CertificateIssued(s) => Some((std::mem::take(&mut s.signed), s.signature)),
+            Event::ImportConfirmed(c) => Some((std::mem::take(&mut c.signed), c.signature)),
+            Event::CertificateVoided(v) => Some((std::mem::take(&mut v.signed), v.signature)),
+            _ => None,
+        }
+    }
 }
 
 /// A ledger entry: an event at its place in the log.

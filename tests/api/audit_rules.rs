@@ -592,7 +592,7 @@ fn an_unknown_kind_fails_with_its_index() {
                             "payload",
                             Value::map([("number", Value::text("BW-2026-000001"))]),
                         ),
-                        ("prev", Value::Bytes(prev.to_vec())),
+                        ("prev", Value::bytes(prev.to_vec())),
                     ]),
                 )
             })));
