@@ -251,11 +251,11 @@ impl Auditor {
                 "prev does not match the previous entry's hash (the chain is broken)",
             ));
         }
+        let time_ms = entry.time_ms;
         if let Some(key) = applied.signed_by {
             if let Some(seal) = seal {
-                let (message, signature) = seal.signed_parts();
-                self.pending
-                    .push((i, "seal", message.to_vec(), *signature, key));
+                let (message, signature) = seal.into_signed_parts();
+                self.pending.push((i, "seal", message, signature, key));
             }
             let what = match &entry.event {
                 Event::CertificateIssued(_) => "issuance",
@@ -263,8 +263,9 @@ impl Auditor {
                 Event::CertificateVoided(_) => "void",
                 _ => "entry",
             };
-            // The entry is done with once applied: its signed bytes move to the batch.
-            if let Some((signed, signature)) = entry.event.take_signed() {
+            // The entry is done with once applied: its signed bytes move to the batch (the
+            // event is consumed, so nothing below can read it).
+            if let Some((signed, signature)) = entry.event.into_signed() {
                 self.pending.push((i, what, signed, signature, key));
             }
         }
@@ -287,7 +288,7 @@ impl Auditor {
                 format!("nodes.dat differs from the tree of the entries (node {level}/{index})"),
             ));
         }
-        self.first_time_ms.get_or_insert(entry.time_ms);
+        self.first_time_ms.get_or_insert(time_ms);
         if let Some((size, root @ None)) = &mut self.watch {
             if self.frontier.size() == *size {
                 *root = Some(self.frontier.root());

@@ -296,6 +296,11 @@ impl OpenedSeal {
         (&self.to_be_signed, &self.signature)
     }
 
+    /// The bytes the signature covers and the signature, moved out of the seal.
+    pub fn into_signed_parts(self) -> (Vec<u8>, [u8; 64]) {
+        (self.to_be_signed, self.signature)
+    }
+
     /// Whether `key` signed this seal.
     pub fn verify(&self, key: &PublicKey) -> bool {
         key.verify_strict(&self.to_be_signed, &self.signature)

@@ -257,24 +257,12 @@ impl Event {
     }
 
     /// The bytes the acting authority signed and its signature, for the events an authority
-    /// signs.
-    pub fn signed(&self) -> Option<(&[u8], &[u8; 64])> {
+    /// signs, moved out of the event (a reader done with it keeps only what is to be verified).
+    pub fn into_signed(self) -> Option<(Vec<u8>, [u8; 64])> {
         match self {
-            Event::CertificateIssued(s) => Some((&s.signed, &s.signature)),
-            Event::ImportConfirmed(c) => Some((&c.signed, &c.signature)),
-            Event::CertificateVoided(v) => Some((&v.signed, &v.signature)),
-            _ => None,
-        }
-    }
-
-    /// Moves the signed bytes and the signature out of an event [`Event::signed`] names (its
-    /// signed bytes are left empty): for a reader done with the event that keeps only what
-    /// is to be verified.
-    pub fn take_signed(&mut self) -> Option<(Vec<u8>, [u8; 64])> {
-        match self {
-            Event::CertificateIssued(s) => Some((std::mem::take(&mut s.signed), s.signature)),
-            Event::ImportConfirmed(c) => Some((std::mem::take(&mut c.signed), c.signature)),
-            Event::CertificateVoided(v) => Some((std::mem::take(&mut v.signed), v.signature)),
+            Event::CertificateIssued(s) => Some((s.signed, s.signature)),
+            Event::ImportConfirmed(c) => Some((c.signed, c.signature)),
+            Event::CertificateVoided(v) => Some((v.signed, v.signature)),
             _ => None,
         }
     }

@@ -175,9 +175,10 @@ async fn changed_bytes_are_caught(in_record: bool) {
     )
     .unwrap();
     let base = format!("http://127.0.0.1:{}", server.port());
-    // A connection for each request: the full export below is cut off mid-stream on purpose,
-    // and a request sent on a pooled connection the server is closing at that moment fails
-    // before it reaches the server (seen once under load: IncompleteMessage on the next GET).
+    // A connection for each request: this test ends streams and answers 503 on purpose, and a
+    // request sent on a pooled connection the server is closing at that moment fails before
+    // it reaches the server (seen once under load: IncompleteMessage on the GET after the cut
+    // off full export).
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
