@@ -12,6 +12,8 @@ use std::fmt;
 use ed25519_dalek::Signer as _;
 use sha2::{Digest, Sha256};
 
+use crate::codec::text::from_hex_array;
+
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
@@ -29,7 +31,6 @@ pub fn sha256_parts(parts: &[&[u8]]) -> Hash {
     hasher.finalize().into()
 }
 
-use crate::codec::text::from_hex_array;
 pub use crate::codec::text::{from_hex, hex};
 
 /// Fills `buf` from the operating system's random source.

@@ -150,7 +150,7 @@ pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
             ("participants", Value::Array(participants)),
             ("authorities", Value::Array(authorities)),
             ("serials", Value::Array(serials)),
-            ("head", Value::bytes(head.to_vec())),
+            ("head", Value::bytes(&head[..])),
             (
                 "last_audit",
                 match &parts.last_audit {

@@ -164,14 +164,16 @@ impl LogFiles {
                 "{name} holds {actual} bytes but the committed ledger needs {len}"
             ))
         };
-        for (file, len, name) in [
+        // The two derived files, with the length of their durable part.
+        let durable = [
             (&self.offsets, derived * 8, OFFSETS_FILE),
             (
                 &self.nodes,
                 merkle::stored_hash_count(derived) * 32,
                 NODES_FILE,
             ),
-        ] {
+        ];
+        for (file, len, name) in durable {
             let actual = file.metadata()?.len();
             if actual < len {
                 return Err(short(name, actual, len));
@@ -219,15 +221,7 @@ impl LogFiles {
                  the index/ folder is older than the files (restored or replaced?); refusing to cut them"
             )));
         }
-        for (file, from, bytes, name) in [
-            (&self.offsets, derived * 8, &offsets, OFFSETS_FILE),
-            (
-                &self.nodes,
-                merkle::stored_hash_count(derived) * 32,
-                &nodes,
-                NODES_FILE,
-            ),
-        ] {
+        for ((file, from, name), bytes) in durable.into_iter().zip([&offsets, &nodes]) {
             let held = file.metadata()?.len().saturating_sub(from);
             let mut present = vec![0u8; held.min(bytes.len() as u64) as usize];
             file.read_exact_at(&mut present, from)?;
