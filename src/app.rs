@@ -1067,7 +1067,10 @@ impl App {
                 return Ok(Some(hit.clone()));
             }
         }
-        let Some(index) = self.ledger.certificate_index(number)? else {
+        // The state published with the head: its record of the number is committed.
+        let Some(index) = CertificateNumber::parse(number)
+            .and_then(|n| self.state().life(&n).map(|l| l.issued_index))
+        else {
             return Ok(None);
         };
         let issued = Arc::new(self.issued_at(index)?);

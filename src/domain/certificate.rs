@@ -208,12 +208,42 @@ fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {
 
 /// A certificate number: `<participant>-<year>-<serial>`, e.g. `BW-2026-000042`. The serial
 /// counts per participant and year from 1 and is zero-padded to at least six digits.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+///
+/// The text is kept inline (at most [`CertificateNumber::MAX_CHARS`] ASCII bytes, no heap): the
+/// ledger state keys every certificate by its number in a persistent map whose changed nodes
+/// are copied on every append, and a copy is then a plain memory copy.
+#[derive(Clone, Debug)]
 pub struct CertificateNumber {
-    text: String,
+    text: [u8; CertificateNumber::MAX_CHARS],
+    len: u8,
     participant: CountryCode,
     year: i64,
     serial: u64,
+}
+
+/// Equal exactly when the texts are equal (the text is written from the three parts, and parsed
+/// into them).
+impl PartialEq for CertificateNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.serial == other.serial
+            && self.year == other.year
+            && self.participant == other.participant
+    }
+}
+
+impl Eq for CertificateNumber {}
+
+/// Ordered as their texts are.
+impl PartialOrd for CertificateNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for CertificateNumber {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
 }
 
 /// Hashes the three parts the text is written from (equal numbers have equal parts), not the
@@ -228,11 +258,35 @@ impl std::hash::Hash for CertificateNumber {
 }
 
 impl CertificateNumber {
+    /// The longest text `new` writes: two letters, a four-digit year and a serial of up to 20
+    /// digits (any u64), with their two dashes. `parse` accepts serials of at most 19 digits.
+    pub const MAX_CHARS: usize = 2 + 1 + 4 + 1 + 20;
+
     /// The number for `serial` (>= 1) of `participant` in `year` (0 to 9999).
     pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
         debug_assert!(serial >= 1 && (0..=9999).contains(&year));
+        let mut text = [0u8; Self::MAX_CHARS];
+        let [a, b] = participant.to_bytes();
+        text[..3].copy_from_slice(&[a, b, b'-']);
+        let year_digits = (year.clamp(0, 9999)) as u64;
+        for (i, d) in [1000, 100, 10, 1].into_iter().enumerate() {
+            text[3 + i] = b'0' + ((year_digits / d) % 10) as u8;
+        }
+        text[7] = b'-';
+        let mut digits = [0u8; 20];
+        let mut n = serial;
+        let mut count = 0;
+        while n > 0 || count < 6 {
+            digits[count] = b'0' + (n % 10) as u8;
+            n /= 10;
+            count += 1;
+        }
+        for i in 0..count {
+            text[8 + i] = digits[count - 1 - i];
+        }
         CertificateNumber {
-            text: format!("{participant}-{year:04}-{serial:06}"),
+            text,
+            len: (8 + count) as u8,
             participant,
             year,
             serial,
@@ -261,8 +315,12 @@ impl CertificateNumber {
         if serial_value == 0 {
             return None;
         }
+        // Two letters, a dash, four digits, a dash and 6-19 digits: less than MAX_CHARS.
+        let mut text = [0u8; Self::MAX_CHARS];
+        text[..s.len()].copy_from_slice(s.as_bytes());
         Some(CertificateNumber {
-            text: s.to_owned(),
+            text,
+            len: s.len() as u8,
             participant,
             year: year.parse().ok()?,
             serial: serial_value,
@@ -286,13 +344,13 @@ impl CertificateNumber {
 
     /// The number as text.
     pub fn as_str(&self) -> &str {
-        &self.text
+        std::str::from_utf8(&self.text[..self.len as usize]).expect("written as ascii")
     }
 }
 
 impl fmt::Display for CertificateNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -1046,6 +1104,43 @@ mod tests {
                     .map(|n| CertificateNumber::new(bw, year.parse().unwrap(), n))
                     .filter(|n| n.as_str() == text && serial.len() <= 19);
                 assert_eq!(CertificateNumber::parse(&text), written, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_is_written_compared_and_ordered_as_its_text() {
+        // The text is kept inline: it must be exactly what formatting the parts gives, and
+        // equality and order must be those of the texts.
+        let mut numbers = Vec::new();
+        for p in ["BW", "AE", "EU", "ZW"] {
+            let c = CountryCode::participant(p).unwrap();
+            for year in [0, 7, 999, 2026, 9999] {
+                for serial in [
+                    1,
+                    9,
+                    42,
+                    999_999,
+                    1_000_000,
+                    123_456_789,
+                    u64::MAX / 7,
+                    u64::MAX,
+                ] {
+                    let n = CertificateNumber::new(c, year, serial);
+                    assert_eq!(n.as_str(), format!("{p}-{year:04}-{serial:06}"));
+                    assert_eq!(n.to_string(), n.as_str());
+                    if let Some(parsed) = CertificateNumber::parse(n.as_str()) {
+                        assert_eq!(parsed, n);
+                        assert_eq!(parsed.as_str(), n.as_str());
+                    }
+                    numbers.push(n);
+                }
+            }
+        }
+        for a in &numbers {
+            for b in &numbers {
+                assert_eq!(a == b, a.as_str() == b.as_str(), "{a} {b}");
+                assert_eq!(a.cmp(b), a.as_str().cmp(b.as_str()), "{a} {b}");
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The ledger's index: a sled database in `index/`, the only code that touches `sled`. It holds
 //! the commit point (committed size, head hash, latest checkpoint note), a snapshot of the
-//! ledger state, certificate number → entry index, and idempotency claims.
+//! ledger state, and idempotency claims.
 //!
-//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `mderived` (meta); `c`+number → entry index (8 bytes
-//! big-endian); `i`+actor+0+idempotency key → request hash and entry index. The state snapshot
+//! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `mderived` (meta); `i`+actor+0+idempotency
+//! key → request hash and entry index. (Older indexes also hold `c`+number → entry index;
+//! nothing reads those any more: a certificate's entry index is in the ledger state.) The state snapshot
 //! lives alone in its own tree (`snapshot`, key `s`): in the main tree its megabytes would be
 //! rewritten with the leaf of the commit point on every batch.
 
@@ -41,17 +42,6 @@ pub(super) struct Index {
 #[derive(Default)]
 pub(super) struct Batch(sled::Batch, Option<Vec<u8>>);
 
-fn key_with(prefix: u8, rest: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + rest.len());
-    k.push(prefix);
-    k.extend_from_slice(rest);
-    k
-}
-
-fn number_key(number: &str) -> Vec<u8> {
-    key_with(b'c', number.as_bytes())
-}
-
 fn idempotency_key(actor: &str, key: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(2 + actor.len() + key.len());
     k.push(b'i');
@@ -84,11 +74,6 @@ impl Batch {
     /// A new state snapshot.
     pub fn snapshot(&mut self, bytes: &[u8]) {
         self.1 = Some(bytes.to_vec());
-    }
-
-    /// Certificate `number` is in entry `index`.
-    pub fn certificate(&mut self, number: &str, index: u64) {
-        self.0.insert(number_key(number), &index.to_be_bytes());
     }
 
     /// Idempotency `key` of `actor` is claimed by entry `index` for the request `request_hash`.
@@ -220,13 +205,6 @@ impl Index {
     /// The latest state snapshot, if any.
     pub fn snapshot(&self) -> Result<Option<Vec<u8>>, LedgerError> {
         Ok(self.snapshots.get(SNAPSHOT_KEY)?.map(|v| v.to_vec()))
-    }
-
-    /// The entry index recorded for certificate `number`.
-    pub fn certificate(&self, number: &str) -> Result<Option<u64>, LedgerError> {
-        self.get(&number_key(number))?
-            .map(|v| u64_from(&v))
-            .transpose()
     }
 
     /// The request hash and entry index that claimed idempotency `key` of `actor`.

@@ -11,7 +11,8 @@
 //! - `checkpoint.txt`: the latest committed checkpoint note, replaced atomically after each
 //!   commit, so that `kpcert audit --data-dir` can run while the server holds `index/`.
 //! - `index/`: a sled database holding the commit point (size, head hash, latest checkpoint), a
-//!   snapshot of the ledger state, certificate number → entry index and idempotency claims.
+//!   snapshot of the ledger state and idempotency claims. (A certificate's entry index is in
+//!   the state, in memory: each certificate's life records it.)
 //!
 //! The three files are append-only and never rewritten; sled holds only small keys, so start-up
 //! and lookups stay fast at millions of entries.
@@ -646,17 +647,6 @@ impl Ledger {
             return Ok(None);
         }
         self.shared.files.frame(index).map(Some)
-    }
-
-    /// The entry index recording certificate `number`.
-    pub fn certificate_index(&self, number: &str) -> Result<Option<u64>, LedgerError> {
-        let size = self.size();
-        // Between the index commit and the head update an index may be ahead of the head.
-        Ok(self
-            .shared
-            .index
-            .certificate(number)?
-            .filter(|&index| index < size))
     }
 
     /// The committed entry that claimed idempotency `key` of `actor`, with its request hash.

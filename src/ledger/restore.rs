@@ -82,9 +82,6 @@ pub fn restore(
                 )));
             }
         }
-        if let Event::CertificateIssued(signed) = &entry.event {
-            batch.certificate(signed.issuance.number.as_str(), i);
-        }
         prev = entry_hash(&bytes);
         frontier.push(merkle::leaf_hash(&bytes), |_, hash| {
             nodes_buf.extend_from_slice(hash)

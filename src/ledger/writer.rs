@@ -556,9 +556,6 @@ impl Writer {
             }
             let mut written = Vec::with_capacity(staged.len());
             for (entry, bytes, record) in staged {
-                if let Event::CertificateIssued(signed) = &entry.event {
-                    batch.certificate(signed.issuance.number.as_str(), entry.index);
-                }
                 self.frontier.push(merkle::leaf_hash(&bytes), |id, hash| {
                     nodes_buf.extend_from_slice(hash);
                     if id.level >= super::nodes::UPPER_LEVEL {
