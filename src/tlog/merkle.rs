@@ -81,21 +81,32 @@ fn range_hash<S: NodeSource>(src: &S, start: u64, len: u64) -> Result<Hash, S::E
     if len == 0 {
         return Ok(EMPTY_ROOT);
     }
-    let mut parts = Vec::with_capacity(64);
+    // A perfect subtree (most ranges a proof visits) is one stored node.
+    if len.is_power_of_two() {
+        return src.node(NodeId {
+            level: len.trailing_zeros() as u8,
+            index: start >> len.trailing_zeros(),
+        });
+    }
+    // At most 64 parts, one a set bit of `len`, largest first; kept on the stack (a proof
+    // calls this once a level).
+    let mut parts = [[0u8; 32]; 64];
+    let mut count = 0;
     let mut at = start;
     for level in (0..64u8).rev() {
         let width = 1u64 << level;
         if len & width != 0 {
-            parts.push(src.node(NodeId {
+            parts[count] = src.node(NodeId {
                 level,
                 index: at >> level,
-            })?);
+            })?;
+            count += 1;
             at += width;
         }
     }
-    let mut acc = parts.pop().expect("len > 0 has at least one part");
-    while let Some(left) = parts.pop() {
-        acc = node_hash(&left, &acc);
+    let mut acc = parts[count - 1];
+    for left in parts[..count - 1].iter().rev() {
+        acc = node_hash(left, &acc);
     }
     Ok(acc)
 }
