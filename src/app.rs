@@ -1076,7 +1076,7 @@ impl App {
         let issued = Arc::new(self.issued_at(index)?);
         if issued.certificate.number.as_str() != number {
             return Err(self.ledger.corruption(format!(
-                "the index sends {number} to entry {index}, which records {}",
+                "the ledger state sends {number} to entry {index}, which records {}",
                 issued.certificate.number
             )));
         }

@@ -108,7 +108,8 @@ impl Verifiers {
     fn new() -> Verifiers {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 64));
+        // No more threads than batches can be in flight.
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, IN_FLIGHT));
         let threads = (0..n)
             .map(|_| {
                 let queue = queue.clone();

@@ -212,13 +212,19 @@ fn sum(values: impl Iterator<Item = Hundredths>) -> Hundredths {
 /// The text is kept inline (at most [`CertificateNumber::MAX_CHARS`] ASCII bytes, no heap): the
 /// ledger state keys every certificate by its number in a persistent map whose changed nodes
 /// are copied on every append, and a copy is then a plain memory copy.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CertificateNumber {
     text: [u8; CertificateNumber::MAX_CHARS],
     len: u8,
     participant: CountryCode,
     year: i64,
     serial: u64,
+}
+
+impl fmt::Debug for CertificateNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertificateNumber({:?})", self.as_str())
+    }
 }
 
 /// Equal exactly when the texts are equal (the text is written from the three parts, and parsed
@@ -262,15 +268,17 @@ impl CertificateNumber {
     /// digits (any u64), with their two dashes. `parse` accepts serials of at most 19 digits.
     pub const MAX_CHARS: usize = 2 + 1 + 4 + 1 + 20;
 
-    /// The number for `serial` (>= 1) of `participant` in `year` (0 to 9999).
+    /// The number for `serial` (>= 1) of `participant` in `year` (0 to 9999; a year outside
+    /// that, which no date of issue has, is taken as the nearest of the two, text and parts
+    /// alike, so that they always agree).
     pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
         debug_assert!(serial >= 1 && (0..=9999).contains(&year));
+        let year = year.clamp(0, 9999);
         let mut text = [0u8; Self::MAX_CHARS];
         let [a, b] = participant.to_bytes();
         text[..3].copy_from_slice(&[a, b, b'-']);
-        let year_digits = (year.clamp(0, 9999)) as u64;
         for (i, d) in [1000, 100, 10, 1].into_iter().enumerate() {
-            text[3 + i] = b'0' + ((year_digits / d) % 10) as u8;
+            text[3 + i] = b'0' + ((year / d) % 10) as u8;
         }
         text[7] = b'-';
         let mut digits = [0u8; 20];
