@@ -210,6 +210,8 @@ pub struct App {
     documents: crate::documents::DocumentStore,
     tokens: Tokens,
     verifier: NoteVerifier,
+    /// The verifier key's text, written once (every border answer carries it).
+    verifier_text: String,
     /// Serialises authority registration (key files, then the entry).
     registering: Mutex<()>,
     /// A Secretariat token minted at start, until the CLI takes it to print.
@@ -291,6 +293,7 @@ impl App {
             reservations: Default::default(),
             documents: crate::documents::DocumentStore::new(&config.data_dir),
             tokens: Tokens::open(&config.data_dir)?,
+            verifier_text: verifier.to_string(),
             verifier,
             registering: Mutex::new(()),
             bootstrap: Mutex::new(None),
@@ -404,6 +407,11 @@ impl App {
     /// The ledger's checkpoint verifier key (`name+hex8+base64`).
     pub fn ledger_verifier(&self) -> &NoteVerifier {
         &self.verifier
+    }
+
+    /// The ledger's checkpoint verifier key as text (`name+hex8+base64`).
+    pub fn ledger_verifier_text(&self) -> &str {
+        &self.verifier_text
     }
 
     /// Every registered authority, sorted by id.
@@ -1155,7 +1163,7 @@ impl App {
             self.clock.now_ms(),
             TRUST_BUNDLE_VALIDITY_MS,
             self.verifier.name(),
-            &self.verifier.to_string(),
+            &self.verifier_text,
         )
         .to_signed_json(&self.root_key)
     }

@@ -510,7 +510,7 @@ pub struct VerificationView<'a> {
     pub reasons: &'a [String],
     pub checked_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ledger_verifier_key: Option<String>,
+    pub ledger_verifier_key: Option<&'a str>,
     pub certificate: Option<ClaimsView<'a>>,
     /// Set when a certificate's fields were withheld (a look-up by number without a party's
     /// token): what the public may know of it instead.
@@ -531,7 +531,7 @@ impl<'a> VerificationView<'a> {
     pub fn online(
         v: &'a Verification<std::sync::Arc<IssuedCertificate>>,
         now_ms: u64,
-        ledger_verifier_key: String,
+        ledger_verifier_key: &'a str,
         show_claims: bool,
     ) -> VerificationView<'a> {
         VerificationView {

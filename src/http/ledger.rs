@@ -58,7 +58,7 @@ pub async fn checkpoint(state: Shared) -> HttpResponse {
 pub async fn verifier_key(state: Shared) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(format!("{}\n", state.app.ledger_verifier()))
+        .body(format!("{}\n", state.app.ledger_verifier_text()))
 }
 
 /// Parses a query parameter as a non-negative decimal integer.

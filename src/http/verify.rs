@@ -82,7 +82,7 @@ pub async fn verify(
     let mut view = VerificationView::online(
         &verification,
         state.app.clock().now_ms(),
-        state.app.ledger_verifier().to_string(),
+        state.app.ledger_verifier_text(),
         show_claims,
     );
     // What arrived is commercial: only a party's look-up by number shows it.
