@@ -3,7 +3,7 @@
 //! Parse, don't validate: [`CertificateContent::validate`] turns loosely typed input into a
 //! content that cannot be invalid, reporting every problem at once with its field path.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use super::amount::{AmountError, Hundredths};
 use super::country::CountryCode;
@@ -263,6 +263,25 @@ impl std::hash::Hash for CertificateNumber {
     }
 }
 
+/// A number's text being written, in a buffer of [`CertificateNumber::MAX_CHARS`] bytes.
+#[derive(Default)]
+struct Inline {
+    bytes: [u8; CertificateNumber::MAX_CHARS],
+    len: usize,
+}
+
+impl fmt::Write for Inline {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 impl CertificateNumber {
     /// The longest text `new` writes: two letters, a four-digit year and a serial of up to 20
     /// digits (any u64), with their two dashes. `parse` accepts serials of at most 19 digits.
@@ -274,27 +293,13 @@ impl CertificateNumber {
     pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
         debug_assert!(serial >= 1 && (0..=9999).contains(&year));
         let year = year.clamp(0, 9999);
-        let mut text = [0u8; Self::MAX_CHARS];
-        let [a, b] = participant.to_bytes();
-        text[..3].copy_from_slice(&[a, b, b'-']);
-        for (i, d) in [1000, 100, 10, 1].into_iter().enumerate() {
-            text[3 + i] = b'0' + ((year / d) % 10) as u8;
-        }
-        text[7] = b'-';
-        let mut digits = [0u8; 20];
-        let mut n = serial;
-        let mut count = 0;
-        while n > 0 || count < 6 {
-            digits[count] = b'0' + (n % 10) as u8;
-            n /= 10;
-            count += 1;
-        }
-        for i in 0..count {
-            text[8 + i] = digits[count - 1 - i];
-        }
+        // The canonical form, written into the inline buffer.
+        let mut text = Inline::default();
+        write!(text, "{participant}-{year:04}-{serial:06}")
+            .expect("at most MAX_CHARS: a four-digit year and a u64 serial");
         CertificateNumber {
-            text,
-            len: (8 + count) as u8,
+            text: text.bytes,
+            len: text.len as u8,
             participant,
             year,
             serial,
@@ -323,12 +328,12 @@ impl CertificateNumber {
         if serial_value == 0 {
             return None;
         }
-        // Two letters, a dash, four digits, a dash and 6-19 digits: less than MAX_CHARS.
-        let mut text = [0u8; Self::MAX_CHARS];
-        text[..s.len()].copy_from_slice(s.as_bytes());
+        // Two letters, a dash, four digits, a dash and 6-19 digits: it fits.
+        let mut text = Inline::default();
+        text.write_str(s).ok()?;
         Some(CertificateNumber {
-            text,
-            len: s.len() as u8,
+            text: text.bytes,
+            len: text.len as u8,
             participant,
             year: year.parse().ok()?,
             serial: serial_value,
