@@ -6,8 +6,9 @@
 //! grew since (no fork, no rewrite).
 //!
 //! Signatures are checked in batches of [`SIGNATURE_BATCH`], several at once on a pool of threads
-//! of their own (one a core), while the next entries are decoded; [`Options::strict_signatures`] checks each one with `verify_strict`
-//! instead (api/export.md says what the two differ on).
+//! of their own (one a core), while the next entries are decoded;
+//! [`Options::strict_signatures`] checks each one with `verify_strict` instead (api/export.md
+//! says what the two differ on).
 
 use std::io::Read;
 use std::path::Path;
@@ -93,7 +94,7 @@ type Checked = (Result<(), AuditFailure>, Vec<Pending>);
 type Outcome = std::sync::mpsc::Receiver<Checked>;
 
 /// A batch for a verifier thread, and where its outcome goes.
-type Job = (Vec<Pending>, bool, std::sync::mpsc::Sender<Checked>);
+type Job = (Vec<Pending>, std::sync::mpsc::Sender<Checked>);
 
 /// The threads that verify signature batches, one a core, kept for the whole audit: a thread
 /// spawned per batch started with an empty allocator heap and paid fresh, zeroed pages for
@@ -105,7 +106,8 @@ struct Verifiers {
 }
 
 impl Verifiers {
-    fn new() -> Verifiers {
+    /// Threads that check every batch in batch mode, or each signature alone with `strict`.
+    fn new(strict: bool) -> Verifiers {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         // No more threads than batches can be in flight.
@@ -116,7 +118,7 @@ impl Verifiers {
                 std::thread::spawn(move || loop {
                     // The lock is held only to take the next job, not while verifying it.
                     let job = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok((batch, strict, outcome)) = job else {
+                    let Ok((batch, outcome)) = job else {
                         return;
                     };
                     let result = verify_pending(&batch, strict);
@@ -132,10 +134,10 @@ impl Verifiers {
 
     /// Queues `batch`; its outcome arrives on the returned receiver (an error if the thread
     /// that took it panicked).
-    fn submit(&self, batch: Vec<Pending>, strict: bool) -> Outcome {
+    fn submit(&self, batch: Vec<Pending>) -> Outcome {
         let (tx, rx) = std::sync::mpsc::channel();
         if let Some(jobs) = &self.jobs {
-            let _ = jobs.send((batch, strict, tx));
+            let _ = jobs.send((batch, tx));
         }
         rx
     }
@@ -240,8 +242,8 @@ impl Auditor {
                     let batch = std::mem::replace(&mut self.pending, next);
                     let outcome = self
                         .verifiers
-                        .get_or_insert_with(Verifiers::new)
-                        .submit(batch, strict);
+                        .get_or_insert_with(|| Verifiers::new(strict))
+                        .submit(batch);
                     self.in_flight.push_back(outcome);
                 }
                 Ok(())

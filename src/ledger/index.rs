@@ -4,8 +4,8 @@
 //!
 //! Keys: `msize`, `mhead`, `mcheckpoint`, `mcreated`, `mderived` (meta); `i`+actor+0+idempotency
 //! key → request hash and entry index. (Older indexes also hold `c`+number → entry index;
-//! nothing reads those any more: a certificate's entry index is in the ledger state.) The state snapshot
-//! lives alone in its own tree (`snapshot`, key `s`): in the main tree its megabytes would be
+//! nothing reads those any more: a certificate's entry index is in the ledger state.) The
+//! state snapshot lives alone in its own tree (`snapshot`, key `s`): in the main tree its megabytes would be
 //! rewritten with the leaf of the commit point on every batch.
 
 use std::fs::File;
