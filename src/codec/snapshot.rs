@@ -23,7 +23,11 @@ fn opt(v: Option<u64>) -> Value<'static> {
 /// The snapshot bytes of `state`, whose last entry hashes to `head` (checked on restore: a
 /// snapshot belongs to exactly one ledger prefix).
 pub fn encode_state(state: &State, head: &Hash) -> Vec<u8> {
-    let parts = state.to_parts();
+    encode_parts(&state.to_parts(), head)
+}
+
+/// The encoding of a state's parts (tests also encode parts no state has, to see them refused).
+fn encode_parts(parts: &StateParts, head: &Hash) -> Vec<u8> {
     let participants = parts
         .participants
         .iter()
@@ -619,7 +623,8 @@ pub fn decode_state(bytes: &[u8]) -> Result<(State, Hash), FormatError> {
                 })
             })
             .collect::<Result<_, FormatError>>()?,
-    });
+    })
+    .map_err(|v| shape(v.0))?;
     Ok((state, f.array("head")?))
 }
 
@@ -733,5 +738,22 @@ mod tests {
         assert_eq!(restored.next_serial(bw, 2026), 3);
         assert_eq!(restored.next_serial(bw, 2027), 2);
         assert_eq!(restored.authority("BW-A1").unwrap().keys.len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_whose_lives_do_not_fill_its_serials_is_refused() {
+        let state = state();
+        // A life missing (a gap before serial 2), a life repeated, a last serial that disagrees.
+        let mut gap = state.to_parts();
+        gap.lives.retain(|(n, _)| n.as_str() != "BW-2026-000001");
+        let mut repeated = state.to_parts();
+        repeated.lives.push(repeated.lives[0].clone());
+        let mut serials = state.to_parts();
+        serials.serials[0].2 += 1;
+        for (what, parts) in [("gap", gap), ("repeat", repeated), ("serials", serials)] {
+            let bytes = encode_parts(&parts, &[9; 32]);
+            let e = decode_state(&bytes).expect_err(what);
+            assert!(e.to_string().contains("serial"), "{what}: {e}");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod date;
 pub mod document;
 pub mod event;
 pub mod lifecycle;
+pub mod lives;
 pub mod participant;
 pub mod standing;
 pub mod state;

@@ -7,7 +7,7 @@
 //! them in batches): [`State::apply`] returns the key that must have signed the entry, and the
 //! caller verifies it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ use super::lifecycle::{
     discrepancies, lifecycle_text_rule, received_on_rule, Citation, Shipment, SignedConfirmation,
     SignedVoid,
 };
+use super::lives::Lives;
 use super::participant::Participant;
 use super::standing::{
     team_actor, ApprovalRecord, ChangeRecord, MeasureRecord, ShipmentApproval, StandingHistory,
@@ -283,13 +284,11 @@ pub struct State {
     last_time_ms: u64,
     participants: Arc<BTreeMap<CountryCode, ParticipantRecord>>,
     authorities: Arc<BTreeMap<String, AuthorityRecord>>,
-    /// Last serial per (participant, year of issue): numbers follow each other from 1, which
-    /// proves uniqueness and no gaps with memory that does not grow with the ledger (and their
-    /// sum is the number of certificates).
-    serials: Arc<HashMap<(CountryCode, i64), u64>>,
-    /// Every issued certificate's life, by number: a persistent map, so that the copy readers
-    /// hold and the writer's next change share all but the changed path.
-    lives: imbl::HashMap<CertificateNumber, Arc<CertificateLife>>,
+    /// Every issued certificate's life, by number (persistent: the copy readers hold and the
+    /// writer's next change share all but the changed path). Numbers follow each other from 1
+    /// in each participant's year, which proves uniqueness and no gaps; the lives' count a
+    /// series is its last serial.
+    lives: Lives,
     /// A replacement whose new certificate is recorded and whose void must be the next entry.
     pending_replacement: Option<(CertificateNumber, CertificateNumber)>,
     /// Every recorded document, by its SHA-256.
@@ -320,6 +319,14 @@ impl State {
     /// The state of the empty ledger.
     pub fn new() -> State {
         State::default()
+    }
+
+    /// Records the life of `number`: a certificate already issued, or the one whose number the
+    /// checks of its issuance found next in its series (so this cannot fail).
+    fn put_life(&mut self, number: &CertificateNumber, life: Arc<CertificateLife>) {
+        self.lives
+            .insert(number, life)
+            .expect("an issued certificate or the next serial of its series, checked before");
     }
 
     /// Applies the next entry, or says why it may not follow what came before; on a violation
@@ -661,11 +668,9 @@ impl State {
                         a.used_by = Some(number.clone());
                     }
                 }
-                Arc::make_mut(&mut self.serials)
-                    .insert((number.participant(), number.year()), number.serial());
                 let issuance = &signed.issuance;
-                self.lives.insert(
-                    number.clone(),
+                self.put_life(
+                    number,
                     Arc::new(CertificateLife {
                         issued_index: entry.index,
                         issued_on: issuance.issued_on,
@@ -697,7 +702,7 @@ impl State {
                     }),
                 );
                 for (n, life) in updates {
-                    self.lives.insert(n, Arc::new(life));
+                    self.put_life(&n, Arc::new(life));
                 }
                 let life = self.lives.get(number).expect("just inserted").clone();
                 self.stats.export(number, &life, false);
@@ -1089,7 +1094,7 @@ impl State {
             lines,
         });
         self.stats.import(&c.number, &life);
-        self.lives.insert(c.number.clone(), Arc::new(life));
+        self.put_life(&c.number, Arc::new(life));
         Ok(public_key)
     }
 
@@ -1146,7 +1151,7 @@ impl State {
         });
         let life = Arc::new(life);
         self.stats.export(&v.number, &life, true);
-        self.lives.insert(v.number.clone(), life);
+        self.put_life(&v.number, life);
         // A void certificate exports nothing: what it drew returns to the balances it drew on.
         for c in released {
             if let Some(cited) = self.lives.get(&c.number) {
@@ -1158,7 +1163,7 @@ impl State {
                         .saturating_sub(c.carats.hundredths()),
                 )
                 .expect("bounded");
-                self.lives.insert(c.number.clone(), Arc::new(cited));
+                self.put_life(&c.number, Arc::new(cited));
             }
         }
         Ok(public_key)
@@ -1653,11 +1658,11 @@ impl State {
     /// The years certificates were issued in (from the serials: never forgotten, even when
     /// every certificate of a year was later voided), in no particular order.
     pub fn years_issued(&self) -> impl Iterator<Item = i64> + '_ {
-        self.serials.keys().map(|(_, year)| *year)
+        self.lives.series().map(|(_, year, _)| year)
     }
 
-    /// Every issued certificate's life, in no particular order.
-    pub fn lives(&self) -> impl Iterator<Item = (&CertificateNumber, &CertificateLife)> {
+    /// Every issued certificate's life, in number order.
+    pub fn lives(&self) -> impl Iterator<Item = (CertificateNumber, &CertificateLife)> {
         self.lives.iter().map(|(n, l)| (n, &**l))
     }
 
@@ -1790,7 +1795,7 @@ impl State {
 
     /// The serial the next certificate of `participant` in `year` takes.
     pub fn next_serial(&self, participant: CountryCode, year: i64) -> u64 {
-        self.serials.get(&(participant, year)).copied().unwrap_or(0) + 1
+        self.lives.last_serial(participant, year) + 1
     }
 
     /// Whether the certificate with this participant, year and serial was issued: serials are
@@ -1811,7 +1816,7 @@ impl State {
 
     /// Number of certificates issued.
     pub fn certificates(&self) -> u64 {
-        self.serials.values().sum()
+        self.lives.len() as u64
     }
 
     /// The life of certificate `number`, if it was issued.
@@ -1819,8 +1824,8 @@ impl State {
         self.lives.get(number).map(|l| &**l)
     }
 
-    /// Every certificate whose life changed after issuance (confirmed or void), unordered.
-    pub fn changed_lives(&self) -> impl Iterator<Item = (&CertificateNumber, &CertificateLife)> {
+    /// Every certificate whose life changed after issuance (confirmed or void), in number order.
+    pub fn changed_lives(&self) -> impl Iterator<Item = (CertificateNumber, &CertificateLife)> {
         self.lives
             .iter()
             .filter(|(_, l)| l.confirmed.is_some() || l.voided.is_some())
@@ -1834,14 +1839,10 @@ impl State {
 
     /// The parts, for the snapshot encoding.
     pub fn to_parts(&self) -> StateParts {
-        let mut serials: Vec<(CountryCode, i64, u64)> =
-            self.serials.iter().map(|(&(p, y), &s)| (p, y, s)).collect();
-        serials.sort();
-        let mut lives: Vec<(CertificateNumber, CertificateLife)> = self
-            .lives
-            .iter()
-            .map(|(n, l)| (n.clone(), (**l).clone()))
-            .collect();
+        let serials: Vec<(CountryCode, i64, u64)> = self.lives.series().collect();
+        let mut lives: Vec<(CertificateNumber, CertificateLife)> =
+            self.lives.iter().map(|(n, l)| (n, (**l).clone())).collect();
+        // In the order of their texts, as snapshots always listed them.
         lives.sort_by(|a, b| a.0.cmp(&b.0));
         StateParts {
             size: self.size,
@@ -1859,10 +1860,28 @@ impl State {
         }
     }
 
-    /// A state from its parts (a snapshot taken with [`State::to_parts`]).
-    pub fn from_parts(parts: StateParts) -> State {
+    /// A state from its parts (a snapshot taken with [`State::to_parts`]); refused when the
+    /// lives do not fill each participant's year from serial 1 to its last serial exactly.
+    pub fn from_parts(mut parts: StateParts) -> Result<State, Violation> {
         let stats = Stats::of_lives(parts.lives.iter().map(|(n, l)| (n, l)));
-        State {
+        parts
+            .lives
+            .sort_by_key(|(n, _)| (n.participant(), n.year(), n.serial()));
+        let mut lives = Lives::default();
+        for (number, life) in parts.lives {
+            let next = lives.last_serial(number.participant(), number.year()) + 1;
+            if number.serial() != next || lives.insert(&number, Arc::new(life)).is_err() {
+                return violation(format!(
+                    "the life of {number} is not the next serial of its series (repeated or after a gap)"
+                ));
+            }
+        }
+        let mut serials = parts.serials;
+        serials.sort();
+        if !lives.series().eq(serials.iter().copied()) {
+            return violation("the last serials do not match the lives recorded");
+        }
+        Ok(State {
             stats,
             last_audit: parts.last_audit.map(Arc::new),
             size: parts.size,
@@ -1881,18 +1900,7 @@ impl State {
                     .map(|a| (a.authority.id.clone(), a))
                     .collect(),
             ),
-            serials: Arc::new(
-                parts
-                    .serials
-                    .into_iter()
-                    .map(|(p, y, s)| ((p, y), s))
-                    .collect(),
-            ),
-            lives: parts
-                .lives
-                .into_iter()
-                .map(|(n, l)| (n, Arc::new(l)))
-                .collect(),
+            lives,
             pending_replacement: None,
             documents: Arc::new(
                 parts
@@ -1901,7 +1909,7 @@ impl State {
                     .map(|d| (d.document.hash, d))
                     .collect(),
             ),
-        }
+        })
     }
 }
 

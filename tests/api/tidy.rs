@@ -83,7 +83,7 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("getrandom", &["src/crypto.rs"]),
     ("data_encoding", &["src/codec/text.rs"]),
     ("unicode_normalization", &["src/domain/certificate.rs"]),
-    ("imbl", &["src/domain/state.rs", "src/domain/stats.rs"]),
+    ("imbl", &["src/domain/lives.rs", "src/domain/stats.rs"]),
     ("mimalloc", &["src/main.rs"]),
     ("askama", &["src/portal/"]),
     ("qrcode", &["src/qr.rs"]),
