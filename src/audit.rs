@@ -5,8 +5,9 @@
 //! entries replayed. With the checkpoint an earlier audit kept, it also proves the ledger only
 //! grew since (no fork, no rewrite).
 //!
-//! Signatures are checked in batches of [`SIGNATURE_BATCH`], several at once on a pool of threads
-//! of their own (one a core), while the next entries are decoded;
+//! Signatures are checked in batches of [`SIGNATURE_BATCH`] on a pool of threads of their own
+//! (one a core but one) while the next entries are decoded, and on the decoding thread itself
+//! whenever the pool has enough queued;
 //! [`Options::strict_signatures`] checks each one with `verify_strict` instead (api/export.md
 //! says what the two differ on).
 
@@ -60,6 +61,9 @@ pub struct Options {
     /// Check every signature with `verify_strict` instead of in batches (slower; exact even for
     /// signatures only a key's holder could craft).
     pub strict_signatures: bool,
+    /// Threads that verify signature batches besides the decoding thread, which verifies a batch
+    /// itself whenever they have two each queued; `None`: one a core but one.
+    pub verifier_threads: Option<usize>,
 }
 
 /// What a successful audit found.
@@ -90,28 +94,38 @@ type Pending = (u64, &'static str, Vec<u8>, [u8; 64], PublicKey);
 /// (or reused) on the thread that allocated it.
 type Checked = (Result<(), AuditFailure>, Vec<Pending>);
 
-/// Where a batch's [`Checked`] outcome arrives.
-type Outcome = std::sync::mpsc::Receiver<Checked>;
+/// A batch in flight: queued for a verifier thread (its [`Checked`] outcome arrives on the
+/// receiver), or verified already on the decoding thread.
+enum Outcome {
+    Queued(std::sync::mpsc::Receiver<Checked>),
+    Done(Result<(), AuditFailure>),
+}
 
 /// A batch for a verifier thread, and where its outcome goes.
 type Job = (Vec<Pending>, std::sync::mpsc::Sender<Checked>);
 
-/// The threads that verify signature batches, one a core, kept for the whole audit: a thread
-/// spawned per batch started with an empty allocator heap and paid fresh, zeroed pages for
-/// every batch verification's scratch memory (about a tenth of an audit's time, issue 14). The
-/// batches go back to the decoding thread, which allocated them, for the same reason.
+/// The threads that verify signature batches, one a core but the decoding thread's, kept for the
+/// whole audit: a thread spawned per batch started with an empty allocator heap and paid fresh,
+/// zeroed pages for every batch verification's scratch memory (about a tenth of an audit's
+/// time, issue 14). The batches go back to the decoding thread, which allocated them, for the
+/// same reason. The decoding thread verifies a batch itself whenever these threads have enough
+/// queued, so that every core runs one thread, always busy (three threads on two cores lost
+/// about a tenth of the signature rate to time slicing).
 struct Verifiers {
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Verifiers {
-    /// Threads that check every batch in batch mode, or each signature alone with `strict`.
-    fn new(strict: bool) -> Verifiers {
+    /// `threads` threads (by default one a core but one, none on a single core; at most
+    /// [`IN_FLIGHT`]) that check every batch in batch mode, or each signature alone with
+    /// `strict`.
+    fn new(strict: bool, threads: Option<usize>) -> Verifiers {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        // No more threads than batches can be in flight.
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, IN_FLIGHT));
+        let n = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() - 1))
+            .min(IN_FLIGHT);
         let threads = (0..n)
             .map(|_| {
                 let queue = queue.clone();
@@ -139,7 +153,7 @@ impl Verifiers {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send((batch, tx));
         }
-        rx
+        Outcome::Queued(rx)
     }
 }
 
@@ -227,24 +241,11 @@ impl Auditor {
         match self.feed_inner(frame) {
             Ok(()) => {
                 if self.pending.len() >= SIGNATURE_BATCH {
-                    // Verify this batch on another core while decoding goes on here; wait
-                    // only when IN_FLIGHT batches are already queued (bounded memory).
-                    while self.in_flight.len() >= IN_FLIGHT {
-                        if let Err(e) = self.join_oldest() {
-                            // No thread is left running behind a failed audit.
-                            let _ = self.join_in_flight();
-                            return Err(e);
-                        }
+                    if let Err(e) = self.hand_off() {
+                        // No thread is left running behind a failed audit; the failure with
+                        // the lowest index is the one reported.
+                        return Err(self.join_in_flight().err().unwrap_or(e));
                     }
-                    let strict = self.options.strict_signatures;
-                    let mut next = std::mem::take(&mut self.spare);
-                    next.reserve(SIGNATURE_BATCH);
-                    let batch = std::mem::replace(&mut self.pending, next);
-                    let outcome = self
-                        .verifiers
-                        .get_or_insert_with(|| Verifiers::new(strict))
-                        .submit(batch);
-                    self.in_flight.push_back(outcome);
                 }
                 Ok(())
             }
@@ -253,18 +254,63 @@ impl Auditor {
         }
     }
 
+    /// Sends the full pending batch to a verifier thread, or verifies it here when they have
+    /// enough queued; waits only when [`IN_FLIGHT`] batches are (bounded memory).
+    fn hand_off(&mut self) -> Result<(), AuditFailure> {
+        // The batches verified already, oldest first (one queue: they finish in order).
+        while let Some(Outcome::Queued(rx)) = self.in_flight.front() {
+            let received = match rx.try_recv() {
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                received => received.ok(),
+            };
+            self.in_flight.pop_front();
+            self.checked(received)?;
+        }
+        while self.in_flight.len() >= IN_FLIGHT {
+            self.join_oldest()?;
+        }
+        let Options {
+            strict_signatures: strict,
+            verifier_threads,
+        } = self.options;
+        let verifiers = self
+            .verifiers
+            .get_or_insert_with(|| Verifiers::new(strict, verifier_threads));
+        // Two batches queued a verifier thread keep it busy while it hands one back; beyond
+        // that, this thread verifies the batch itself (a failure waits behind the batches
+        // before it, so that the lowest index is reported).
+        if self.in_flight.len() < 2 * verifiers.threads.len() {
+            let mut next = std::mem::take(&mut self.spare);
+            next.reserve(SIGNATURE_BATCH);
+            let batch = std::mem::replace(&mut self.pending, next);
+            self.in_flight.push_back(verifiers.submit(batch));
+        } else {
+            let result = verify_pending(&self.pending, strict);
+            self.pending.clear();
+            if result.is_err() {
+                self.in_flight.push_back(Outcome::Done(result));
+                return self.join_in_flight();
+            }
+        }
+        Ok(())
+    }
+
+    /// A verifier thread's outcome (none if it panicked); its batch is kept for the next.
+    fn checked(&mut self, received: Option<Checked>) -> Result<(), AuditFailure> {
+        let Some((result, mut batch)) = received else {
+            return Err(whole("signature verification panicked"));
+        };
+        batch.clear();
+        self.spare = batch;
+        result
+    }
+
     /// Waits for the oldest batch in flight (batches are joined in entry order, so the first
     /// failure found is the one with the lowest index).
     fn join_oldest(&mut self) -> Result<(), AuditFailure> {
         match self.in_flight.pop_front() {
-            Some(outcome) => match outcome.recv() {
-                Ok((result, mut batch)) => {
-                    batch.clear();
-                    self.spare = batch;
-                    result
-                }
-                Err(_) => Err(whole("signature verification panicked")),
-            },
+            Some(Outcome::Queued(outcome)) => self.checked(outcome.recv().ok()),
+            Some(Outcome::Done(result)) => result,
             None => Ok(()),
         }
     }

@@ -83,6 +83,7 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     };
     let options = Options {
         strict_signatures: args.strict_signatures,
+        verifier_threads: None,
     };
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
     let started = std::time::Instant::now();

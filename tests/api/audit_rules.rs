@@ -214,6 +214,7 @@ fn check(rows: impl Fn() -> Vec<Row>, index: u64, words: &str) {
     for strict in [false, true] {
         let options = Options {
             strict_signatures: strict,
+            ..Options::default()
         };
         match audit(rows(), options) {
             Ok(report) => panic!(
@@ -249,6 +250,7 @@ fn the_honest_ledger_passes_in_both_signature_modes() {
             honest(),
             Options {
                 strict_signatures: strict,
+                ..Options::default()
             },
         )
         .unwrap();
@@ -510,6 +512,48 @@ fn signatures_are_judged_as_verify_strict_judges_them() {
         3,
         "signature",
     );
+}
+
+/// Several thousand signatures, so that batches are verified on other threads and on the
+/// decoding thread alike (issue 14): a bad signature is found wherever its batch was verified,
+/// and of two, the first is the one named.
+#[test]
+fn the_first_bad_signature_is_named_in_a_long_ledger() {
+    const CERTIFICATES: u64 = 1_200;
+    let long = |bad: &[u64]| {
+        let bad = bad.to_vec();
+        move || {
+            let mut rows = honest();
+            for serial in 2..=CERTIFICATES {
+                rows.push(match bad.contains(&serial) {
+                    true => issued_with(certificate(serial), |signed| {
+                        let mut signature = authority_key().sign(signed);
+                        signature[7] ^= 0x10;
+                        signature
+                    }),
+                    false => issued(certificate(serial)),
+                });
+            }
+            rows
+        }
+    };
+    // Certificate n is entry n + 2; each carries two signatures (its seal and its issuance).
+    // Verifier threads or none (every batch on the decoding thread), one or two bad signatures.
+    for threads in [None, Some(0), Some(1)] {
+        for strict_signatures in [false, true] {
+            let options = Options {
+                strict_signatures,
+                verifier_threads: threads,
+            };
+            let report = audit(long(&[])(), options).expect("the long honest ledger passes");
+            assert_eq!(report.certificates, CERTIFICATES);
+            for (bad, index) in [(&[1_100][..], 1_102), (&[400, 1_100][..], 402)] {
+                let failure = audit(long(bad)(), options).expect_err("a bad signature");
+                assert_eq!(failure.index, Some(index), "{threads:?}: {failure}");
+                assert!(failure.reason.contains("signature"), "{failure}");
+            }
+        }
+    }
 }
 
 #[test]
