@@ -27,9 +27,9 @@ use crate::tlog::{Checkpoint, NoteVerifier};
 /// Signatures checked together, on a thread of their own.
 pub const SIGNATURE_BATCH: usize = 512;
 
-/// Batches verified at once while the entries after them are decoded: enough that both cores
-/// always have signatures to check (issue 14: with one pair of batches joined before the next,
-/// the cores idled about a fifth of the time), few enough to bound memory.
+/// Most batches queued for the verifier threads at once (and most threads): two a thread keep
+/// each busy (issue 14: with one pair of batches joined before the next, the cores idled about
+/// a fifth of the time); beyond that the decoding thread verifies, so memory stays bounded.
 const IN_FLIGHT: usize = 6;
 
 /// Where and why an audit failed.
@@ -255,7 +255,7 @@ impl Auditor {
     }
 
     /// Sends the full pending batch to a verifier thread, or verifies it here when they have
-    /// enough queued; waits only when [`IN_FLIGHT`] batches are (bounded memory).
+    /// enough queued (at most [`IN_FLIGHT`] batches wait: bounded memory).
     fn hand_off(&mut self) -> Result<(), AuditFailure> {
         // The batches verified already, oldest first (one queue: they finish in order).
         while let Some(Outcome::Queued(rx)) = self.in_flight.front() {
@@ -266,9 +266,6 @@ impl Auditor {
             self.in_flight.pop_front();
             self.checked(received)?;
         }
-        while self.in_flight.len() >= IN_FLIGHT {
-            self.join_oldest()?;
-        }
         let Options {
             strict_signatures: strict,
             verifier_threads,
@@ -277,9 +274,9 @@ impl Auditor {
             .verifiers
             .get_or_insert_with(|| Verifiers::new(strict, verifier_threads));
         // Two batches queued a verifier thread keep it busy while it hands one back; beyond
-        // that, this thread verifies the batch itself (a failure waits behind the batches
-        // before it, so that the lowest index is reported).
-        if self.in_flight.len() < 2 * verifiers.threads.len() {
+        // that (or IN_FLIGHT in all), this thread verifies the batch itself instead of waiting
+        // (a failure waits behind the batches before it, so that the lowest index is reported).
+        if self.in_flight.len() < (2 * verifiers.threads.len()).min(IN_FLIGHT) {
             let mut next = std::mem::take(&mut self.spare);
             next.reserve(SIGNATURE_BATCH);
             let batch = std::mem::replace(&mut self.pending, next);
