@@ -86,12 +86,25 @@ impl Lives {
 
     /// Every life with its number, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (CertificateNumber, &Arc<CertificateLife>)> {
+        self.iter_where(|_| true)
+    }
+
+    /// The lives `keep` accepts, with their numbers, in number order (a number is written only
+    /// for a life kept: the trust bundle keeps the few that changed).
+    pub fn iter_where(
+        &self,
+        keep: fn(&CertificateLife) -> bool,
+    ) -> impl Iterator<Item = (CertificateNumber, &Arc<CertificateLife>)> {
         self.series
             .iter()
-            .flat_map(|(&(participant, year), lives)| {
-                lives.iter().zip(1u64..).map(move |(life, serial)| {
-                    (CertificateNumber::new(participant, year, serial), life)
-                })
+            .flat_map(move |(&(participant, year), lives)| {
+                lives
+                    .iter()
+                    .zip(1u64..)
+                    .filter(move |(life, _)| keep(life))
+                    .map(move |(life, serial)| {
+                        (CertificateNumber::new(participant, year, serial), life)
+                    })
             })
     }
 }
@@ -160,6 +173,14 @@ mod tests {
         assert_eq!(
             lives.get(&number("BW", 2026, 1)).map(|l| l.issued_index),
             Some(9)
+        );
+        let later: Vec<String> = lives
+            .iter_where(|l| l.issued_index >= 2)
+            .map(|(n, _)| n.as_str().to_owned())
+            .collect();
+        assert_eq!(
+            later,
+            ["AE-2026-000001", "BW-2025-000001", "BW-2026-000001"]
         );
         let order: Vec<String> = lives.iter().map(|(n, _)| n.as_str().to_owned()).collect();
         assert_eq!(

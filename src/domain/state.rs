@@ -1827,8 +1827,7 @@ impl State {
     /// Every certificate whose life changed after issuance (confirmed or void), in number order.
     pub fn changed_lives(&self) -> impl Iterator<Item = (CertificateNumber, &CertificateLife)> {
         self.lives
-            .iter()
-            .filter(|(_, l)| l.confirmed.is_some() || l.voided.is_some())
+            .iter_where(|l| l.confirmed.is_some() || l.voided.is_some())
             .map(|(n, l)| (n, &**l))
     }
 
