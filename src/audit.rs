@@ -241,11 +241,7 @@ impl Auditor {
         match self.feed_inner(frame) {
             Ok(()) => {
                 if self.pending.len() >= SIGNATURE_BATCH {
-                    if let Err(e) = self.hand_off() {
-                        // No thread is left running behind a failed audit; the failure with
-                        // the lowest index is the one reported.
-                        return Err(self.join_in_flight().err().unwrap_or(e));
-                    }
+                    return self.batch_full();
                 }
                 Ok(())
             }
@@ -254,10 +250,23 @@ impl Auditor {
         }
     }
 
+    /// Hands off the full pending batch; on a failure no thread is left running behind the
+    /// audit (what the others find is dropped: the failure already found is the lowest index).
+    fn batch_full(&mut self) -> Result<(), AuditFailure> {
+        let result = self.hand_off();
+        if result.is_err() {
+            let _ = self.join_in_flight();
+        }
+        result
+    }
+
     /// Sends the full pending batch to a verifier thread, or verifies it here when they have
-    /// enough queued (at most [`IN_FLIGHT`] batches wait: bounded memory).
+    /// enough queued (at most [`IN_FLIGHT`] batches wait: bounded memory). An error is the
+    /// failure with the lowest index found so far: the oldest batch's, or after joining the
+    /// batches before the one verified here.
     fn hand_off(&mut self) -> Result<(), AuditFailure> {
-        // The batches verified already, oldest first (one queue: they finish in order).
+        // The batches verified already, from the oldest on (one that finished behind an
+        // unfinished one waits: results are taken in entry order).
         while let Some(Outcome::Queued(rx)) = self.in_flight.front() {
             let received = match rx.try_recv() {
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
@@ -577,4 +586,40 @@ pub fn audit_folder(
         previous,
         &mut progress,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningKey;
+
+    /// A batch already judged by a verifier thread.
+    fn judged(result: Result<(), AuditFailure>) -> Outcome {
+        let (tx, rx) = std::sync::mpsc::channel();
+        tx.send((result, Vec::new())).expect("the receiver is here");
+        Outcome::Queued(rx)
+    }
+
+    /// Two batches in flight have both failed when the decoding thread hands off the next: the
+    /// first failure (the lower index) is the one reported, not the later batch's.
+    #[test]
+    fn of_two_failed_batches_in_flight_the_first_is_reported() {
+        let key = SigningKey::from_seed(&[5; 32]);
+        let mut auditor = Auditor::new(None, Options::default(), Level::Public);
+        auditor.verifiers = Some(Verifiers::new(false, Some(1)));
+        auditor.in_flight.push_back(judged(Err(at(5, "the first"))));
+        auditor
+            .in_flight
+            .push_back(judged(Err(at(9, "the second"))));
+        auditor.pending = (0..SIGNATURE_BATCH as u64)
+            .map(|i| {
+                let message = i.to_be_bytes().to_vec();
+                let signature = key.sign(&message);
+                (2_000 + i, "issuance", message, signature, key.public_key())
+            })
+            .collect();
+        let failure = auditor.batch_full().expect_err("a batch in flight failed");
+        assert_eq!(failure.index, Some(5), "{failure}");
+        assert!(auditor.in_flight.is_empty(), "nothing is left in flight");
+    }
 }

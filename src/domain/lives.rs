@@ -13,7 +13,8 @@ use super::certificate::CertificateNumber;
 use super::country::CountryCode;
 use super::state::CertificateLife;
 
-/// Lives by number; iterated in number order (participant, year, serial).
+/// Lives by number; iterated in (participant, year, serial) order (which is not the order of
+/// the numbers' texts past serial 999,999).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lives {
     series: OrdMap<(CountryCode, i64), Vector<Arc<CertificateLife>>>,
@@ -84,12 +85,12 @@ impl Lives {
             .map(|(&(participant, year), lives)| (participant, year, lives.len() as u64))
     }
 
-    /// Every life with its number, in number order.
+    /// Every life with its number, in (participant, year, serial) order.
     pub fn iter(&self) -> impl Iterator<Item = (CertificateNumber, &Arc<CertificateLife>)> {
         self.iter_where(|_| true)
     }
 
-    /// The lives `keep` accepts, with their numbers, in number order (a number is written only
+    /// The lives `keep` accepts, with their numbers, in (participant, year, serial) order (a number is written only
     /// for a life kept: the trust bundle keeps the few that changed).
     pub fn iter_where(
         &self,

@@ -1656,12 +1656,12 @@ impl State {
     }
 
     /// The years certificates were issued in (from the serials: never forgotten, even when
-    /// every certificate of a year was later voided), in no particular order.
+    /// every certificate of a year was later voided), by participant, then year.
     pub fn years_issued(&self) -> impl Iterator<Item = i64> + '_ {
         self.lives.series().map(|(_, year, _)| year)
     }
 
-    /// Every issued certificate's life, in number order.
+    /// Every issued certificate's life, in (participant, year, serial) order.
     pub fn lives(&self) -> impl Iterator<Item = (CertificateNumber, &CertificateLife)> {
         self.lives.iter().map(|(n, l)| (n, &**l))
     }
@@ -1824,7 +1824,8 @@ impl State {
         self.lives.get(number).map(|l| &**l)
     }
 
-    /// Every certificate whose life changed after issuance (confirmed or void), in number order.
+    /// Every certificate whose life changed after issuance (confirmed or void), in
+    /// (participant, year, serial) order.
     pub fn changed_lives(&self) -> impl Iterator<Item = (CertificateNumber, &CertificateLife)> {
         self.lives
             .iter_where(|l| l.confirmed.is_some() || l.voided.is_some())

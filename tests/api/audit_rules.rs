@@ -537,8 +537,12 @@ fn the_first_bad_signature_is_named_in_a_long_ledger() {
             rows
         }
     };
-    // Certificate n is entry n + 2; each carries two signatures (its seal and its issuance).
-    // Verifier threads or none (every batch on the decoding thread), one or two bad signatures.
+    // Certificate n is entry n + 2; each carries two signatures (its seal and its issuance),
+    // so a batch of 512 signatures holds 256 entries: 3-258, 259-514, 515-770, 771-1026, and
+    // the partial rest is verified at the end. Verifier threads or none (every batch on the
+    // decoding thread); one bad signature in the third batch, two in neighbouring batches
+    // (both can have failed by the time the first failure is seen), one in a batch and one
+    // in the partial rest.
     for threads in [None, Some(0), Some(1)] {
         for strict_signatures in [false, true] {
             let options = Options {
@@ -547,7 +551,11 @@ fn the_first_bad_signature_is_named_in_a_long_ledger() {
             };
             let report = audit(long(&[])(), options).expect("the long honest ledger passes");
             assert_eq!(report.certificates, CERTIFICATES);
-            for (bad, index) in [(&[1_100][..], 1_102), (&[400, 1_100][..], 402)] {
+            for (bad, index) in [
+                (&[600][..], 602),
+                (&[100, 400][..], 102),
+                (&[400, 1_100][..], 402),
+            ] {
                 let failure = audit(long(bad)(), options).expect_err("a bad signature");
                 assert_eq!(failure.index, Some(index), "{threads:?}: {failure}");
                 assert!(failure.reason.contains("signature"), "{failure}");
