@@ -94,12 +94,8 @@ type Pending = (u64, &'static str, Vec<u8>, [u8; 64], PublicKey);
 /// (or reused) on the thread that allocated it.
 type Checked = (Result<(), AuditFailure>, Vec<Pending>);
 
-/// A batch in flight: queued for a verifier thread (its [`Checked`] outcome arrives on the
-/// receiver), or verified already on the decoding thread.
-enum Outcome {
-    Queued(std::sync::mpsc::Receiver<Checked>),
-    Done(Result<(), AuditFailure>),
-}
+/// Where a batch's [`Checked`] outcome arrives.
+type Outcome = std::sync::mpsc::Receiver<Checked>;
 
 /// A batch for a verifier thread, and where its outcome goes.
 type Job = (Vec<Pending>, std::sync::mpsc::Sender<Checked>);
@@ -153,7 +149,7 @@ impl Verifiers {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send((batch, tx));
         }
-        Outcome::Queued(rx)
+        rx
     }
 }
 
@@ -267,7 +263,7 @@ impl Auditor {
     fn hand_off(&mut self) -> Result<(), AuditFailure> {
         // The batches verified already, from the oldest on (one that finished behind an
         // unfinished one waits: results are taken in entry order).
-        while let Some(Outcome::Queued(rx)) = self.in_flight.front() {
+        while let Some(rx) = self.in_flight.front() {
             let received = match rx.try_recv() {
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
                 received => received.ok(),
@@ -294,8 +290,8 @@ impl Auditor {
             let result = verify_pending(&self.pending, strict);
             self.pending.clear();
             if result.is_err() {
-                self.in_flight.push_back(Outcome::Done(result));
-                return self.join_in_flight();
+                // The batches before this one come first.
+                return self.join_in_flight().and(result);
             }
         }
         Ok(())
@@ -315,8 +311,7 @@ impl Auditor {
     /// failure found is the one with the lowest index).
     fn join_oldest(&mut self) -> Result<(), AuditFailure> {
         match self.in_flight.pop_front() {
-            Some(Outcome::Queued(outcome)) => self.checked(outcome.recv().ok()),
-            Some(Outcome::Done(result)) => result,
+            Some(outcome) => self.checked(outcome.recv().ok()),
             None => Ok(()),
         }
     }
@@ -597,7 +592,7 @@ mod tests {
     fn judged(result: Result<(), AuditFailure>) -> Outcome {
         let (tx, rx) = std::sync::mpsc::channel();
         tx.send((result, Vec::new())).expect("the receiver is here");
-        Outcome::Queued(rx)
+        rx
     }
 
     /// Two batches in flight have both failed when the decoding thread hands off the next: the

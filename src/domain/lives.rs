@@ -18,7 +18,6 @@ use super::state::CertificateLife;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lives {
     series: OrdMap<(CountryCode, i64), Vector<Arc<CertificateLife>>>,
-    len: usize,
 }
 
 /// A life for a number that is neither recorded nor the next serial of its series.
@@ -54,21 +53,20 @@ impl Lives {
         let series = self.series.entry(key).or_default();
         if i == recorded {
             series.push_back(life);
-            self.len += 1;
         } else {
             series.set(i, life);
         }
         Ok(())
     }
 
-    /// How many lives are recorded.
+    /// How many lives are recorded (the sum of the last serials).
     pub fn len(&self) -> usize {
-        self.len
+        self.series.values().map(Vector::len).sum()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.series.is_empty()
     }
 
     /// The last serial recorded for `participant` in `year` (0 for none).
@@ -90,8 +88,8 @@ impl Lives {
         self.iter_where(|_| true)
     }
 
-    /// The lives `keep` accepts, with their numbers, in (participant, year, serial) order (a number is written only
-    /// for a life kept: the trust bundle keeps the few that changed).
+    /// The lives `keep` accepts, with their numbers, in (participant, year, serial) order (a
+    /// number is written only for a life kept: the trust bundle keeps the few that changed).
     pub fn iter_where(
         &self,
         keep: fn(&CertificateLife) -> bool,
