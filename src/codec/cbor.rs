@@ -492,6 +492,92 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A schema-directed reader for the structures decoded most often (a certificate's ledger entry
+/// and its issuance: every audit and replay reads one an entry; issue 14). It expects one exact
+/// shape, item by item, and answers `None` at the first byte that differs; the caller then
+/// decodes with [`Value::decode`] and [`Fields`], which accept or refuse and name the problem.
+/// It reads with the general decoder's rules (the same [`Reader`]: shortest heads, definite
+/// lengths, UTF-8 text) and its callers expect keys in canonical order and no trailing bytes, so
+/// whatever it accepts the general decoder accepts with the same meaning (tested on every
+/// single-byte change of real entries); it only skips building a tree of values.
+pub struct Walker<'a> {
+    reader: Reader<'a>,
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(bytes: &'a [u8]) -> Walker<'a> {
+        Walker {
+            reader: Reader { bytes, pos: 0 },
+        }
+    }
+
+    /// The argument of the next item if it has this major type.
+    fn head(&mut self, major: u8) -> Option<u64> {
+        let initial = *self.reader.bytes.get(self.reader.pos)?;
+        if initial >> 5 != major {
+            return None;
+        }
+        self.reader.pos += 1;
+        self.reader.argument(initial).ok()
+    }
+
+    /// A string's bytes, after its head of this major type.
+    fn string(&mut self, major: u8) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.head(major)?).ok()?;
+        self.reader.take(n).ok()
+    }
+
+    /// The head of an array of exactly `n` items.
+    pub fn array(&mut self, n: u64) -> Option<()> {
+        (self.head(4)? == n).then_some(())
+    }
+
+    /// The head of a map of exactly `n` entries.
+    pub fn map(&mut self, n: u64) -> Option<()> {
+        (self.head(5)? == n).then_some(())
+    }
+
+    /// A text string equal to `text` (a map key, a context, a known value).
+    pub fn text_is(&mut self, text: &str) -> Option<()> {
+        (self.string(3)? == text.as_bytes()).then_some(())
+    }
+
+    /// `[context, ` of a `[context, body]` array.
+    pub fn context(&mut self, context: &str) -> Option<()> {
+        self.array(2)?;
+        self.text_is(context)
+    }
+
+    /// A text string.
+    pub fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.string(3)?).ok()
+    }
+
+    /// A byte string.
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        self.string(2)
+    }
+
+    /// An unsigned integer.
+    pub fn uint(&mut self) -> Option<u64> {
+        self.head(0)
+    }
+
+    /// Whether the next item is `null` (consumed if it is).
+    pub fn null(&mut self) -> bool {
+        let is_null = self.reader.bytes.get(self.reader.pos) == Some(&0xf6);
+        if is_null {
+            self.reader.pos += 1;
+        }
+        is_null
+    }
+
+    /// Every byte was read.
+    pub fn end(self) -> Option<()> {
+        (self.reader.pos == self.reader.bytes.len()).then_some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 //! [`Kind::ALL`]: a v2 reader cannot judge an entry it does not understand, so an unknown kind
 //! does not decode.
 
-use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value};
+use super::cbor::{shape, unwrap_context, with_context, Fields, FormatError, Value, Walker};
 use super::lifecycle::{decode_confirmation, decode_void};
 use super::record::decode_issuance;
 use crate::crypto::{sha256, Hash, KeyId, PublicKey};
@@ -210,6 +210,12 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
 
 /// Decodes canonical entry bytes (a certificate entry's embedded issuance included).
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
+    walk_certificate_entry(bytes).map_or_else(|| decode_entry_tree(bytes), Ok)
+}
+
+/// [`decode_entry`] through a tree of values: it accepts or refuses any bytes, and names the
+/// problem.
+fn decode_entry_tree(bytes: &[u8]) -> Result<Entry, FormatError> {
     let value = Value::decode(bytes)?;
     let body = unwrap_context(&value, ENTRY_CONTEXT)?;
     let f = Fields::exact(
@@ -236,6 +242,52 @@ pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
         },
         prev: f.array("prev")?,
         event: event(kind, f.get("payload"))?,
+    })
+}
+
+/// [`decode_entry`] of a canonical certificate entry (most of a ledger) without a tree of
+/// values (issue 14: the audit's and the replay's decoding thread); `None` for anything else,
+/// which the general decoder judges. The keys are in canonical order (by length, then bytewise).
+fn walk_certificate_entry(bytes: &[u8]) -> Option<Entry> {
+    let mut w = Walker::new(bytes);
+    w.context(ENTRY_CONTEXT)?;
+    w.map(7)?;
+    w.text_is("kind")?;
+    w.text_is(Kind::CertificateIssued.as_str())?;
+    w.text_is("prev")?;
+    let prev = w.bytes()?.try_into().ok()?;
+    w.text_is("time")?;
+    let time_ms = w.uint()?;
+    w.text_is("actor")?;
+    let actor = w.text()?.to_owned();
+    w.text_is("index")?;
+    let index = w.uint()?;
+    w.text_is("key_id")?;
+    let key_id = if w.null() {
+        None
+    } else {
+        Some(KeyId::parse(w.text()?)?)
+    };
+    w.text_is("payload")?;
+    w.map(2)?;
+    w.text_is("issuance")?;
+    let signed = w.bytes()?;
+    w.text_is("signature")?;
+    let signature = w.bytes()?.try_into().ok()?;
+    w.end()?;
+    let issuance = decode_issuance(signed).ok()?;
+    Some(Entry {
+        index,
+        time_ms,
+        actor,
+        key_id,
+        prev,
+        event: Event::CertificateIssued(SignedCertificate {
+            issuance,
+            signed: signed.to_vec(),
+            signature,
+            record: None,
+        }),
     })
 }
 
@@ -280,4 +332,99 @@ pub fn attach_record(entry: &mut Entry, record: &[u8]) -> Result<(), FormatError
 /// The hash that chains entries: SHA-256 of the canonical bytes.
 pub fn entry_hash(entry_bytes: &[u8]) -> Hash {
     sha256(entry_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::record::encode_issuance;
+    use crate::crypto::SigningKey;
+    use crate::domain::{CertificateNumber, Date, Issuance};
+
+    fn certificate_entry(signed_by_key: bool) -> Vec<u8> {
+        let key = SigningKey::from_seed(&[3; 32]);
+        let key_id = key.public_key().key_id();
+        let issuance = Issuance {
+            number: CertificateNumber::parse("BW-2026-000042").unwrap(),
+            authority_id: "BW-A1".into(),
+            key_id,
+            issued_on: Date::parse("2026-12-04").unwrap(),
+            expires_on: Date::parse("2027-02-02").unwrap(),
+            certificate_hash: [7; 32],
+        };
+        let signed = encode_issuance(&issuance);
+        let signature = key.sign(&signed);
+        encode_entry(&Entry {
+            index: 70_067,
+            time_ms: 1_780_000_000_000,
+            actor: "BW-A1".into(),
+            key_id: signed_by_key.then_some(key_id),
+            prev: [9; 32],
+            event: Event::CertificateIssued(SignedCertificate {
+                issuance,
+                signed,
+                signature,
+                record: None,
+            }),
+        })
+    }
+
+    /// Every change of one byte of `bytes`: each bit flipped, the byte removed, a byte put
+    /// before it (0x00, 0xf6 and a copy of it), and a byte added at the end.
+    fn one_byte_changes(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let mut changed = Vec::new();
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut b = bytes.to_vec();
+                b[i] ^= 1 << bit;
+                changed.push(b);
+            }
+            let mut removed = bytes.to_vec();
+            removed.remove(i);
+            changed.push(removed);
+            for extra in [0x00, 0xf6, bytes[i]] {
+                let mut inserted = bytes.to_vec();
+                inserted.insert(i, extra);
+                changed.push(inserted);
+            }
+        }
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        changed.push(longer);
+        changed
+    }
+
+    /// The walk (issue 14) must accept nothing the general decoder refuses and read what it
+    /// accepts as the general decoder does: checked on every one-byte change of a certificate
+    /// entry, with and without a key id, and of its issuance.
+    #[test]
+    fn the_walk_accepts_only_what_the_general_decoder_accepts_and_reads_it_the_same() {
+        for signed_by_key in [true, false] {
+            let bytes = certificate_entry(signed_by_key);
+            let walked = walk_certificate_entry(&bytes).expect("the walk reads a canonical entry");
+            assert_eq!(Ok(walked), decode_entry_tree(&bytes));
+            let mut accepted = 0;
+            for changed in one_byte_changes(&bytes) {
+                if let Some(walked) = walk_certificate_entry(&changed) {
+                    accepted += 1;
+                    assert_eq!(
+                        Ok(walked),
+                        decode_entry_tree(&changed),
+                        "{}",
+                        super::super::text::hex(&changed)
+                    );
+                }
+            }
+            // Hashes, times and signatures change without changing the shape.
+            assert!(accepted > 1_000, "{accepted}");
+            let Ok(Entry {
+                event: Event::CertificateIssued(signed),
+                ..
+            }) = decode_entry(&bytes)
+            else {
+                panic!("a certificate entry");
+            };
+            super::super::record::check_walked_issuance(&signed.signed, one_byte_changes);
+        }
+    }
 }
