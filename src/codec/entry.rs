@@ -210,7 +210,7 @@ pub fn encode_entry(entry: &Entry) -> Vec<u8> {
 
 /// Decodes canonical entry bytes (a certificate entry's embedded issuance included).
 pub fn decode_entry(bytes: &[u8]) -> Result<Entry, FormatError> {
-    walk_certificate_entry(bytes).map_or_else(|| decode_entry_tree(bytes), Ok)
+    walk_signed_entry(bytes).map_or_else(|| decode_entry_tree(bytes), Ok)
 }
 
 /// [`decode_entry`] through a tree of values: it accepts or refuses any bytes, and names the
@@ -245,15 +245,24 @@ fn decode_entry_tree(bytes: &[u8]) -> Result<Entry, FormatError> {
     })
 }
 
-/// [`decode_entry`] of a canonical certificate entry (most of a ledger) without a tree of
-/// values (issue 14: the audit's and the replay's decoding thread); `None` for anything else,
-/// which the general decoder judges. The keys are in canonical order (by length, then bytewise).
-fn walk_certificate_entry(bytes: &[u8]) -> Option<Entry> {
+/// [`decode_entry`] of a canonical entry of a signed event (a certificate's issuance, an import
+/// confirmation or a void: all but a few entries of a ledger) without a tree of values (issue
+/// 14: the audit's and the replay's decoding thread); `None` for anything else, which the
+/// general decoder judges. The keys are read in canonical order: by length, then bytewise (each
+/// key is shorter than 24 bytes, so its encoding is one head byte holding its length, then the
+/// text).
+fn walk_signed_entry(bytes: &[u8]) -> Option<Entry> {
     let mut w = Walker::new(bytes);
     w.context(ENTRY_CONTEXT)?;
     w.map(7)?;
     w.text_is("kind")?;
-    w.text_is(Kind::CertificateIssued.as_str())?;
+    let kind = Kind::parse(w.text()?)?;
+    let signed_key = match kind {
+        Kind::CertificateIssued => "issuance",
+        Kind::ImportConfirmed => "confirmation",
+        Kind::CertificateVoided => "void",
+        _ => return None,
+    };
     w.text_is("prev")?;
     let prev = w.bytes()?.try_into().ok()?;
     w.text_is("time")?;
@@ -270,24 +279,45 @@ fn walk_certificate_entry(bytes: &[u8]) -> Option<Entry> {
     };
     w.text_is("payload")?;
     w.map(2)?;
-    w.text_is("issuance")?;
-    let signed = w.bytes()?;
-    w.text_is("signature")?;
-    let signature = w.bytes()?.try_into().ok()?;
+    let (signed, signature) = if (signed_key.len(), signed_key) < ("signature".len(), "signature") {
+        w.text_is(signed_key)?;
+        let signed = w.bytes()?;
+        w.text_is("signature")?;
+        (signed, w.bytes()?)
+    } else {
+        w.text_is("signature")?;
+        let signature = w.bytes()?;
+        w.text_is(signed_key)?;
+        (w.bytes()?, signature)
+    };
+    let signature = signature.try_into().ok()?;
     w.end()?;
-    let issuance = decode_issuance(signed).ok()?;
+    let event = match kind {
+        Kind::CertificateIssued => Event::CertificateIssued(SignedCertificate {
+            issuance: decode_issuance(signed).ok()?,
+            signed: signed.to_vec(),
+            signature,
+            record: None,
+        }),
+        Kind::ImportConfirmed => Event::ImportConfirmed(SignedConfirmation {
+            confirmation: decode_confirmation(signed).ok()?,
+            signed: signed.to_vec(),
+            signature,
+            record: None,
+        }),
+        _ => Event::CertificateVoided(SignedVoid {
+            void: decode_void(signed).ok()?,
+            signed: signed.to_vec(),
+            signature,
+        }),
+    };
     Some(Entry {
         index,
         time_ms,
         actor,
         key_id,
         prev,
-        event: Event::CertificateIssued(SignedCertificate {
-            issuance,
-            signed: signed.to_vec(),
-            signature,
-            record: None,
-        }),
+        event,
     })
 }
 
@@ -337,15 +367,18 @@ pub fn entry_hash(entry_bytes: &[u8]) -> Hash {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::lifecycle::{encode_confirmation, encode_void};
     use crate::codec::record::encode_issuance;
     use crate::crypto::SigningKey;
-    use crate::domain::{CertificateNumber, Date, Issuance};
+    use crate::domain::{CertificateNumber, Confirmation, Date, Issuance, Void};
 
-    fn certificate_entry(signed_by_key: bool) -> Vec<u8> {
+    /// An entry of each signed kind (issuance, confirmation, void), with and without a key id.
+    fn signed_entries() -> Vec<Vec<u8>> {
         let key = SigningKey::from_seed(&[3; 32]);
         let key_id = key.public_key().key_id();
+        let number = CertificateNumber::parse("BW-2026-000042").unwrap();
         let issuance = Issuance {
-            number: CertificateNumber::parse("BW-2026-000042").unwrap(),
+            number: number.clone(),
             authority_id: "BW-A1".into(),
             key_id,
             issued_on: Date::parse("2026-12-04").unwrap(),
@@ -353,20 +386,53 @@ mod tests {
             certificate_hash: [7; 32],
         };
         let signed = encode_issuance(&issuance);
-        let signature = key.sign(&signed);
-        encode_entry(&Entry {
-            index: 70_067,
-            time_ms: 1_780_000_000_000,
-            actor: "BW-A1".into(),
-            key_id: signed_by_key.then_some(key_id),
-            prev: [9; 32],
-            event: Event::CertificateIssued(SignedCertificate {
-                issuance,
-                signed,
-                signature,
-                record: None,
-            }),
-        })
+        let issued = Event::CertificateIssued(SignedCertificate {
+            issuance,
+            signature: key.sign(&signed),
+            signed,
+            record: None,
+        });
+        let confirmation = Confirmation {
+            number: number.clone(),
+            authority_id: "AE-A1".into(),
+            key_id,
+            received_on: Date::parse("2026-12-06").unwrap(),
+            arrival_hash: [5; 32],
+        };
+        let signed = encode_confirmation(&confirmation);
+        let confirmed = Event::ImportConfirmed(SignedConfirmation {
+            confirmation,
+            signature: key.sign(&signed),
+            signed,
+            record: None,
+        });
+        let void = Void {
+            number,
+            authority_id: "BW-A1".into(),
+            key_id,
+            reason: "issued in error".into(),
+            replaced_by: CertificateNumber::parse("BW-2026-000043"),
+        };
+        let signed = encode_void(&void);
+        let voided = Event::CertificateVoided(SignedVoid {
+            void,
+            signature: key.sign(&signed),
+            signed,
+        });
+        let mut entries = Vec::new();
+        for event in [issued, confirmed, voided] {
+            for key_id in [Some(key_id), None] {
+                entries.push(encode_entry(&Entry {
+                    index: 70_067,
+                    time_ms: 1_780_000_000_000,
+                    actor: "BW-A1".into(),
+                    key_id,
+                    prev: [9; 32],
+                    event: event.clone(),
+                }));
+            }
+        }
+        entries
     }
 
     /// Every change of one byte of `bytes`: each bit flipped, the byte removed, a byte put
@@ -395,17 +461,16 @@ mod tests {
     }
 
     /// The walk (issue 14) must accept nothing the general decoder refuses and read what it
-    /// accepts as the general decoder does: checked on every one-byte change of a certificate
-    /// entry, with and without a key id, and of its issuance.
+    /// accepts as the general decoder does: checked on every one-byte change of an entry of each
+    /// signed kind, with and without a key id, and of the signed issuance and confirmation.
     #[test]
     fn the_walk_accepts_only_what_the_general_decoder_accepts_and_reads_it_the_same() {
-        for signed_by_key in [true, false] {
-            let bytes = certificate_entry(signed_by_key);
-            let walked = walk_certificate_entry(&bytes).expect("the walk reads a canonical entry");
-            assert_eq!(Ok(walked), decode_entry_tree(&bytes));
+        for bytes in signed_entries() {
+            let walked = walk_signed_entry(&bytes).expect("the walk reads a canonical entry");
+            assert_eq!(Ok(walked.clone()), decode_entry_tree(&bytes));
             let mut accepted = 0;
             for changed in one_byte_changes(&bytes) {
-                if let Some(walked) = walk_certificate_entry(&changed) {
+                if let Some(walked) = walk_signed_entry(&changed) {
                     accepted += 1;
                     assert_eq!(
                         Ok(walked),
@@ -417,14 +482,15 @@ mod tests {
             }
             // Hashes, times and signatures change without changing the shape.
             assert!(accepted > 1_000, "{accepted}");
-            let Ok(Entry {
-                event: Event::CertificateIssued(signed),
-                ..
-            }) = decode_entry(&bytes)
-            else {
-                panic!("a certificate entry");
-            };
-            super::super::record::check_walked_issuance(&signed.signed, one_byte_changes);
+            match walked.event {
+                Event::CertificateIssued(s) => {
+                    super::super::record::check_walked_issuance(&s.signed, one_byte_changes)
+                }
+                Event::ImportConfirmed(c) => {
+                    super::super::lifecycle::check_walked_confirmation(&c.signed, one_byte_changes)
+                }
+                _ => {}
+            }
         }
     }
 }
