@@ -357,6 +357,22 @@ pub fn void(v: Void, sign: impl Fn(&[u8]) -> [u8; 64]) -> SignedVoid {
     }
 }
 
+/// The confirmation's half of the walk's test (`codec::entry`): on every change `changes` makes
+/// to `bytes`, what the walk accepts the general decoder accepts, and reads the same.
+#[cfg(test)]
+pub(super) fn check_walked_confirmation(bytes: &[u8], changes: fn(&[u8]) -> Vec<Vec<u8>>) {
+    let walked = walk_confirmation(bytes).expect("the walk reads a canonical confirmation");
+    assert_eq!(Ok(walked), decode_confirmation_tree(bytes));
+    let mut accepted = 0;
+    for changed in changes(bytes) {
+        if let Some(walked) = walk_confirmation(&changed) {
+            accepted += 1;
+            assert_eq!(Ok(walked), decode_confirmation_tree(&changed));
+        }
+    }
+    assert!(accepted > 100, "{accepted}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,20 +420,4 @@ mod tests {
         );
         assert_eq!(decode_void(&v.signed).unwrap(), v.void);
     }
-}
-
-/// The confirmation's half of the walk's test (`codec::entry`): on every change `changes` makes
-/// to `bytes`, what the walk accepts the general decoder accepts, and reads the same.
-#[cfg(test)]
-pub(super) fn check_walked_confirmation(bytes: &[u8], changes: fn(&[u8]) -> Vec<Vec<u8>>) {
-    let walked = walk_confirmation(bytes).expect("the walk reads a canonical confirmation");
-    assert_eq!(Ok(walked), decode_confirmation_tree(bytes));
-    let mut accepted = 0;
-    for changed in changes(bytes) {
-        if let Some(walked) = walk_confirmation(&changed) {
-            accepted += 1;
-            assert_eq!(Ok(walked), decode_confirmation_tree(&changed));
-        }
-    }
-    assert!(accepted > 100, "{accepted}");
 }
