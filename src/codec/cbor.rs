@@ -492,15 +492,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A schema-directed reader for the structures decoded most often (a certificate's ledger entry
-/// and its issuance: every audit and replay reads one an entry; issue 14). It expects one exact
-/// shape, item by item, and answers `None` at the first byte that differs; the caller then
-/// decodes with [`Value::decode`] and [`Fields`], which accept or refuse and name the problem.
-/// It reads with the general decoder's rules (the same [`Reader`]: shortest heads, definite
-/// lengths, UTF-8 text) and its callers expect keys in canonical order and no trailing bytes, so
-/// whatever it accepts the general decoder accepts with the same meaning (tested on every
-/// single-byte change of real entries); it only skips building a tree of values.
-pub struct Walker<'a> {
+/// A schema-directed reader for the structures decoded most often (the ledger entries of
+/// signed events, the issuances and confirmations they hold: every audit and replay reads one
+/// an entry; issue 14). It expects one exact shape, item by item, and its callers answer `None`
+/// as soon as an item or a field's value is not what they expect; they then decode with
+/// [`Value::decode`] and [`Fields`], which accept or refuse and name the problem. It reads with
+/// the general decoder's rules (the same [`Reader`]: shortest heads, definite lengths, UTF-8
+/// text) and its callers read keys in canonical order and end with [`Walker::end`], so whatever
+/// they accept the general decoder accepts with the same meaning (tested on byte substitutions,
+/// removals, insertions and swapped keys of each kind of entry); it only skips building a tree
+/// of values. Kept to the codec: a caller that skipped the key order or the end check could
+/// accept what the strict decoder refuses.
+pub(crate) struct Walker<'a> {
     reader: Reader<'a>,
 }
 

@@ -420,7 +420,7 @@ mod tests {
             signed,
         });
         let mut entries = Vec::new();
-        for event in [issued, confirmed, voided] {
+        for event in [issued.clone(), confirmed, voided] {
             for key_id in [Some(key_id), None] {
                 entries.push(encode_entry(&Entry {
                     index: 70_067,
@@ -432,18 +432,32 @@ mod tests {
                 }));
             }
         }
+        // Integers of one- and two-byte heads, and a text of a two-byte head (24 bytes or more).
+        for (index, time_ms, actor) in [(5, 23, "A"), (200, 24, "an actor of thirty letters")] {
+            entries.push(encode_entry(&Entry {
+                index,
+                time_ms,
+                actor: actor.into(),
+                key_id: Some(key_id),
+                prev: [9; 32],
+                event: issued.clone(),
+            }));
+        }
         entries
     }
 
-    /// Every change of one byte of `bytes`: each bit flipped, the byte removed, a byte put
-    /// before it (0x00, 0xf6 and a copy of it), and a byte added at the end.
-    fn one_byte_changes(bytes: &[u8]) -> Vec<Vec<u8>> {
+    /// Changes of `bytes`: each byte replaced by each of the 255 other values, removed, or
+    /// preceded by 0x00, 0xf6 or a copy of itself; a byte added at the end; and each pair of
+    /// same-length map keys the walk reads one after the other swapped (keys out of order).
+    fn changes(bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut changed = Vec::new();
         for i in 0..bytes.len() {
-            for bit in 0..8 {
-                let mut b = bytes.to_vec();
-                b[i] ^= 1 << bit;
-                changed.push(b);
+            for value in 0..=255u8 {
+                if value != bytes[i] {
+                    let mut b = bytes.to_vec();
+                    b[i] = value;
+                    changed.push(b);
+                }
             }
             let mut removed = bytes.to_vec();
             removed.remove(i);
@@ -457,19 +471,35 @@ mod tests {
         let mut longer = bytes.to_vec();
         longer.push(0);
         changed.push(longer);
+        let pairs: [(&[u8], &[u8]); 4] = [
+            (b"\x64kind", b"\x64prev"),
+            (b"\x65actor", b"\x65index"),
+            (b"\x66key_id", b"\x66number"),
+            (b"\x6carrival_hash", b"\x6cauthority_id"),
+        ];
+        for (a, b) in pairs {
+            let find = |k: &[u8]| bytes.windows(k.len()).position(|w| w == k);
+            if let (Some(i), Some(j)) = (find(a), find(b)) {
+                let mut swapped = bytes.to_vec();
+                swapped[i..i + a.len()].copy_from_slice(b);
+                swapped[j..j + b.len()].copy_from_slice(a);
+                changed.push(swapped);
+            }
+        }
         changed
     }
 
     /// The walk (issue 14) must accept nothing the general decoder refuses and read what it
-    /// accepts as the general decoder does: checked on every one-byte change of an entry of each
-    /// signed kind, with and without a key id, and of the signed issuance and confirmation.
+    /// accepts as the general decoder does: checked on the [`changes`] of an entry of each signed
+    /// kind, with and without a key id, with short and long heads, and of the signed issuance and
+    /// confirmation.
     #[test]
     fn the_walk_accepts_only_what_the_general_decoder_accepts_and_reads_it_the_same() {
         for bytes in signed_entries() {
             let walked = walk_signed_entry(&bytes).expect("the walk reads a canonical entry");
             assert_eq!(Ok(walked.clone()), decode_entry_tree(&bytes));
             let mut accepted = 0;
-            for changed in one_byte_changes(&bytes) {
+            for changed in changes(&bytes) {
                 if let Some(walked) = walk_signed_entry(&changed) {
                     accepted += 1;
                     assert_eq!(
@@ -484,10 +514,10 @@ mod tests {
             assert!(accepted > 1_000, "{accepted}");
             match walked.event {
                 Event::CertificateIssued(s) => {
-                    super::super::record::check_walked_issuance(&s.signed, one_byte_changes)
+                    super::super::record::check_walked_issuance(&s.signed, changes)
                 }
                 Event::ImportConfirmed(c) => {
-                    super::super::lifecycle::check_walked_confirmation(&c.signed, one_byte_changes)
+                    super::super::lifecycle::check_walked_confirmation(&c.signed, changes)
                 }
                 _ => {}
             }

@@ -370,7 +370,7 @@ pub(super) fn check_walked_confirmation(bytes: &[u8], changes: fn(&[u8]) -> Vec<
             assert_eq!(Ok(walked), decode_confirmation_tree(&changed));
         }
     }
-    assert!(accepted > 100, "{accepted}");
+    assert!(accepted > 1_000, "{accepted}");
 }
 
 #[cfg(test)]
