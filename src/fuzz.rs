@@ -38,9 +38,12 @@ pub fn seal(data: &[u8]) {
     }
 }
 
-/// Ledger entries, certificates, issuances and records: what decodes re-encodes to the same
-/// bytes.
+/// Ledger entries, certificates, issuances, confirmations, voids and records: what decodes
+/// re-encodes to the same bytes.
 pub fn entry(data: &[u8]) {
+    use crate::codec::lifecycle::{
+        decode_confirmation, decode_void, encode_confirmation, encode_void,
+    };
     use crate::codec::record::{decode_issuance, decode_record, encode_issuance, encode_record};
     if let Ok(issuance) = decode_issuance(data) {
         assert_eq!(
@@ -55,6 +58,16 @@ pub fn entry(data: &[u8]) {
             data,
             "record re-encodes differently"
         );
+    }
+    if let Ok(confirmation) = decode_confirmation(data) {
+        assert_eq!(
+            encode_confirmation(&confirmation),
+            data,
+            "confirmation re-encodes differently"
+        );
+    }
+    if let Ok(void) = decode_void(data) {
+        assert_eq!(encode_void(&void), data, "void re-encodes differently");
     }
     if let Ok(entry) = decode_entry(data) {
         assert_eq!(encode_entry(&entry), data, "entry re-encodes differently");
