@@ -45,39 +45,28 @@ pub fn entry(data: &[u8]) {
         decode_confirmation, decode_void, encode_confirmation, encode_void,
     };
     use crate::codec::record::{decode_issuance, decode_record, encode_issuance, encode_record};
-    if let Ok(issuance) = decode_issuance(data) {
-        assert_eq!(
-            encode_issuance(&issuance),
-            data,
-            "issuance re-encodes differently"
-        );
-    }
-    if let Ok(record) = decode_record(data) {
-        assert_eq!(
-            encode_record(&record),
-            data,
-            "record re-encodes differently"
-        );
-    }
-    if let Ok(confirmation) = decode_confirmation(data) {
-        assert_eq!(
-            encode_confirmation(&confirmation),
-            data,
-            "confirmation re-encodes differently"
-        );
-    }
-    if let Ok(void) = decode_void(data) {
-        assert_eq!(encode_void(&void), data, "void re-encodes differently");
-    }
-    if let Ok(entry) = decode_entry(data) {
-        assert_eq!(encode_entry(&entry), data, "entry re-encodes differently");
-    }
-    if let Ok(cert) = decode_certificate(data) {
-        assert_eq!(
-            encode_certificate(&cert),
-            data,
-            "certificate re-encodes differently"
-        );
+    re_encodes(data, "issuance", decode_issuance, encode_issuance);
+    re_encodes(data, "record", decode_record, encode_record);
+    re_encodes(
+        data,
+        "confirmation",
+        decode_confirmation,
+        encode_confirmation,
+    );
+    re_encodes(data, "void", decode_void, encode_void);
+    re_encodes(data, "entry", decode_entry, encode_entry);
+    re_encodes(data, "certificate", decode_certificate, encode_certificate);
+}
+
+/// If `data` decodes as `what`, it re-encodes to exactly `data`.
+fn re_encodes<T>(
+    data: &[u8],
+    what: &str,
+    decode: fn(&[u8]) -> Result<T, crate::codec::FormatError>,
+    encode: fn(&T) -> Vec<u8>,
+) {
+    if let Ok(decoded) = decode(data) {
+        assert_eq!(encode(&decoded), data, "{what} re-encodes differently");
     }
 }
 
