@@ -202,6 +202,8 @@ pub(crate) struct Shared {
     snapshots: writer::SnapshotSlot,
     /// The Merkle nodes kept in memory for proofs.
     upper: nodes::UpperNodes,
+    /// The right edge's range hashes of the latest size proved against.
+    edges: nodes::EdgeRanges,
 }
 
 /// The ledger. Cheap to clone; all clones share one writer thread.
@@ -410,6 +412,7 @@ impl Ledger {
             restored_from: snapshot_size,
             snapshots: writer::SnapshotSlot::default(),
             upper,
+            edges: nodes::EdgeRanges::default(),
         });
         tracing::info!(
             size,
@@ -694,7 +697,12 @@ impl Ledger {
 
     /// The Merkle nodes of the tree of `size` committed entries, for one proof.
     fn nodes(&self, size: u64) -> nodes::ProofNodes<'_> {
-        nodes::ProofNodes::new(&self.shared.files, &self.shared.upper, size)
+        nodes::ProofNodes::new(
+            &self.shared.files,
+            &self.shared.upper,
+            &self.shared.edges,
+            size,
+        )
     }
 
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {

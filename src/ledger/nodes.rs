@@ -5,12 +5,17 @@
 //! stored-hash order, one `pread` of 4 KB), and the block is kept for the rest of the proof.
 //! An inclusion proof used to cost one `pread` a node (20-30); it now costs one or two.
 //!
+//! The hashes of the ranges along the tree's right edge that are not perfect subtrees (one a
+//! level at most) are remembered for the latest size proofs were made against
+//! ([`EdgeRanges`]): every inclusion proof needs one or more of them, and each cost the edge's
+//! last block read again and up to a dozen hashes.
+//!
 //! Nothing here is trusted: every proof or root built from these nodes is checked against the
 //! signed checkpoint by the ledger before it is used, as before; a node missing from memory is
 //! read from the file.
 
 use std::cell::RefCell;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use super::files::LogFiles;
 use super::LedgerError;
@@ -81,10 +86,46 @@ impl UpperNodes {
     }
 }
 
+/// Hashes of ranges that are not perfect subtrees, in the tree of one size: (start, length,
+/// hash), at most [`EdgeRanges::MAX`] of them. A proof against another size starts them afresh.
+#[derive(Default)]
+pub(super) struct EdgeRanges(Mutex<(u64, Vec<EdgeRange>)>);
+
+/// A range's first leaf, its length and its hash.
+type EdgeRange = (u64, u64, Hash);
+
+impl EdgeRanges {
+    /// Ranges kept: a tree has one such range a level at most along its right edge.
+    const MAX: usize = 64;
+
+    fn get(&self, size: u64, start: u64, len: u64) -> Option<Hash> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.0 != size {
+            return None;
+        }
+        kept.1
+            .iter()
+            .find(|(s, l, _)| (*s, *l) == (start, len))
+            .map(|(_, _, hash)| *hash)
+    }
+
+    fn put(&self, size: u64, start: u64, len: u64, hash: &Hash) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.0 != size {
+            *kept = (size, Vec::new());
+        }
+        if kept.1.len() < Self::MAX && !kept.1.iter().any(|(s, l, _)| (*s, *l) == (start, len)) {
+            kept.1.push((start, len, *hash));
+        }
+    }
+}
+
 /// The nodes of the tree of the first `size` leaves, for one proof (or root) on one thread.
 pub(super) struct ProofNodes<'a> {
     files: &'a LogFiles,
     upper: &'a UpperNodes,
+    edges: &'a EdgeRanges,
+    size: u64,
     /// Stored hashes the tree of `size` leaves has: a block read never goes past them.
     stored: u64,
     /// Blocks read so far: (index of its first stored hash, its bytes).
@@ -92,10 +133,17 @@ pub(super) struct ProofNodes<'a> {
 }
 
 impl<'a> ProofNodes<'a> {
-    pub fn new(files: &'a LogFiles, upper: &'a UpperNodes, size: u64) -> ProofNodes<'a> {
+    pub fn new(
+        files: &'a LogFiles,
+        upper: &'a UpperNodes,
+        edges: &'a EdgeRanges,
+        size: u64,
+    ) -> ProofNodes<'a> {
         ProofNodes {
             files,
             upper,
+            edges,
+            size,
             stored: merkle::stored_hash_count(size),
             blocks: RefCell::new(Vec::with_capacity(2)),
         }
@@ -130,6 +178,14 @@ impl NodeSource for ProofNodes<'_> {
             None => self.files.node(id),
         }
     }
+
+    fn remembered_range(&self, start: u64, len: u64) -> Option<Hash> {
+        self.edges.get(self.size, start, len)
+    }
+
+    fn remember_range(&self, start: u64, len: u64, hash: &Hash) {
+        self.edges.put(self.size, start, len, hash);
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +199,9 @@ mod tests {
         let files = LogFiles::open(dir.path()).unwrap();
         let live = UpperNodes::default();
         let mut frontier = Frontier::default();
+        // Kept across sizes, as in the ledger: remembered edge ranges of one size never serve
+        // another, and the ones of this size serve every proof after the first.
+        let edges = EdgeRanges::default();
         for n in 1..=300u64 {
             let (mut bytes, mut upper) = (Vec::new(), Vec::new());
             frontier.push(merkle::leaf_hash(&n.to_be_bytes()), |id, hash| {
@@ -156,7 +215,7 @@ mod tests {
             let loaded = UpperNodes::load(&files, n).unwrap();
             // Kept by the writer, loaded at open, or nothing in memory (every node read).
             for upper in [&live, &loaded, &UpperNodes::default()] {
-                let nodes = ProofNodes::new(&files, upper, n);
+                let nodes = ProofNodes::new(&files, upper, &edges, n);
                 assert_eq!(
                     merkle::root(&nodes, n).unwrap(),
                     merkle::root(&files, n).unwrap()

@@ -38,6 +38,14 @@ pub trait NodeSource {
     type Error;
     /// The hash of a perfect subtree that lies entirely inside the stored tree.
     fn node(&self, id: NodeId) -> Result<Hash, Self::Error>;
+    /// The hash of leaves `[start, start + len)`, a range that is not a perfect subtree, if the
+    /// source remembers it from an earlier proof (such ranges lie along the tree's right edge,
+    /// and every proof against the same size needs some of them).
+    fn remembered_range(&self, _start: u64, _len: u64) -> Option<Hash> {
+        None
+    }
+    /// Offers the source the hash of such a range, computed from its nodes.
+    fn remember_range(&self, _start: u64, _len: u64, _hash: &Hash) {}
 }
 
 /// Why a proof or a request for one is wrong.
@@ -88,6 +96,9 @@ fn range_hash<S: NodeSource>(src: &S, start: u64, len: u64) -> Result<Hash, S::E
             index: start >> len.trailing_zeros(),
         });
     }
+    if let Some(hash) = src.remembered_range(start, len) {
+        return Ok(hash);
+    }
     // At most 64 parts, one a set bit of `len`, largest first; kept on the stack (a proof
     // calls this once a level).
     let mut parts = [[0u8; 32]; 64];
@@ -108,6 +119,7 @@ fn range_hash<S: NodeSource>(src: &S, start: u64, len: u64) -> Result<Hash, S::E
     for left in parts[..count - 1].iter().rev() {
         acc = node_hash(left, &acc);
     }
+    src.remember_range(start, len, &acc);
     Ok(acc)
 }
 
