@@ -5,6 +5,11 @@
 #      POST /v1/certificates, POST .../import-confirmation (each certificate once),
 #      POST /v1/verify of seals never verified before (first scans), of a valid certificate
 #      again and again (its signature remembered) and of an imported one (with its history);
+#      Two floors, each the same request refused at its first check that needs no signature
+#      (a verification whose seal is not base32; an issuance whose destination is no
+#      participant, refused by validation after authentication and parsing): what the HTTP
+#      path costs before the work the model counts. With it a path's ceiling is printed: the
+#      ratio it would reach if everything but its signatures past that floor cost nothing.
 #   3. verification latency at a realistic border load (a few requests a second);
 #   4. the audit of the ledger those runs wrote: `kpcert export` (public level) and
 #      `kpcert audit --file`, whose limit is one batch-verified signature an entry on each of
@@ -97,6 +102,7 @@ line() { # name: a summary line with the cost-model limit of the path
     issuance) lim=$(python3 -c "print(2/(2/$H + 2/$S))") ;;
     confirmation) lim=$(python3 -c "print(2/(2/$H + 1/$S))") ;;
     verify*) lim=$(python3 -c "print(2/(2/$H + 1/$VS))") ;;
+    issuance-floor) lim=$(python3 -c "print(2/(2/$H + 2/$S))") ;;
   esac
   printf '%-6s %5s %-28s %10.0f %10.0f %7.2f %8s %8s %7s\n' "$SCHEME" "$C" "$1" "$r" "$lim" \
     "$(python3 -c "print($r/$lim)")" "$(p "$f" 50)" "$(p "$f" 99)" "$(non2xx "$f")" >>"$SUMMARY"
@@ -134,9 +140,21 @@ for SCHEME in $SCHEMES; do
       run verify-valid "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
     KPCERT_QR=$(qr_of "BW-$YEAR-$(printf %06d "$FIRST")") \
       run verify-imported-history "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
-    for name in healthz issuance confirmation verify-first-scan verify-valid verify-imported-history; do
+    Q=$(qr_of "BW-$YEAR-$(printf %06d "$LAST")")
+    SEAL=${Q##*/S/}
+    KPCERT_QR="${Q%/S/*}/S/0${SEAL:1}" run verify-floor "$C" "$DUR" "$URL/v1/verify" -s benches/verify.lua
+    KPCERT_TOKEN=$BW KPCERT_DESTINATION=ZZ run issuance-floor "$C" "$DUR" "$URL/v1/certificates" -s benches/issue.lua
+    for name in healthz issuance confirmation verify-first-scan verify-valid verify-imported-history \
+      verify-floor issuance-floor; do
       line $name
     done
+    python3 - "$H" "$S" "$VS" "$(rate "$T/verify-floor.txt")" "$(rate "$T/issuance-floor.txt")" >>"$SUMMARY" <<'PY'
+import sys
+h, s, vs, vf, isf = map(float, sys.argv[1:])
+print(f"ceilings: verification {(2/h + 1/vs) / (2/vf + 1/vs):.2f} (floor {vf:.0f}/s), "
+      f"issuance {(2/h + 2/s) / (2/isf + 2/s):.2f} (floor {isf:.0f}/s): the ratios if each "
+      "request cost its floor plus its signatures")
+PY
     echo "certificates issued: $((LAST - FIRST + 1)) (serials $FIRST..$LAST)" >>"$SUMMARY"
   done
   echo "== border latency ($SCHEME): one verification every 0.2 s on a warm connection"
