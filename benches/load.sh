@@ -148,12 +148,15 @@ for SCHEME in $SCHEMES; do
       verify-floor issuance-floor; do
       line $name
     done
-    python3 - "$H" "$S" "$VS" "$(rate "$T/verify-floor.txt")" "$(rate "$T/issuance-floor.txt")" >>"$SUMMARY" <<'PY'
+    python3 - "$H" "$S" "$VS" "$(rate "$T/verify-floor.txt")" "$(rate "$T/issuance-floor.txt")" \
+      "$(rate "$T/verify-valid.txt")" >>"$SUMMARY" <<'PY'
 import sys
-h, s, vs, vf, isf = map(float, sys.argv[1:])
+h, s, vs, vf, isf, vv = map(float, sys.argv[1:])
 print(f"ceilings: verification {(2/h + 1/vs) / (2/vf + 1/vs):.2f} (floor {vf:.0f}/s), "
       f"issuance {(2/h + 2/s) / (2/isf + 2/s):.2f} (floor {isf:.0f}/s): the ratios if each "
-      "request cost its floor plus its signatures")
+      "request cost its floor plus its signatures; a first scan with today's answer "
+      f"{(2/h + 1/vs) / (2/vv + 1/vs):.2f}: verify-valid's cost (the answer built and sent, the "
+      "signature and the record remembered) plus one verify_strict")
 PY
     echo "certificates issued: $((LAST - FIRST + 1)) (serials $FIRST..$LAST)" >>"$SUMMARY"
   done
