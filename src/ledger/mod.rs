@@ -668,6 +668,8 @@ impl Ledger {
     pub fn corruption(&self, what: String) -> LedgerError {
         tracing::error!(problem = %what, "ledger data read from disk does not match the ledger");
         crate::metrics::global().corruption();
+        // A remembered range hash may come from the bad read: compute them afresh.
+        self.shared.edges.forget();
         self.shared
             .corrupt
             .lock()
@@ -697,12 +699,10 @@ impl Ledger {
 
     /// The Merkle nodes of the tree of `size` committed entries, for one proof.
     fn nodes(&self, size: u64) -> nodes::ProofNodes<'_> {
-        nodes::ProofNodes::new(
-            &self.shared.files,
-            &self.shared.upper,
-            &self.shared.edges,
-            size,
-        )
+        // Only the head's edge is remembered: a proof against an older size (the public proof
+        // endpoints take any) neither uses nor replaces it.
+        let edges = (size == self.size()).then_some(&self.shared.edges);
+        nodes::ProofNodes::new(&self.shared.files, &self.shared.upper, edges, size)
     }
 
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {

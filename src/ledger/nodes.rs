@@ -5,14 +5,17 @@
 //! stored-hash order, one `pread` of 4 KB), and the block is kept for the rest of the proof.
 //! An inclusion proof used to cost one `pread` a node (20-30); it now costs one or two.
 //!
-//! The hashes of the ranges along the tree's right edge that are not perfect subtrees (one a
-//! level at most) are remembered for the latest size proofs were made against
-//! ([`EdgeRanges`]): every inclusion proof needs one or more of them, and each cost the edge's
-//! last block read again and up to a dozen hashes.
+//! The hashes of the ranges along the right edge of the tree of the committed size that are
+//! not perfect subtrees (one a level at most) are remembered until the size changes
+//! ([`EdgeRanges`]): every inclusion proof against the head needs one or more of them, and each
+//! cost the edge's last block read again and up to a dozen hashes. Proofs against older sizes
+//! (the public inclusion and consistency endpoints take any size) neither use nor change them.
 //!
 //! Nothing here is trusted: every proof or root built from these nodes is checked against the
 //! signed checkpoint by the ledger before it is used, as before; a node missing from memory is
-//! read from the file.
+//! read from the file. A remembered range outlives the check of the proof that computed it, so
+//! the ledger forgets them all whenever a check fails ([`super::Ledger::corruption`]): a bad
+//! read is never served twice from memory.
 
 use std::cell::RefCell;
 use std::sync::{Mutex, RwLock};
@@ -86,8 +89,9 @@ impl UpperNodes {
     }
 }
 
-/// Hashes of ranges that are not perfect subtrees, in the tree of one size: (start, length,
-/// hash), at most [`EdgeRanges::MAX`] of them. A proof against another size starts them afresh.
+/// Hashes of the right edge's ranges that are not perfect subtrees, in the tree of one size:
+/// (start, length, hash), with `start + length` that size, at most [`EdgeRanges::MAX`] of them.
+/// A proof against a newer head starts them afresh.
 #[derive(Default)]
 pub(super) struct EdgeRanges(Mutex<(u64, Vec<EdgeRange>)>);
 
@@ -110,6 +114,9 @@ impl EdgeRanges {
     }
 
     fn put(&self, size: u64, start: u64, len: u64, hash: &Hash) {
+        if start.checked_add(len) != Some(size) {
+            return;
+        }
         let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if kept.0 != size {
             *kept = (size, Vec::new());
@@ -118,13 +125,19 @@ impl EdgeRanges {
             kept.1.push((start, len, *hash));
         }
     }
+
+    /// Forgets every remembered range (a check against the signed tree failed).
+    pub fn forget(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).1.clear();
+    }
 }
 
 /// The nodes of the tree of the first `size` leaves, for one proof (or root) on one thread.
 pub(super) struct ProofNodes<'a> {
     files: &'a LogFiles,
     upper: &'a UpperNodes,
-    edges: &'a EdgeRanges,
+    /// The ranges remembered for the head, when `size` is the committed size.
+    edges: Option<&'a EdgeRanges>,
     size: u64,
     /// Stored hashes the tree of `size` leaves has: a block read never goes past them.
     stored: u64,
@@ -136,7 +149,7 @@ impl<'a> ProofNodes<'a> {
     pub fn new(
         files: &'a LogFiles,
         upper: &'a UpperNodes,
-        edges: &'a EdgeRanges,
+        edges: Option<&'a EdgeRanges>,
         size: u64,
     ) -> ProofNodes<'a> {
         ProofNodes {
@@ -180,11 +193,13 @@ impl NodeSource for ProofNodes<'_> {
     }
 
     fn remembered_range(&self, start: u64, len: u64) -> Option<Hash> {
-        self.edges.get(self.size, start, len)
+        self.edges?.get(self.size, start, len)
     }
 
     fn remember_range(&self, start: u64, len: u64, hash: &Hash) {
-        self.edges.put(self.size, start, len, hash);
+        if let Some(edges) = self.edges {
+            edges.put(self.size, start, len, hash);
+        }
     }
 }
 
@@ -215,7 +230,7 @@ mod tests {
             let loaded = UpperNodes::load(&files, n).unwrap();
             // Kept by the writer, loaded at open, or nothing in memory (every node read).
             for upper in [&live, &loaded, &UpperNodes::default()] {
-                let nodes = ProofNodes::new(&files, upper, &edges, n);
+                let nodes = ProofNodes::new(&files, upper, Some(&edges), n);
                 assert_eq!(
                     merkle::root(&nodes, n).unwrap(),
                     merkle::root(&files, n).unwrap()
@@ -236,6 +251,24 @@ mod tests {
                         );
                     }
                 }
+            }
+            // What is remembered is one size's right edge (this size's, whole tree included,
+            // unless the tree is perfect and needs none).
+            let kept = edges.0.lock().unwrap().clone();
+            assert!(kept.1.iter().all(|&(s, l, _)| s + l == kept.0), "{kept:?}");
+            if !n.is_power_of_two() {
+                assert_eq!(kept.0, n);
+                assert!(kept.1.contains(&(0, n, merkle::root(&files, n).unwrap())));
+                // A remembered hash is used (a wrong one shows), and forgetting drops it.
+                let nodes = ProofNodes::new(&files, &live, Some(&edges), n);
+                edges.forget();
+                edges.put(n, 0, n, &[7; 32]);
+                assert_eq!(merkle::root(&nodes, n).unwrap(), [7; 32]);
+                edges.forget();
+                assert_eq!(
+                    merkle::root(&nodes, n).unwrap(),
+                    merkle::root(&files, n).unwrap()
+                );
             }
         }
     }
