@@ -40,7 +40,12 @@ fi
 BIN=${KPCERT_BIN:-$PWD/target/release/kpcert}
 T=$(mktemp -d)
 SERVER=
-trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$T"' EXIT
+DONE=
+# A run that stops early (a wrk run without a rate, a server that did not start) still shows
+# what it measured before the folder goes.
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true
+  if [ -z "$DONE" ] && [ -s "$T/summary.txt" ]; then echo "== stopped early; summary so far"; cat "$T/summary.txt"; fi
+  rm -rf "$T"' EXIT
 export KPCERT_DATA_DIR=$T/data KPCERT_KEYS_DIR=$T/keys
 
 # The host's speed drifts by 2x within minutes: the raw limits are measured again right before
@@ -199,3 +204,4 @@ echo "== summary (limits: t_h = 2/healthz core-seconds; issuance 2 signs, confir
 echo "   verification 1 verify_strict on top; raw rates measured before each block)"
 cat "$SUMMARY"
 echo "disk: $(du -sb "$T/data" | cut -f1) bytes in the data folder"
+DONE=1
