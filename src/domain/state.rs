@@ -856,11 +856,13 @@ impl State {
                 format!("{number} is not a recorded certificate"),
             )]));
         };
+        // The refusal does not name the destination: the caller is not a party, and the
+        // certificate's public entry does not disclose where it goes.
         if let Some(f) = &life.facts {
             if f.destination != by.participant {
                 return Err(Refusal::Forbidden(format!(
-                    "certificate {number} is sent to {}: only an authority of {} may confirm its arrival, not {} of {}",
-                    f.destination, f.destination, by.id, by.participant
+                    "certificate {number} is not sent to {}: only an authority of its destination may confirm its arrival, not {}",
+                    by.participant, by.id
                 )));
             }
         }
@@ -980,7 +982,7 @@ impl State {
                 if f.destination != issuer {
                     problems.push(Problem::new(
                         format!("{}.number", field()),
-                        format!("{n} was sent to {}, not to {issuer}: a re-export cites the import certificates {issuer} received", f.destination),
+                        format!("{n} was not sent to {issuer}: a re-export cites the import certificates {issuer} received"),
                     ));
                     continue;
                 }

@@ -39,6 +39,17 @@ async fn issue(app: &TestApp, token: &str, body: &Value) -> (String, String) {
     )
 }
 
+/// Whether an error answer names `code` as a word in its message or problems.
+fn names(answer: &Value, code: &str) -> bool {
+    let mut text = answer["message"].as_str().unwrap_or_default().to_owned();
+    for p in answer["problems"].as_array().into_iter().flatten() {
+        text.push(' ');
+        text.push_str(p["message"].as_str().unwrap_or_default());
+    }
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| word == code)
+}
+
 fn arrival(received_on: &str, parcels: u32, carats: &str) -> Value {
     json!({"received_on": received_on, "parcels": parcels,
            "items": [{"hs_code": "7102.10", "carats": carats}]})
@@ -156,7 +167,7 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     )
     .await;
     assert_eq!(s, 403, "the issuer is not the destination: {v}");
-    let (s, _) = post(
+    let (s, v) = post(
         &app,
         &path(&c3.0, "import-confirmation"),
         &eu,
@@ -164,6 +175,20 @@ async fn a_scripted_history_gives_the_same_verdicts_online_and_offline_and_audit
     )
     .await;
     assert_eq!(s, 403, "another participant");
+    // The refusal does not tell a non-party where the certificate goes (its public entry does
+    // not: lifecycle.md section 3), whatever the body.
+    assert!(!names(&v, "AE"), "the destination leaks: {v}");
+    let (s, v) = post(&app, &path(&c3.0, "import-confirmation"), &eu, &json!({})).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(!names(&v, "AE"), "the destination leaks: {v}");
+    // Nor does citing it in a re-export of another participant.
+    let mut cites = example_request();
+    cites["destination"] = "BW".into();
+    cites["derived_from"] = json!([{"number": c3.0, "carats": "1.00"}]);
+    let resp = app.issue_with(&eu, &cites).await;
+    let (s, v) = (resp.status().as_u16(), resp.json::<Value>().await.unwrap());
+    assert_eq!(s, 422, "{v}");
+    assert!(!names(&v, "AE"), "the destination leaks: {v}");
     let (s, v) = post(
         &app,
         &path(&c3.0, "import-confirmation"),
