@@ -95,13 +95,30 @@ pub fn require_json(req: &HttpRequest, hint: &str) -> Result<(), ApiError> {
             ));
         }
     }
-    let is_json = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
+        .unwrap_or_default();
+    let mut parts = content_type.split(';');
+    let is_json = parts
+        .next()
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if is_json {
+    // JSON is UTF-8 (RFC 8259 section 8.1): a body labelled otherwise is refused rather than
+    // read as UTF-8 anyway.
+    let other_charset = parts
+        .filter_map(|p| p.split_once('='))
+        .any(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("charset")
+                && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        });
+    if is_json && other_charset {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "JSON bodies are UTF-8: send charset=utf-8 or no charset",
+        ))
+    } else if is_json {
         Ok(())
     } else {
         Err(ApiError::new(

@@ -237,7 +237,7 @@ async fn an_authority_issues_only_for_its_own_participant() {
 #[tokio::test]
 async fn authentication_media_type_size_and_syntax_errors() {
     let app = spawn_app();
-    let before = app.ledger_size();
+    let mut before = app.ledger_size();
     let url = app.url("/v1/certificates");
 
     let resp = app
@@ -280,6 +280,38 @@ async fn authentication_media_type_size_and_syntax_errors() {
         resp.json::<Value>().await.unwrap()["error"],
         "unsupported_media_type"
     );
+    // JSON is UTF-8 (RFC 8259): a body labelled with another charset is refused, not read as
+    // UTF-8 anyway; UTF-8 itself may be named, in any case, quoted or not.
+    let size = app.ledger_size();
+    for (content_type, status) in [
+        ("application/json; charset=latin1", 415),
+        ("application/json;charset=\"iso-8859-1\"", 415),
+        ("application/json; charset=UTF-16", 415),
+        ("application/json; charset=utf-8", 201),
+        ("application/json; charset=\"UTF-8\"", 201),
+    ] {
+        let resp = app
+            .client
+            .post(&url)
+            .bearer_auth(&app.bw.1)
+            .header("content-type", content_type)
+            .body(example_request().to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{content_type}");
+        if status == 415 {
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(v["error"], "unsupported_media_type", "{v}");
+            assert!(v["message"].as_str().unwrap().contains("UTF-8"), "{v}");
+        }
+    }
+    assert_eq!(
+        app.ledger_size(),
+        size + 2,
+        "only the UTF-8 bodies were recorded"
+    );
+    before += 2;
 
     let mut huge = example_request();
     huge["exporter"]["name"] = json!("x".repeat(100 * 1024));
