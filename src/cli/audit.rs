@@ -67,6 +67,13 @@ pub struct AuditArgs {
 
 /// Returns whether the ledger passed.
 pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(super::default_data_dir);
+    for out in [&args.stats, &args.state].into_iter().flatten() {
+        super::output_outside(out, &[&data_dir, &args.key.keys_dir])?;
+    }
     let verifier = args.key.verifier()?;
     let previous: Option<Checkpoint> = match &args.state {
         Some(path) if path.exists() => {

@@ -18,7 +18,7 @@ pub struct ExportArgs {
     data_dir: PathBuf,
     #[command(flatten)]
     key: LedgerKeyArgs,
-    /// The export file to write.
+    /// The export file to write (refused inside the data or keys folder).
     #[arg(long)]
     out: PathBuf,
     /// Include every certificate's full record (commercially sensitive: a backup for
@@ -28,6 +28,7 @@ pub struct ExportArgs {
 }
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    super::output_outside(&args.out, &[&args.data_dir, &args.key.keys_dir])?;
     let verifier = args.key.verifier()?;
     let folder = FolderReader::open(&args.data_dir).map_err(anyhow::Error::msg)?;
     let checkpoint = verifier

@@ -119,6 +119,47 @@ impl LedgerKeyArgs {
     }
 }
 
+/// Refuses to write `out` (a file the command creates, or replaces through a `.partial` file
+/// beside it) inside one of `folders` (the data and keys folders the command was pointed at, or
+/// their defaults): the CLI never writes over the ledger's files or the keys.
+fn output_outside(out: &Path, folders: &[&Path]) -> anyhow::Result<()> {
+    // What the write would really touch: the nearest existing folder it lands in (a command
+    // may create the rest), and the file itself when it exists (a link elsewhere).
+    let landing = out
+        .ancestors()
+        .skip(1)
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find_map(|a| a.canonicalize().ok());
+    let targets: Vec<PathBuf> = [landing, out.canonicalize().ok()]
+        .into_iter()
+        .flatten()
+        .collect();
+    for folder in folders {
+        let Ok(folder) = folder.canonicalize() else {
+            continue;
+        };
+        if targets.iter().any(|t| t.starts_with(&folder)) {
+            anyhow::bail!(
+                "{} is inside {}, a folder of the ledger or its keys: write it elsewhere (nothing was written)",
+                out.display(),
+                folder.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The data folder a command defaults to: `KPCERT_DATA_DIR`, else `kpcert-data`.
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("KPCERT_DATA_DIR").map_or_else(|| PathBuf::from("kpcert-data"), PathBuf::from)
+}
+
 /// The ledger's verifier from the public files of a keys folder.
 fn ledger_verifier(keys_dir: &Path) -> anyhow::Result<NoteVerifier> {
     let keys = KeyDir::existing(keys_dir)?;

@@ -56,6 +56,10 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<()> {
         entries.push(crate::codec::decode_entry(&frame.entry)?);
     }
     let report = crate::report::AnnualReport::of(args.year, entries);
+    super::output_outside(
+        &args.out.join("annual-report"),
+        &[&args.data_dir, &args.key.keys_dir],
+    )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let md = args.out.join(format!("annual-report-{}.md", args.year));

@@ -425,6 +425,55 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
         assert_eq!(mode & 0o777, 0o600, "a full export is private");
     }
     std::fs::copy(dir.path().join("data/tokens"), backup.join("tokens")).unwrap();
+    // An output inside the ledger's or the keys' folder is refused before anything is written
+    // (it replaced entries.dat under the running server), whatever the command and however
+    // the path is spelled; the folder still audits.
+    let held = |rel: &str| std::fs::read(dir.path().join(rel)).ok();
+    let before: Vec<_> = ["data/entries.dat", "data/offsets.dat", "keys/ledger.origin"]
+        .iter()
+        .map(|f| held(f))
+        .collect();
+    for args in [
+        &["export", "--data-dir", "data", "--out", "data/entries.dat"][..],
+        &["export", "--out", "./data/../data/offsets.dat"],
+        &["export", "--full", "--out", "keys/ledger.origin"],
+        &["export", "--out", "keys/new.export"],
+        &["audit", "--data-dir", "data", "--stats", "data/offsets.dat"],
+        &[
+            "audit",
+            "--file",
+            "backup/ledger.export",
+            "--state",
+            "data/checkpoint.txt",
+        ],
+        &[
+            "report",
+            "annual",
+            "--year",
+            "2026",
+            "--out",
+            "data/reports",
+        ],
+    ] {
+        let (code, out, err) = run(kpcert(dir.path(), args));
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains("write it elsewhere"), "{args:?}: {err}");
+    }
+    let after: Vec<_> = ["data/entries.dat", "data/offsets.dat", "keys/ledger.origin"]
+        .iter()
+        .map(|f| held(f))
+        .collect();
+    assert!(before == after, "a refused command changed the folder");
+    for stray in [
+        "keys/new.export",
+        "keys/ledger.partial",
+        "data/reports",
+        "data/entries.partial",
+    ] {
+        assert!(!dir.path().join(stray).exists(), "{stray}");
+    }
+    let (code, out, err) = run(kpcert(dir.path(), &["audit", "--data-dir", "data"]));
+    assert_eq!(code, 0, "{out}{err}");
     // A public export holds no records: it cannot restore a service, and says so.
     let (code, _, err) = run(kpcert(
         dir.path(),
