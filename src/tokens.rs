@@ -248,13 +248,26 @@ impl Tokens {
         })
     }
 
-    /// Revokes the token(s) whose prefix is `prefix`; returns how many.
-    pub fn revoke_prefix(&self, prefix: &str) -> Result<usize, TokenError> {
+    /// Revokes what `given` names: a whole token (a leaked one, say), or the token(s) whose
+    /// prefix, as [`Tokens::list`] shows it, is exactly `given`. A shorter part names nothing
+    /// (`kpat_` would name every token). Returns how many.
+    pub fn revoke_prefix(&self, given: &str) -> Result<usize, TokenError> {
+        let whole = hash_of(given);
         self.change(|map| {
+            if map.remove(&whole).is_some() {
+                return 1;
+            }
             let before = map.len();
-            map.retain(|_, r| r.prefix != prefix);
+            map.retain(|_, r| r.prefix != given);
             before - map.len()
         })
+    }
+
+    /// Why [`Tokens::revoke_prefix`] revoked nothing.
+    pub fn nothing_revoked(given: &str) -> String {
+        format!(
+            "no token is {given} or has it as its prefix: give the prefix as `kpcert token list` shows it (the first {PREFIX_CHARS} characters) or the whole token"
+        )
     }
 
     /// Whether any unexpired token of `role` exists.

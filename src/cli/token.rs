@@ -41,7 +41,8 @@ pub enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke every token that starts with PREFIX (as `list` shows it).
+    /// Revoke the token(s) whose prefix is PREFIX, exactly as `list` shows it (its first 13
+    /// characters), or the token given whole (a leaked one).
     Revoke {
         #[command(flatten)]
         dirs: Dirs,
@@ -150,7 +151,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 }
             };
             if n == 0 {
-                bail!("no token starts with {prefix}");
+                bail!("{}", crate::tokens::Tokens::nothing_revoked(&prefix));
             }
             println!("revoked {n} token(s)");
         }

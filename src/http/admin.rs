@@ -212,7 +212,7 @@ pub async fn revoke_token(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no token starts with {prefix}"),
+            crate::tokens::Tokens::nothing_revoked(&prefix),
         ));
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({"revoked": revoked})))

@@ -200,6 +200,44 @@ async fn the_secretariat_administers_while_the_service_runs() {
     assert_eq!(resp.status(), 200);
     let resp = app.issue_with(&na_token, &body).await;
     assert_eq!(resp.status(), 401, "revoked at once");
+    // A leaked token is revoked by giving it whole; a part of a prefix names nothing (it
+    // would name every token) and says what to give.
+    let monitor = minted["token"].as_str().unwrap();
+    let reads = |token: &str| {
+        app.client
+            .get(app.url("/v1/admin/tokens"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    assert_eq!(reads(&app.secretariat).await.unwrap().status(), 200);
+    for part in ["kpat_", &monitor[..12]] {
+        let resp = app
+            .client
+            .delete(app.url(&format!("/v1/admin/tokens/{part}")))
+            .bearer_auth(&app.secretariat)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{part}");
+        let v: Value = resp.json().await.unwrap();
+        assert!(
+            v["message"].as_str().unwrap().contains("whole token"),
+            "{v}"
+        );
+    }
+    let resp = app
+        .client
+        .delete(app.url(&format!("/v1/admin/tokens/{monitor}")))
+        .bearer_auth(&app.secretariat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let after: Value = reads(&app.secretariat).await.unwrap().json().await.unwrap();
+    assert!(
+        !after.to_string().contains(&monitor[..13]),
+        "the whole token revoked it: {after}"
+    );
     // Bad requests say why and write nothing.
     let size = app.ledger_size();
     for (path, body) in [
