@@ -268,9 +268,15 @@ impl App {
         }
         let signer = NoteSigner::new(&origin, ledger_key);
         let verifier = signer.verifier();
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        crate::ledger::create_private_dir(&config.data_dir).map_err(|e| {
             AppError::Config(format!("cannot create {}: {e}", config.data_dir.display()))
         })?;
+        if crate::ledger::readable_by_others(&config.data_dir) {
+            tracing::warn!(
+                path = %config.data_dir.display(),
+                "the data folder is open to other users of this machine, and it holds every certificate's record: `chmod 700` it"
+            );
+        }
         let registry = parse_registry(REGISTRY_CSV).map_err(AppError::Config)?;
         let genesis = registry.iter().cloned().map(registration).collect();
         let ledger = Ledger::open_with(

@@ -214,6 +214,23 @@ pub struct Ledger {
     writer: Arc<Mutex<Option<thread::JoinHandle<()>>>>,
 }
 
+/// Creates data folder `dir` readable by its owner only (0700) if it does not exist: it holds
+/// every certificate's record (names, carats, values). An existing folder keeps its mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Whether users other than the owner may read or enter data folder `dir`.
+pub fn readable_by_others(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+}
+
 /// Replaces `dir/checkpoint.txt` atomically with `note`.
 fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
     let tmp = dir.join("checkpoint.txt.partial");
@@ -295,7 +312,7 @@ impl Ledger {
         clock: SharedClock,
     ) -> Result<Writer, LedgerError> {
         let started = std::time::Instant::now();
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         let index = Index::open(dir)?;
         let index_opened = started.elapsed();
         // sled's lock is held from here on: no other process touches the files below.

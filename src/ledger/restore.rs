@@ -33,7 +33,7 @@ pub fn restore(
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir)?;
+    super::create_private_dir(dir)?;
     let index = Index::open(dir)?;
     let files = LogFiles::open(dir)?;
     let mut state = State::new();

@@ -114,6 +114,8 @@ fn authority_add_prints_json_once_and_keeps_the_key_private() {
     assert_eq!(mode(&keys), 0o700);
     assert_eq!(mode(&keys.join(format!("authority-{key_id}.key"))), 0o600);
     assert_eq!(mode(&keys.join("ledger.key")), 0o600);
+    // The data folder holds every certificate's record (names, carats, values): owner only.
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
 
     // Only a hash of the token is stored.
     for entry in walk(&dir.path().join("data")) {
