@@ -109,7 +109,18 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
             let reader = std::io::BufReader::with_capacity(1 << 20, file);
             audit_export(reader, &verifier, previous_ref, options, progress)
         }
-        (None, Some(dir), _) => audit_folder(dir, &verifier, previous_ref, options, progress),
+        (None, Some(dir), _) => {
+            // No ledger file at all: nothing to audit (exit 2). A folder with entries but
+            // without its checkpoint is audited, and fails.
+            if !dir.join(crate::ledger::ENTRIES_FILE).is_file() {
+                anyhow::bail!(
+                    "{} is not a kpcert data folder (no {}): nothing to audit",
+                    dir.display(),
+                    crate::ledger::ENTRIES_FILE
+                );
+            }
+            audit_folder(dir, &verifier, previous_ref, options, progress)
+        }
         (None, None, Some(url)) => {
             let pem = match &args.cacert {
                 Some(p) => {

@@ -103,6 +103,9 @@ const MAX_UNCOMMITTED_ENTRIES: u64 = 2 * MAX_BATCH as u64;
 /// The latest committed checkpoint note, for auditors of a live data folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
 
+/// The file of the framed entries, whose presence makes a folder a data folder.
+pub(crate) use files::ENTRIES_FILE;
+
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {

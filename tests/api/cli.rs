@@ -476,6 +476,14 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
     }
     let (code, out, err) = run(kpcert(dir.path(), &["audit", "--data-dir", "data"]));
     assert_eq!(code, 0, "{out}{err}");
+    // A folder that is no ledger at all cannot be audited (2), which is not a failed audit (1).
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    for folder in ["missing", "empty", "keys"] {
+        let (code, out, err) = run(kpcert(dir.path(), &["audit", "--data-dir", folder]));
+        assert_eq!(code, 2, "{folder}: {out}{err}");
+        assert!(err.contains("not a kpcert data folder"), "{folder}: {err}");
+        assert!(!out.contains("FAILED"), "{folder}: {out}");
+    }
     // A public export holds no records: it cannot restore a service, and says so.
     let (code, _, err) = run(kpcert(
         dir.path(),
