@@ -31,6 +31,16 @@ fn open(path: &PathBuf) -> anyhow::Result<std::io::BufReader<std::fs::File>> {
 }
 
 pub fn run(args: &RestoreArgs) -> anyhow::Result<()> {
+    // Only into an empty (or new) folder: the ledger's files must not mix with others (the
+    // keys folder, a backup folder), and nothing is written where that is refused.
+    if let Ok(mut entries) = std::fs::read_dir(&args.data_dir) {
+        if entries.next().is_some() {
+            bail!(
+                "{} holds files: restore into an empty folder (or a new one)",
+                args.data_dir.display()
+            );
+        }
+    }
     let verifier = args.key.verifier()?;
     let report = match audit_export(
         open(&args.from)?,

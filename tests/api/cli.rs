@@ -548,6 +548,32 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
     ));
     assert_eq!(code, 2);
     assert!(err.contains("empty folder"), "{err}");
+    // So is restoring into any folder that holds files (the keys folder, a backup folder):
+    // the ledger's files would mix with them; nothing is written there.
+    for folder in ["keys", "backup"] {
+        let listed = |d: &str| {
+            let mut names: Vec<_> = std::fs::read_dir(dir.path().join(d))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            names.sort();
+            names
+        };
+        let before = listed(folder);
+        let (code, _, err) = run(kpcert(
+            dir.path(),
+            &[
+                "restore",
+                "--from",
+                "backup/ledger.export",
+                "--data-dir",
+                folder,
+            ],
+        ));
+        assert_eq!(code, 2, "{folder}: {err}");
+        assert!(err.contains("empty folder"), "{folder}: {err}");
+        assert_eq!(listed(folder), before, "{folder}");
+    }
 
     let (code, out, err) = run(kpcert(
         dir.path(),
