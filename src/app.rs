@@ -231,7 +231,23 @@ impl App {
     /// Opens the data and keys folders, generating the ledger and root keys and recording the
     /// participant registry on first run.
     pub fn open(config: &Config) -> Result<App, AppError> {
-        let keys = KeyDir::open(&config.keys_dir).map_err(AppError::Keys)?;
+        // A "folder" that is a file is refused by name, before any key is generated.
+        for (what, dir) in [("data", &config.data_dir), ("keys", &config.keys_dir)] {
+            if dir.exists() && !dir.is_dir() {
+                return Err(AppError::Config(format!(
+                    "the {what} folder {} is not a folder",
+                    dir.display()
+                )));
+            }
+        }
+        let keys = KeyDir::open(&config.keys_dir).map_err(|e| match e.raw_os_error() {
+            // An error of the system says nothing of which path: name it.
+            Some(_) => AppError::Config(format!(
+                "the keys folder {}: {e}",
+                config.keys_dir.display()
+            )),
+            None => AppError::Keys(e),
+        })?;
         if Ledger::holds_entries(&config.data_dir) && !keys.has_key(LEDGER_KEY) {
             return Err(AppError::Config(format!(
                 "the data folder {} holds a ledger but the keys folder {} has no ledger key: \

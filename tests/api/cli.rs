@@ -250,6 +250,24 @@ fn unsafe_or_foreign_key_folders_stop_the_start_with_a_reason() {
     assert_ne!(code, 0);
     assert!(err.contains("has no ledger key"), "{err}");
     assert!(!dir.path().join("other-keys/ledger.key").exists());
+
+    // A data or keys "folder" that is a file is named in the refusal, and no key is made.
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
+    cmd.env("KPCERT_DATA_DIR", dir.path().join("afile"))
+        .env("KPCERT_KEYS_DIR", dir.path().join("k9"));
+    let (code, _, err) = run(cmd);
+    assert_ne!(code, 0);
+    assert!(err.contains("afile"), "{err}");
+    assert!(
+        !dir.path().join("k9").exists(),
+        "keys made before the refusal"
+    );
+    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
+    cmd.env("KPCERT_KEYS_DIR", dir.path().join("afile"));
+    let (code, _, err) = run(cmd);
+    assert_ne!(code, 0);
+    assert!(err.contains("afile"), "{err}");
 }
 
 #[test]
