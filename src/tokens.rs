@@ -263,6 +263,20 @@ impl Tokens {
         })
     }
 
+    /// Whether revoking what `given` names ([`Tokens::revoke_prefix`]) would leave no
+    /// unexpired token of `role` at `now_ms`.
+    pub fn revoking_leaves_none(&self, given: &str, role: Role, now_ms: u64) -> bool {
+        let whole = hash_of(given);
+        !self
+            .map
+            .read()
+            .expect("tokens lock")
+            .iter()
+            .any(|(hash, r)| {
+                r.role == role && r.expires_ms > now_ms && *hash != whole && r.prefix != given
+            })
+    }
+
     /// Why [`Tokens::revoke_prefix`] revoked nothing.
     pub fn nothing_revoked(given: &str) -> String {
         format!(

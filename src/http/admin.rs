@@ -203,6 +203,19 @@ pub async fn revoke_token(
     prefix: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require(&state, &req, &[Role::Secretariat])?;
+    // Revoking the last Secretariat token here would lock every administrator out until an
+    // offline `kpcert token mint`: refused (two such requests at once may still both pass).
+    if state.app.tokens().revoking_leaves_none(
+        &prefix,
+        Role::Secretariat,
+        state.app.clock().now_ms(),
+    ) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this would revoke the last Secretariat token: mint another first (POST /v1/admin/tokens), or revoke it offline with `kpcert token revoke` on the stopped service",
+        ));
+    }
     let revoked = state
         .app
         .tokens()
