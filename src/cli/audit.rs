@@ -110,13 +110,19 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
             audit_export(reader, &verifier, previous_ref, options, progress)
         }
         (None, Some(dir), _) => {
-            // No ledger file at all: nothing to audit (exit 2). A folder with entries but
-            // without its checkpoint is audited, and fails.
-            if !dir.join(crate::ledger::ENTRIES_FILE).is_file() {
+            // No trace of a ledger at all: nothing to audit (exit 2). A folder with any of
+            // them (entries, checkpoint, index) is audited, and fails if one is missing.
+            let traces = [
+                crate::ledger::ENTRIES_FILE,
+                crate::ledger::CHECKPOINT_FILE,
+                "index",
+            ];
+            if !traces.iter().any(|t| dir.join(t).exists()) {
                 anyhow::bail!(
-                    "{} is not a kpcert data folder (no {}): nothing to audit",
+                    "{} is not a kpcert data folder (no {}, {} or index/): nothing to audit",
                     dir.display(),
-                    crate::ledger::ENTRIES_FILE
+                    crate::ledger::ENTRIES_FILE,
+                    crate::ledger::CHECKPOINT_FILE
                 );
             }
             audit_folder(dir, &verifier, previous_ref, options, progress)

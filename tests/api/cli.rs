@@ -502,6 +502,15 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
         assert!(err.contains("not a kpcert data folder"), "{folder}: {err}");
         assert!(!out.contains("FAILED"), "{folder}: {out}");
     }
+    // A ledger that lost its entries file is no "other folder": its audit fails (1).
+    let gutted = dir.path().join("gutted");
+    std::fs::create_dir(&gutted).unwrap();
+    for f in ["checkpoint.txt", "offsets.dat", "nodes.dat"] {
+        std::fs::copy(dir.path().join("data").join(f), gutted.join(f)).unwrap();
+    }
+    let (code, out, err) = run(kpcert(dir.path(), &["audit", "--data-dir", "gutted"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAILED"), "{out}");
     // A public export holds no records: it cannot restore a service, and says so.
     let (code, _, err) = run(kpcert(
         dir.path(),
