@@ -105,6 +105,14 @@ pub enum Refused {
     Expired,
 }
 
+/// Whether a stored token (its hash and record) is what `given` names for a revocation: the
+/// token itself given whole (a leaked one, say), or its prefix exactly as [`Tokens::list`]
+/// shows it. A shorter part names nothing (`kpat_` would name every token).
+fn names(given: &str) -> impl Fn(&Hash, &TokenRecord) -> bool + '_ {
+    let whole = hash_of(given);
+    move |hash, record| *hash == whole || record.prefix == given
+}
+
 /// The token store.
 pub struct Tokens {
     path: PathBuf,
@@ -248,36 +256,29 @@ impl Tokens {
         })
     }
 
-    /// Revokes what `given` names: a whole token (a leaked one, say), or the token(s) whose
-    /// prefix, as [`Tokens::list`] shows it, is exactly `given`. A shorter part names nothing
-    /// (`kpat_` would name every token). Returns how many.
-    pub fn revoke_prefix(&self, given: &str) -> Result<usize, TokenError> {
-        let whole = hash_of(given);
+    /// Revokes what `given` names ([`names`]); returns how many.
+    pub fn revoke(&self, given: &str) -> Result<usize, TokenError> {
+        let named = names(given);
         self.change(|map| {
-            if map.remove(&whole).is_some() {
-                return 1;
-            }
             let before = map.len();
-            map.retain(|_, r| r.prefix != given);
+            map.retain(|hash, r| !named(hash, r));
             before - map.len()
         })
     }
 
-    /// Whether revoking what `given` names ([`Tokens::revoke_prefix`]) would leave no
-    /// unexpired token of `role` at `now_ms`.
+    /// Whether revoking what `given` names ([`Tokens::revoke`]) would leave no unexpired token
+    /// of `role` at `now_ms`.
     pub fn revoking_leaves_none(&self, given: &str, role: Role, now_ms: u64) -> bool {
-        let whole = hash_of(given);
+        let named = names(given);
         !self
             .map
             .read()
             .expect("tokens lock")
             .iter()
-            .any(|(hash, r)| {
-                r.role == role && r.expires_ms > now_ms && *hash != whole && r.prefix != given
-            })
+            .any(|(hash, r)| r.role == role && r.expires_ms > now_ms && !named(hash, r))
     }
 
-    /// Why [`Tokens::revoke_prefix`] revoked nothing.
+    /// Why [`Tokens::revoke`] revoked nothing.
     pub fn nothing_revoked(given: &str) -> String {
         format!(
             "no token is {given} or has it as its prefix: give the prefix as `kpcert token list` shows it (the first {PREFIX_CHARS} characters) or the whole token"

@@ -145,7 +145,7 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 }
                 None => {
                     let app = with_hint(open_existing(&dirs))?;
-                    let n = app.tokens().revoke_prefix(&prefix);
+                    let n = app.tokens().revoke(&prefix);
                     app.close();
                     n?
                 }

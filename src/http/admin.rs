@@ -219,7 +219,7 @@ pub async fn revoke_token(
     let revoked = state
         .app
         .tokens()
-        .revoke_prefix(&prefix)
+        .revoke(&prefix)
         .map_err(ApiError::internal)?;
     if revoked == 0 {
         return Err(ApiError::new(
