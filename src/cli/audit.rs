@@ -111,18 +111,11 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         }
         (None, Some(dir), _) => {
             // No trace of a ledger at all: nothing to audit (exit 2). A folder with any of
-            // them (entries, checkpoint, index) is audited, and fails if one is missing.
-            let traces = [
-                crate::ledger::ENTRIES_FILE,
-                crate::ledger::CHECKPOINT_FILE,
-                "index",
-            ];
-            if !traces.iter().any(|t| dir.join(t).exists()) {
+            // its files is audited, and fails if one is missing.
+            if !crate::ledger::Ledger::holds_ledger_files(dir) {
                 anyhow::bail!(
-                    "{} is not a kpcert data folder (no {}, {} or index/): nothing to audit",
-                    dir.display(),
-                    crate::ledger::ENTRIES_FILE,
-                    crate::ledger::CHECKPOINT_FILE
+                    "{} is not a kpcert data folder (no entries.dat, checkpoint.txt or index/): nothing to audit",
+                    dir.display()
                 );
             }
             audit_folder(dir, &verifier, previous_ref, options, progress)

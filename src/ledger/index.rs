@@ -87,6 +87,9 @@ impl Batch {
 /// Most bytes of index pages sled keeps in memory.
 pub const INDEX_CACHE_BYTES: u64 = 64 << 20;
 
+/// The sled index's folder inside the data folder.
+pub(super) const INDEX_DIR: &str = "index";
+
 impl Index {
     /// Opens `dir/index`; `Locked` when another process holds it. A lock still held for a
     /// moment after the same process closed the index (sled's flusher thread lets go of it
@@ -105,7 +108,7 @@ impl Index {
     }
 
     fn open_once(dir: &Path) -> Result<Index, LedgerError> {
-        let index_dir = dir.join("index");
+        let index_dir = dir.join(INDEX_DIR);
         let db = sled::Config::new()
             .path(&index_dir)
             .mode(sled::Mode::HighThroughput)
@@ -152,7 +155,7 @@ impl Index {
         self.tree.insert(META_CREATED, &now_ms.to_be_bytes())?;
         self.tree.insert(META_DERIVED, &0u64.to_be_bytes())?;
         self.flush_durably()?;
-        File::open(dir.join("index"))?.sync_all()?;
+        File::open(dir.join(INDEX_DIR))?.sync_all()?;
         Ok(())
     }
 

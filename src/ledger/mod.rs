@@ -103,9 +103,6 @@ const MAX_UNCOMMITTED_ENTRIES: u64 = 2 * MAX_BATCH as u64;
 /// The latest committed checkpoint note, for auditors of a live data folder.
 pub const CHECKPOINT_FILE: &str = "checkpoint.txt";
 
-/// The file of the framed entries, whose presence makes a folder a data folder.
-pub(crate) use files::ENTRIES_FILE;
-
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -205,7 +202,7 @@ pub(crate) struct Shared {
     snapshots: writer::SnapshotSlot,
     /// The Merkle nodes kept in memory for proofs.
     upper: nodes::UpperNodes,
-    /// The right edge's range hashes of the latest size proved against.
+    /// The right edge's range hashes of the committed size (the head).
     edges: nodes::EdgeRanges,
 }
 
@@ -305,6 +302,14 @@ impl Ledger {
     /// Whether `dir` holds ledger entries (without opening or locking anything).
     pub fn holds_entries(dir: &Path) -> bool {
         std::fs::metadata(dir.join(files::ENTRIES_FILE)).is_ok_and(|m| m.len() > 0)
+    }
+
+    /// Whether `dir` holds any of a ledger's own files (entries, the published checkpoint, the
+    /// index), even empty or alone: a folder with none is no data folder.
+    pub fn holds_ledger_files(dir: &Path) -> bool {
+        [files::ENTRIES_FILE, CHECKPOINT_FILE, index::INDEX_DIR]
+            .iter()
+            .any(|name| dir.join(name).exists())
     }
 
     /// Opens the files and the index, checks that they belong together, restores the state and

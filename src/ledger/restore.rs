@@ -27,7 +27,7 @@ pub fn restore(
     frames: impl Iterator<Item = Result<Frame, ExportError>>,
     now_ms: u64,
 ) -> Result<u64, LedgerError> {
-    if super::Ledger::holds_entries(dir) || dir.join("index").exists() {
+    if super::Ledger::holds_ledger_files(dir) {
         return Err(LedgerError::Mismatch(format!(
             "{} already holds a ledger: restore into an empty folder",
             dir.display()
