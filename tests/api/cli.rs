@@ -243,30 +243,30 @@ fn unsafe_or_foreign_key_folders_stop_the_start_with_a_reason() {
         "{out}"
     );
 
+    // `authority list` with these folders fails; what it said.
+    let refused = |folders: &[(&str, &str)]| {
+        let mut cmd = kpcert(dir.path(), &["authority", "list"]);
+        for (var, folder) in folders {
+            cmd.env(var, dir.path().join(folder));
+        }
+        let (code, _, err) = run(cmd);
+        assert_ne!(code, 0, "{folders:?}");
+        err
+    };
     // An existing ledger with an empty keys folder is refused before any key is generated.
-    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
-    cmd.env("KPCERT_KEYS_DIR", dir.path().join("other-keys"));
-    let (code, _, err) = run(cmd);
-    assert_ne!(code, 0);
+    let err = refused(&[("KPCERT_KEYS_DIR", "other-keys")]);
     assert!(err.contains("has no ledger key"), "{err}");
     assert!(!dir.path().join("other-keys/ledger.key").exists());
 
     // A data or keys "folder" that is a file is named in the refusal, and no key is made.
     std::fs::write(dir.path().join("afile"), b"x").unwrap();
-    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
-    cmd.env("KPCERT_DATA_DIR", dir.path().join("afile"))
-        .env("KPCERT_KEYS_DIR", dir.path().join("k9"));
-    let (code, _, err) = run(cmd);
-    assert_ne!(code, 0);
+    let err = refused(&[("KPCERT_DATA_DIR", "afile"), ("KPCERT_KEYS_DIR", "k9")]);
     assert!(err.contains("afile"), "{err}");
     assert!(
         !dir.path().join("k9").exists(),
         "keys made before the refusal"
     );
-    let mut cmd = kpcert(dir.path(), &["authority", "list"]);
-    cmd.env("KPCERT_KEYS_DIR", dir.path().join("afile"));
-    let (code, _, err) = run(cmd);
-    assert_ne!(code, 0);
+    let err = refused(&[("KPCERT_KEYS_DIR", "afile")]);
     assert!(err.contains("afile"), "{err}");
 }
 
