@@ -1010,11 +1010,12 @@ impl App {
             ));
         }
         let hash = sha256(&submitted.canonical);
-        let issuance = crate::codec::record::issuance_of(&certificate, &hash);
+        let issuance =
+            crate::codec::record::issuance_of(&certificate, &hash, &sha256(&submitted.seal));
         if crate::codec::encode_issuance(&issuance) != submitted.issuance {
             problems.push(Problem::new(
                 "issuance",
-                "is not the issuance of this certificate (kpcert/issuance/v2 of its number, authority, key, dates and SHA-256)",
+                "is not the issuance of this certificate and seal (kpcert/issuance/v3 of its number, authority, key, dates, the SHA-256 of the canonical certificate and the SHA-256 of the seal)",
             ));
         } else if !key
             .public_key
@@ -1200,6 +1201,7 @@ impl App {
                     claims: r.claims(),
                     entry_ms: r.entry_time_ms,
                     key_id: r.certificate.issuer.key_id,
+                    entry_index: r.entry_index,
                 },
                 r,
             )

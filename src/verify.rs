@@ -86,7 +86,17 @@ pub struct TrustedKey {
     pub key: KeyWindow,
 }
 
-/// What a ledger records of a certificate, as the verdict needs it.
+/// What a ledger commits to of a certificate, as a scanned seal's verdict needs it: read from
+/// the ledger's state, without reading the certificate's record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// SHA-256 of the seal the certificate's issuance commits to.
+    pub seal_hash: crate::crypto::Hash,
+    /// The index of the issuance's entry.
+    pub entry_index: u64,
+}
+
+/// What a ledger records of a certificate, as a verdict on its number needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
     /// The claims a seal of the recorded certificate states.
@@ -95,6 +105,8 @@ pub struct Recorded {
     pub entry_ms: u64,
     /// The key that signed it.
     pub key_id: KeyId,
+    /// The index of its issuance entry.
+    pub entry_index: u64,
 }
 
 /// An import confirmation as a verdict needs it.
@@ -147,13 +159,13 @@ impl LifeFacts {
 }
 
 /// What the verifier can say about a certificate number in a ledger.
-pub enum Lookup<R> {
+pub enum Lookup<F> {
     /// This verifier has no ledger (offline).
     Unavailable,
     /// The ledger holds no such certificate.
     Missing,
-    /// The ledger's record and whatever the caller keeps with it.
-    Found(Recorded, R),
+    /// What the ledger holds of it.
+    Found(F),
 }
 
 /// What a verifier trusts.
@@ -168,8 +180,16 @@ pub trait Trust {
     /// The standing of participant `code` over time; `None` if it is not a participant.
     fn standing(&self, code: CountryCode) -> Option<&StandingHistory>;
 
-    /// The ledger's record of certificate `number`.
-    fn record(&self, number: &CertificateNumber) -> Result<Lookup<Self::Record>, Self::Error>;
+    /// The ledger's record of certificate `number` (read and checked against its entry), and
+    /// whatever the caller keeps with it.
+    #[allow(clippy::type_complexity)]
+    fn record(
+        &self,
+        number: &CertificateNumber,
+    ) -> Result<Lookup<(Recorded, Self::Record)>, Self::Error>;
+
+    /// What the ledger commits to of certificate `number` (its state alone: no record is read).
+    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed>;
 
     /// When what this verifier trusts was issued (unix ms), if it is a copy that ages (a trust
     /// bundle); `None` for the live ledger.
@@ -249,7 +269,12 @@ pub struct Verification<R> {
     pub claims: Option<SealClaims>,
     /// The key that signed the seal.
     pub signer: Option<TrustedKey>,
-    /// The ledger record, when there is one.
+    /// The index of the certificate's issuance entry, when the verdict rests on the ledger's
+    /// record of it (online: the scanned seal is the one its issuance commits to, or the number
+    /// is recorded).
+    pub entry_index: Option<u64>,
+    /// The ledger record, when it was read (a look-up by number; a scanned seal's verdict needs
+    /// only the state, and reads it only to judge a key compromised on the day of issue).
     pub record: Option<R>,
     /// What is known of the certificate's life after issuance.
     pub life: LifeFacts,
@@ -263,6 +288,7 @@ impl<R> Verification<R> {
             reasons: vec![reason.into()],
             claims: None,
             signer: None,
+            entry_index: None,
             record: None,
             life: LifeFacts::default(),
         }
@@ -277,8 +303,8 @@ pub fn verify_qr<T: Trust>(
     qr: &str,
     today: Date,
 ) -> Result<Verification<T::Record>, T::Error> {
-    let opened = match seal_from_qr_text(qr).and_then(|bytes| open(&bytes)) {
-        Ok(opened) => opened,
+    let (bytes, opened) = match seal_from_qr_text(qr).and_then(|b| open(&b).map(|o| (b, o))) {
+        Ok(both) => both,
         Err(e) => return Ok(Verification::of(Verdict::Malformed, e.0)),
     };
     let keys = trust.keys_with_id(&opened.key_id);
@@ -318,6 +344,7 @@ pub fn verify_qr<T: Trust>(
         reasons: vec![reason],
         claims: Some(claims),
         signer: Some(signer),
+        entry_index: None,
         record: None,
         life: LifeFacts::default(),
     };
@@ -346,7 +373,7 @@ pub fn verify_qr<T: Trust>(
         return Ok(forged(reason, claims, signer));
     }
     let number = claims.number();
-    let (record, ledger_note) = match trust.record(&number)? {
+    let (entry_index, record, ledger_note) = match trust.committed(&number) {
         Lookup::Unavailable if by_day == RevocationCheck::SameDay => {
             let mut v = Verification::of(
                 Verdict::Unknown,
@@ -360,41 +387,41 @@ pub fn verify_qr<T: Trust>(
             v.signer = Some(signer);
             return Ok(v);
         }
-        Lookup::Unavailable => (None, Some("offline: the ledger was not consulted")),
-        Lookup::Missing => {
-            return Ok(Verification {
-                verdict: Verdict::NotInLedger,
-                reasons: vec![format!(
-                    "{number} is signed by {} but is not in the ledger: report this seal",
-                    signer.authority_id
-                )],
-                claims: Some(claims),
-                signer: Some(signer),
-                record: None,
-                life: LifeFacts::default(),
-            })
-        }
-        Lookup::Found(recorded, record) => {
-            if recorded.claims != claims || recorded.key_id != signer.key.key_id {
-                return Ok(Verification {
-                    verdict: Verdict::Forged,
-                    reasons: vec![format!(
-                        "the seal differs from the ledger's record of {number}"
-                    )],
-                    claims: Some(claims),
-                    signer: Some(signer),
-                    record: Some(record),
-                    life: LifeFacts::default(),
-                });
+        Lookup::Unavailable => (None, None, Some("offline: the ledger was not consulted")),
+        Lookup::Missing => return Ok(not_in_ledger(&number, claims, signer)),
+        Lookup::Found(committed) => {
+            // The issuance commits to the seal's hash, and the ledger checked when it recorded
+            // it that the seal states exactly the certificate's claims under its key: a seal
+            // with these bytes is the recorded one, and any other seal is not.
+            if crate::crypto::sha256(&bytes) != committed.seal_hash {
+                let mut v = Verification::of(
+                    Verdict::Forged,
+                    format!("the seal differs from the ledger's record of {number}"),
+                );
+                v.claims = Some(claims);
+                v.signer = Some(signer);
+                return Ok(v);
             }
-            if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
-                let key = signer.key.clone();
-                return Ok(revoked(&key, claims, signer, Some(record)));
+            // A key compromised during the day of issue: only the entry's time can tell (an
+            // entry is recorded on its date of issue, so any other compromise was judged above).
+            let mut record = None;
+            if by_day == RevocationCheck::SameDay {
+                let Lookup::Found((recorded, r)) = trust.record(&number)? else {
+                    return Ok(not_in_ledger(&number, claims, signer));
+                };
+                if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
+                    let key = signer.key.clone();
+                    let mut v = revoked(&key, claims, signer, Some(r));
+                    v.entry_index = Some(committed.entry_index);
+                    return Ok(v);
+                }
+                record = Some(r);
             }
-            (Some(record), None)
+            (Some(committed.entry_index), record, None)
         }
     };
     let mut v = judged(trust, &number, claims, record, today);
+    v.entry_index = entry_index;
     if v.verdict == Verdict::Valid {
         v.reasons[0].push_str(&format!(
             "; signed by {} ({})",
@@ -428,26 +455,61 @@ pub fn verify_number<T: Trust>(
             "a certificate number can only be checked against the ledger (online)",
         )),
         Lookup::Missing => Ok(unknown()),
-        Lookup::Found(recorded, record) => {
-            let claims = recorded.claims;
-            if let Some(reason) = standing_problem(trust, claims.participant) {
-                let mut v = Verification::of(Verdict::Forged, reason);
-                v.claims = Some(claims);
-                v.record = Some(record);
-                return Ok(v);
-            }
-            let signer = trust
-                .keys_with_id(&recorded.key_id)
-                .into_iter()
-                .find(|k| k.authority_id == claims.authority_id);
-            if let Some(signer) = signer {
-                if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
-                    let key = signer.key.clone();
-                    return Ok(revoked(&key, claims, signer, Some(record)));
-                }
-            }
-            Ok(judged(trust, &parsed, claims, Some(record), today))
+        Lookup::Found((recorded, record)) => {
+            let entry_index = recorded.entry_index;
+            let mut v = judged_record(trust, &parsed, recorded, record, today);
+            v.entry_index = Some(entry_index);
+            Ok(v)
         }
+    }
+}
+
+/// The verdict on recorded certificate `number` without a seal: its issuer, its key's
+/// compromise (judged by its entry's time), then its life and dates.
+fn judged_record<T: Trust>(
+    trust: &T,
+    number: &CertificateNumber,
+    recorded: Recorded,
+    record: T::Record,
+    today: Date,
+) -> Verification<T::Record> {
+    let claims = recorded.claims;
+    if let Some(reason) = standing_problem(trust, claims.participant) {
+        let mut v = Verification::of(Verdict::Forged, reason);
+        v.claims = Some(claims);
+        v.record = Some(record);
+        return v;
+    }
+    let signer = trust
+        .keys_with_id(&recorded.key_id)
+        .into_iter()
+        .find(|k| k.authority_id == claims.authority_id);
+    if let Some(signer) = signer {
+        if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
+            let key = signer.key.clone();
+            return revoked(&key, claims, signer, Some(record));
+        }
+    }
+    judged(trust, number, claims, Some(record), today)
+}
+
+/// The verdict on a seal signed by a trusted key for a number the ledger does not hold.
+fn not_in_ledger<R>(
+    number: &CertificateNumber,
+    claims: SealClaims,
+    signer: TrustedKey,
+) -> Verification<R> {
+    Verification {
+        verdict: Verdict::NotInLedger,
+        reasons: vec![format!(
+            "{number} is signed by {} but is not in the ledger: report this seal",
+            signer.authority_id
+        )],
+        claims: Some(claims),
+        signer: Some(signer),
+        entry_index: None,
+        record: None,
+        life: LifeFacts::default(),
     }
 }
 
@@ -489,6 +551,7 @@ fn judged<T: Trust>(
             reasons: vec![reason],
             claims: Some(claims),
             signer: None,
+            entry_index: None,
             record,
             life: LifeFacts::default(),
         }
@@ -501,6 +564,7 @@ fn judged<T: Trust>(
             )],
             claims: Some(claims),
             signer: None,
+            entry_index: None,
             record,
             life: LifeFacts::default(),
         }
@@ -547,6 +611,7 @@ fn revoked<R>(
         )],
         claims: Some(claims),
         signer: Some(signer),
+        entry_index: None,
         record,
         life: LifeFacts::default(),
     }
@@ -593,6 +658,7 @@ fn suspended<T: Trust, R>(
         reasons: vec![reason],
         claims: Some(claims.clone()),
         signer: None,
+        entry_index: None,
         record: record.take(),
         life: LifeFacts::default(),
     })
@@ -612,6 +678,7 @@ fn dated<R>(claims: SealClaims, record: Option<R>, today: Date) -> Verification<
         reasons: vec![reason],
         claims: Some(claims),
         signer: None,
+        entry_index: None,
         record,
         life: LifeFacts::default(),
     }
@@ -650,7 +717,7 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
         self.state.standing(code)
     }
 
-    fn record(&self, number: &CertificateNumber) -> Result<Lookup<R>, E> {
+    fn record(&self, number: &CertificateNumber) -> Result<Lookup<(Recorded, R)>, E> {
         // Serials are contiguous: a number past the participant's last serial was never issued,
         // and no index is consulted for it.
         if !self
@@ -660,9 +727,19 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
             return Ok(Lookup::Missing);
         }
         Ok(match (self.lookup)(number)? {
-            Some((recorded, record)) => Lookup::Found(recorded, record),
+            Some(found) => Lookup::Found(found),
             None => Lookup::Missing,
         })
+    }
+
+    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed> {
+        match self.state.life(number) {
+            Some(life) => Lookup::Found(Committed {
+                seal_hash: life.seal_hash,
+                entry_index: life.issued_index,
+            }),
+            None => Lookup::Missing,
+        }
     }
 
     fn life(&self, number: &CertificateNumber) -> LifeFacts {
@@ -698,8 +775,12 @@ impl Trust for TrustBundle {
             .map(|p| &p.standing)
     }
 
-    fn record(&self, _number: &CertificateNumber) -> Result<Lookup<()>, Self::Error> {
+    fn record(&self, _number: &CertificateNumber) -> Result<Lookup<(Recorded, ())>, Self::Error> {
         Ok(Lookup::Unavailable)
+    }
+
+    fn committed(&self, _number: &CertificateNumber) -> Lookup<Committed> {
+        Lookup::Unavailable
     }
 
     fn as_of_ms(&self) -> Option<u64> {

@@ -436,22 +436,42 @@ impl<'a> HistoryView<'a> {
     }
 }
 
-/// The ledger part of an online verdict.
+/// The ledger part of an online verdict: where the certificate's issuance is in the ledger and,
+/// when asked for (`"proof": true`), the entry itself with its inclusion proof and the signed
+/// checkpoint it is proven against.
 #[derive(Serialize)]
 pub struct RecordView<'a> {
     pub index: u64,
-    pub events: Vec<EventView<'a>>,
-    pub entry: String,
     pub tree_size: u64,
-    pub inclusion_proof: Vec<String>,
-    pub checkpoint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inclusion_proof: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<&'a str>,
 }
 
 impl<'a> RecordView<'a> {
-    pub fn of(r: &'a IssuedCertificate) -> RecordView<'a> {
+    /// Entry `index` of a ledger of `tree_size` entries, without the entry or its proof.
+    pub fn position(index: u64, tree_size: u64) -> RecordView<'a> {
+        RecordView {
+            index,
+            tree_size,
+            events: None,
+            entry: None,
+            inclusion_proof: None,
+            checkpoint: None,
+        }
+    }
+
+    /// The record's entry with its inclusion proof against its checkpoint.
+    pub fn proven(r: &'a IssuedCertificate) -> RecordView<'a> {
         RecordView {
             index: r.entry_index,
-            events: vec![EventView {
+            tree_size: r.checkpoint.checkpoint.size,
+            events: Some(vec![EventView {
                 index: r.entry_index,
                 kind: crate::domain::Kind::CertificateIssued.as_str(),
                 time: format_unix_ms(r.entry_time_ms),
@@ -461,11 +481,10 @@ impl<'a> RecordView<'a> {
                 replaced_by: None,
                 replaces: r.certificate.content.replaces.as_ref().map(|n| n.as_str()),
                 arrival: None,
-            }],
-            entry: base64(&r.entry),
-            tree_size: r.checkpoint.checkpoint.size,
-            inclusion_proof: r.proof.iter().map(|h| base64(h)).collect(),
-            checkpoint: &r.checkpoint.note,
+            }]),
+            entry: Some(base64(&r.entry)),
+            inclusion_proof: Some(r.proof.iter().map(|h| base64(h)).collect()),
+            checkpoint: Some(&r.checkpoint.note),
         }
     }
 }
@@ -528,8 +547,12 @@ pub struct VerificationView<'a> {
 impl<'a> VerificationView<'a> {
     /// An online verdict; without `show_claims` the certificate's fields are withheld and only
     /// its public facts shown.
+    /// `proven` is the certificate's record with its proof, when the caller asked for it;
+    /// otherwise the answer says where the entry is in a ledger of `tree_size` entries.
     pub fn online(
         v: &'a Verification<std::sync::Arc<IssuedCertificate>>,
+        proven: Option<&'a IssuedCertificate>,
+        tree_size: u64,
         now_ms: u64,
         ledger_verifier_key: &'a str,
         show_claims: bool,
@@ -549,7 +572,12 @@ impl<'a> VerificationView<'a> {
                 .as_ref()
                 .filter(|_| !show_claims)
                 .map(PublicCertificateView::of),
-            ledger: Some(v.record.as_deref().map(RecordView::of)),
+            ledger: Some(match proven {
+                Some(r) => Some(RecordView::proven(r)),
+                None => v
+                    .entry_index
+                    .map(|index| RecordView::position(index, tree_size)),
+            }),
             history: None,
             bundle: None,
         }
@@ -678,6 +706,7 @@ pub enum PayloadView<'a> {
         issued_on: String,
         expires_on: String,
         certificate_hash: String,
+        seal_hash: String,
         signature: String,
     },
     Confirmation {
@@ -750,6 +779,7 @@ impl<'a> EntryView<'a> {
                 issued_on: s.issuance.issued_on.to_string(),
                 expires_on: s.issuance.expires_on.to_string(),
                 certificate_hash: hex(&s.issuance.certificate_hash),
+                seal_hash: hex(&s.issuance.seal_hash),
                 signature: base64(&s.signature),
             },
             Event::ImportConfirmed(c) => PayloadView::Confirmation {

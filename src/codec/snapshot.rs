@@ -1,4 +1,4 @@
-//! The ledger state's snapshot: `["kpcert/state-snapshot/v3", {...}]`, deterministic CBOR.
+//! The ledger state's snapshot: `["kpcert/state-snapshot/v8", {...}]`, deterministic CBOR.
 //!
 //! Internal, not a public format: the ledger keeps a snapshot of its [`State`] every few
 //! thousand entries so that start-up replays only the entries after it. A snapshot is derived
@@ -14,7 +14,7 @@ use crate::domain::{
 };
 
 /// Context string of the snapshot encoding.
-pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v7";
+pub const SNAPSHOT_CONTEXT: &str = "kpcert/state-snapshot/v8";
 
 fn opt(v: Option<u64>) -> Value<'static> {
     v.map(Value::Uint).unwrap_or(Value::Null)
@@ -181,6 +181,7 @@ fn life_value<'a>(n: &'a CertificateNumber, l: &'a CertificateLife) -> Value<'a>
     Value::Array(vec![
         Value::text(n.as_str()),
         Value::Uint(l.issued_index),
+        Value::bytes(&l.seal_hash[..]),
         Value::text(l.issued_on.to_string()),
         Value::text(l.expires_on.to_string()),
         match &l.facts {
@@ -292,8 +293,8 @@ fn carats(v: &Value) -> Result<Hundredths, FormatError> {
 }
 
 fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatError> {
-    let [n, issued_index, issued_on, expires_on, facts, confirmed, voided, drawn] =
-        items::<8>(v, "a certificate life")?;
+    let [n, issued_index, seal_hash, issued_on, expires_on, facts, confirmed, voided, drawn] =
+        items::<9>(v, "a certificate life")?;
     let facts = match facts {
         Value::Null => None,
         other => {
@@ -370,6 +371,10 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
         number(n)?,
         CertificateLife {
             issued_index: uint(issued_index)?,
+            seal_hash: seal_hash
+                .as_bytes()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| shape("seal_hash"))?,
             issued_on: date(issued_on)?,
             expires_on: date(expires_on)?,
             facts,

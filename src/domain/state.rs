@@ -34,7 +34,7 @@ use super::standing::{
     team_actor, ApprovalRecord, ChangeRecord, MeasureRecord, ShipmentApproval, StandingHistory,
 };
 use super::stats::{ProductionRecord, Stats};
-use crate::crypto::{sha256, KeyId, PublicKey};
+use crate::crypto::{sha256, Hash, KeyId, PublicKey};
 
 /// Why an entry may not be appended (or, replayed, why the ledger fails its audit).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,6 +237,9 @@ pub struct Voided {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertificateLife {
     pub issued_index: u64,
+    /// SHA-256 of its seal, as its issuance commits to it: a scanned seal is the recorded one
+    /// exactly when its bytes hash to this.
+    pub seal_hash: Hash,
     pub issued_on: Date,
     pub expires_on: Date,
     pub facts: Option<ShipmentFacts>,
@@ -673,6 +676,7 @@ impl State {
                     number,
                     Arc::new(CertificateLife {
                         issued_index: entry.index,
+                        seal_hash: issuance.seal_hash,
                         issued_on: issuance.issued_on,
                         expires_on: issuance.expires_on,
                         facts: signed.record.as_ref().map(|full| {
@@ -1184,6 +1188,11 @@ impl State {
         if sha256(&full.canonical) != issuance.certificate_hash {
             return violation(format!(
                 "the record of {number} is not the certificate its issuance commits to (its hash differs)"
+            ));
+        }
+        if sha256(&full.seal) != issuance.seal_hash {
+            return violation(format!(
+                "the record of {number} does not hold the seal its issuance commits to (its hash differs)"
             ));
         }
         let cert = &full.certificate;

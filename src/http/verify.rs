@@ -21,8 +21,9 @@ use crate::views::{HistoryView, VerificationView};
 pub(super) const MAX_QR_CHARS: usize = 4096;
 const MAX_NUMBER_CHARS: usize = 32;
 
-/// `POST /v1/verify` with `{"qr": "<scanned text>"}` or `{"number": "..."}`: the verdict and
-/// what it rests on.
+/// `POST /v1/verify` with `{"qr": "<scanned text>"}` or `{"number": "..."}`, and optionally
+/// `"proof": true`: the verdict and what it rests on (with the certificate's entry and its
+/// inclusion proof when asked for).
 pub async fn verify(
     state: Shared,
     req: HttpRequest,
@@ -39,9 +40,15 @@ pub async fn verify(
     };
     let unknown: Vec<Problem> = map
         .keys()
-        .filter(|k| *k != "qr" && *k != "number")
+        .filter(|k| *k != "qr" && *k != "number" && *k != "proof")
         .map(|k| Problem::new(k.as_str(), "unknown field"))
+        .chain(
+            map.get("proof")
+                .filter(|p| !p.is_boolean())
+                .map(|_| Problem::new("proof", "must be true or false")),
+        )
         .collect();
+    let with_proof = map.get("proof").and_then(Value::as_bool) == Some(true);
     let field = |k: &str| map.get(k).and_then(Value::as_str);
     // A scanned seal shows what the paper shows; a number alone shows the commercial fields
     // only to a party to the certificate (numbers run in sequence and can be enumerated).
@@ -79,8 +86,20 @@ pub async fn verify(
         }
     };
     let history = changed_history(&state, &verification)?;
+    // The entry and its proof only when asked for: a scanned seal's verdict needs the ledger's
+    // state alone, and most answers are read by an officer, not checked by a program.
+    let proven = match (with_proof, &verification.record, &verification.claims) {
+        (false, _, _) => None,
+        (true, Some(record), _) => Some(record.clone()),
+        (true, None, Some(claims)) if verification.entry_index.is_some() => {
+            state.app.certificate(claims.number().as_str())?
+        }
+        (true, None, _) => None,
+    };
     let mut view = VerificationView::online(
         &verification,
+        proven.as_deref(),
+        state.app.state().size(),
         state.app.clock().now_ms(),
         state.app.ledger_verifier_text(),
         show_claims,
@@ -98,10 +117,10 @@ fn changed_history(
     state: &super::HttpState,
     v: &OnlineVerification,
 ) -> Result<Option<crate::app::History>, ApiError> {
-    let Some(record) = &v.record else {
+    let (Some(_), Some(claims)) = (v.entry_index, &v.claims) else {
         return Ok(None);
     };
-    let number = &record.certificate.number;
+    let number = &claims.number();
     if state
         .app
         .state()

@@ -807,13 +807,13 @@ pub fn verify(lang: Lang, state: &State, asked: Asked<'_>, checked_ms: u64) -> S
             row(t.issued_on, vec![c.issued_on.to_string()]);
             row(t.expires_on, vec![c.expires_on.to_string()]);
         }
-        if let Some(r) = &v.record {
+        if let Some(index) = v.entry_index {
             row(
                 t.ledger_entry,
                 vec![format!(
                     "{} / {}",
-                    lang.group_int(r.entry_index),
-                    lang.group_int(r.checkpoint.checkpoint.size)
+                    lang.group_int(index),
+                    lang.group_int(state.size())
                 )],
             );
         }

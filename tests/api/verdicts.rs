@@ -105,6 +105,7 @@ fn ledger() -> (State, HashMap<String, Recorded>) {
             claims: claims(&cert),
             entry_ms: T0 + 1000,
             key_id: key().public_key().key_id(),
+            entry_index: 3,
         },
     );
     let participant = |c: &str| {
@@ -216,6 +217,7 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
             claims: claims(&second),
             entry_ms: later + 1000,
             key_id: bw2.public_key().key_id(),
+            entry_index: state.size() - 1,
         },
     );
     let newer_key = qr(&claims(&second), &bw2);
@@ -400,6 +402,7 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
                 claims: claims(&cert),
                 entry_ms: at(d, h),
                 key_id: key2.public_key().key_id(),
+                entry_index: state.size() - 1,
             },
         );
         seals.insert(serial, qr(&claims(&cert), &key2));
@@ -587,4 +590,43 @@ fn issuer_suspended_sits_between_forged_and_void() {
     let future = qr(&claims(&certificate(5, "2026-12-30")), &key());
     let Ok(v) = verify_qr(&bundle, &future, today);
     assert_eq!(v.verdict, Verdict::Forged, "{:?}", v.reasons);
+}
+
+/// The issuance commits to its seal's hash (issuance v3, ledger rule 32a): a record holding
+/// another seal of the same claims (here another signature) is refused by the record check and
+/// by the state, and online such a seal is not the recorded one.
+#[test]
+fn only_the_seal_the_issuance_commits_to_is_the_recorded_seal() {
+    let cert = certificate(1, "2026-11-26");
+    let signed = issue(cert.clone(), |b| key().sign(b));
+    let full = signed.record.clone().unwrap();
+    assert_eq!(signed.issuance.seal_hash, sha256(&full.seal));
+    assert!(kpcert::codec::record::check_seal(&full, &signed.issuance).is_ok());
+    let mut other = (*full).clone();
+    let last = other.seal.len() - 1;
+    other.seal[last] ^= 1;
+    let why = kpcert::codec::record::check_seal(&other, &signed.issuance).unwrap_err();
+    assert!(why.contains("the seal its issuance commits to"), "{why}");
+
+    // The state (the writer's and the audit's rules) refuses the entry with that record.
+    let (mut state, _) = ledger();
+    let mut second = certificate(2, "2026-11-26");
+    second.salt = [9; 16];
+    let mut tampered = issue(second, |b| key().sign(b));
+    let record = tampered.record.as_mut().unwrap();
+    let last = record.seal.len() - 1;
+    record.seal[last] ^= 1;
+    let entry = Entry {
+        index: state.size(),
+        time_ms: T0 + 2000,
+        actor: "BW-A1".into(),
+        key_id: Some(key().public_key().key_id()),
+        prev: [0; 32],
+        event: Event::CertificateIssued(tampered),
+    };
+    let refused = state.apply(&entry).unwrap_err().to_string();
+    assert!(
+        refused.contains("seal its issuance commits to"),
+        "{refused}"
+    );
 }

@@ -59,6 +59,18 @@ async fn a_genuine_seal_is_valid_with_its_fields_events_and_proof() {
         c["exporter"].get("address").is_none(),
         "nothing beyond what the seal shows"
     );
+    // Where the certificate is in the ledger; the entry and its proof only when asked for (a
+    // scanned seal is judged from the ledger's state: the issuance commits to the seal's hash).
+    let index = issued["ledger"]["index"].as_u64().unwrap();
+    assert_eq!(v["ledger"]["index"], index, "{v}");
+    assert!(v["ledger"]["tree_size"].as_u64().unwrap() > index, "{v}");
+    for absent in ["events", "entry", "inclusion_proof", "checkpoint"] {
+        assert!(v["ledger"].get(absent).is_none(), "{absent}: {v}");
+    }
+    let (status, v) = verify(&app, json!({"qr": qr, "proof": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["ledger"]["index"], index, "{v}");
     assert_eq!(v["ledger"]["events"][0]["kind"], "certificate.issued");
     // The inclusion proof verifies against the signed checkpoint it comes with.
     let verifier =
@@ -89,6 +101,14 @@ async fn a_genuine_seal_is_valid_with_its_fields_events_and_proof() {
     // By number: from the ledger alone.
     let (_, v) = verify(&app, json!({"number": issued["number"]})).await;
     assert_eq!(v["verdict"], "valid");
+    assert_eq!(v["ledger"]["index"], index, "{v}");
+    assert!(v["ledger"].get("entry").is_none(), "{v}");
+    let (_, v) = verify(&app, json!({"number": issued["number"], "proof": true})).await;
+    assert!(v["ledger"]["inclusion_proof"].is_array(), "{v}");
+    // `proof` is a boolean.
+    let (status, v) = verify(&app, json!({"qr": qr, "proof": "yes"})).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v["problems"].to_string().contains("proof"), "{v}");
     let (_, v) = verify(&app, json!({"number": "BW-2026-999999"})).await;
     assert_eq!(v["verdict"], "unknown");
 }
@@ -372,12 +392,11 @@ async fn a_remembered_seal_signature_never_keeps_an_old_verdict() {
         let (_, v) = verify(&app, json!({"qr": qr})).await;
         assert_eq!(v["verdict"], "valid", "{v}");
     }
-    // Per seal: the first check verifies the scanned seal, and reading the record from the
-    // ledger finds the recorded seal (the same bytes) remembered; the second check finds the
-    // scanned seal remembered (its record comes from the record cache).
+    // Per seal: the first check verifies the scanned seal (and reads no record: the issuance
+    // commits to the seal's hash); the second check finds the scanned seal remembered.
     assert_eq!(
         app.app.seal_signatures_remembered(),
-        4,
+        2,
         "one verify_strict per seal, every later check remembered"
     );
     let post = |path: String, token: &str, body: Value| {
