@@ -566,6 +566,34 @@ impl<'a> Walker<'a> {
         self.head(0)
     }
 
+    /// A negative integer's argument `n` (the value is `-1 - n`).
+    pub fn nint(&mut self) -> Option<u64> {
+        self.head(1)
+    }
+
+    /// The head of a tag numbered `n`.
+    pub fn tag(&mut self, n: u64) -> Option<()> {
+        (self.head(6)? == n).then_some(())
+    }
+
+    /// The head of an array: its number of items (at most what is left, as the general decoder
+    /// requires).
+    pub fn array_len(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.head(4)?).ok()?;
+        (n <= self.reader.bytes.len() - self.reader.pos).then_some(n)
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self) -> Option<bool> {
+        let value = match self.reader.bytes.get(self.reader.pos)? {
+            0xf4 => false,
+            0xf5 => true,
+            _ => return None,
+        };
+        self.reader.pos += 1;
+        Some(value)
+    }
+
     /// Whether the next item is `null` (consumed if it is).
     pub fn null(&mut self) -> bool {
         let is_null = self.reader.bytes.get(self.reader.pos) == Some(&0xf6);

@@ -365,7 +365,7 @@ pub fn entry_hash(entry_bytes: &[u8]) -> Hash {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::codec::lifecycle::{encode_confirmation, encode_void};
     use crate::codec::record::encode_issuance;
@@ -450,7 +450,7 @@ mod tests {
     /// Changes of `bytes`: each byte replaced by each of the 255 other values, removed, or
     /// preceded by 0x00, 0xf6 or a copy of itself; a byte added at the end; and each pair of
     /// same-length map keys the walk reads one after the other swapped (keys out of order).
-    fn changes(bytes: &[u8]) -> Vec<Vec<u8>> {
+    pub(crate) fn changes(bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut changed = Vec::new();
         for i in 0..bytes.len() {
             for value in 0..=255u8 {
@@ -493,7 +493,7 @@ mod tests {
     /// On the canonical `bytes` and on each of their [`changes`], whatever `walk` accepts `tree`
     /// accepts and reads the same; `walk` reads `bytes` and accepts more than a thousand changes
     /// (hashes, times and signatures change without changing the shape).
-    fn check_walk<T: PartialEq + std::fmt::Debug>(
+    pub(crate) fn check_walk<T: PartialEq + std::fmt::Debug>(
         bytes: &[u8],
         walk: fn(&[u8]) -> Option<T>,
         tree: fn(&[u8]) -> Result<T, FormatError>,

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::cbor::{shape, Fields, FormatError, Value};
+use super::cbor::{shape, Fields, FormatError, Value, Walker};
 use super::text::{base32, from_base32};
 use crate::crypto::{Hash, KeyId, PublicKey};
 use crate::domain::{
@@ -282,7 +282,7 @@ pub fn seal(claims: &SealClaims, key_id: &KeyId, sign: impl FnOnce(&[u8]) -> [u8
 }
 
 /// A decoded seal, not yet verified.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenedSeal {
     pub key_id: KeyId,
     pub claims: SealClaims,
@@ -309,6 +309,112 @@ impl OpenedSeal {
 
 /// Decodes seal bytes strictly (deterministic CBOR only).
 pub fn open(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
+    walk_seal(bytes).map_or_else(|| open_tree(bytes), Ok)
+}
+
+/// [`open`] without a tree of values (issue 14: every border check opens a seal); `None` for
+/// anything else, which [`open_tree`] judges and names. It reads exactly the items of seal.md
+/// sections 2 and 3 in canonical order with the general decoder's rules, so whatever it accepts
+/// [`open_tree`] accepts with the same meaning (tested on byte substitutions, removals and
+/// insertions of a seal).
+pub(crate) fn walk_seal(bytes: &[u8]) -> Option<OpenedSeal> {
+    let mut w = Walker::new(bytes);
+    w.tag(COSE_SIGN1_TAG)?;
+    w.array(4)?;
+    let protected = w.bytes()?;
+    w.map(0)?;
+    let payload = w.bytes()?;
+    let signature: [u8; 64] = w.bytes()?.try_into().ok()?;
+    w.end()?;
+    let mut h = Walker::new(protected);
+    h.map(2)?;
+    (h.uint()? == 1).then_some(())?;
+    (h.nint()? == (-1 - COSE_ALG_EDDSA) as u64).then_some(())?;
+    (h.uint()? == 4).then_some(())?;
+    let key_id = KeyId(h.bytes()?.try_into().ok()?);
+    h.end()?;
+    Some(OpenedSeal {
+        key_id,
+        claims: walk_claims(payload)?,
+        to_be_signed: to_be_signed(protected, payload),
+        signature,
+    })
+}
+
+/// The claims of seal.md section 3, walked (see [`walk_seal`]).
+fn walk_claims(payload: &[u8]) -> Option<SealClaims> {
+    let mut w = Walker::new(payload);
+    w.map(13)?;
+    let mut key = 0;
+    let mut next = |w: &mut Walker<'_>| {
+        let k = w.uint()?;
+        key += 1;
+        (k == key - 1).then_some(())
+    };
+    let participant = |w: &mut Walker<'_>| CountryCode::participant(w.text()?);
+    let date = |w: &mut Walker<'_>| i64::try_from(w.uint()?).ok().and_then(Date::from_days);
+    next(&mut w)?;
+    (w.uint()? == SEAL_VERSION).then_some(())?;
+    next(&mut w)?;
+    let serial = w.uint().filter(|&s| s > 0)?;
+    next(&mut w)?;
+    let issuer = participant(&mut w)?;
+    next(&mut w)?;
+    let authority_id = w.text()?.to_owned();
+    next(&mut w)?;
+    let exporter_name = w.text()?.to_owned();
+    next(&mut w)?;
+    let importer_name = w.text()?.to_owned();
+    next(&mut w)?;
+    let destination = participant(&mut w)?;
+    next(&mut w)?;
+    w.array(2)?;
+    let mixed = w.bool()?;
+    let countries = (0..w.array_len()?)
+        .map(|_| CountryCode::country(w.text()?))
+        .collect::<Option<Vec<_>>>()?;
+    let origin = Origin::from_parts(mixed, countries)?;
+    next(&mut w)?;
+    let parcels = u32::try_from(w.uint()?).ok()?;
+    next(&mut w)?;
+    let items = (0..w.array_len()?)
+        .map(|_| {
+            w.array(3)?;
+            Some(Item {
+                hs_code: hs_from_number(w.uint()?)?,
+                carats: Hundredths::from_hundredths(w.uint()?)?,
+                value_usd: Hundredths::from_hundredths(w.uint()?)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if !Item::canonical_list(&items) {
+        return None;
+    }
+    next(&mut w)?;
+    let issued_on = date(&mut w)?;
+    next(&mut w)?;
+    let expires_on = date(&mut w)?;
+    next(&mut w)?;
+    let certificate_hash = w.bytes()?.try_into().ok()?;
+    w.end()?;
+    Some(SealClaims {
+        serial,
+        participant: issuer,
+        authority_id,
+        exporter_name,
+        importer_name,
+        destination,
+        origin,
+        parcels,
+        items,
+        issued_on,
+        expires_on,
+        certificate_hash,
+    })
+}
+
+/// [`open`] through a tree of values: accepts or refuses any bytes, and names the problem.
+pub(crate) fn open_tree(bytes: &[u8]) -> Result<OpenedSeal, Malformed> {
     let value = Value::decode(bytes).map_err(|e| bad(format!("not deterministic CBOR: {e}")))?;
     let Value::Tag(COSE_SIGN1_TAG, inner) = value else {
         return Err(bad("not a tagged COSE_Sign1"));
@@ -360,10 +466,106 @@ pub fn qr_text(public_base_url: &str, seal: &[u8]) -> String {
 /// The seal bytes in scanned QR text (any base URL; the part after the last `/S/`).
 pub fn seal_from_qr_text(text: &str) -> Result<Vec<u8>, Malformed> {
     let text = text.trim();
-    let upper = text.to_ascii_uppercase();
-    let at = upper
-        .rfind(QR_PATH)
-        .filter(|_| upper.starts_with("HTTPS://") || upper.starts_with("HTTP://"))
+    let bytes = text.as_bytes();
+    let scheme = |s: &str| {
+        bytes
+            .get(..s.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(s.as_bytes()))
+    };
+    // The last `/S/`, in either case (what the phone's camera app may have changed). The seal
+    // after it is base32, without a `/`: the last `/` of a genuine scan ends it.
+    let path =
+        |at: &usize| bytes[*at..*at + QR_PATH.len()].eq_ignore_ascii_case(QR_PATH.as_bytes());
+    let at = bytes
+        .iter()
+        .rposition(|&b| b == b'/')
+        .and_then(|slash| slash.checked_sub(QR_PATH.len() - 1))
+        .filter(path)
+        .or_else(|| {
+            bytes
+                .windows(QR_PATH.len())
+                .rposition(|w| w.eq_ignore_ascii_case(QR_PATH.as_bytes()))
+        })
+        .filter(|_| scheme("HTTPS://") || scheme("HTTP://"))
         .ok_or_else(|| bad("not a kpcert seal URL (expected <base>/S/<seal>)"))?;
     from_base32(&text[at + QR_PATH.len()..]).ok_or_else(|| bad("the seal is not base32"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningKey;
+    use crate::domain::HsCode;
+
+    fn open_tree_as_format_error(bytes: &[u8]) -> Result<OpenedSeal, FormatError> {
+        open_tree(bytes).map_err(|e| shape(e.0))
+    }
+
+    /// The walk (issue 14) must accept no seal the tree refuses and read what it accepts as the
+    /// tree does: checked on every byte substitution, removal and insertion of two seals (an
+    /// unmixed origin with one item; a mixed origin of three countries with three items).
+    #[test]
+    fn the_seal_walk_accepts_only_what_the_tree_accepts_and_reads_it_the_same() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let code = |c: &str| CountryCode::country(c).expect("a code");
+        let item = |hs: HsCode, ct: u64, usd: u64| Item {
+            hs_code: hs,
+            carats: Hundredths::from_hundredths(ct).expect("carats"),
+            value_usd: Hundredths::from_hundredths(usd).expect("value"),
+        };
+        let one = SealClaims {
+            serial: 1,
+            participant: code("BW"),
+            authority_id: "BW-A1".into(),
+            exporter_name: "Okavango Diamond Company".into(),
+            importer_name: "Desert Rough DMCC".into(),
+            destination: code("AE"),
+            origin: Origin::Single(code("BW")),
+            parcels: 3,
+            items: vec![item(HsCode::Unsorted, 152_035, 84_500_000)],
+            issued_on: Date::parse("2026-12-04").expect("a date"),
+            expires_on: Date::parse("2027-02-02").expect("a date"),
+            certificate_hash: [9; 32],
+        };
+        let mixed = SealClaims {
+            serial: 1_000_000,
+            origin: Origin::from_parts(true, vec![code("AO"), code("BW"), code("CD")])
+                .expect("a mixed origin"),
+            items: vec![
+                item(HsCode::Unsorted, 1, 0),
+                item(HsCode::Industrial, 70_000, 1),
+                item(HsCode::NonIndustrial, 1 << 40, 1 << 33),
+            ],
+            ..one.clone()
+        };
+        for claims in [one, mixed] {
+            let sealed = seal(&claims, &key.public_key().key_id(), |b| key.sign(b));
+            let opened = walk_seal(&sealed).expect("the walk reads a seal");
+            assert_eq!(opened.claims, claims);
+            assert!(opened.verify(&key.public_key()));
+            crate::codec::entry::tests::check_walk(&sealed, walk_seal, open_tree_as_format_error);
+            // A byte after the protected header or after the claims, inside their byte
+            // strings (the mutations above cannot reach: the string's length changes too).
+            let (protected, payload) =
+                (protected_header(&opened.key_id), claims.to_cbor().encode());
+            let with_tail = |b: &[u8]| [b, &[0u8][..]].concat();
+            for (p, c) in [
+                (with_tail(&protected), payload.clone()),
+                (protected.clone(), with_tail(&payload)),
+            ] {
+                let wrapped = Value::Tag(
+                    COSE_SIGN1_TAG,
+                    Box::new(Value::Array(vec![
+                        Value::bytes(p),
+                        Value::Map(Vec::new()),
+                        Value::bytes(c),
+                        Value::bytes(&opened.signature[..]),
+                    ])),
+                )
+                .encode();
+                assert_eq!(walk_seal(&wrapped), None);
+                assert!(open_tree(&wrapped).is_err());
+            }
+        }
+    }
 }
