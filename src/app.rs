@@ -1010,12 +1010,11 @@ impl App {
             ));
         }
         let hash = sha256(&submitted.canonical);
-        let issuance =
-            crate::codec::record::issuance_of(&certificate, &hash, &sha256(&submitted.seal));
+        let issuance = crate::codec::record::issuance_of(&certificate, &hash);
         if crate::codec::encode_issuance(&issuance) != submitted.issuance {
             problems.push(Problem::new(
                 "issuance",
-                "is not the issuance of this certificate and seal (kpcert/issuance/v3 of its number, authority, key, dates, the SHA-256 of the canonical certificate and the SHA-256 of the seal)",
+                "is not the issuance of this certificate (kpcert/issuance/v2 of its number, authority, key, dates and SHA-256)",
             ));
         } else if !key
             .public_key
@@ -1199,6 +1198,7 @@ impl App {
             (
                 Recorded {
                     claims: r.claims(),
+                    seal_hash: sha256(&r.seal),
                     entry_ms: r.entry_time_ms,
                     key_id: r.certificate.issuer.key_id,
                     entry_index: r.entry_index,

@@ -86,12 +86,12 @@ pub struct TrustedKey {
     pub key: KeyWindow,
 }
 
-/// What a ledger commits to of a certificate, as a scanned seal's verdict needs it: read from
-/// the ledger's state, without reading the certificate's record.
+/// What a ledger's state holds of a certificate, as a scanned seal's verdict needs it, without
+/// reading the certificate's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Committed {
-    /// SHA-256 of the seal the certificate's issuance commits to.
-    pub seal_hash: crate::crypto::Hash,
+    /// SHA-256 of the seal kept in its record (`None` in a state built without the records).
+    pub seal_hash: Option<crate::crypto::Hash>,
     /// The index of the issuance's entry.
     pub entry_index: u64,
 }
@@ -101,6 +101,8 @@ pub struct Committed {
 pub struct Recorded {
     /// The claims a seal of the recorded certificate states.
     pub claims: SealClaims,
+    /// SHA-256 of the seal kept in the record.
+    pub seal_hash: crate::crypto::Hash,
     /// The time of its ledger entry (unix ms): what a key's compromise is judged against.
     pub entry_ms: u64,
     /// The key that signed it.
@@ -390,32 +392,43 @@ pub fn verify_qr<T: Trust>(
         Lookup::Unavailable => (None, None, Some("offline: the ledger was not consulted")),
         Lookup::Missing => return Ok(not_in_ledger(&number, claims, signer)),
         Lookup::Found(committed) => {
-            // The issuance commits to the seal's hash, and the ledger checked when it recorded
-            // it that the seal states exactly the certificate's claims under its key: a seal
-            // with these bytes is the recorded one, and any other seal is not.
-            if crate::crypto::sha256(&bytes) != committed.seal_hash {
-                let mut v = Verification::of(
-                    Verdict::Forged,
-                    format!("the seal differs from the ledger's record of {number}"),
-                );
-                v.claims = Some(claims);
-                v.signer = Some(signer);
-                return Ok(v);
-            }
-            // A key compromised during the day of issue: only the entry's time can tell (an
-            // entry is recorded on its date of issue, so any other compromise was judged above).
+            // The seal kept in the certificate's record states exactly the certificate's claims
+            // under its key (checked when it was recorded and whenever the state takes it): a
+            // seal with its bytes is the recorded one, and any other seal (another claim, key
+            // or signature) is not. The state keeps its hash. The record itself is read (and
+            // checked against its entry, its seal's signature included) only when the state
+            // has no hash (built without the records), when the hashes differ (a forgery, or a
+            // record changed on disk: reading it tells which), and for a key compromised during
+            // the day of issue, where only the entry's time can tell (an entry is recorded on
+            // its date of issue, so any other compromise was judged above).
+            let scanned = crate::crypto::sha256(&bytes);
             let mut record = None;
-            if by_day == RevocationCheck::SameDay {
+            let mut recorded_hash = committed.seal_hash;
+            if recorded_hash != Some(scanned) || by_day == RevocationCheck::SameDay {
                 let Lookup::Found((recorded, r)) = trust.record(&number)? else {
                     return Ok(not_in_ledger(&number, claims, signer));
                 };
-                if signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
+                recorded_hash = Some(recorded.seal_hash);
+                if scanned == recorded.seal_hash
+                    && signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked
+                {
                     let key = signer.key.clone();
                     let mut v = revoked(&key, claims, signer, Some(r));
                     v.entry_index = Some(committed.entry_index);
                     return Ok(v);
                 }
                 record = Some(r);
+            }
+            if recorded_hash != Some(scanned) {
+                let mut v = Verification::of(
+                    Verdict::Forged,
+                    format!("the seal differs from the ledger's record of {number}"),
+                );
+                v.claims = Some(claims);
+                v.signer = Some(signer);
+                v.entry_index = Some(committed.entry_index);
+                v.record = record;
+                return Ok(v);
             }
             (Some(committed.entry_index), record, None)
         }

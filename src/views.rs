@@ -706,7 +706,6 @@ pub enum PayloadView<'a> {
         issued_on: String,
         expires_on: String,
         certificate_hash: String,
-        seal_hash: String,
         signature: String,
     },
     Confirmation {
@@ -779,7 +778,6 @@ impl<'a> EntryView<'a> {
                 issued_on: s.issuance.issued_on.to_string(),
                 expires_on: s.issuance.expires_on.to_string(),
                 certificate_hash: hex(&s.issuance.certificate_hash),
-                seal_hash: hex(&s.issuance.seal_hash),
                 signature: base64(&s.signature),
             },
             Event::ImportConfirmed(c) => PayloadView::Confirmation {

@@ -384,7 +384,6 @@ pub(crate) mod tests {
             issued_on: Date::parse("2026-12-04").unwrap(),
             expires_on: Date::parse("2027-02-02").unwrap(),
             certificate_hash: [7; 32],
-            seal_hash: [8; 32],
         };
         let signed = encode_issuance(&issuance);
         let issued = Event::CertificateIssued(SignedCertificate {

@@ -1,8 +1,7 @@
 //! Issuance and records (api/certificate.md, api/ledger.md): what an issuing authority signs,
-//! `["kpcert/issuance/v3", {number, authority_id, key_id, issued_on, expires_on,
-//! certificate_hash, seal_hash}]`, which the public ledger entry embeds; and the full record kept
-//! beside the entry, `["kpcert/record/v2", {certificate, seal}]`, bound to it by the certificate
-//! hash and the seal hash.
+//! `["kpcert/issuance/v2", {number, authority_id, key_id, issued_on, expires_on,
+//! certificate_hash}]`, which the public ledger entry embeds; and the full record kept beside the
+//! entry, `["kpcert/record/v2", {certificate, seal}]`, bound to it by the certificate hash.
 //!
 //! [`issue`] is the one producer of a certificate's signed bytes: the service calls it with the
 //! keys it holds, `kpcert sign` with an authority's own key, and both produce the same bytes.
@@ -16,18 +15,17 @@ use crate::domain::{
 };
 
 /// Context string of the issuance encoding.
-pub const ISSUANCE_CONTEXT: &str = "kpcert/issuance/v3";
+pub const ISSUANCE_CONTEXT: &str = "kpcert/issuance/v2";
 /// Context string of the record encoding.
 pub const RECORD_CONTEXT: &str = "kpcert/record/v2";
 
-const ISSUANCE_KEYS: [&str; 7] = [
+const ISSUANCE_KEYS: [&str; 6] = [
     "number",
     "authority_id",
     "key_id",
     "issued_on",
     "expires_on",
     "certificate_hash",
-    "seal_hash",
 ];
 
 /// The canonical issuance bytes: what the authority signs.
@@ -41,7 +39,6 @@ pub fn encode_issuance(i: &Issuance) -> Vec<u8> {
             ("issued_on", Value::text(i.issued_on.to_string())),
             ("expires_on", Value::text(i.expires_on.to_string())),
             ("certificate_hash", Value::bytes(&i.certificate_hash[..])),
-            ("seal_hash", Value::bytes(&i.seal_hash[..])),
         ]),
     )
 }
@@ -67,7 +64,6 @@ pub(super) fn decode_issuance_tree(bytes: &[u8]) -> Result<Issuance, FormatError
         issued_on: f.parsed("issued_on", Date::parse)?,
         expires_on: f.parsed("expires_on", Date::parse)?,
         certificate_hash: f.array("certificate_hash")?,
-        seal_hash: f.array("seal_hash")?,
     })
 }
 
@@ -84,8 +80,6 @@ pub(super) fn walk_issuance(bytes: &[u8]) -> Option<Issuance> {
     let number = CertificateNumber::parse(w.text()?)?;
     w.text_is("issued_on")?;
     let issued_on = Date::parse(w.text()?)?;
-    w.text_is("seal_hash")?;
-    let seal_hash = w.bytes()?.try_into().ok()?;
     w.text_is("expires_on")?;
     let expires_on = Date::parse(w.text()?)?;
     w.text_is("authority_id")?;
@@ -100,17 +94,11 @@ pub(super) fn walk_issuance(bytes: &[u8]) -> Option<Issuance> {
         issued_on,
         expires_on,
         certificate_hash,
-        seal_hash,
     })
 }
 
-/// The issuance of `certificate`, whose canonical bytes hash to `certificate_hash` and whose
-/// seal's bytes hash to `seal_hash`.
-pub fn issuance_of(
-    certificate: &Certificate,
-    certificate_hash: &[u8; 32],
-    seal_hash: &[u8; 32],
-) -> Issuance {
+/// The issuance of `certificate`, whose canonical bytes hash to `certificate_hash`.
+pub fn issuance_of(certificate: &Certificate, certificate_hash: &[u8; 32]) -> Issuance {
     Issuance {
         number: certificate.number.clone(),
         authority_id: certificate.issuer.authority_id.clone(),
@@ -118,24 +106,22 @@ pub fn issuance_of(
         issued_on: certificate.content.issued_on,
         expires_on: certificate.content.expires_on,
         certificate_hash: *certificate_hash,
-        seal_hash: *seal_hash,
     }
 }
 
-/// Signs `certificate` as its issuer: its canonical bytes and hash, the seal, then the issuance
-/// (which commits to both) and its signature, all with `sign` (the key of
-/// `certificate.issuer.key_id`).
+/// Signs `certificate` as its issuer: its canonical bytes and hash, the issuance and its
+/// signature, and the seal, all with `sign` (the key of `certificate.issuer.key_id`).
 pub fn issue(certificate: Certificate, sign: impl Fn(&[u8]) -> [u8; 64]) -> SignedCertificate {
     let canonical = encode_certificate(&certificate);
     let hash = sha256(&canonical);
+    let issuance = issuance_of(&certificate, &hash);
+    let signed = encode_issuance(&issuance);
+    let signature = sign(&signed);
     let seal = seal(
         &SealClaims::of(&certificate, &hash),
         &certificate.issuer.key_id,
         &sign,
     );
-    let issuance = issuance_of(&certificate, &hash, &sha256(&seal));
-    let signed = encode_issuance(&issuance);
-    let signature = sign(&signed);
     SignedCertificate {
         issuance,
         signed,
@@ -178,16 +164,10 @@ pub fn decode_record(bytes: &[u8]) -> Result<CertificateRecord, FormatError> {
     })
 }
 
-/// Checks that a record's seal is the seal its issuance commits to (by its hash) and the seal
-/// of its certificate under the issuance's key id (its claims are those of the certificate and
-/// its hash); the caller verifies the seal's signature with the key (alone, or in a batch)
-/// through the returned seal.
+/// Checks that a record's seal is the seal of its certificate under the issuance's key id (its
+/// claims are those of the certificate and its hash); the caller verifies the seal's signature
+/// with the key (alone, or in a batch) through the returned seal.
 pub fn check_seal(record: &CertificateRecord, issuance: &Issuance) -> Result<OpenedSeal, String> {
-    if sha256(&record.seal) != issuance.seal_hash {
-        return Err(
-            "the record's seal is not the seal its issuance commits to (its hash differs)".into(),
-        );
-    }
     let opened = open(&record.seal).map_err(|e| format!("the record's seal: {e}"))?;
     if opened.key_id != issuance.key_id {
         return Err("the record's seal names another key than the issuance".into());

@@ -181,7 +181,10 @@ fn life_value<'a>(n: &'a CertificateNumber, l: &'a CertificateLife) -> Value<'a>
     Value::Array(vec![
         Value::text(n.as_str()),
         Value::Uint(l.issued_index),
-        Value::bytes(&l.seal_hash[..]),
+        match &l.seal_hash {
+            Some(h) => Value::bytes(&h[..]),
+            None => Value::Null,
+        },
         Value::text(l.issued_on.to_string()),
         Value::text(l.expires_on.to_string()),
         match &l.facts {
@@ -371,10 +374,15 @@ fn life_from(v: &Value) -> Result<(CertificateNumber, CertificateLife), FormatEr
         number(n)?,
         CertificateLife {
             issued_index: uint(issued_index)?,
-            seal_hash: seal_hash
-                .as_bytes()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| shape("seal_hash"))?,
+            seal_hash: match seal_hash {
+                Value::Null => None,
+                other => Some(
+                    other
+                        .as_bytes()
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| shape("seal_hash"))?,
+                ),
+            },
             issued_on: date(issued_on)?,
             expires_on: date(expires_on)?,
             facts,

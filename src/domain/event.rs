@@ -86,12 +86,9 @@ impl Kind {
 }
 
 /// What an issuing authority signs to issue a certificate, and all that the public ledger
-/// entry shows of it: the number, the issuer and its key, the dates, the SHA-256 of the full
+/// entry shows of it: the number, the issuer and its key, the dates, and the SHA-256 of the full
 /// canonical certificate (a commitment: the certificate carries a random salt, so the hash
-/// reveals nothing of its commercial content, yet binds every field of it), and the SHA-256 of
-/// its seal (the seal carries the authority's signature, which nobody without the key can
-/// guess, so that hash reveals nothing either; it lets a scanned seal be matched with the
-/// ledger from the state alone).
+/// reveals nothing of its commercial content, yet binds every field of it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issuance {
     pub number: CertificateNumber,
@@ -100,8 +97,6 @@ pub struct Issuance {
     pub issued_on: Date,
     pub expires_on: Date,
     pub certificate_hash: Hash,
-    /// SHA-256 of the seal's COSE_Sign1 bytes.
-    pub seal_hash: Hash,
 }
 
 /// The full record of an issued certificate, kept beside its public entry and bound to it by

@@ -117,7 +117,7 @@ mod tests {
         let day = Date::parse("2026-12-04").expect("a date");
         Arc::new(CertificateLife {
             issued_index: index,
-            seal_hash: [0; 32],
+            seal_hash: None,
             issued_on: day,
             expires_on: day,
             facts: None,

@@ -71,12 +71,19 @@ pub async fn verify(
             party = show_claims;
             v
         }
-        _ => {
+        (qr, number, _) => {
             let mut problems = unknown;
-            problems.push(Problem::new(
-                "",
-                format!("send exactly one of qr (the scanned text, at most {MAX_QR_CHARS} characters) or number"),
-            ));
+            let one = match (qr, number) {
+                (Some(qr), None) => qr.chars().count() <= MAX_QR_CHARS,
+                (None, Some(number)) => number.chars().count() <= MAX_NUMBER_CHARS,
+                _ => false,
+            };
+            if !one {
+                problems.push(Problem::new(
+                    "",
+                    format!("send exactly one of qr (the scanned text, at most {MAX_QR_CHARS} characters) or number"),
+                ));
+            }
             return Err(ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "invalid_request",

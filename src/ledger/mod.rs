@@ -285,6 +285,16 @@ fn restore_state(index: &Index, files: &LogFiles, size: u64) -> Result<(State, u
         let mut entry = decode_entry(&bytes).map_err(|e| corrupt(format!("entry {i}: {e}")))?;
         crate::codec::attach_record(&mut entry, &frame.record)
             .map_err(|e| corrupt(format!("the record of entry {i}: {e}")))?;
+        // The state keeps the hash of a certificate's seal, and a scanned seal with that hash is
+        // taken for the recorded one: the seal must state the certificate under its key, as
+        // when it was recorded (its signature was verified then, and is verified again on
+        // every scan).
+        if let crate::domain::Event::CertificateIssued(signed) = &entry.event {
+            if let Some(full) = &signed.record {
+                crate::codec::record::check_seal(full, &signed.issuance)
+                    .map_err(|why| corrupt(format!("the record of entry {i}: {why}")))?;
+            }
+        }
         if entry.prev != prev {
             return Err(corrupt(format!(
                 "entry {i} does not chain to the entry before it"

@@ -129,7 +129,7 @@ fn flip(dir: &std::path::Path, index: u64, delta: usize) {
 }
 
 #[tokio::test]
-async fn a_changed_entry_or_record_behind_the_snapshot_is_never_answered_sealed_or_called_valid() {
+async fn a_changed_entry_or_record_behind_the_snapshot_is_never_answered_sealed_or_judged_from() {
     // (what is changed, where: the commitment inside the public entry, or the importer's name
     // in the full record kept beside it)
     for in_record in [false, true] {
@@ -198,10 +198,9 @@ async fn changed_bytes_are_caught(in_record: bool) {
         503,
         "in_record {in_record}: no record, no seal over altered bytes"
     );
-    // A scanned seal is judged from the state, which was built from these entries when they
-    // were still intact (the issuance commits to the seal's hash): no byte of the changed
-    // entry or record is read, shown or vouched for, and the verdict is the one the signed
-    // tree commits to.
+    // A scanned seal whose bytes are the recorded seal's is judged from the state, which was
+    // built from these entries and records when they were intact (the seal's hash, kept from
+    // the record): no byte of the changed entry or record is read, shown or vouched for.
     let resp = client
         .post(format!("{base}/v1/verify"))
         .json(&serde_json::json!({"qr": qr}))
@@ -491,4 +490,48 @@ fn restore_verifies_every_seal_it_writes_even_if_the_file_changed_after_its_audi
     );
     let err = result.expect_err("a seal that does not verify is not restored");
     assert!(err.to_string().contains("seal"), "{err}");
+}
+
+/// The state keeps each recorded seal's hash, and a scanned seal with that hash is judged without
+/// reading the record: so a record replayed at start-up must still hold a seal that states its
+/// certificate (a seal changed on disk after its entry was written is refused, by its entry).
+#[test]
+fn a_recorded_seal_changed_on_disk_after_the_snapshot_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at_date("2026-06-01");
+    let app = open_app(dir.path(), clock.clone());
+    let numbers = issue(&app, 3);
+    let target = app.certificate(&numbers[1]).unwrap().unwrap();
+    let index = target.entry_index;
+    let frame = app.ledger().frame(index).unwrap().unwrap();
+    // The record is {seal, certificate} in that order: the first importer name is the seal's.
+    let seal_at = frame
+        .record
+        .windows(target.seal.len())
+        .position(|w| w == target.seal.as_slice())
+        .unwrap();
+    let name_at = frame
+        .record
+        .windows(17)
+        .position(|w| w == b"Desert Rough DMCC")
+        .unwrap();
+    assert!(name_at > seal_at && name_at < seal_at + target.seal.len());
+    app.close();
+    drop(app);
+    flip(dir.path(), index, 4 + frame.entry.len() + 4 + name_at);
+    let opened = kpcert::app::App::open(&kpcert::app::Config {
+        data_dir: dir.path().join("data"),
+        keys_dir: dir.path().join("keys"),
+        origin: Some("test.kpcert.local/ledger".into()),
+        clock,
+        snapshot_every: TEST_SNAPSHOT_EVERY,
+    });
+    let Err(e) = opened else {
+        panic!("a ledger whose record holds another seal opened");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains(&format!("the record of entry {index}")) && e.contains("seal"),
+        "{e}"
+    );
 }

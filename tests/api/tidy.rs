@@ -30,7 +30,12 @@ fn sources() -> Vec<(String, String)> {
         .into_iter()
         .map(|f| {
             let text = std::fs::read_to_string(&f).unwrap();
-            let code = match text.find("#[cfg(test)]\nmod ") {
+            // Code without its test module (private, or shared with other modules' tests).
+            let test_module = ["#[cfg(test)]\nmod ", "#[cfg(test)]\npub(crate) mod "]
+                .iter()
+                .filter_map(|m| text.find(m))
+                .min();
+            let code = match test_module {
                 Some(at) => text[..at].to_owned(),
                 None => text,
             };

@@ -16,7 +16,9 @@ use kpcert::domain::{
     HsCode, Hundredths, Issuer, Item, KeyAdded, Origin, Participant, ParticipantKind, Party, State,
     SECRETARIAT,
 };
-use kpcert::verify::{verify_number, verify_qr, LedgerTrust, Recorded, SealCache, Verdict};
+use kpcert::verify::{
+    verify_number, verify_qr, Committed, LedgerTrust, Lookup, Recorded, SealCache, Trust, Verdict,
+};
 
 /// 2026-11-26T10:00:00Z, when BW-A1's key was registered.
 const T0: u64 = 1_795_651_200_000 + 10 * 3_600_000;
@@ -83,18 +85,72 @@ fn claims(cert: &Certificate) -> SealClaims {
     SealClaims::of(cert, &sha256(&encode_certificate(cert)))
 }
 
+/// The seal of `claims` signed by `signer`.
+fn sealed(claims: &SealClaims, signer: &SigningKey) -> Vec<u8> {
+    seal(claims, &signer.public_key().key_id(), |tbs| {
+        signer.sign(tbs)
+    })
+}
+
 /// The QR text of `claims` signed by `signer`.
 fn qr(claims: &SealClaims, signer: &SigningKey) -> String {
-    qr_text(
-        "https://kp.example.org",
-        &seal(claims, &signer.public_key().key_id(), |tbs| {
-            signer.sign(tbs)
-        }),
-    )
+    qr_text("https://kp.example.org", &sealed(claims, signer))
+}
+
+/// A ledger trust whose state was built without the records: it keeps no seal hash, and a
+/// scanned seal is compared with the record's (read) instead.
+struct WithoutSealHashes<'a, T>(&'a T);
+
+impl<T: Trust> Trust for WithoutSealHashes<'_, T> {
+    type Record = T::Record;
+    type Error = T::Error;
+
+    fn keys_with_id(&self, id: &kpcert::crypto::KeyId) -> Vec<kpcert::verify::TrustedKey> {
+        self.0.keys_with_id(id)
+    }
+
+    fn standing(&self, code: CountryCode) -> Option<&kpcert::domain::StandingHistory> {
+        self.0.standing(code)
+    }
+
+    fn record(
+        &self,
+        number: &CertificateNumber,
+    ) -> Result<Lookup<(Recorded, Self::Record)>, Self::Error> {
+        self.0.record(number)
+    }
+
+    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed> {
+        match self.0.committed(number) {
+            Lookup::Found(c) => Lookup::Found(Committed {
+                seal_hash: None,
+                ..c
+            }),
+            other => other,
+        }
+    }
+
+    fn life(&self, number: &CertificateNumber) -> kpcert::verify::LifeFacts {
+        self.0.life(number)
+    }
+
+    fn signed_by(
+        &self,
+        seal: &kpcert::codec::seal::OpenedSeal,
+        key: &kpcert::crypto::PublicKey,
+    ) -> bool {
+        self.0.signed_by(seal, key)
+    }
 }
 
 /// The facts: BW and AE, BW-A1 registered at T0, certificate BW-2026-000001 recorded at T0 + 1 s.
 fn ledger() -> (State, HashMap<String, Recorded>) {
+    ledger_with(true)
+}
+
+/// [`ledger`], its state built with the certificates' records or, as an audit of a public
+/// export builds it, without.
+fn ledger_with(with_records: bool) -> (State, HashMap<String, Recorded>) {
     let mut state = State::new();
     let mut prev = [0u8; 32];
     let mut records = HashMap::new();
@@ -103,6 +159,7 @@ fn ledger() -> (State, HashMap<String, Recorded>) {
         cert.number.to_string(),
         Recorded {
             claims: claims(&cert),
+            seal_hash: sha256(&sealed(&claims(&cert), &key())),
             entry_ms: T0 + 1000,
             key_id: key().public_key().key_id(),
             entry_index: 3,
@@ -126,7 +183,10 @@ fn ledger() -> (State, HashMap<String, Recorded>) {
             Event::CertificateIssued(issue(cert, |b| key().sign(b))),
         ),
     ];
-    for (i, (time_ms, actor, event)) in events.into_iter().enumerate() {
+    for (i, (time_ms, actor, mut event)) in events.into_iter().enumerate() {
+        if let (Event::CertificateIssued(signed), false) = (&mut event, with_records) {
+            signed.record = None;
+        }
         let entry = Entry {
             index: i as u64,
             time_ms,
@@ -215,6 +275,7 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
         second.number.to_string(),
         Recorded {
             claims: claims(&second),
+            seal_hash: sha256(&sealed(&claims(&second), &bw2)),
             entry_ms: later + 1000,
             key_id: bw2.public_key().key_id(),
             entry_index: state.size() - 1,
@@ -318,6 +379,7 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
             Unknown,
         ),
     ];
+    let read = WithoutSealHashes(&online);
     for (case, text, today, want_online, want_offline) in table {
         let Ok(first) = verify_qr(&online, text, day(today));
         // Checked again, with its signature remembered if it verified: the same answer.
@@ -326,6 +388,13 @@ fn online_and_offline_give_the_same_verdict_for_the_same_facts() {
             (first.verdict, &first.reasons),
             (on.verdict, &on.reasons),
             "{case}: a remembered signature changes nothing"
+        );
+        // Judged from the record instead of the state's seal hash: the same answer.
+        let Ok(from_record) = verify_qr(&read, text, day(today));
+        assert_eq!(
+            (from_record.verdict, &from_record.reasons),
+            (on.verdict, &on.reasons),
+            "{case}: the record read gives the same verdict as the state's seal hash"
         );
         let Ok(off) = verify_qr(&bundle, text, day(today));
         assert_eq!(
@@ -400,6 +469,7 @@ fn rotation_and_compromise_give_the_same_verdicts_online_and_offline() {
             cert.number.to_string(),
             Recorded {
                 claims: claims(&cert),
+                seal_hash: sha256(&sealed(&claims(&cert), &key2)),
                 entry_ms: at(d, h),
                 key_id: key2.public_key().key_id(),
                 entry_index: state.size() - 1,
@@ -592,41 +662,27 @@ fn issuer_suspended_sits_between_forged_and_void() {
     assert_eq!(v.verdict, Verdict::Forged, "{:?}", v.reasons);
 }
 
-/// The issuance commits to its seal's hash (issuance v3, ledger rule 32a): a record holding
-/// another seal of the same claims (here another signature) is refused by the record check and
-/// by the state, and online such a seal is not the recorded one.
+/// The state keeps the SHA-256 of the seal kept in a certificate's record when it is built with
+/// the records (the service's state), and none without them (an audit of a public export); the
+/// public entry does not show it.
 #[test]
-fn only_the_seal_the_issuance_commits_to_is_the_recorded_seal() {
+fn the_state_keeps_the_recorded_seal_hash_only_when_it_has_the_record() {
     let cert = certificate(1, "2026-11-26");
-    let signed = issue(cert.clone(), |b| key().sign(b));
-    let full = signed.record.clone().unwrap();
-    assert_eq!(signed.issuance.seal_hash, sha256(&full.seal));
-    assert!(kpcert::codec::record::check_seal(&full, &signed.issuance).is_ok());
-    let mut other = (*full).clone();
-    let last = other.seal.len() - 1;
-    other.seal[last] ^= 1;
-    let why = kpcert::codec::record::check_seal(&other, &signed.issuance).unwrap_err();
-    assert!(why.contains("the seal its issuance commits to"), "{why}");
-
-    // The state (the writer's and the audit's rules) refuses the entry with that record.
-    let (mut state, _) = ledger();
-    let mut second = certificate(2, "2026-11-26");
-    second.salt = [9; 16];
-    let mut tampered = issue(second, |b| key().sign(b));
-    let record = tampered.record.as_mut().unwrap();
-    let last = record.seal.len() - 1;
-    record.seal[last] ^= 1;
-    let entry = Entry {
-        index: state.size(),
-        time_ms: T0 + 2000,
+    let seal_hash = sha256(&sealed(&claims(&cert), &key()));
+    let (state, _) = ledger_with(true);
+    assert_eq!(state.life(&cert.number).unwrap().seal_hash, Some(seal_hash));
+    let (public, _) = ledger_with(false);
+    assert_eq!(public.life(&cert.number).unwrap().seal_hash, None);
+    let entry = kpcert::codec::encode_entry(&Entry {
+        index: 3,
+        time_ms: T0 + 1000,
         actor: "BW-A1".into(),
         key_id: Some(key().public_key().key_id()),
         prev: [0; 32],
-        event: Event::CertificateIssued(tampered),
-    };
-    let refused = state.apply(&entry).unwrap_err().to_string();
+        event: Event::CertificateIssued(issue(cert, |b| key().sign(b))),
+    });
     assert!(
-        refused.contains("seal its issuance commits to"),
-        "{refused}"
+        !entry.windows(32).any(|w| w == seal_hash),
+        "the public entry does not hold the seal's hash"
     );
 }
