@@ -60,7 +60,7 @@ async fn a_genuine_seal_is_valid_with_its_fields_events_and_proof() {
         "nothing beyond what the seal shows"
     );
     // Where the certificate is in the ledger; the entry and its proof only when asked for (a
-    // scanned seal is judged from the ledger's state: the issuance commits to the seal's hash).
+    // scanned seal is judged from the ledger's state, which keeps the recorded seal's hash).
     let index = issued["ledger"]["index"].as_u64().unwrap();
     assert_eq!(v["ledger"]["index"], index, "{v}");
     assert!(v["ledger"]["tree_size"].as_u64().unwrap() > index, "{v}");
@@ -393,8 +393,8 @@ async fn a_remembered_seal_signature_never_keeps_an_old_verdict() {
         let (_, v) = verify(&app, json!({"qr": qr})).await;
         assert_eq!(v["verdict"], "valid", "{v}");
     }
-    // Per seal: the first check verifies the scanned seal (and reads no record: the issuance
-    // commits to the seal's hash); the second check finds the scanned seal remembered.
+    // Per seal: the first check verifies the scanned seal (and reads no record: the state keeps
+    // the recorded seal's hash); the second check finds the scanned seal remembered.
     assert_eq!(
         app.app.seal_signatures_remembered(),
         2,
