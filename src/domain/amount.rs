@@ -89,7 +89,14 @@ impl Hundredths {
 
 impl fmt::Display for Hundredths {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+        // `{units}.{hundredths:02}`, digit by digit (see `date::put_digits`).
+        let units = self.0 / 100;
+        let digits = units.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let mut text = [0u8; 23];
+        super::date::put_digits(&mut text[..digits], units);
+        text[digits] = b'.';
+        super::date::put_digits(&mut text[digits + 1..digits + 3], self.0 % 100);
+        f.write_str(std::str::from_utf8(&text[..digits + 3]).expect("ascii digits"))
     }
 }
 
@@ -134,6 +141,24 @@ mod tests {
             ("1000000000000000", TooLarge),
         ] {
             assert_eq!(Hundredths::parse(s), Err(e), "{s:?}");
+        }
+    }
+
+    /// The hand-written text is what `format!` gave, for every number of digits.
+    #[test]
+    fn amounts_are_written_as_the_formatter_writes_them() {
+        let mut n = 1u64;
+        let mut values = vec![0, u64::MAX];
+        while let Some(next) = n.checked_mul(10) {
+            values.extend([n - 1, n, n + 1, next - 1]);
+            n = next;
+        }
+        for v in values {
+            assert_eq!(
+                Hundredths(v).to_string(),
+                format!("{}.{:02}", v / 100, v % 100),
+                "{v}"
+            );
         }
     }
 }

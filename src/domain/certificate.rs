@@ -293,13 +293,18 @@ impl CertificateNumber {
     pub fn new(participant: CountryCode, year: i64, serial: u64) -> CertificateNumber {
         debug_assert!(serial >= 1 && (0..=9999).contains(&year));
         let year = year.clamp(0, 9999);
-        // The canonical form, written into the inline buffer.
-        let mut text = Inline::default();
-        write!(text, "{participant}-{year:04}-{serial:06}")
-            .expect("at most MAX_CHARS: a four-digit year and a u64 serial");
+        // The canonical form `PP-YYYY-SSSSSS` (the serial padded to six digits at least),
+        // written into the inline buffer digit by digit.
+        let digits = serial.checked_ilog10().map_or(1, |l| l as usize + 1).max(6);
+        let mut text = [0u8; CertificateNumber::MAX_CHARS];
+        text[..2].copy_from_slice(&participant.to_bytes());
+        text[2] = b'-';
+        super::date::put_digits(&mut text[3..7], year as u64);
+        text[7] = b'-';
+        super::date::put_digits(&mut text[8..8 + digits], serial);
         CertificateNumber {
-            text: text.bytes,
-            len: text.len as u8,
+            text,
+            len: (8 + digits) as u8,
             participant,
             year,
             serial,
@@ -1155,6 +1160,28 @@ mod tests {
                 assert_eq!(a == b, a.as_str() == b.as_str(), "{a} {b}");
                 assert_eq!(a.cmp(b), a.as_str().cmp(b.as_str()), "{a} {b}");
             }
+        }
+    }
+
+    /// The hand-written number text is what `format!` gave, for every width of serial.
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        let bw = CountryCode::participant("BW").unwrap();
+        let eu = CountryCode::participant("EU").unwrap();
+        for (p, year) in [(bw, 2026), (eu, 0), (bw, 9999), (eu, 1970)] {
+            let mut serial = 1u64;
+            loop {
+                for s in [serial, serial.saturating_mul(10) - 1] {
+                    let n = CertificateNumber::new(p, year, s.max(1));
+                    assert_eq!(n.as_str(), format!("{p}-{year:04}-{:06}", s.max(1)));
+                }
+                match serial.checked_mul(10) {
+                    Some(next) => serial = next,
+                    None => break,
+                }
+            }
+            let max = CertificateNumber::new(p, year, u64::MAX);
+            assert_eq!(max.as_str(), format!("{p}-{year:04}-{}", u64::MAX));
         }
     }
 }
