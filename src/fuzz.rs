@@ -22,8 +22,16 @@ pub fn cbor(data: &[u8]) {
     }
 }
 
-/// Scanned QR text and the seal inside it: never a panic; an accepted seal is canonical CBOR.
+/// Scanned QR text and the seal inside it: never a panic; an accepted seal is canonical CBOR;
+/// what the seal walk accepts the tree decoder accepts with the same value.
 pub fn seal(data: &[u8]) {
+    if let Some(walked) = crate::codec::seal::walk_seal(data) {
+        assert_eq!(
+            Ok(walked),
+            crate::codec::seal::open_tree(data),
+            "the walk read a seal the tree reads otherwise"
+        );
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
