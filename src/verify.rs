@@ -86,10 +86,10 @@ pub struct TrustedKey {
     pub key: KeyWindow,
 }
 
-/// What a ledger's state holds of a certificate, as a scanned seal's verdict needs it, without
-/// reading the certificate's record.
+/// What a ledger's state holds of an issued certificate, as a scanned seal's verdict needs it,
+/// without reading the certificate's record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Committed {
+pub struct Issued {
     /// SHA-256 of the seal kept in its record (`None` in a state built without the records).
     pub seal_hash: Option<crate::crypto::Hash>,
     /// The index of the issuance's entry.
@@ -190,8 +190,8 @@ pub trait Trust {
         number: &CertificateNumber,
     ) -> Result<Lookup<(Recorded, Self::Record)>, Self::Error>;
 
-    /// What the ledger commits to of certificate `number` (its state alone: no record is read).
-    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed>;
+    /// What the ledger's state holds of issued certificate `number` (no record is read).
+    fn issued(&self, number: &CertificateNumber) -> Lookup<Issued>;
 
     /// When what this verifier trusts was issued (unix ms), if it is a copy that ages (a trust
     /// bundle); `None` for the live ledger.
@@ -272,11 +272,11 @@ pub struct Verification<R> {
     /// The key that signed the seal.
     pub signer: Option<TrustedKey>,
     /// The index of the certificate's issuance entry, when the verdict rests on the ledger's
-    /// record of it (online: the scanned seal is the one its issuance commits to, or the number
-    /// is recorded).
+    /// record of it (online: a scanned seal compared with the recorded one, or a recorded
+    /// number).
     pub entry_index: Option<u64>,
-    /// The ledger record, when it was read (a look-up by number; a scanned seal's verdict needs
-    /// only the state, and reads it only to judge a key compromised on the day of issue).
+    /// The ledger record, when it was read (a look-up by number; for a scanned seal only when
+    /// the state cannot judge it alone: see [`verify_qr`]).
     pub record: Option<R>,
     /// What is known of the certificate's life after issuance.
     pub life: LifeFacts,
@@ -375,7 +375,7 @@ pub fn verify_qr<T: Trust>(
         return Ok(forged(reason, claims, signer));
     }
     let number = claims.number();
-    let (entry_index, record, ledger_note) = match trust.committed(&number) {
+    let (entry_index, record, ledger_note) = match trust.issued(&number) {
         Lookup::Unavailable if by_day == RevocationCheck::SameDay => {
             let mut v = Verification::of(
                 Verdict::Unknown,
@@ -391,7 +391,7 @@ pub fn verify_qr<T: Trust>(
         }
         Lookup::Unavailable => (None, None, Some("offline: the ledger was not consulted")),
         Lookup::Missing => return Ok(not_in_ledger(&number, claims, signer)),
-        Lookup::Found(committed) => {
+        Lookup::Found(issued) => {
             // The seal kept in the certificate's record states exactly the certificate's claims
             // under its key (checked when it was recorded and whenever the state takes it): a
             // seal with its bytes is the recorded one, and any other seal (another claim, key
@@ -403,34 +403,32 @@ pub fn verify_qr<T: Trust>(
             // its date of issue, so any other compromise was judged above).
             let scanned = crate::crypto::sha256(&bytes);
             let mut record = None;
-            let mut recorded_hash = committed.seal_hash;
-            if recorded_hash != Some(scanned) || by_day == RevocationCheck::SameDay {
+            let mut same = issued.seal_hash == Some(scanned);
+            if !same || by_day == RevocationCheck::SameDay {
                 let Lookup::Found((recorded, r)) = trust.record(&number)? else {
                     return Ok(not_in_ledger(&number, claims, signer));
                 };
-                recorded_hash = Some(recorded.seal_hash);
-                if scanned == recorded.seal_hash
-                    && signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked
-                {
+                same = recorded.seal_hash == scanned;
+                if same && signer.key.revocation_at(recorded.entry_ms) == RevocationCheck::Revoked {
                     let key = signer.key.clone();
                     let mut v = revoked(&key, claims, signer, Some(r));
-                    v.entry_index = Some(committed.entry_index);
+                    v.entry_index = Some(issued.entry_index);
                     return Ok(v);
                 }
                 record = Some(r);
             }
-            if recorded_hash != Some(scanned) {
+            if !same {
                 let mut v = Verification::of(
                     Verdict::Forged,
                     format!("the seal differs from the ledger's record of {number}"),
                 );
                 v.claims = Some(claims);
                 v.signer = Some(signer);
-                v.entry_index = Some(committed.entry_index);
+                v.entry_index = Some(issued.entry_index);
                 v.record = record;
                 return Ok(v);
             }
-            (Some(committed.entry_index), record, None)
+            (Some(issued.entry_index), record, None)
         }
     };
     let mut v = judged(trust, &number, claims, record, today);
@@ -745,9 +743,9 @@ impl<R, E> Trust for LedgerTrust<'_, R, E> {
         })
     }
 
-    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed> {
+    fn issued(&self, number: &CertificateNumber) -> Lookup<Issued> {
         match self.state.life(number) {
-            Some(life) => Lookup::Found(Committed {
+            Some(life) => Lookup::Found(Issued {
                 seal_hash: life.seal_hash,
                 entry_index: life.issued_index,
             }),
@@ -792,7 +790,7 @@ impl Trust for TrustBundle {
         Ok(Lookup::Unavailable)
     }
 
-    fn committed(&self, _number: &CertificateNumber) -> Lookup<Committed> {
+    fn issued(&self, _number: &CertificateNumber) -> Lookup<Issued> {
         Lookup::Unavailable
     }
 

@@ -50,13 +50,19 @@ pub async fn verify(
         .collect();
     let with_proof = map.get("proof").and_then(Value::as_bool) == Some(true);
     let field = |k: &str| map.get(k).and_then(Value::as_str);
+    // Exactly one of qr and number, within its length.
+    let one = match (field("qr"), field("number")) {
+        (Some(qr), None) => qr.chars().count() <= MAX_QR_CHARS,
+        (None, Some(number)) => number.chars().count() <= MAX_NUMBER_CHARS,
+        _ => false,
+    };
     // A scanned seal shows what the paper shows; a number alone shows the commercial fields
     // only to a party to the certificate (numbers run in sequence and can be enumerated).
     let mut show_claims = true;
     let mut party = false;
-    let verification = match (field("qr"), field("number"), unknown.is_empty()) {
-        (Some(qr), None, true) if qr.chars().count() <= MAX_QR_CHARS => state.app.verify_qr(qr)?,
-        (None, Some(number), true) if number.chars().count() <= MAX_NUMBER_CHARS => {
+    let verification = match (field("qr"), field("number")) {
+        (Some(qr), None) if one && unknown.is_empty() => state.app.verify_qr(qr)?,
+        (None, Some(number)) if one && unknown.is_empty() => {
             let caller = match req.headers().contains_key(header::AUTHORIZATION) {
                 true => Some(super::auth::principal(&state, &req)?),
                 false => None,
@@ -71,13 +77,8 @@ pub async fn verify(
             party = show_claims;
             v
         }
-        (qr, number, _) => {
+        _ => {
             let mut problems = unknown;
-            let one = match (qr, number) {
-                (Some(qr), None) => qr.chars().count() <= MAX_QR_CHARS,
-                (None, Some(number)) => number.chars().count() <= MAX_NUMBER_CHARS,
-                _ => false,
-            };
             if !one {
                 problems.push(Problem::new(
                     "",

@@ -549,30 +549,24 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
     drop(server);
 
     // Restore into an empty folder, with the keys folder the ledger belongs to.
+    let restore_into = |folder: &str| {
+        run(kpcert(
+            dir.path(),
+            &[
+                "restore",
+                "--from",
+                "backup/ledger.export",
+                "--data-dir",
+                folder,
+            ],
+        ))
+    };
     let restored = dir.path().join("restored");
-    let (code, _, err) = run(kpcert(
-        dir.path(),
-        &[
-            "restore",
-            "--from",
-            "backup/ledger.export",
-            "--data-dir",
-            restored.to_str().unwrap(),
-        ],
-    ));
+    let (code, _, err) = restore_into(restored.to_str().unwrap());
     assert_eq!(code, 0, "{err}");
     std::fs::copy(backup.join("tokens"), restored.join("tokens")).unwrap();
     // Restoring over an existing ledger is refused.
-    let (code, _, err) = run(kpcert(
-        dir.path(),
-        &[
-            "restore",
-            "--from",
-            "backup/ledger.export",
-            "--data-dir",
-            "data",
-        ],
-    ));
+    let (code, _, err) = restore_into("data");
     assert_eq!(code, 2);
     assert!(err.contains("empty folder"), "{err}");
     // So is restoring into any folder that holds files (the keys folder, a backup folder):
@@ -587,16 +581,7 @@ async fn a_backup_taken_while_serving_restores_every_acknowledged_certificate() 
             names
         };
         let before = listed(folder);
-        let (code, _, err) = run(kpcert(
-            dir.path(),
-            &[
-                "restore",
-                "--from",
-                "backup/ledger.export",
-                "--data-dir",
-                folder,
-            ],
-        ));
+        let (code, _, err) = restore_into(folder);
         assert_eq!(code, 2, "{folder}: {err}");
         assert!(err.contains("empty folder"), "{folder}: {err}");
         assert_eq!(listed(folder), before, "{folder}");

@@ -149,6 +149,14 @@ pub const TEST_SNAPSHOT_EVERY: u64 = 50;
 
 /// Opens the application in a fresh temporary folder with `clock`.
 pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
+    try_open_app(dir, clock).expect("open app")
+}
+
+/// [`open_app`], for a test whose folder may rightly be refused.
+pub fn try_open_app(
+    dir: &std::path::Path,
+    clock: SharedClock,
+) -> Result<App, kpcert::app::AppError> {
     App::open(&Config {
         data_dir: dir.join("data"),
         keys_dir: dir.join("keys"),
@@ -156,7 +164,6 @@ pub fn open_app(dir: &std::path::Path, clock: SharedClock) -> App {
         clock,
         snapshot_every: TEST_SNAPSHOT_EVERY,
     })
-    .expect("open app")
 }
 
 pub fn spawn_app_at(options: http::Options, clock: SharedClock) -> TestApp {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kpcert::clock::ManualClock;
 use serde_json::Value;
 
-use crate::helpers::{example_input, open_app, TEST_SNAPSHOT_EVERY};
+use crate::helpers::{example_input, open_app, try_open_app, TEST_SNAPSHOT_EVERY};
 
 /// Issues `n` certificates as a fresh BW authority on `app`.
 fn issue(app: &kpcert::app::App, n: usize) -> Vec<String> {
@@ -519,14 +519,7 @@ fn a_recorded_seal_changed_on_disk_after_the_snapshot_stops_the_start() {
     app.close();
     drop(app);
     flip(dir.path(), index, 4 + frame.entry.len() + 4 + name_at);
-    let opened = kpcert::app::App::open(&kpcert::app::Config {
-        data_dir: dir.path().join("data"),
-        keys_dir: dir.path().join("keys"),
-        origin: Some("test.kpcert.local/ledger".into()),
-        clock,
-        snapshot_every: TEST_SNAPSHOT_EVERY,
-    });
-    let Err(e) = opened else {
+    let Err(e) = try_open_app(dir.path(), clock) else {
         panic!("a ledger whose record holds another seal opened");
     };
     let e = e.to_string();

@@ -17,7 +17,7 @@ use kpcert::domain::{
     SECRETARIAT,
 };
 use kpcert::verify::{
-    verify_number, verify_qr, Committed, LedgerTrust, Lookup, Recorded, SealCache, Trust, Verdict,
+    verify_number, verify_qr, Issued, LedgerTrust, Lookup, Recorded, SealCache, Trust, Verdict,
 };
 
 /// 2026-11-26T10:00:00Z, when BW-A1's key was registered.
@@ -120,9 +120,9 @@ impl<T: Trust> Trust for WithoutSealHashes<'_, T> {
         self.0.record(number)
     }
 
-    fn committed(&self, number: &CertificateNumber) -> Lookup<Committed> {
-        match self.0.committed(number) {
-            Lookup::Found(c) => Lookup::Found(Committed {
+    fn issued(&self, number: &CertificateNumber) -> Lookup<Issued> {
+        match self.0.issued(number) {
+            Lookup::Found(c) => Lookup::Found(Issued {
                 seal_hash: None,
                 ..c
             }),
