@@ -117,8 +117,11 @@ pub struct IssuedCertificate {
     /// The ledger entry's canonical bytes (the Merkle leaf data).
     pub entry: Vec<u8>,
     pub checkpoint: Arc<SignedCheckpoint>,
-    /// Inclusion proof of the entry against `checkpoint`.
-    pub proof: Vec<Hash>,
+    /// Inclusion proof of the entry against `checkpoint`: always for a record read from the
+    /// ledger files (it is what binds the bytes read to the signed tree); for a certificate
+    /// just appended only when its answer asks for it (its entry's bytes are the writer's own,
+    /// not read back).
+    pub proof: Option<Vec<Hash>>,
 }
 
 impl IssuedCertificate {
@@ -828,21 +831,29 @@ impl App {
         );
     }
 
-    /// The answer for a certificate entry [`App::issue`] appended: the certificate with its
-    /// proof against the checkpoint of its commit. Call it off the ledger's threads.
-    pub fn issued(&self, appended: Appended) -> Result<IssuedCertificate, LedgerError> {
+    /// The answer for a certificate entry [`App::issue`] appended: the certificate with, when
+    /// `proven`, its inclusion proof against the checkpoint of its commit. Call it off the
+    /// ledger's threads.
+    pub fn issued(
+        &self,
+        appended: Appended,
+        proven: bool,
+    ) -> Result<IssuedCertificate, LedgerError> {
         self.record(
             appended.index,
             appended.time_ms,
             appended.entry_bytes,
             appended.event,
             appended.checkpoint,
+            proven,
         )
     }
 
-    /// A certificate entry with its inclusion proof against `checkpoint`, after checking that
-    /// the entry's bytes are what the signed tree commits to: nothing read from disk is
-    /// answered, sealed or called valid before it passes this.
+    /// A certificate entry with, when `proven`, its inclusion proof against `checkpoint`, after
+    /// checking that the entry's bytes are what the signed tree commits to: nothing read from
+    /// disk is answered, sealed or called valid before it passes this (every record read from
+    /// the files is `proven`; only an entry the writer just appended, whose bytes never left
+    /// memory, may go without).
     fn record(
         &self,
         index: u64,
@@ -850,6 +861,7 @@ impl App {
         entry: Vec<u8>,
         event: Event,
         checkpoint: Arc<SignedCheckpoint>,
+        proven: bool,
     ) -> Result<IssuedCertificate, LedgerError> {
         let Event::CertificateIssued(SignedCertificate {
             issuance,
@@ -862,9 +874,14 @@ impl App {
                 "entry {index} is not a certificate issuance with its record"
             )));
         };
-        let proof = self
-            .ledger
-            .proven_inclusion(index, &entry, &checkpoint.checkpoint)?;
+        let proof = if proven {
+            Some(
+                self.ledger
+                    .proven_inclusion(index, &entry, &checkpoint.checkpoint)?,
+            )
+        } else {
+            None
+        };
         Ok(IssuedCertificate {
             hash: issuance.certificate_hash,
             certificate: full.certificate,
@@ -1083,7 +1100,7 @@ impl App {
         self.issue(authority, input, content, None, move |r| {
             let _ = tx.send(r);
         });
-        self.issued(rx.recv().unwrap_or(Err(LedgerError::Closed))?)
+        self.issued(rx.recv().unwrap_or(Err(LedgerError::Closed))?, true)
     }
 
     /// The certificate `number` as recorded, with a proof against the latest checkpoint.
@@ -1136,7 +1153,14 @@ impl App {
         if let Event::CertificateIssued(signed) = &mut entry.event {
             self.attach_record(index, signed, &frame.record)?;
         }
-        self.record(index, entry.time_ms, frame.entry, entry.event, checkpoint)
+        self.record(
+            index,
+            entry.time_ms,
+            frame.entry,
+            entry.event,
+            checkpoint,
+            true,
+        )
     }
 
     /// The seal of an issued certificate, as its authority signed it (checked when read).

@@ -222,8 +222,9 @@ pub fn tlog_proof(index: u64, proof: &[String], checkpoint: &SignedCheckpoint) -
 }
 
 impl<'a> LedgerView<'a> {
-    pub fn of(r: &'a IssuedCertificate) -> LedgerView<'a> {
-        let proof: Vec<String> = r.proof.iter().map(|h| base64(h)).collect();
+    /// Certificate `r`'s entry with `proof`, its inclusion proof against `r.checkpoint`.
+    pub fn of(r: &'a IssuedCertificate, proof: &[crate::crypto::Hash]) -> LedgerView<'a> {
+        let proof: Vec<String> = proof.iter().map(|h| base64(h)).collect();
         LedgerView {
             index: r.entry_index,
             entry: base64(&r.entry),
@@ -232,6 +233,34 @@ impl<'a> LedgerView<'a> {
             tlog_proof: tlog_proof(r.entry_index, &proof, &r.checkpoint),
             inclusion_proof: proof,
             checkpoint: &r.checkpoint.note,
+        }
+    }
+}
+
+/// The `ledger` object of a certificate answer: where its entry sits, with the entry and its
+/// proof when they were asked for (api/ledger.md section 9).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum CertificateLedgerView<'a> {
+    /// The entry's index and time and the size of the tree of its commit.
+    Position {
+        index: u64,
+        time: String,
+        tree_size: u64,
+    },
+    Proven(LedgerView<'a>),
+}
+
+impl<'a> CertificateLedgerView<'a> {
+    /// Certificate `r`'s entry, proven when `proven` and `r` holds a proof.
+    pub fn of(r: &'a IssuedCertificate, proven: bool) -> CertificateLedgerView<'a> {
+        match (&r.proof, proven) {
+            (Some(proof), true) => CertificateLedgerView::Proven(LedgerView::of(r, proof)),
+            _ => CertificateLedgerView::Position {
+                index: r.entry_index,
+                time: format_unix_ms(r.entry_time_ms),
+                tree_size: r.checkpoint.checkpoint.size,
+            },
         }
     }
 }
@@ -251,14 +280,16 @@ pub struct CertificateAnswer<'a> {
     /// The canonical certificate, the full record (base64).
     pub canonical: String,
     pub certificate: CertificateView<'a>,
-    pub ledger: LedgerView<'a>,
+    pub ledger: CertificateLedgerView<'a>,
     /// Its state and every entry about it (a look-up; a new certificate has only its issuance).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryView<'a>>,
 }
 
 impl<'a> CertificateAnswer<'a> {
-    pub fn of(issued: &'a IssuedCertificate, qr: String) -> CertificateAnswer<'a> {
+    /// The answer for `issued` with its QR text; its `ledger` carries the entry and its proof
+    /// when `proven` (and `issued` holds them).
+    pub fn of(issued: &'a IssuedCertificate, qr: String, proven: bool) -> CertificateAnswer<'a> {
         let cert = &issued.certificate;
         CertificateAnswer {
             number: cert.number.as_str(),
@@ -269,7 +300,7 @@ impl<'a> CertificateAnswer<'a> {
             key_id: cert.issuer.key_id.to_string(),
             canonical: base64(&issued.canonical),
             certificate: CertificateView::of(cert),
-            ledger: LedgerView::of(issued),
+            ledger: CertificateLedgerView::of(issued, proven),
             history: None,
         }
     }
@@ -483,7 +514,10 @@ impl<'a> RecordView<'a> {
                 arrival: None,
             }]),
             entry: Some(base64(&r.entry)),
-            inclusion_proof: Some(r.proof.iter().map(|h| base64(h)).collect()),
+            inclusion_proof: r
+                .proof
+                .as_ref()
+                .map(|p| p.iter().map(|h| base64(h)).collect()),
             checkpoint: Some(&r.checkpoint.note),
         }
     }

@@ -40,6 +40,7 @@ pub async fn issue(
         &req,
         "send the certificate as Content-Type: application/json",
     )?;
+    let proven = proof_asked(&req)?;
     let idempotency_key = idempotency_key(&req)?;
     let body = read_body(&req, payload).await?;
     let request_hash = crate::crypto::sha256(&body);
@@ -48,7 +49,7 @@ pub async fn issue(
             .app
             .idempotent_replay(&authority, key, &request_hash)?
         {
-            return replayed(replay, &state);
+            return replayed(replay, &state, proven);
         }
     }
     let value = parse_json_strict(&body)?;
@@ -81,8 +82,8 @@ pub async fn issue(
         },
     );
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a)) {
-        Ok(issued) => Ok(created(&issued, &state)),
+    match appended.and_then(|a| state.app.issued(a, proven)) {
+        Ok(issued) => Ok(created(&issued, &state, proven)),
         Err(LedgerError::IdempotencyConflict) => {
             // Another request with this key won the race; answer as it did once it is committed.
             let key = idempotency_key.expect("a conflict needs a key");
@@ -90,7 +91,7 @@ pub async fn issue(
                 .app
                 .idempotent_replay(&authority, &key, &request_hash)?
             {
-                Some(replay) => replayed(replay, &state),
+                Some(replay) => replayed(replay, &state, proven),
                 None => Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency_conflict",
@@ -133,6 +134,7 @@ pub async fn issue_signed(
         &req,
         "send the signed certificate as Content-Type: application/json",
     )?;
+    let proven = proof_asked(&req)?;
     let body = read_body(&req, payload).await?;
     let value = parse_json_strict(&body)?;
     let submitted = super::json::signed_from_json("", &value).map_err(invalid_signed)?;
@@ -152,12 +154,14 @@ pub async fn issue_signed(
             let _ = tx.send(result);
         });
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a)) {
-        Ok(issued) => Ok(created(&issued, &state)),
+    match appended.and_then(|a| state.app.issued(a, proven)) {
+        Ok(issued) => Ok(created(&issued, &state, proven)),
         Err(LedgerError::NumberTaken(message)) => {
             // A retry of a certificate that was recorded: answer it again.
             match state.app.certificate(&number)? {
-                Some(issued) if issued.canonical == canonical => replayed((true, issued), &state),
+                Some(issued) if issued.canonical == canonical => {
+                    replayed((true, issued), &state, proven)
+                }
                 _ => Err(ApiError::new(StatusCode::CONFLICT, "number_taken", message)),
             }
         }
@@ -170,26 +174,48 @@ fn invalid_signed(problems: Vec<Problem>) -> ApiError {
     ApiError::invalid("invalid_signed_certificate", "signed certificate", problems)
 }
 
-fn answer<'a>(issued: &'a IssuedCertificate, state: &HttpState) -> CertificateAnswer<'a> {
-    let qr = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(issued));
-    CertificateAnswer::of(issued, qr)
+/// Whether the request asks for the entry and its inclusion proof in the answer's `ledger`
+/// (`?proof=true`; without it the answer says where the entry is, which keeps it about half
+/// the size: the proof can be fetched later with `GET /v1/certificates/{number}`).
+fn proof_asked(req: &HttpRequest) -> Result<bool, ApiError> {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .map_err(|e| ApiError::bad_request(format!("the query string: {e}")))?;
+    match query.get("proof").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "query parameter proof must be true or false, not {other:?}"
+        ))),
+    }
 }
 
-/// The 201 answer for a newly issued (or replayed) certificate.
-fn created(issued: &IssuedCertificate, state: &HttpState) -> HttpResponse {
+fn answer<'a>(
+    issued: &'a IssuedCertificate,
+    state: &HttpState,
+    proven: bool,
+) -> CertificateAnswer<'a> {
+    let qr = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(issued));
+    CertificateAnswer::of(issued, qr, proven)
+}
+
+/// The 201 answer for a newly issued (or replayed) certificate, with its entry's proof when
+/// `proven`.
+fn created(issued: &IssuedCertificate, state: &HttpState, proven: bool) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
                 .expect("numbers are ascii"),
         ))
-        .json(answer(issued, state))
+        .json(answer(issued, state, proven))
 }
 
 /// The answer to a retried request: the original certificate if the body is the same.
 fn replayed(
     (same_body, issued): (bool, Arc<IssuedCertificate>),
     state: &HttpState,
+    proven: bool,
 ) -> Result<HttpResponse, ApiError> {
     if !same_body {
         let mut err = invalid(vec![Problem::new(
@@ -202,7 +228,7 @@ fn replayed(
         err.code = "idempotency_key_reused";
         return Err(err);
     }
-    let mut resp = created(&issued, state);
+    let mut resp = created(&issued, state, proven);
     resp.headers_mut().insert(
         header::HeaderName::from_static("idempotent-replayed"),
         HeaderValue::from_static("true"),
@@ -239,7 +265,7 @@ pub async fn get_certificate(
 ) -> Result<HttpResponse, ApiError> {
     let issued = find_certificate(&state, &req, &number)?;
     let history = state.app.history(&issued.certificate.number)?;
-    let mut body = answer(&issued, &state);
+    let mut body = answer(&issued, &state, true);
     body.history = history
         .as_ref()
         .map(|h| crate::views::HistoryView::of(h, true));

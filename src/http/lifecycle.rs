@@ -100,7 +100,7 @@ fn answer(state: &HttpState, index: u64, status: StatusCode) -> Result<HttpRespo
         replacement: replacement
             .as_deref()
             .zip(qr)
-            .map(|(r, qr)| CertificateAnswer::of(r, qr)),
+            .map(|(r, qr)| CertificateAnswer::of(r, qr, true)),
     })
     .map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status)

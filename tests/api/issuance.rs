@@ -83,17 +83,45 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         "default validity is the authority's policy, 60 days"
     );
 
-    // The entry is in the ledger under a signed checkpoint, with a proof that verifies.
+    // The answer says where the entry is: its index, time and the size of its commit's tree;
+    // the entry and its proof only when asked for.
     assert_eq!(app.ledger_size(), size_before + 1);
     let ledger = &body["ledger"];
     let index = ledger["index"].as_u64().unwrap();
     assert_eq!(index, size_before);
+    let mut fields: Vec<&str> = ledger
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["index", "time", "tree_size"], "{ledger}");
+    assert!(ledger["tree_size"].as_u64().unwrap() > index);
+
+    // Asked for (`?proof=true`): the entry under the signed checkpoint of its commit, with a
+    // proof that verifies.
+    let proven = |query: &str| {
+        app.client
+            .post(app.url(&format!("/v1/certificates{query}")))
+            .bearer_auth(&app.bw.1)
+            .json(&example_request())
+            .send()
+    };
+    let resp = proven("?proof=true").await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body_proven: Value = resp.json().await.unwrap();
+    let ledger = &body_proven["ledger"];
+    let index_proven = ledger["index"].as_u64().unwrap();
+    assert_eq!(index_proven, index + 1);
     let verifier = NoteVerifier::parse(&app.app.ledger_verifier().to_string()).unwrap();
     let checkpoint = verifier
         .open(ledger["checkpoint"].as_str().unwrap())
         .unwrap();
-    assert!(checkpoint.size > index);
-    let entry_bytes = app.app.ledger().entry(index).unwrap().unwrap();
+    assert_eq!(checkpoint.size, ledger["tree_size"].as_u64().unwrap());
+    assert!(checkpoint.size > index_proven);
+    let entry_bytes = app.app.ledger().entry(index_proven).unwrap().unwrap();
+    assert_eq!(b64(ledger["entry"].as_str().unwrap()), entry_bytes);
     let proof: Vec<[u8; 32]> = ledger["inclusion_proof"]
         .as_array()
         .unwrap()
@@ -102,7 +130,7 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         .collect();
     merkle::verify_inclusion(
         &merkle::leaf_hash(&entry_bytes),
-        index,
+        index_proven,
         checkpoint.size,
         &proof,
         &checkpoint.root,
@@ -111,7 +139,19 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
     assert!(ledger["tlog_proof"]
         .as_str()
         .unwrap()
-        .starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {index}\n")));
+        .starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {index_proven}\n")));
+
+    // `proof` is true or false; anything else is refused before anything is written.
+    let size = app.ledger_size();
+    let resp = proven("?proof=yes").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: Value = resp.json().await.unwrap();
+    assert!(err["message"].as_str().unwrap().contains("proof"), "{err}");
+    assert_eq!(app.ledger_size(), size);
+    let resp = proven("?proof=false").await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let lean: Value = resp.json().await.unwrap();
+    assert!(lean["ledger"]["inclusion_proof"].is_null(), "{lean}");
 
     // Reading it back gives the same record.
     let resp = app
@@ -130,6 +170,10 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         assert_eq!(read[field], body[field], "{field}");
     }
     assert_eq!(read["ledger"]["index"], index);
+    assert!(
+        read["ledger"]["inclusion_proof"].is_array(),
+        "a look-up is proven: {read}"
+    );
 }
 
 #[tokio::test]
