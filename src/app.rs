@@ -100,7 +100,7 @@ pub struct NewAuthority {
     pub token: String,
 }
 
-/// An issued certificate with its ledger position and proof.
+/// An issued certificate with its ledger position and (see `proof`) its inclusion proof.
 #[derive(Clone, Debug)]
 pub struct IssuedCertificate {
     pub certificate: Certificate,
@@ -849,11 +849,11 @@ impl App {
         )
     }
 
-    /// A certificate entry with, when `proven`, its inclusion proof against `checkpoint`, after
-    /// checking that the entry's bytes are what the signed tree commits to: nothing read from
-    /// disk is answered, sealed or called valid before it passes this (every record read from
-    /// the files is `proven`; only an entry the writer just appended, whose bytes never left
-    /// memory, may go without).
+    /// A certificate entry, and when `proven` its inclusion proof against `checkpoint`, which
+    /// checks that the entry's bytes are what the signed tree commits to: nothing read from
+    /// disk is answered, sealed or called valid before it passes this, so every record read
+    /// from the files is `proven`; only an entry the writer just appended, whose bytes never
+    /// left memory, may go without.
     fn record(
         &self,
         index: u64,
@@ -1121,6 +1121,7 @@ impl App {
             return Ok(None);
         };
         let issued = Arc::new(self.issued_at(index)?);
+        debug_assert!(issued.proof.is_some(), "a record read is proven");
         if issued.certificate.number.as_str() != number {
             return Err(self.ledger.corruption(format!(
                 "the ledger state sends {number} to entry {index}, which records {}",

@@ -251,11 +251,27 @@ pub enum CertificateLedgerView<'a> {
     Proven(LedgerView<'a>),
 }
 
+/// How much of its ledger entry a certificate answer carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerDetail {
+    /// Where the entry is: index, time, tree size.
+    Position,
+    /// The entry, its inclusion proof and the checkpoint it leads to as well.
+    Proof,
+}
+
 impl<'a> CertificateLedgerView<'a> {
-    /// Certificate `r`'s entry, proven when `proven` and `r` holds a proof.
-    pub fn of(r: &'a IssuedCertificate, proven: bool) -> CertificateLedgerView<'a> {
-        match (&r.proof, proven) {
-            (Some(proof), true) => CertificateLedgerView::Proven(LedgerView::of(r, proof)),
+    /// Certificate `r`'s entry in `detail`. A proof is only ever shown as `r` holds it: an
+    /// answer built without one (a certificate just appended, answered lean) stays a position.
+    pub fn of(r: &'a IssuedCertificate, detail: LedgerDetail) -> CertificateLedgerView<'a> {
+        debug_assert!(
+            detail == LedgerDetail::Position || r.proof.is_some(),
+            "a proof was asked of a certificate answered without one"
+        );
+        match (&r.proof, detail) {
+            (Some(proof), LedgerDetail::Proof) => {
+                CertificateLedgerView::Proven(LedgerView::of(r, proof))
+            }
             _ => CertificateLedgerView::Position {
                 index: r.entry_index,
                 time: format_unix_ms(r.entry_time_ms),
@@ -287,9 +303,12 @@ pub struct CertificateAnswer<'a> {
 }
 
 impl<'a> CertificateAnswer<'a> {
-    /// The answer for `issued` with its QR text; its `ledger` carries the entry and its proof
-    /// when `proven` (and `issued` holds them).
-    pub fn of(issued: &'a IssuedCertificate, qr: String, proven: bool) -> CertificateAnswer<'a> {
+    /// The answer for `issued` with its QR text and its ledger entry in `detail`.
+    pub fn of(
+        issued: &'a IssuedCertificate,
+        qr: String,
+        detail: LedgerDetail,
+    ) -> CertificateAnswer<'a> {
         let cert = &issued.certificate;
         CertificateAnswer {
             number: cert.number.as_str(),
@@ -300,7 +319,7 @@ impl<'a> CertificateAnswer<'a> {
             key_id: cert.issuer.key_id.to_string(),
             canonical: base64(&issued.canonical),
             certificate: CertificateView::of(cert),
-            ledger: CertificateLedgerView::of(issued, proven),
+            ledger: CertificateLedgerView::of(issued, detail),
             history: None,
         }
     }

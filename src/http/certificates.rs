@@ -13,7 +13,7 @@ use super::{HttpState, Shared};
 use crate::app::{IssueError, IssuedCertificate};
 use crate::domain::Problem;
 use crate::ledger::LedgerError;
-use crate::views::CertificateAnswer;
+use crate::views::{CertificateAnswer, LedgerDetail};
 
 /// Most rendered QR codes kept in memory.
 const QR_CACHE_ENTRIES: usize = 4096;
@@ -40,7 +40,7 @@ pub async fn issue(
         &req,
         "send the certificate as Content-Type: application/json",
     )?;
-    let proven = proof_asked(&req)?;
+    let detail = ledger_detail(&req)?;
     let idempotency_key = idempotency_key(&req)?;
     let body = read_body(&req, payload).await?;
     let request_hash = crate::crypto::sha256(&body);
@@ -49,7 +49,7 @@ pub async fn issue(
             .app
             .idempotent_replay(&authority, key, &request_hash)?
         {
-            return replayed(replay, &state, proven);
+            return replayed(replay, &state, detail);
         }
     }
     let value = parse_json_strict(&body)?;
@@ -82,8 +82,8 @@ pub async fn issue(
         },
     );
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a, proven)) {
-        Ok(issued) => Ok(created(&issued, &state, proven)),
+    match appended.and_then(|a| state.app.issued(a, detail == LedgerDetail::Proof)) {
+        Ok(issued) => Ok(created(&issued, &state, detail)),
         Err(LedgerError::IdempotencyConflict) => {
             // Another request with this key won the race; answer as it did once it is committed.
             let key = idempotency_key.expect("a conflict needs a key");
@@ -91,7 +91,7 @@ pub async fn issue(
                 .app
                 .idempotent_replay(&authority, &key, &request_hash)?
             {
-                Some(replay) => replayed(replay, &state, proven),
+                Some(replay) => replayed(replay, &state, detail),
                 None => Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "idempotency_conflict",
@@ -134,7 +134,7 @@ pub async fn issue_signed(
         &req,
         "send the signed certificate as Content-Type: application/json",
     )?;
-    let proven = proof_asked(&req)?;
+    let detail = ledger_detail(&req)?;
     let body = read_body(&req, payload).await?;
     let value = parse_json_strict(&body)?;
     let submitted = super::json::signed_from_json("", &value).map_err(invalid_signed)?;
@@ -154,13 +154,13 @@ pub async fn issue_signed(
             let _ = tx.send(result);
         });
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a, proven)) {
-        Ok(issued) => Ok(created(&issued, &state, proven)),
+    match appended.and_then(|a| state.app.issued(a, detail == LedgerDetail::Proof)) {
+        Ok(issued) => Ok(created(&issued, &state, detail)),
         Err(LedgerError::NumberTaken(message)) => {
             // A retry of a certificate that was recorded: answer it again.
             match state.app.certificate(&number)? {
                 Some(issued) if issued.canonical == canonical => {
-                    replayed((true, issued), &state, proven)
+                    replayed((true, issued), &state, detail)
                 }
                 _ => Err(ApiError::new(StatusCode::CONFLICT, "number_taken", message)),
             }
@@ -174,48 +174,54 @@ fn invalid_signed(problems: Vec<Problem>) -> ApiError {
     ApiError::invalid("invalid_signed_certificate", "signed certificate", problems)
 }
 
-/// Whether the request asks for the entry and its inclusion proof in the answer's `ledger`
-/// (`?proof=true`; without it the answer says where the entry is, which keeps it about half
-/// the size: the proof can be fetched later with `GET /v1/certificates/{number}`).
-fn proof_asked(req: &HttpRequest) -> Result<bool, ApiError> {
-    let query =
-        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-            .map_err(|e| ApiError::bad_request(format!("the query string: {e}")))?;
-    match query.get("proof").map(String::as_str) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!(
+/// What the answer's `ledger` carries: the entry with its inclusion proof when the request
+/// asks with `?proof=true` (given once); else where the entry is, which keeps the answer about
+/// half the size (`GET /v1/certificates/{number}` gives the proof later).
+fn ledger_detail(req: &HttpRequest) -> Result<LedgerDetail, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map_err(|e| ApiError::bad_request(format!("the query string: {e}")))?;
+    let given: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "proof")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match given.as_slice() {
+        [] | ["false"] => Ok(LedgerDetail::Position),
+        ["true"] => Ok(LedgerDetail::Proof),
+        [other] => Err(ApiError::bad_request(format!(
             "query parameter proof must be true or false, not {other:?}"
         ))),
+        _ => Err(ApiError::bad_request(
+            "query parameter proof must be given once",
+        )),
     }
 }
 
 fn answer<'a>(
     issued: &'a IssuedCertificate,
     state: &HttpState,
-    proven: bool,
+    detail: LedgerDetail,
 ) -> CertificateAnswer<'a> {
     let qr = crate::codec::seal::qr_text(&state.public_url, &state.app.seal(issued));
-    CertificateAnswer::of(issued, qr, proven)
+    CertificateAnswer::of(issued, qr, detail)
 }
 
-/// The 201 answer for a newly issued (or replayed) certificate, with its entry's proof when
-/// `proven`.
-fn created(issued: &IssuedCertificate, state: &HttpState, proven: bool) -> HttpResponse {
+/// The 201 answer for a newly issued (or replayed) certificate, its ledger entry in `detail`.
+fn created(issued: &IssuedCertificate, state: &HttpState, detail: LedgerDetail) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((
             header::LOCATION,
             HeaderValue::from_str(&format!("/v1/certificates/{}", issued.certificate.number))
                 .expect("numbers are ascii"),
         ))
-        .json(answer(issued, state, proven))
+        .json(answer(issued, state, detail))
 }
 
 /// The answer to a retried request: the original certificate if the body is the same.
 fn replayed(
     (same_body, issued): (bool, Arc<IssuedCertificate>),
     state: &HttpState,
-    proven: bool,
+    detail: LedgerDetail,
 ) -> Result<HttpResponse, ApiError> {
     if !same_body {
         let mut err = invalid(vec![Problem::new(
@@ -228,7 +234,7 @@ fn replayed(
         err.code = "idempotency_key_reused";
         return Err(err);
     }
-    let mut resp = created(&issued, state, proven);
+    let mut resp = created(&issued, state, detail);
     resp.headers_mut().insert(
         header::HeaderName::from_static("idempotent-replayed"),
         HeaderValue::from_static("true"),
@@ -265,7 +271,7 @@ pub async fn get_certificate(
 ) -> Result<HttpResponse, ApiError> {
     let issued = find_certificate(&state, &req, &number)?;
     let history = state.app.history(&issued.certificate.number)?;
-    let mut body = answer(&issued, &state, true);
+    let mut body = answer(&issued, &state, LedgerDetail::Proof);
     body.history = history
         .as_ref()
         .map(|h| crate::views::HistoryView::of(h, true));

@@ -20,7 +20,7 @@ use crate::app::{ActiveAuthority, IssueError, Replacement};
 use crate::crypto::Hash;
 use crate::domain::{CertificateNumber, Event, Problem};
 use crate::ledger::{Appended, LedgerError};
-use crate::views::{CertificateAnswer, EventView, HistoryView};
+use crate::views::{CertificateAnswer, EventView, HistoryView, LedgerDetail};
 
 /// The answer to a lifecycle write: the certificate's new state, the event recorded, and the
 /// certificate's whole history with the proof of its newest entry.
@@ -100,7 +100,7 @@ fn answer(state: &HttpState, index: u64, status: StatusCode) -> Result<HttpRespo
         replacement: replacement
             .as_deref()
             .zip(qr)
-            .map(|(r, qr)| CertificateAnswer::of(r, qr, true)),
+            .map(|(r, qr)| CertificateAnswer::of(r, qr, LedgerDetail::Proof)),
     })
     .map_err(ApiError::internal)?;
     Ok(HttpResponse::build(status)

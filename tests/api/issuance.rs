@@ -8,6 +8,30 @@ use serde_json::Value;
 
 use crate::helpers::{b64, example_request, spawn_app};
 
+/// The field names of a JSON object, sorted.
+pub(crate) fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort();
+    k
+}
+
+/// The `ledger` fields of a lean certificate answer and of one with the proof.
+pub(crate) const LEAN: [&str; 3] = ["index", "time", "tree_size"];
+pub(crate) const PROVEN: [&str; 7] = [
+    "checkpoint",
+    "entry",
+    "inclusion_proof",
+    "index",
+    "time",
+    "tlog_proof",
+    "tree_size",
+];
+
 #[tokio::test]
 async fn healthz_answers_ok() {
     let app = spawn_app();
@@ -89,29 +113,27 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
     let ledger = &body["ledger"];
     let index = ledger["index"].as_u64().unwrap();
     assert_eq!(index, size_before);
-    let mut fields: Vec<&str> = ledger
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    fields.sort();
-    assert_eq!(fields, ["index", "time", "tree_size"], "{ledger}");
-    assert!(ledger["tree_size"].as_u64().unwrap() > index);
+    assert_eq!(keys(ledger), LEAN, "{ledger}");
+    assert_eq!(
+        ledger["tree_size"].as_u64().unwrap(),
+        index + 1,
+        "its commit's tree"
+    );
 
     // Asked for (`?proof=true`): the entry under the signed checkpoint of its commit, with a
     // proof that verifies.
-    let proven = |query: &str| {
+    let post_with = |query: &str| {
         app.client
             .post(app.url(&format!("/v1/certificates{query}")))
             .bearer_auth(&app.bw.1)
             .json(&example_request())
             .send()
     };
-    let resp = proven("?proof=true").await.unwrap();
+    let resp = post_with("?proof=true").await.unwrap();
     assert_eq!(resp.status(), 201);
     let body_proven: Value = resp.json().await.unwrap();
     let ledger = &body_proven["ledger"];
+    assert_eq!(keys(ledger), PROVEN, "{ledger}");
     let index_proven = ledger["index"].as_u64().unwrap();
     assert_eq!(index_proven, index + 1);
     let verifier = NoteVerifier::parse(&app.app.ledger_verifier().to_string()).unwrap();
@@ -141,17 +163,30 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         .unwrap()
         .starts_with(&format!("c2sp.org/tlog-proof@v1\nindex {index_proven}\n")));
 
-    // `proof` is true or false; anything else is refused before anything is written.
+    // `proof` is true or false, given once; anything else is refused before anything is
+    // written.
     let size = app.ledger_size();
-    let resp = proven("?proof=yes").await.unwrap();
-    assert_eq!(resp.status(), 400);
-    let err: Value = resp.json().await.unwrap();
-    assert!(err["message"].as_str().unwrap().contains("proof"), "{err}");
-    assert_eq!(app.ledger_size(), size);
-    let resp = proven("?proof=false").await.unwrap();
+    for query in [
+        "?proof=yes",
+        "?proof=1",
+        "?proof=",
+        "?proof=true&proof=true",
+        "?proof=false&proof=true",
+    ] {
+        let resp = post_with(query).await.unwrap();
+        assert_eq!(resp.status(), 400, "{query}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "bad_request", "{query}: {err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("proof"),
+            "{query}: {err}"
+        );
+        assert_eq!(app.ledger_size(), size, "{query}: nothing written");
+    }
+    let resp = post_with("?proof=false").await.unwrap();
     assert_eq!(resp.status(), 201);
     let lean: Value = resp.json().await.unwrap();
-    assert!(lean["ledger"]["inclusion_proof"].is_null(), "{lean}");
+    assert_eq!(keys(&lean["ledger"]), LEAN, "{lean}");
 
     // Reading it back gives the same record.
     let resp = app
@@ -170,10 +205,8 @@ async fn issuing_returns_a_numbered_signed_certificate_that_can_be_read_back() {
         assert_eq!(read[field], body[field], "{field}");
     }
     assert_eq!(read["ledger"]["index"], index);
-    assert!(
-        read["ledger"]["inclusion_proof"].is_array(),
-        "a look-up is proven: {read}"
-    );
+    assert_eq!(read["ledger"]["time"], body["ledger"]["time"]);
+    assert_eq!(keys(&read["ledger"]), PROVEN, "a look-up is proven: {read}");
 }
 
 #[tokio::test]
@@ -292,6 +325,26 @@ async fn a_retried_request_with_the_same_idempotency_key_issues_once() {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["number"], first["number"]);
     assert_eq!(again["hash"], first["hash"]);
+    assert_eq!(app.ledger_size(), before + 1, "the retry wrote nothing");
+    // A retry answers as the request asks: lean, or with the entry's proof (read back from the
+    // ledger and proven against the latest checkpoint).
+    assert_eq!(keys(&first["ledger"]), LEAN);
+    assert_eq!(keys(&again["ledger"]), LEAN);
+    let proven: Value = app
+        .client
+        .post(app.url("/v1/certificates?proof=true"))
+        .bearer_auth(&bw)
+        .header("Idempotency-Key", "shipment-0042")
+        .json(&example_request())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(proven["number"], first["number"]);
+    assert_eq!(keys(&proven["ledger"]), PROVEN, "{proven}");
+    assert_eq!(proven["ledger"]["index"], first["ledger"]["index"]);
     assert_eq!(app.ledger_size(), before + 1, "the retry wrote nothing");
 
     // The same key with another body is refused and writes nothing.

@@ -214,14 +214,31 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
     );
     assert_eq!(app.ledger_size(), size);
 
-    // The good one is recorded, and answered again (not twice recorded) when retried.
+    // A bad `proof` in the query is refused before anything is checked or written.
+    let resp = app
+        .client
+        .post(app.url("/v1/certificates/signed?proof=maybe"))
+        .bearer_auth(&za)
+        .json(&body_of(&good))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(app.ledger_size(), size);
+
+    // The good one is recorded (answered lean), and answered again (not twice recorded) when
+    // retried, with its entry's proof when asked.
     let (got, answer) = submit(&app, &za, &body_of(&good)).await;
     assert_eq!(got, 201, "{answer}");
     assert_eq!(answer["number"], "ZA-2026-000001");
+    assert_eq!(
+        crate::issuance::keys(&answer["ledger"]),
+        crate::issuance::LEAN
+    );
     assert_eq!(app.ledger_size(), size + 1);
     let resp = app
         .client
-        .post(app.url("/v1/certificates/signed"))
+        .post(app.url("/v1/certificates/signed?proof=true"))
         .bearer_auth(&za)
         .json(&body_of(&good))
         .send()
@@ -229,6 +246,12 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
         .unwrap();
     assert_eq!(resp.status(), 201);
     assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    let again: Value = resp.json().await.unwrap();
+    assert_eq!(
+        crate::issuance::keys(&again["ledger"]),
+        crate::issuance::PROVEN
+    );
+    assert_eq!(again["ledger"]["index"], answer["ledger"]["index"]);
     assert_eq!(app.ledger_size(), size + 1);
 
     // A reused number: another certificate signed for the same (now taken) number.
