@@ -563,7 +563,7 @@ pub fn audit_folder(
     options: Options,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<AuditReport, AuditFailure> {
-    let folder = FolderReader::open(dir).map_err(whole)?;
+    let folder = FolderReader::open(dir, |note| verifier.open(note).is_ok()).map_err(whole)?;
     let checkpoint = open_note(verifier, &folder.note)?;
     let note = folder.note.clone();
     let size = checkpoint.size;

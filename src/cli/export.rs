@@ -30,7 +30,8 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     super::output_outside(&args.out, &[&args.data_dir, &args.key.keys_dir])?;
     let verifier = args.key.verifier()?;
-    let folder = FolderReader::open(&args.data_dir).map_err(anyhow::Error::msg)?;
+    let folder = FolderReader::open(&args.data_dir, |note| verifier.open(note).is_ok())
+        .map_err(anyhow::Error::msg)?;
     let checkpoint = verifier
         .open(&folder.note)
         .context("the data folder's checkpoint does not verify with the ledger key")?;

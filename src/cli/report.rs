@@ -48,7 +48,8 @@ pub fn run(command: &ReportCommand) -> anyhow::Result<()> {
         |_, _| {},
     )
     .map_err(|f| anyhow::anyhow!("the ledger does not pass its audit, no report: {f}"))?;
-    let folder = FolderReader::open(&args.data_dir).map_err(anyhow::Error::msg)?;
+    let folder = FolderReader::open(&args.data_dir, |note| verifier.open(note).is_ok())
+        .map_err(anyhow::Error::msg)?;
     let (frames, _) = folder.entries(audited.entries);
     let mut entries = Vec::new();
     for frame in frames {

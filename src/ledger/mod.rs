@@ -8,8 +8,9 @@
 //! - `offsets.dat`: for entry `i`, the 8-byte big-endian offset of its frame in `entries.dat`.
 //! - `nodes.dat`: every Merkle node as 32 bytes, in the append-only stored-hash order of
 //!   [`merkle::stored_hash_index`] (each leaf hash followed by the subtrees it completes).
-//! - `checkpoint.txt`: the latest committed checkpoint note, replaced atomically after each
-//!   commit, so that `kpcert audit --data-dir` can run while the server holds `index/`.
+//! - `checkpoint.txt`: the latest committed checkpoint note, written after each commit before
+//!   its answers (in place while notes keep their length, else replaced by rename), so that
+//!   `kpcert audit --data-dir` can run while the server holds `index/`.
 //! - `index/`: a sled database holding the commit point (size, head hash, latest checkpoint), a
 //!   snapshot of the ledger state and idempotency claims. (A certificate's entry index is in
 //!   the state, in memory: each certificate's life records it.)
@@ -194,6 +195,9 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     /// checkpoint.txt could not be replaced after the last commit (a read-only folder?).
     stale_checkpoint: AtomicBool,
+    /// `checkpoint.txt` as the committer keeps it open, with the length of the note it holds
+    /// ([`Shared::publish_checkpoint`]).
+    checkpoint_out: Mutex<Option<(std::fs::File, usize)>>,
     /// What a read found that does not match what the ledger commits to (first report kept).
     corrupt: Mutex<Option<String>>,
     /// The size the state snapshot restored at open covered (entries after it were replayed).
@@ -236,6 +240,37 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
     let tmp = dir.join("checkpoint.txt.partial");
     std::fs::write(&tmp, note.as_bytes())?;
     std::fs::rename(&tmp, dir.join(CHECKPOINT_FILE))
+}
+
+impl Shared {
+    /// Publishes a committed checkpoint `note` in `checkpoint.txt` for readers of the live
+    /// folder; while the ledger is open, the only writer of the file. A note of the length of the one the file holds (every note while the tree size
+    /// keeps its number of digits) is written over it in place, one `pwrite` into one block;
+    /// otherwise the file is replaced by rename. Replacing by rename on every commit cost this
+    /// file system about a device flush each time (the new file's blocks are written out at the
+    /// rename and the journal commit of the next `fdatasync` carries them). A reader may catch
+    /// an in-place write half done: [`reader::read_checkpoint_note`] reads again until its
+    /// signature verifies, and a note that does not verify is never trusted (at open, one that
+    /// does not verify is ignored and written anew).
+    fn publish_checkpoint(&self, note: &str) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let mut out = self
+            .checkpoint_out
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some((file, len)) = out.as_ref() {
+            if *len == note.len() {
+                return file.write_all_at(note.as_bytes(), 0);
+            }
+        }
+        *out = None;
+        write_checkpoint_file(&self.dir, note)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join(CHECKPOINT_FILE))?;
+        *out = Some((file, note.len()));
+        Ok(())
+    }
 }
 
 /// The ledger state of the committed entries: the latest snapshot, then the entries after it
@@ -443,6 +478,7 @@ impl Ledger {
             poisoned: false.into(),
             closed: false.into(),
             stale_checkpoint: false.into(),
+            checkpoint_out: Mutex::new(None),
             corrupt: Mutex::new(None),
             restored_from: snapshot_size,
             snapshots: writer::SnapshotSlot::default(),
@@ -535,7 +571,7 @@ impl Ledger {
         }
         // Auditors of the live folder read the committed checkpoint from here.
         let published = shared.published.read().expect("published lock").clone();
-        write_checkpoint_file(dir, &published.checkpoint.note)?;
+        shared.publish_checkpoint(&published.checkpoint.note)?;
         let handle = thread::Builder::new()
             .name("ledger-writer".into())
             .spawn(move || writer.run(jobs))?;
@@ -875,6 +911,49 @@ mod tests {
                 })
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn checkpoint_txt_states_every_commit_before_it_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CHECKPOINT_FILE);
+        // A genesis: committed inside the open, before the file is first published.
+        let genesis: Vec<NewEntry> = ["BW", "AE"]
+            .into_iter()
+            .map(|c| NewEntry {
+                actor: SECRETARIAT.into(),
+                key_id: None,
+                event: Event::ParticipantRegistered(Participant {
+                    code: CountryCode::country(c).unwrap(),
+                    name: format!("Country {c}"),
+                    region: "Test".into(),
+                    kind: ParticipantKind::Participant,
+                }),
+            })
+            .collect();
+        let ledger = Ledger::open(
+            dir.path(),
+            signer(),
+            ManualClock::at(1_800_000_000_000),
+            genesis,
+        )
+        .unwrap();
+        let verifier = signer().verifier();
+        let published =
+            || reader::read_checkpoint_note(&path, |n| verifier.open(n).is_ok()).unwrap();
+        assert_eq!(published(), ledger.head().note, "at open");
+        // From 0 to 12 entries: written in place while the size keeps its digits, replaced
+        // when it gains one (the file keeps being the one the committer writes to).
+        for _ in 0..12 {
+            append(&ledger, 1);
+            assert_eq!(published(), ledger.head().note);
+        }
+        ledger.close();
+        drop(ledger);
+        let ledger = open(dir.path(), signer()).unwrap();
+        assert_eq!(published(), ledger.head().note, "after a restart");
+        append(&ledger, 1);
+        assert_eq!(published(), ledger.head().note);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `checkpoint.txt` and the entries it covers, read in order from `entries.dat`, with
 //! `offsets.dat` checked against where each entry really starts and `nodes.dat` handed to the
 //! auditor to compare with the tree it rebuilds. Safe while the server runs (it only appends to
-//! the files and replaces `checkpoint.txt` atomically) and needs no private key and no lock.
+//! the files and writes `checkpoint.txt` over itself, which [`read_checkpoint_note`] reads again
+//! until its signature verifies) and needs no private key and no lock.
 //! Used by `kpcert audit --data-dir` and `kpcert export --data-dir`.
 
 use std::fs::File;
@@ -15,11 +16,28 @@ use crate::codec::export::{read_frame, ExportError, Frame};
 
 /// A data folder opened for reading.
 pub struct FolderReader {
-    /// The committed checkpoint note (not verified here: the caller pins the ledger key).
+    /// The committed checkpoint note (verified by the caller, who pins the ledger key).
     pub note: String,
     entries: BufReader<File>,
     offsets: BufReader<File>,
     nodes: BufReader<File>,
+}
+
+/// Reads the checkpoint note at `path`, again while `sound` refuses it (up to 100 times, a
+/// millisecond apart): the server writes each new note over the last in place, and a read
+/// racing that write can see part of each. `sound` is the caller's check of the note's
+/// signature, so a note is only ever taken whole; one that never passes is returned as read,
+/// for the caller to refuse by name.
+pub fn read_checkpoint_note(path: &Path, sound: impl Fn(&str) -> bool) -> std::io::Result<String> {
+    let mut note = std::fs::read_to_string(path)?;
+    for _ in 0..100 {
+        if sound(&note) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        note = std::fs::read_to_string(path)?;
+    }
+    Ok(note)
 }
 
 fn open(dir: &Path, name: &str) -> Result<BufReader<File>, String> {
@@ -29,9 +47,10 @@ fn open(dir: &Path, name: &str) -> Result<BufReader<File>, String> {
 }
 
 impl FolderReader {
-    /// Opens `dir`: reads its checkpoint note, opens its files.
-    pub fn open(dir: &Path) -> Result<FolderReader, String> {
-        let note = std::fs::read_to_string(dir.join(CHECKPOINT_FILE)).map_err(|e| {
+    /// Opens `dir`: reads its checkpoint note (whole: see [`read_checkpoint_note`], with
+    /// `sound` the caller's check of its signature), opens its files.
+    pub fn open(dir: &Path, sound: impl Fn(&str) -> bool) -> Result<FolderReader, String> {
+        let note = read_checkpoint_note(&dir.join(CHECKPOINT_FILE), sound).map_err(|e| {
             format!(
                 "cannot read {}: {e} (is this a kpcert data folder?)",
                 dir.join(CHECKPOINT_FILE).display()
@@ -69,5 +88,52 @@ impl FolderReader {
             Ok(frame)
         });
         (entries, self.nodes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_written_over_in_place_is_read_whole() {
+        use crate::crypto::SigningKey;
+        use crate::tlog::{Checkpoint, NoteSigner};
+        use std::os::unix::fs::FileExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CHECKPOINT_FILE);
+        // Two signed notes of one length, written over each other without pause (a long
+        // origin makes a read that catches a write half done likely: without reading again
+        // until the signature verifies, this test fails).
+        let origin = format!("test/{}", "l".repeat(3000));
+        let signer = NoteSigner::new(&origin, SigningKey::from_seed(&[5; 32]));
+        let note = |size, root| {
+            signer.sign(&Checkpoint {
+                origin: origin.clone(),
+                size,
+                root,
+            })
+        };
+        let (a, b) = (note(10, [1; 32]), note(11, [2; 32]));
+        assert_eq!(a.len(), b.len());
+        std::fs::write(&path, &a).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            let (a, b, stop) = (a.clone(), b.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    file.write_all_at(a.as_bytes(), 0).unwrap();
+                    file.write_all_at(b.as_bytes(), 0).unwrap();
+                }
+            })
+        };
+        let verifier = signer.verifier();
+        for _ in 0..500 {
+            let read = read_checkpoint_note(&path, |n| verifier.open(n).is_ok()).unwrap();
+            assert!(read == a || read == b, "a mixed note was read: {read:?}");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
     }
 }

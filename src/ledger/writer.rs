@@ -287,10 +287,10 @@ pub(super) fn commit(shared: &Shared, prepared: Prepared) {
             }
             *shared.published.write().expect("published lock") = published;
             // For auditors reading the folder while the server runs (the index is locked): the
-            // latest committed checkpoint, replaced atomically. Advisory: it may lag a commit.
-            // A stale checkpoint.txt means the folder cannot be written: the service is not
-            // healthy even if the commit itself went through.
-            match super::write_checkpoint_file(&shared.dir, &checkpoint.note) {
+            // latest committed checkpoint, before any answer, so that what was acknowledged is
+            // in what they read. A stale checkpoint.txt means the folder cannot be written: the
+            // service is not healthy even if the commit itself went through.
+            match shared.publish_checkpoint(&checkpoint.note) {
                 Ok(()) => shared.stale_checkpoint.store(false, Ordering::SeqCst),
                 Err(e) => {
                     if !shared.stale_checkpoint.swap(true, Ordering::SeqCst) {
