@@ -193,7 +193,7 @@ pub(crate) struct Shared {
     published: RwLock<Published>,
     poisoned: AtomicBool,
     closed: AtomicBool,
-    /// checkpoint.txt could not be replaced after the last commit (a read-only folder?).
+    /// checkpoint.txt could not be written after the last commit (a read-only folder?).
     stale_checkpoint: AtomicBool,
     /// `checkpoint.txt` as the committer keeps it open, with the length of the note it holds
     /// ([`Shared::publish_checkpoint`]).
@@ -244,14 +244,16 @@ fn write_checkpoint_file(dir: &Path, note: &str) -> std::io::Result<()> {
 
 impl Shared {
     /// Publishes a committed checkpoint `note` in `checkpoint.txt` for readers of the live
-    /// folder; while the ledger is open, the only writer of the file. A note of the length of the one the file holds (every note while the tree size
-    /// keeps its number of digits) is written over it in place, one `pwrite` into one block;
-    /// otherwise the file is replaced by rename. Replacing by rename on every commit cost this
-    /// file system about a device flush each time (the new file's blocks are written out at the
-    /// rename and the journal commit of the next `fdatasync` carries them). A reader may catch
-    /// an in-place write half done: [`reader::read_checkpoint_note`] reads again until its
-    /// signature verifies, and a note that does not verify is never trusted (at open, one that
-    /// does not verify is ignored and written anew).
+    /// folder; while the ledger is open, the only writer of the file. A note of the length of
+    /// the one the file holds (every note while the tree size keeps its number of digits) is
+    /// written over it in place, one `pwrite`; otherwise, or when the file was removed or
+    /// replaced behind the service's back, it is replaced by rename. Replacing by rename on
+    /// every commit cost this file system about a device flush each time (the new file's
+    /// blocks are written out at the rename and the journal commit of the next `fdatasync`
+    /// carries them). A reader may catch an in-place write half done:
+    /// [`reader::read_checkpoint_note`] reads again until its signature verifies, and a note
+    /// that does not verify is never trusted (at open, one that does not verify is reported,
+    /// ignored and written anew).
     fn publish_checkpoint(&self, note: &str) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt as _;
         let mut out = self
@@ -259,7 +261,12 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if let Some((file, len)) = out.as_ref() {
-            if *len == note.len() {
+            // Still the folder's checkpoint.txt (not unlinked by a removal or a replacement).
+            let linked = {
+                use std::os::unix::fs::MetadataExt as _;
+                file.metadata().is_ok_and(|m| m.nlink() > 0)
+            };
+            if *len == note.len() && linked {
                 return file.write_all_at(note.as_bytes(), 0);
             }
         }
@@ -385,7 +392,16 @@ impl Ledger {
         // backup of index/ restored over newer files). Never cut what a signed checkpoint
         // covered.
         if let Ok(note) = std::fs::read_to_string(dir.join(CHECKPOINT_FILE)) {
-            if let Ok(published) = signer.verifier().open(&note) {
+            let published = signer.verifier().open(&note);
+            if published.is_err() {
+                // Written over in place after each commit: a power cut in the middle of a
+                // write can leave it torn. It is written anew below; only this check is lost.
+                tracing::warn!(
+                    "{} does not verify with the ledger key (torn by a power cut during a write, or changed): ignored and written anew; the check that index/ is not older than the last published checkpoint is skipped this once",
+                    dir.join(CHECKPOINT_FILE).display()
+                );
+            }
+            if let Ok(published) = published {
                 if published.size > size {
                     return Err(LedgerError::Mismatch(format!(
                         "{}/index/ has committed {size} entries but {} was signed and published for {}: \
@@ -954,6 +970,15 @@ mod tests {
         assert_eq!(published(), ledger.head().note, "after a restart");
         append(&ledger, 1);
         assert_eq!(published(), ledger.head().note);
+        // Removed, or replaced by another file, behind the service's back: the next commit
+        // publishes it again (not into the unlinked file it had open).
+        std::fs::remove_file(&path).unwrap();
+        append(&ledger, 1);
+        assert_eq!(published(), ledger.head().note, "after a removal");
+        std::fs::write(dir.path().join("other"), "not a note").unwrap();
+        std::fs::rename(dir.path().join("other"), &path).unwrap();
+        append(&ledger, 1);
+        assert_eq!(published(), ledger.head().note, "after a replacement");
     }
 
     #[test]

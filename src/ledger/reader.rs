@@ -2,8 +2,9 @@
 //! `checkpoint.txt` and the entries it covers, read in order from `entries.dat`, with
 //! `offsets.dat` checked against where each entry really starts and `nodes.dat` handed to the
 //! auditor to compare with the tree it rebuilds. Safe while the server runs (it only appends to
-//! the files and writes `checkpoint.txt` over itself, which [`read_checkpoint_note`] reads again
-//! until its signature verifies) and needs no private key and no lock.
+//! the files and writes `checkpoint.txt` over itself, or replaces it by rename when its length
+//! changes; [`read_checkpoint_note`] reads it again until its signature verifies) and needs no
+//! private key and no lock.
 //! Used by `kpcert audit --data-dir` and `kpcert export --data-dir`.
 
 use std::fs::File;
@@ -118,6 +119,14 @@ mod tests {
         assert_eq!(a.len(), b.len());
         std::fs::write(&path, &a).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        /// Stops the writer however the test ends (a failed assertion too).
+        struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let stopping = Stop(stop.clone());
         let writer = {
             let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
             let (a, b, stop) = (a.clone(), b.clone(), stop.clone());
@@ -133,7 +142,7 @@ mod tests {
             let read = read_checkpoint_note(&path, |n| verifier.open(n).is_ok()).unwrap();
             assert!(read == a || read == b, "a mixed note was read: {read:?}");
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(stopping);
         writer.join().unwrap();
     }
 }
