@@ -1082,6 +1082,29 @@ async fn the_demo_records_the_kp_history_of_standing() {
         );
         let ve = get("/v1/participants/VE?at=2012-01-01".into()).await;
         assert_eq!(ve["status"], "self_suspended", "{ve}");
+        // The README tells a newcomer at which ledger index the demo's first certificate
+        // lands: it is the demo ledger's size (the history is recorded once, not again).
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let stated: u64 = readme
+            .split("is `BW-2026-000001` at\nledger index ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .expect("the README states the demo certificate's ledger index");
+        let checkpoint = client
+            .get(format!("https://localhost:{port}/v1/ledger/checkpoint"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            crate::helpers::note_size(&checkpoint),
+            stated,
+            "start {start}: the README's index of the first certificate"
+        );
         drop(server);
     }
 }

@@ -262,6 +262,14 @@ pub async fn post_example(client: &reqwest::Client, base: &str, token: &str) -> 
 }
 
 /// Decodes standard base64.
+/// The tree size a checkpoint note states (its second line).
+pub fn note_size(note: &str) -> u64 {
+    note.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("not a checkpoint note: {note}"))
+}
+
 pub fn b64(s: &str) -> Vec<u8> {
     kpcert::codec::text::from_base64(s).expect("base64")
 }
