@@ -317,3 +317,73 @@ async fn every_listed_route_is_really_served() {
         );
     }
 }
+
+/// Upper-case shell variables (`$NAME` or `${NAME`) a line uses, and those it sets (`NAME=`).
+fn shell_variables(code: &str) -> (Vec<String>, Vec<String>) {
+    let chars: Vec<char> = code.chars().collect();
+    let name_at = |mut i: usize| {
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_uppercase() || chars[i].is_ascii_digit() || chars[i] == '_')
+        {
+            i += 1;
+        }
+        (chars[start..i].iter().collect::<String>(), i)
+    };
+    let (mut used, mut set) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '$' {
+            let from = if chars.get(i + 1) == Some(&'{') {
+                i + 2
+            } else {
+                i + 1
+            };
+            let (name, end) = name_at(from);
+            if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                used.push(name);
+            }
+            i = end.max(i + 1);
+        } else if chars[i].is_ascii_uppercase()
+            && (i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_'))
+        {
+            let (name, end) = name_at(i);
+            if chars.get(end) == Some(&'=') {
+                set.push(name);
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    (used, set)
+}
+
+#[test]
+fn every_variable_the_readme_commands_use_is_set_before() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut set = std::collections::HashSet::new();
+    let mut unset = Vec::new();
+    for block in readme.split("```sh\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        for line in block.lines() {
+            // What a comment mentions is not run.
+            let code = line.split(" #").next().unwrap();
+            if code.trim_start().starts_with('#') {
+                continue;
+            }
+            let (used, defined) = shell_variables(code);
+            for name in used {
+                if !set.contains(&name) && !defined.contains(&name) {
+                    unset.push(format!("${name} in: {}", line.trim()));
+                }
+            }
+            set.extend(defined);
+        }
+    }
+    assert!(
+        unset.is_empty(),
+        "README commands use variables no earlier command sets:\n{}",
+        unset.join("\n")
+    );
+}
