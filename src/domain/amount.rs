@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::digits::{decimal_len, put_digits};
+
 /// A non-negative amount with exactly two decimals, held as an integer count of hundredths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hundredths(u64);
@@ -89,13 +91,13 @@ impl Hundredths {
 
 impl fmt::Display for Hundredths {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `{units}.{hundredths:02}`, digit by digit (see `date::put_digits`).
+        // `{units}.{hundredths:02}`, digit by digit (`super::digits`).
         let units = self.0 / 100;
-        let digits = units.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let digits = decimal_len(units);
         let mut text = [0u8; 23];
-        super::date::put_digits(&mut text[..digits], units);
+        put_digits(&mut text[..digits], units);
         text[digits] = b'.';
-        super::date::put_digits(&mut text[digits + 1..digits + 3], self.0 % 100);
+        put_digits(&mut text[digits + 1..digits + 3], self.0 % 100);
         f.write_str(std::str::from_utf8(&text[..digits + 3]).expect("ascii digits"))
     }
 }

@@ -8,6 +8,7 @@ use std::fmt::{self, Write as _};
 use super::amount::{AmountError, Hundredths};
 use super::country::CountryCode;
 use super::date::Date;
+use super::digits::{decimal_len, put_digits};
 use super::lifecycle::{check_citations, citation_problems, Citation, CitationInput};
 use crate::crypto::KeyId;
 
@@ -295,13 +296,13 @@ impl CertificateNumber {
         let year = year.clamp(0, 9999);
         // The canonical form `PP-YYYY-SSSSSS` (the serial padded to six digits at least),
         // written into the inline buffer digit by digit.
-        let digits = serial.checked_ilog10().map_or(1, |l| l as usize + 1).max(6);
+        let digits = decimal_len(serial).max(6);
         let mut text = [0u8; CertificateNumber::MAX_CHARS];
         text[..2].copy_from_slice(&participant.to_bytes());
         text[2] = b'-';
-        super::date::put_digits(&mut text[3..7], year as u64);
+        put_digits(&mut text[3..7], year as u64);
         text[7] = b'-';
-        super::date::put_digits(&mut text[8..8 + digits], serial);
+        put_digits(&mut text[8..8 + digits], serial);
         CertificateNumber {
             text,
             len: (8 + digits) as u8,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::digits::put_digits;
+
 /// A calendar date between 1970-01-01 and 9999-12-31.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date {
@@ -117,19 +119,7 @@ impl Date {
         }
         Date::from_days(days_from_civil(y, m, d))
     }
-}
 
-/// Writes `n` in decimal into `slot`, zero-padded to its length (the digits that do not fit
-/// are dropped: callers size the slot). Written by hand because the formatting machinery cost
-/// about a tenth of a border check's own work (issue 14).
-pub(crate) fn put_digits(slot: &mut [u8], mut n: u64) {
-    for c in slot.iter_mut().rev() {
-        *c = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-}
-
-impl Date {
     /// `YYYY-MM-DD` (a year is always of four digits: 1970 to 9999).
     fn text(&self) -> [u8; 10] {
         let (y, m, d) = civil_from_days(self.days);

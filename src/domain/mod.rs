@@ -11,6 +11,7 @@ pub mod case;
 pub mod certificate;
 pub mod country;
 pub mod date;
+mod digits;
 pub mod document;
 pub mod event;
 pub mod lifecycle;
