@@ -100,6 +100,15 @@ pub struct NewAuthority {
     pub token: String,
 }
 
+/// How much of its ledger entry a certificate is read with and answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerDetail {
+    /// Where the entry is: index, time, tree size.
+    Position,
+    /// The entry, its inclusion proof and the checkpoint it leads to as well.
+    Proof,
+}
+
 /// An issued certificate with its ledger position and (see `proof`) its inclusion proof.
 #[derive(Clone, Debug)]
 pub struct IssuedCertificate {
@@ -831,13 +840,13 @@ impl App {
         );
     }
 
-    /// The answer for a certificate entry [`App::issue`] appended: the certificate with, when
-    /// `proven`, its inclusion proof against the checkpoint of its commit. Call it off the
-    /// ledger's threads.
+    /// The answer for a certificate entry [`App::issue`] appended: the certificate with, in
+    /// `detail` [`LedgerDetail::Proof`], its inclusion proof against the checkpoint of its
+    /// commit. Call it off the ledger's threads.
     pub fn issued(
         &self,
         appended: Appended,
-        proven: bool,
+        detail: LedgerDetail,
     ) -> Result<IssuedCertificate, LedgerError> {
         self.record(
             appended.index,
@@ -845,15 +854,15 @@ impl App {
             appended.entry_bytes,
             appended.event,
             appended.checkpoint,
-            proven,
+            detail,
         )
     }
 
-    /// A certificate entry, and when `proven` its inclusion proof against `checkpoint`, which
-    /// checks that the entry's bytes are what the signed tree commits to: nothing read from
-    /// disk is answered, sealed or called valid before it passes this, so every record read
-    /// from the files is `proven`; only an entry the writer just appended, whose bytes never
-    /// left memory, may go without.
+    /// A certificate entry, and in `detail` [`LedgerDetail::Proof`] its inclusion proof against
+    /// `checkpoint`, which checks that the entry's bytes are what the signed tree commits to:
+    /// nothing read from disk is answered, sealed or called valid before it passes this, so
+    /// every record read from the files is proven; only an entry the writer just appended, whose
+    /// bytes never left memory, may go without.
     fn record(
         &self,
         index: u64,
@@ -861,7 +870,7 @@ impl App {
         entry: Vec<u8>,
         event: Event,
         checkpoint: Arc<SignedCheckpoint>,
-        proven: bool,
+        detail: LedgerDetail,
     ) -> Result<IssuedCertificate, LedgerError> {
         let Event::CertificateIssued(SignedCertificate {
             issuance,
@@ -874,7 +883,7 @@ impl App {
                 "entry {index} is not a certificate issuance with its record"
             )));
         };
-        let proof = if proven {
+        let proof = if detail == LedgerDetail::Proof {
             Some(
                 self.ledger
                     .proven_inclusion(index, &entry, &checkpoint.checkpoint)?,
@@ -1100,7 +1109,10 @@ impl App {
         self.issue(authority, input, content, None, move |r| {
             let _ = tx.send(r);
         });
-        self.issued(rx.recv().unwrap_or(Err(LedgerError::Closed))?, true)
+        self.issued(
+            rx.recv().unwrap_or(Err(LedgerError::Closed))?,
+            LedgerDetail::Proof,
+        )
     }
 
     /// The certificate `number` as recorded, with a proof against the latest checkpoint.
@@ -1160,7 +1172,7 @@ impl App {
             frame.entry,
             entry.event,
             checkpoint,
-            true,
+            LedgerDetail::Proof,
         )
     }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::app::IssuedCertificate;
+use crate::app::{IssuedCertificate, LedgerDetail};
 use crate::codec::seal::SealClaims;
 use crate::codec::text::{base64, hex};
 use crate::domain::date::format_unix_ms;
@@ -249,15 +249,6 @@ pub enum CertificateLedgerView<'a> {
         tree_size: u64,
     },
     Proven(LedgerView<'a>),
-}
-
-/// How much of its ledger entry a certificate answer carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LedgerDetail {
-    /// Where the entry is: index, time, tree size.
-    Position,
-    /// The entry, its inclusion proof and the checkpoint it leads to as well.
-    Proof,
 }
 
 impl<'a> CertificateLedgerView<'a> {

@@ -10,10 +10,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::error::ApiError;
 use super::json::{draft_from_json, idempotency_key, parse_json_strict, read_body, require_json};
 use super::{HttpState, Shared};
-use crate::app::{IssueError, IssuedCertificate};
+use crate::app::{IssueError, IssuedCertificate, LedgerDetail};
 use crate::domain::Problem;
 use crate::ledger::LedgerError;
-use crate::views::{CertificateAnswer, LedgerDetail};
+use crate::views::CertificateAnswer;
 
 /// Most rendered QR codes kept in memory.
 const QR_CACHE_ENTRIES: usize = 4096;
@@ -82,7 +82,7 @@ pub async fn issue(
         },
     );
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a, detail == LedgerDetail::Proof)) {
+    match appended.and_then(|a| state.app.issued(a, detail)) {
         Ok(issued) => Ok(created(&issued, &state, detail)),
         Err(LedgerError::IdempotencyConflict) => {
             // Another request with this key won the race; answer as it did once it is committed.
@@ -154,7 +154,7 @@ pub async fn issue_signed(
             let _ = tx.send(result);
         });
     let appended = rx.await.unwrap_or(Err(LedgerError::Closed));
-    match appended.and_then(|a| state.app.issued(a, detail == LedgerDetail::Proof)) {
+    match appended.and_then(|a| state.app.issued(a, detail)) {
         Ok(issued) => Ok(created(&issued, &state, detail)),
         Err(LedgerError::NumberTaken(message)) => {
             // A retry of a certificate that was recorded: answer it again.

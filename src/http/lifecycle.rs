@@ -16,11 +16,11 @@ use super::json::{
     reason_from_json, require_json,
 };
 use super::{HttpState, Shared};
-use crate::app::{ActiveAuthority, IssueError, Replacement};
+use crate::app::{ActiveAuthority, IssueError, LedgerDetail, Replacement};
 use crate::crypto::Hash;
 use crate::domain::{CertificateNumber, Event, Problem};
 use crate::ledger::{Appended, LedgerError};
-use crate::views::{CertificateAnswer, EventView, HistoryView, LedgerDetail};
+use crate::views::{CertificateAnswer, EventView, HistoryView};
 
 /// The answer to a lifecycle write: the certificate's new state, the event recorded, and the
 /// certificate's whole history with the proof of its newest entry.
