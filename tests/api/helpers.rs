@@ -262,6 +262,30 @@ pub async fn post_example(client: &reqwest::Client, base: &str, token: &str) -> 
 }
 
 /// Decodes standard base64.
+/// The field names of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort();
+    k
+}
+
+/// The `ledger` fields of a lean certificate answer and of one with the proof.
+pub const LEAN: [&str; 3] = ["index", "time", "tree_size"];
+pub const PROVEN: [&str; 7] = [
+    "checkpoint",
+    "entry",
+    "inclusion_proof",
+    "index",
+    "time",
+    "tlog_proof",
+    "tree_size",
+];
+
 /// The tree size a checkpoint note states (its second line).
 pub fn note_size(note: &str) -> u64 {
     note.lines()

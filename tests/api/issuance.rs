@@ -6,31 +6,7 @@ use kpcert::tlog::merkle;
 use kpcert::tlog::NoteVerifier;
 use serde_json::Value;
 
-use crate::helpers::{b64, example_request, spawn_app};
-
-/// The field names of a JSON object, sorted.
-pub(crate) fn keys(v: &Value) -> Vec<&str> {
-    let mut k: Vec<&str> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    k.sort();
-    k
-}
-
-/// The `ledger` fields of a lean certificate answer and of one with the proof.
-pub(crate) const LEAN: [&str; 3] = ["index", "time", "tree_size"];
-pub(crate) const PROVEN: [&str; 7] = [
-    "checkpoint",
-    "entry",
-    "inclusion_proof",
-    "index",
-    "time",
-    "tlog_proof",
-    "tree_size",
-];
+use crate::helpers::{b64, example_request, keys, spawn_app, LEAN, PROVEN};
 
 #[tokio::test]
 async fn healthz_answers_ok() {

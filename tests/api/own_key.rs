@@ -232,8 +232,8 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
     assert_eq!(got, 201, "{answer}");
     assert_eq!(answer["number"], "ZA-2026-000001");
     assert_eq!(
-        crate::issuance::keys(&answer["ledger"]),
-        crate::issuance::LEAN
+        crate::helpers::keys(&answer["ledger"]),
+        crate::helpers::LEAN
     );
     assert_eq!(app.ledger_size(), size + 1);
     let resp = app
@@ -248,8 +248,8 @@ async fn an_authority_signs_with_its_own_key_and_every_bad_submission_is_refused
     assert_eq!(resp.headers()["idempotent-replayed"], "true");
     let again: Value = resp.json().await.unwrap();
     assert_eq!(
-        crate::issuance::keys(&again["ledger"]),
-        crate::issuance::PROVEN
+        crate::helpers::keys(&again["ledger"]),
+        crate::helpers::PROVEN
     );
     assert_eq!(again["ledger"]["index"], answer["ledger"]["index"]);
     assert_eq!(app.ledger_size(), size + 1);
